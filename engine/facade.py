@@ -1,0 +1,421 @@
+"""The small Qt-free facade that the application and the command line call.
+
+Arguments are keyword-only and results are frozen dataclasses. The matcher
+(and with it torch) loads lazily, on first use, so opening a shot stays fast
+and the GUI thread never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from engine.errors import CadmiumError, ShotError
+from engine.fills import FillMap, color_layer, composite, fills_from_color
+from engine.imageio import atomic_write_bytes, image_size, read_image, write_png
+from engine.matching import (
+    AssignmentMatcher,
+    Correspondence,
+    Frame,
+    Matcher,
+    OverlapMatcher,
+)
+from engine.palette import Palette
+from engine.propagation import FrameResult, PropagationSettings, propagate
+from engine.regions import DEFAULT_MIN_AREA, segment_image
+from engine.shot import Shot, open_shot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GAP = 2
+MATCHERS = ("auto", "learned", "assignment", "overlap")
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is usable, else 'cpu'; checks 'cuda'."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise CadmiumError(f"unknown device {device!r} (use auto, cpu or cuda)")
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise CadmiumError("--device cuda: no CUDA GPU is available here")
+    return "cpu"
+
+
+def make_matcher(*, kind: str = "auto", device: str = "auto") -> Matcher:
+    """The learned matcher with the shipped weights, or a baseline.
+
+    'auto' uses the learned matcher and falls back to the assignment baseline
+    (with a warning) only when no usable weights are shipped.
+    """
+    if kind not in MATCHERS:
+        raise CadmiumError(f"unknown matcher {kind!r} (use {', '.join(MATCHERS)})")
+    if kind in ("auto", "learned"):
+        try:
+            from engine.learned import load_shipped_matcher
+
+            return load_shipped_matcher(device=resolve_device(device))
+        except (ImportError, CadmiumError) as exc:
+            if kind == "learned":
+                raise CadmiumError(f"learned matcher unavailable: {exc}") from None
+            log.warning("learned matcher unavailable (%s); using assignment", exc)
+    if kind == "overlap":
+        return OverlapMatcher()
+    return AssignmentMatcher()
+
+
+def frame_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file header, without decoding the pixels."""
+    try:
+        with Image.open(path) as im:
+            return int(im.width), int(im.height)
+    except Exception:  # noqa: BLE001 - any header failure: decode to learn why
+        return image_size(read_image(path))
+
+
+class ShotEngine:
+    """Analysis of one shot's frames, cached, plus matching and propagation."""
+
+    def __init__(
+        self,
+        *,
+        shot: Shot,
+        gap: int = DEFAULT_GAP,
+        threshold: float | None = None,
+        min_area: int = DEFAULT_MIN_AREA,
+        matcher: str = "auto",
+        device: str = "auto",
+        cache_frames: int = 8,
+    ) -> None:
+        self.shot = shot
+        self.gap = gap
+        self.threshold = threshold
+        self.min_area = min_area
+        self._matcher_kind = matcher
+        self._device = device
+        self._matcher: Matcher | None = None
+        self._cache: OrderedDict[int, Frame] = OrderedDict()
+        self._cache_size = cache_frames
+        self._lock = threading.Lock()
+        self._size: tuple[int, int] | None = None
+
+    @property
+    def matcher(self) -> Matcher:
+        with self._lock:
+            if self._matcher is None:
+                self._matcher = make_matcher(kind=self._matcher_kind, device=self._device)
+            return self._matcher
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the shot's first line frame."""
+        if self._size is None:
+            self._size = frame_size(self.shot.line[self.shot.frames[0]])
+        return self._size
+
+    def check_sizes(self) -> None:
+        """Every line and colour frame has the size of the first line frame."""
+        expected = self.size
+        for folder in (self.shot.line, self.shot.color):
+            for number in sorted(folder):
+                size = frame_size(folder[number])
+                if size != expected:
+                    raise ShotError(
+                        f"{folder[number]}: size {size[0]}x{size[1]} differs from "
+                        f"the shot's {expected[0]}x{expected[1]}"
+                    )
+
+    def set_gap(self, gap: int) -> None:
+        """Change the gap-closing distance; cached analyses are dropped."""
+        with self._lock:
+            if gap != self.gap:
+                self.gap = gap
+                self._cache.clear()
+
+    def analyse_image(self, number: int, image: np.ndarray) -> Frame:
+        if image_size(image) != self.size:
+            w, h = image_size(image)
+            raise ShotError(
+                f"{self.shot.line[number]}: size {w}x{h} differs from the shot's "
+                f"{self.size[0]}x{self.size[1]}"
+            )
+        lineart, regions = segment_image(
+            image, gap=self.gap, threshold=self.threshold, min_area=self.min_area
+        )
+        return Frame(number=number, image=image, lineart=lineart, regions=regions)
+
+    def frame(self, number: int) -> Frame:
+        """The analysed frame (cached; safe to call from worker threads)."""
+        with self._lock:
+            if number in self._cache:
+                self._cache.move_to_end(number)
+                return self._cache[number]
+        if number not in self.shot.line:
+            raise ShotError(f"{self.shot.root}: no line frame {number}")
+        frame = self.analyse_image(number, read_image(self.shot.line[number]))
+        with self._lock:
+            self._cache[number] = frame
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return frame
+
+    def key_fills(self, number: int, palette: Palette) -> tuple[FillMap, Palette]:
+        """Fills read from the shot's ``color/`` frame for ``number``."""
+        path = self.shot.color.get(number)
+        if path is None:
+            raise ShotError(f"{self.shot.root}: frame {number} has no color/ frame")
+        color = read_image(path)
+        if image_size(color) != self.size:
+            w, h = image_size(color)
+            raise ShotError(
+                f"{path}: size {w}x{h} differs from the line frame's "
+                f"{self.size[0]}x{self.size[1]}"
+            )
+        return fills_from_color(self.frame(number).regions, color, palette)
+
+    def correspondence(self, *, key: int, key_fills: FillMap, target: int) -> Correspondence:
+        return self.matcher.match(self.frame(key), key_fills, self.frame(target))
+
+    def propagate(
+        self,
+        *,
+        keys: Mapping[int, FillMap],
+        n_styles: int,
+        painted: Mapping[int, FillMap] | None = None,
+        targets: Sequence[int] | None = None,
+        settings: PropagationSettings = PropagationSettings(),
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[FrameResult]:
+        return propagate(
+            frames=self.shot.frames,
+            keys=keys,
+            analyse=self.frame,
+            matcher=self.matcher,
+            n_styles=n_styles,
+            painted=painted,
+            targets=targets,
+            settings=settings,
+            cancelled=cancelled,
+        )
+
+
+@dataclass(frozen=True)
+class ColorizeSummary:
+    """What a colorize run did."""
+
+    shot: Path
+    out: Path
+    frames: int
+    keys: tuple[int, ...]
+    flagged_regions: int
+    unpainted_regions: int
+    seconds: float
+    matcher: str
+
+
+def _check_out_folder(shot: Shot, out: Path) -> Path:
+    root = shot.root.resolve()
+    target = out.resolve()
+    if target == root or root in target.parents:
+        raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
+    if target.exists() and not target.is_dir():
+        raise CadmiumError(f"{out}: exists and is not a folder")
+    return target
+
+
+def colorize_shot(
+    *,
+    shot_path: str | Path,
+    out: str | Path,
+    device: str = "auto",
+    keys: Sequence[int] | None = None,
+    gap: int | None = None,
+    matcher: str = "auto",
+    settings: PropagationSettings = PropagationSettings(),
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ColorizeSummary:
+    """Colorize a shot folder into ``out`` (color/, composite/, report.json).
+
+    Outputs are written to a staging folder inside ``out`` and moved into
+    place only when every frame succeeded, so a failed run leaves ``out`` as
+    it was.
+    """
+    started = time.perf_counter()
+    shot = open_shot(shot_path)
+    out_dir = _check_out_folder(shot, Path(out))
+    if gap is None:
+        gap = int(shot.meta.settings.get("gap", DEFAULT_GAP))
+    if not 0 <= gap <= 64:
+        raise CadmiumError(f"--gap {gap}: use 0 (off) to 64 px")
+    key_numbers = _choose_keys(shot, keys)
+    engine = ShotEngine(shot=shot, gap=gap, matcher=matcher, device=device)
+    engine.check_sizes()
+    if device == "cuda":
+        resolve_device(device)  # fail now, not after the keys are read
+
+    palette = shot.meta.palette or Palette()
+    key_fills: dict[int, FillMap] = {}
+    for number in key_numbers:
+        key_fills[number], palette = engine.key_fills(number, palette)
+
+    staging = out_dir / f".cadmium-staging-{int(time.time() * 1000)}"
+    frames_report: list[dict[str, Any]] = []
+    total = len(shot.frames)
+    flagged = unpainted = 0
+    writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cadmium-write")
+    pending: list[Future[None]] = []
+    try:
+        (staging / "color").mkdir(parents=True)
+        (staging / "composite").mkdir()
+        results = engine.propagate(
+            keys=key_fills,
+            n_styles=len(palette),
+            painted=key_fills,
+            settings=settings,
+            cancelled=cancelled,
+        )
+        for done, result in enumerate(results, start=1):
+            frame = engine.frame(result.number)
+            name = shot.output_name(result.number)
+            write_started = time.perf_counter()
+            pending.append(
+                writer.submit(
+                    _write_outputs, staging, name, frame, result.fills, palette
+                )
+            )
+            # Bound the frames waiting to be written, and surface errors early.
+            while len(pending) > 4:
+                pending.pop(0).result()
+            timings = dict(result.timings)
+            timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000
+            frames_report.append(_frame_report(shot, result, frame, palette, timings))
+            flagged += len(result.flagged)
+            unpainted += len(result.unpainted)
+            if progress is not None:
+                progress(done, total)
+        if cancelled():
+            raise CadmiumError("cancelled; nothing was written")
+        for future in pending:
+            future.result()
+        matcher_name = engine.matcher.name
+        report = {
+            "shot": str(shot.root),
+            "keys": list(key_numbers),
+            "matcher": matcher_name,
+            "gap": gap,
+            "flag_below": settings.flag_below,
+            "palette": palette.to_json(),
+            "frames": frames_report,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        atomic_write_bytes(
+            staging / "report.json", (json.dumps(report, indent=1) + "\n").encode()
+        )
+        _publish(staging, out_dir)
+    finally:
+        writer.shutdown(wait=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    return ColorizeSummary(
+        shot=shot.root,
+        out=out_dir,
+        frames=len(frames_report),
+        keys=tuple(key_numbers),
+        flagged_regions=flagged,
+        unpainted_regions=unpainted,
+        seconds=time.perf_counter() - started,
+        matcher=matcher_name,
+    )
+
+
+def _choose_keys(shot: Shot, keys: Sequence[int] | None) -> list[int]:
+    if keys is None:
+        chosen = sorted(shot.color)
+        if not chosen:
+            raise ShotError(
+                f"{shot.root}: no keys (paint at least one frame into color/, "
+                "or name keys with --keys)"
+            )
+        return chosen
+    chosen = sorted(set(keys))
+    for number in chosen:
+        if number not in shot.line:
+            raise ShotError(f"--keys: frame {number} is not in {shot.root / 'line'}")
+        if number not in shot.color:
+            raise ShotError(f"--keys: frame {number} has no painted color/ frame")
+    if not chosen:
+        raise ShotError("--keys: no frames named")
+    return chosen
+
+
+def _write_outputs(
+    staging: Path, name: str, frame: Frame, fills: FillMap, palette: Palette
+) -> None:
+    color = color_layer(frame.regions, fills, palette)
+    write_png(staging / "color" / name, color)
+    comp = composite(frame.image, frame.lineart, frame.regions, fills, palette, color=color)
+    write_png(staging / "composite" / name, comp)
+
+
+def _frame_report(
+    shot: Shot,
+    result: FrameResult,
+    frame: Frame,
+    palette: Palette,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    table = frame.regions.table
+    flagged = []
+    for i in result.flagged.tolist():
+        style = int(result.fills.style[i])
+        flagged.append(
+            {
+                "region": i,
+                "centroid": [round(float(v), 1) for v in table.centroid[i]],
+                "area": int(table.area[i]),
+                "confidence": round(float(result.fills.confidence[i]), 3),
+                "style": palette[style].name if style >= 0 else None,
+            }
+        )
+    return {
+        "frame": result.number,
+        "file": shot.output_name(result.number),
+        "keys_used": list(result.keys_used),
+        "regions": frame.regions.count,
+        "unpainted": len(result.unpainted),
+        "flagged": flagged,
+        "timings_ms": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Swap the staged outputs into ``out_dir``, replacing a previous run's."""
+    for name in ("color", "composite", "report.json"):
+        target = out_dir / name
+        old = out_dir / f".{name}.old"
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(
+                missing_ok=True
+            )
+            target.rename(old)
+        (staging / name).rename(target)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)

@@ -1,0 +1,205 @@
+"""Fills: which palette style each region of a frame is painted with.
+
+A `FillMap` is per frame and per segmentation: ``style[i]`` is the palette
+index of region ``i`` (or UNPAINTED), ``origin[i]`` says who painted it (the
+animator or propagation), ``confidence[i]`` how sure propagation was, and
+``flagged[i]`` marks regions to review. Animator fills are never overwritten
+by propagation.
+
+Fills are saved as images, not as region indices: a style-index PNG per frame
+survives a change of gap setting or threshold, because loading re-reads it
+against whatever the new segmentation is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from engine.imageio import to_rgba8
+from engine.lineart import LineArt, line_layer
+from engine.palette import UNPAINTED, Palette, Style
+from engine.regions import Regions
+
+ORIGIN_NONE, ORIGIN_ANIMATOR, ORIGIN_PROPAGATED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class FillMap:
+    """Fills of one frame's regions (arrays of length n = region count)."""
+
+    style: np.ndarray  # int32 [n], palette index or UNPAINTED
+    origin: np.ndarray  # uint8 [n], ORIGIN_*
+    confidence: np.ndarray  # float32 [n], 1 for animator fills
+    flagged: np.ndarray  # bool [n]
+
+    @staticmethod
+    def empty(count: int) -> FillMap:
+        return FillMap(
+            style=np.full(count, UNPAINTED, np.int32),
+            origin=np.zeros(count, np.uint8),
+            confidence=np.zeros(count, np.float32),
+            flagged=np.zeros(count, bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.style)
+
+    @property
+    def painted(self) -> np.ndarray:
+        return self.style != UNPAINTED
+
+    @property
+    def by_animator(self) -> np.ndarray:
+        return self.origin == ORIGIN_ANIMATOR
+
+    def with_styles(
+        self, regions: np.ndarray, styles: np.ndarray | int, origin: int
+    ) -> FillMap:
+        """A copy with ``regions`` set to ``styles`` (UNPAINTED clears)."""
+        style = self.style.copy()
+        org = self.origin.copy()
+        conf = self.confidence.copy()
+        flag = self.flagged.copy()
+        style[regions] = styles
+        cleared = style[regions] == UNPAINTED
+        org[regions] = np.where(cleared, ORIGIN_NONE, origin)
+        conf[regions] = np.where(cleared, 0.0, 1.0)
+        flag[regions] = False
+        return FillMap(style, org, conf, flag)
+
+    def merged_under(self, other: FillMap) -> FillMap:
+        """``other``'s fills wherever this map has no animator fill."""
+        keep = self.by_animator
+        return FillMap(
+            style=np.where(keep, self.style, other.style).astype(np.int32),
+            origin=np.where(keep, self.origin, other.origin).astype(np.uint8),
+            confidence=np.where(keep, self.confidence, other.confidence).astype(
+                np.float32
+            ),
+            flagged=np.where(keep, False, other.flagged),
+        )
+
+    def replace(self, **changes: np.ndarray) -> FillMap:
+        return replace(self, **changes)
+
+
+def region_majority(
+    regions: Regions, values: np.ndarray, n_values: int, *, valid: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per region, the most common of ``values`` (int [H x W] in 0..n_values-1)
+    over its own pixels, and the share of its pixels that value covers.
+
+    Pixels where ``valid`` is False do not vote; a region with no voting
+    pixel gets -1 and share 0.
+    """
+    labels = regions.labels
+    mask = labels > 0
+    if valid is not None:
+        mask &= valid
+    lab = labels[mask].astype(np.int64) - 1
+    val = values[mask].astype(np.int64)
+    count = regions.count
+    if count == 0 or n_values == 0:
+        return np.full(count, -1, np.int64), np.zeros(count, np.float32)
+    table = np.bincount(lab * n_values + val, minlength=count * n_values).reshape(
+        count, n_values
+    )
+    best = table.argmax(axis=1)
+    total = np.bincount(
+        labels[labels > 0].astype(np.int64) - 1, minlength=count
+    ).astype(np.float32)
+    share = table[np.arange(count), best] / np.maximum(total, 1)
+    best = np.where(table.sum(axis=1) > 0, best, -1)
+    return best, share.astype(np.float32)
+
+
+def fills_from_color(
+    regions: Regions, color: np.ndarray, palette: Palette
+) -> tuple[FillMap, Palette]:
+    """Read a painted frame into fills by style, adding unknown colours to the
+    palette as new styles. Fully transparent pixels are unpainted."""
+    rgba = to_rgba8(color)
+    packed = rgba.view(np.uint32).reshape(rgba.shape[:2])
+    opaque = rgba[:, :, 3] > 0
+    colors, inverse = np.unique(packed[opaque], return_inverse=True)
+    index_map = np.full(packed.shape, len(colors), np.int64)
+    index_map[opaque] = inverse.ravel()
+    best, _ = region_majority(regions, index_map, len(colors) + 1, valid=None)
+    style_of_color = np.empty(len(colors) + 1, np.int32)
+    style_of_color[-1] = UNPAINTED
+    for i, value in enumerate(colors.tolist()):
+        rgba_tuple = tuple(int(c) for c in np.array([value], np.uint32).view(np.uint8))
+        found = palette.index_of_color(rgba_tuple)  # type: ignore[arg-type]
+        if found is None:
+            name = "#{:02x}{:02x}{:02x}".format(*rgba_tuple[:3])
+            palette, found = palette.with_style(Style(name, rgba_tuple))  # type: ignore[arg-type]
+        style_of_color[i] = found
+    styles = np.where(best >= 0, style_of_color[np.maximum(best, 0)], UNPAINTED)
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), styles.astype(np.int32), ORIGIN_ANIMATOR
+    )
+    return fills, palette
+
+
+def style_index_image(regions: Regions, fills: FillMap) -> np.ndarray:
+    """uint16 [H x W]: style index + 1 per pixel (0 = unpainted), under lines too."""
+    lookup = np.zeros(regions.count + 1, np.uint16)
+    lookup[1:] = np.where(fills.painted, fills.style + 1, 0)
+    return lookup[regions.under_line]
+
+
+def fills_from_style_image(regions: Regions, image: np.ndarray, origin: int) -> FillMap:
+    """Fills from a style-index image written by `style_index_image`."""
+    n_values = int(image.max()) + 1
+    best, _ = region_majority(regions, image, n_values, valid=None)
+    styles = np.where(best > 0, best - 1, UNPAINTED).astype(np.int32)
+    return FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), styles, origin
+    )
+
+
+def color_layer(regions: Regions, fills: FillMap, palette: Palette) -> np.ndarray:
+    """uint8 RGBA [H x W x 4]: flat fills, drawn under the lines, transparent
+    where unpainted."""
+    colors = np.zeros((len(palette) + 1, 4), np.uint8)
+    if len(palette):
+        colors[: len(palette)] = np.asarray(palette.colors(), np.uint8)
+    style = np.where(fills.painted, fills.style, len(palette))
+    lookup = np.zeros((regions.count + 1, 4), np.uint8)
+    lookup[1:] = colors[style]
+    return lookup[regions.under_line]
+
+
+def composite(
+    line_image: np.ndarray,
+    lineart: LineArt,
+    regions: Regions,
+    fills: FillMap,
+    palette: Palette,
+    *,
+    color: np.ndarray | None = None,
+) -> np.ndarray:
+    """uint8 RGBA: the line art over its colour layer.
+
+    Colour-trace lines bounding a region whose style has ``paint_trace`` take
+    that style's colour, as they would once inked and painted.
+    """
+    if color is None:
+        color = color_layer(regions, fills, palette)
+    lines = line_layer(line_image)
+    alpha = lines[:, :, 3:4]
+    if len(palette) and lineart.trace.any():
+        paints = np.array([s.paint_trace for s in palette.styles] + [False])
+        style = np.where(fills.painted, fills.style, len(palette))
+        region_paints = np.zeros(regions.count + 1, bool)
+        region_paints[1:] = paints[style]
+        hide = lineart.trace & region_paints[regions.under_line]
+        alpha = np.where(hide[:, :, None], 0.0, alpha)
+    base = color.astype(np.float32) / 255.0
+    out_alpha = alpha + base[:, :, 3:4] * (1.0 - alpha)
+    out_rgb = lines[:, :, :3] * alpha + base[:, :, :3] * base[:, :, 3:4] * (1 - alpha)
+    out_rgb = out_rgb / np.maximum(out_alpha, 1e-6)
+    out = np.concatenate([out_rgb, out_alpha], axis=2)
+    return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

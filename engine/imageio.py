@@ -1,0 +1,167 @@
+"""Reading and writing frames: PNG, TGA and TIFF, 8 or 16 bit, any mode.
+
+Images come back as numpy arrays in RGB(A) channel order: ``H x W`` for grey,
+``H x W x 3`` for RGB, ``H x W x 4`` for RGBA, dtype uint8 or uint16. OpenCV
+decodes most files (16-bit RGB included); Pillow takes what OpenCV cannot
+(TGA, some palette files). Writes are atomic: a crash never leaves a
+half-written frame under its final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from engine.errors import ImageError
+
+IMAGE_SUFFIXES = (".png", ".tga", ".tif", ".tiff")
+
+# A frame larger than this is refused before decoding: 16K x 16K RGBA at
+# 16 bit is already 2 GiB, and nothing animated is drawn bigger.
+MAX_PIXELS = 16384 * 16384
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Decoding failures become our own one-line errors; OpenCV's log would add a
+# second, technical line on stderr.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file into an RGB(A) or grey array (uint8 or uint16)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    image = _decode_with_opencv(data)
+    if image is None:
+        image = _decode_with_pillow(path, data)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.dtype not in (np.uint8, np.uint16):
+        image = _to_uint16(image, path)
+    return np.ascontiguousarray(image)
+
+
+def _decode_with_opencv(data: bytes) -> np.ndarray | None:
+    buffer = np.frombuffer(data, np.uint8)
+    try:
+        image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
+    if image is None:
+        return None
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+    return image
+
+
+def _decode_with_pillow(path: Path, data: bytes) -> np.ndarray:
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise ImageError(f"{path}: frame too large ({im.width}x{im.height})")
+            im.load()
+            if im.mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            elif im.mode in ("LA", "PA", "CMYK", "YCbCr", "1", "L;16"):
+                im = im.convert("RGBA" if im.mode in ("LA", "PA") else "RGB")
+            array = np.asarray(im)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        reason = "not an image or corrupt"
+        if "truncated" in str(exc).lower():
+            reason = "truncated image"
+        raise ImageError(f"{path}: {reason}") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: frame too large") from None
+    return array
+
+
+def _to_uint16(image: np.ndarray, path: Path) -> np.ndarray:
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    if np.issubdtype(image.dtype, np.floating):
+        return (np.clip(image, 0.0, 1.0) * 65535 + 0.5).astype(np.uint16)
+    if np.issubdtype(image.dtype, np.integer):
+        return np.clip(image, 0, 65535).astype(np.uint16)
+    raise ImageError(f"{path}: unsupported pixel type {image.dtype}")
+
+
+def image_size(image: np.ndarray) -> tuple[int, int]:
+    """(width, height) of an image array."""
+    return int(image.shape[1]), int(image.shape[0])
+
+
+def to_rgba_float(image: np.ndarray) -> np.ndarray:
+    """Any decoded image as float32 ``H x W x 4`` straight RGBA in [0, 1]."""
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    data = image.astype(np.float32) / scale
+    if data.ndim == 2:
+        data = np.repeat(data[:, :, None], 3, axis=2)
+    if data.shape[2] == 3:
+        alpha = np.ones(data.shape[:2] + (1,), np.float32)
+        data = np.concatenate([data, alpha], axis=2)
+    return data
+
+
+def to_rgba8(image: np.ndarray) -> np.ndarray:
+    """Any decoded image as uint8 ``H x W x 4`` RGBA."""
+    if image.dtype == np.uint16:
+        image = (image.astype(np.uint32) * 255 + 32767) // 65535
+        image = image.astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.shape[2] == 3:
+        alpha = np.full(image.shape[:2] + (1,), 255, np.uint8)
+        image = np.concatenate([image, alpha], axis=2)
+    return np.ascontiguousarray(image)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes for a grey, RGB or RGBA array (uint8 or uint16)."""
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    ok, buffer = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ImageError("could not encode PNG")
+    return buffer.tobytes()
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a PNG atomically (temporary file in the same folder, then rename)."""
+    atomic_write_bytes(path, encode_png(image))
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write bytes so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,177 @@
+"""Propagation: paint every frame of a shot from its painted keys.
+
+For each frame, the nearest key before it and the nearest key after it vote
+for each region's style (see engine.matching.vote), weighted by how close in
+time each key is. When the key before is more than ``chain_after`` frames
+away, the frame just before (already painted by this same pass) votes too,
+which follows slow drift that a distant key alone would miss.
+
+A region takes the style with the largest combined vote. Its confidence is
+that vote's share; below ``flag_below`` the region is flagged for review. A
+region whose strongest vote is "no match" is left unpainted and flagged:
+a guess would be silently wrong. What the animator painted is never
+overwritten.
+
+The pass runs once through the shot in frame order and holds at most four
+analysed frames at a time (the two keys, the previous frame and the current
+one), so memory does not grow with the length of the shot.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.fills import ORIGIN_PROPAGATED, FillMap
+from engine.matching import Frame, Matcher, Vote, vote
+from engine.palette import UNPAINTED
+
+
+@dataclass(frozen=True)
+class PropagationSettings:
+    """flag_below: confidence under which a region is flagged for review.
+    chain_after: key distance (frames) beyond which the previous painted frame
+    also votes."""
+
+    flag_below: float = 0.6
+    chain_after: int = 3
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """The fills of one frame after propagation, and how they were made."""
+
+    number: int
+    fills: FillMap
+    keys_used: tuple[int, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> np.ndarray:
+        return np.flatnonzero(self.fills.flagged)
+
+    @property
+    def unpainted(self) -> np.ndarray:
+        return np.flatnonzero(~self.fills.painted)
+
+
+def neighbouring_keys(frame: int, keys: Sequence[int]) -> tuple[int | None, int | None]:
+    """The nearest key strictly before and strictly after ``frame``."""
+    ordered = sorted(keys)
+    i = bisect.bisect_left(ordered, frame)
+    before = ordered[i - 1] if i > 0 else None
+    j = bisect.bisect_right(ordered, frame)
+    after = ordered[j] if j < len(ordered) else None
+    return before, after
+
+
+def combine_votes(
+    votes: Sequence[tuple[Vote, float]], settings: PropagationSettings, n_styles: int
+) -> FillMap:
+    """Weighted votes to fills (origin: propagated)."""
+    total = sum(w for _, w in votes)
+    scores = sum(v.scores * (w / total) for v, w in votes)
+    assert isinstance(scores, np.ndarray)
+    best = scores.argmax(axis=1)
+    confidence = scores[np.arange(len(best)), best].astype(np.float32)
+    no_match = best == n_styles
+    style = np.where(no_match, UNPAINTED, best).astype(np.int32)
+    flagged = no_match | (confidence < settings.flag_below)
+    origin = np.where(no_match, 0, ORIGIN_PROPAGATED).astype(np.uint8)
+    return FillMap(
+        style=style,
+        origin=origin,
+        confidence=np.where(no_match, 0.0, confidence).astype(np.float32),
+        flagged=flagged,
+    )
+
+
+def propagate(
+    *,
+    frames: Sequence[int],
+    keys: Mapping[int, FillMap],
+    analyse: Callable[[int], Frame],
+    matcher: Matcher,
+    n_styles: int,
+    painted: Mapping[int, FillMap] | None = None,
+    targets: Sequence[int] | None = None,
+    settings: PropagationSettings = PropagationSettings(),
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[FrameResult]:
+    """Yield the propagated fills of each target frame, in frame order.
+
+    frames:  every frame number of the shot (chaining walks through them).
+    keys:    key frame -> its fills (the colours propagation starts from).
+    analyse: frame number -> analysed Frame; called once per frame per pass.
+    painted: frame -> animator fills kept as they are (keys included).
+    targets: the frames to paint (default: all); the pass still walks from
+             the key before the first target so chaining has its history.
+    """
+    painted = dict(painted or {})
+    key_numbers = sorted(keys)
+    if not key_numbers:
+        raise ValueError("propagation needs at least one key")
+    wanted = set(frames if targets is None else targets)
+    order = sorted(frames)
+    first_target = min(wanted) if wanted else None
+    if first_target is not None:
+        before, _ = neighbouring_keys(first_target, key_numbers)
+        start = before if before is not None else first_target
+        order = [f for f in order if f >= start and f <= max(wanted)]
+
+    held: dict[int, Frame] = {}
+    previous: tuple[Frame, FillMap] | None = None
+    for number in order:
+        if cancelled():
+            return
+        started = time.perf_counter()
+        frame = analyse(number)
+        before, after = neighbouring_keys(number, key_numbers)
+        for key in (before, after):
+            if key is not None and key not in held:
+                held[key] = frame if key == number else analyse(key)
+        held = {k: v for k, v in held.items() if k in (before, after)}
+        analysed = time.perf_counter()
+
+        own = painted.get(number)
+        fully_painted = own is not None and bool(own.by_animator.all())
+        if fully_painted or (number not in wanted and number in keys):
+            result_fills = own if own is not None else keys[number]
+            used: tuple[int, ...] = ()
+        else:
+            votes: list[tuple[Vote, float]] = []
+            span = (after - before) if before is not None and after is not None else 0
+            for key, distance in ((before, number - (before or 0)), (after, (after or 0) - number)):
+                if key is None:
+                    continue
+                weight = 1.0 if span == 0 else 1.0 - distance / span
+                corr = matcher.match(held[key], keys[key], frame)
+                votes.append((vote(corr, keys[key], n_styles), max(weight, 1e-3)))
+            if (
+                previous is not None
+                and before is not None
+                and number - before > settings.chain_after
+                and previous[0].number == number - 1
+            ):
+                prev_frame, prev_fills = previous
+                corr = matcher.match(prev_frame, prev_fills, frame)
+                votes.append((vote(corr, prev_fills, n_styles), 1.0))
+            propagated = combine_votes(votes, settings, n_styles)
+            result_fills = own.merged_under(propagated) if own is not None else propagated
+            used = tuple(k for k in (before, after) if k is not None)
+        matched = time.perf_counter()
+        previous = (frame, result_fills)
+        if number in wanted:
+            yield FrameResult(
+                number=number,
+                fills=result_fills,
+                keys_used=used,
+                timings={
+                    "analyse_ms": (analysed - started) * 1000.0,
+                    "match_ms": (matched - analysed) * 1000.0,
+                },
+            )

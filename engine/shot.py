@@ -1,0 +1,156 @@
+"""A shot on disk: line frames, painted keys and metadata, by frame number.
+
+See ``shared/docs/shot-format.md``. Frames pair up across ``line/`` and
+``color/`` by the number in their names, whatever the prefix, separator,
+padding or extension, so ``A_0001.tga`` in ``line/`` pairs with ``0001.png``
+in ``color/``. Output files keep the line frame's name with a ``.png``
+extension.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ShotError
+from engine.imageio import IMAGE_SUFFIXES, atomic_write_bytes
+from engine.palette import Palette
+
+# The frame number is the last run of digits in the file stem.
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+SHOT_FILE = "shot.json"
+
+
+def frame_number(name: str) -> int | None:
+    """The frame number carried by a file name, or None when it has none."""
+    stem = Path(name).stem
+    match = _NUMBER.search(stem)
+    return int(match.group(1)) if match else None
+
+
+def scan_frames(folder: Path) -> dict[int, Path]:
+    """Image files of a folder by frame number; other files are ignored.
+
+    Hidden files and files without a number are skipped. Two files with the
+    same number are an error, since the pairing would be ambiguous.
+    """
+    frames: dict[int, Path] = {}
+    try:
+        entries = sorted(folder.iterdir())
+    except FileNotFoundError:
+        raise ShotError(f"{folder}: folder not found") from None
+    except NotADirectoryError:
+        raise ShotError(f"{folder}: not a folder") from None
+    except OSError as exc:
+        raise ShotError(f"{folder}: cannot list ({exc.strerror or exc})") from None
+    for entry in entries:
+        if entry.name.startswith(".") or entry.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if not entry.is_file():
+            continue
+        number = frame_number(entry.name)
+        if number is None:
+            continue
+        if number in frames:
+            raise ShotError(
+                f"{folder}: frame {number} appears twice "
+                f"({frames[number].name} and {entry.name})"
+            )
+        frames[number] = entry
+    return frames
+
+
+@dataclass(frozen=True)
+class ShotMeta:
+    """What ``shot.json`` may hold; every field is optional on disk."""
+
+    fps: float = 24.0
+    palette: Palette | None = None
+    keys: tuple[int, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"fps": self.fps}
+        if self.palette is not None:
+            data["palette"] = self.palette.to_json()
+        if self.keys:
+            data["keys"] = list(self.keys)
+        if self.settings:
+            data["settings"] = dict(self.settings)
+        return data
+
+
+def read_meta(path: Path) -> ShotMeta:
+    if not path.exists():
+        return ShotMeta()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShotError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ShotError(f"{path}: expected a JSON object")
+    try:
+        fps = float(data.get("fps", 24.0))
+        keys = tuple(int(k) for k in data.get("keys", ()))
+    except (TypeError, ValueError) as exc:
+        raise ShotError(f"{path}: bad fps or keys ({exc})") from None
+    palette = Palette.from_json(data["palette"]) if "palette" in data else None
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ShotError(f"{path}: settings must be an object")
+    return ShotMeta(fps=fps, palette=palette, keys=keys, settings=settings)
+
+
+def write_meta(path: Path, meta: ShotMeta) -> None:
+    text = json.dumps(meta.to_json(), indent=2) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A shot folder: line frames by number, painted frames, metadata."""
+
+    root: Path
+    line: dict[int, Path]
+    color: dict[int, Path]
+    meta: ShotMeta
+    labels: dict[int, Path] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> list[int]:
+        """Frame numbers of the line frames, in order."""
+        return sorted(self.line)
+
+    def output_name(self, frame: int) -> str:
+        """The file name outputs use for a frame: the line frame's, as PNG."""
+        return self.line[frame].with_suffix(".png").name
+
+
+def open_shot(root: str | Path) -> Shot:
+    """Read a shot folder's layout (no pixels are decoded here)."""
+    root = Path(root)
+    if not root.exists():
+        raise ShotError(f"{root}: shot folder not found")
+    if not root.is_dir():
+        raise ShotError(f"{root}: not a folder")
+    line_dir = root / "line"
+    if not line_dir.is_dir():
+        raise ShotError(f"{root}: no line/ folder (a shot needs line/<frame>.png)")
+    line = scan_frames(line_dir)
+    if not line:
+        raise ShotError(f"{line_dir}: no numbered line frames (PNG, TGA or TIFF)")
+    color = scan_frames(root / "color") if (root / "color").is_dir() else {}
+    orphans = sorted(set(color) - set(line))
+    if orphans:
+        raise ShotError(
+            f"{root / 'color'}: frame {orphans[0]} has no line frame "
+            f"({color[orphans[0]].name})"
+        )
+    labels = scan_frames(root / "labels") if (root / "labels").is_dir() else {}
+    return Shot(
+        root=root, line=line, color=color, meta=read_meta(root / SHOT_FILE),
+        labels=labels,
+    )

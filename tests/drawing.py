@@ -1,0 +1,33 @@
+"""Small line-art frames drawn with OpenCV, with known answers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def blank(width: int = 200, height: int = 160, value: int = 255) -> np.ndarray:
+    return np.full((height, width), value, np.uint8)
+
+
+def circle(
+    image: np.ndarray,
+    center: tuple[int, int],
+    radius: int,
+    *,
+    thickness: int = 2,
+    antialiased: bool = False,
+    color: int | tuple[int, ...] = 0,
+) -> np.ndarray:
+    kind = cv2.LINE_AA if antialiased else cv2.LINE_8
+    cv2.circle(image, center, radius, color, thickness, kind)
+    return image
+
+
+def open_circle(gap: int, *, radius: int = 50, thickness: int = 2) -> np.ndarray:
+    """A circle with a horizontal gap of exactly ``gap`` px in its right side."""
+    image = circle(blank(), (100, 80), radius, thickness=thickness)
+    x = 100 + radius
+    top = 80 - gap // 2
+    image[top : top + gap, x - thickness - 2 : x + thickness + 3] = 255
+    return image

@@ -1,0 +1,148 @@
+"""The command line as a render farm or an animator uses it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from drawing import open_circle
+
+from engine.cli import main
+from engine.imageio import read_image, write_png
+from engine.regions import segment_image
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cadmium_app.cli", *args],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def make_shot(root: Path, frames: int = 6, keys: tuple[int, ...] = (1,)) -> Path:
+    """A box with a disc inside sliding right, and a still circle."""
+    palette = [(230, 60, 50, 255), (40, 90, 220, 255), (250, 220, 60, 255),
+               (90, 200, 120, 255)]
+    for f in range(1, frames + 1):
+        image = np.full((120, 200), 255, np.uint8)
+        dx = 2 * f
+        cv2.rectangle(image, (10 + dx, 20), (80 + dx, 100), 0, 2, cv2.LINE_AA)
+        cv2.circle(image, (45 + dx, 60), 15, 0, 2, cv2.LINE_AA)
+        cv2.circle(image, (150, 60), 25, 0, 2, cv2.LINE_AA)
+        write_png(root / "line" / f"sc01_{f:04d}.png", image)
+        if f in keys:
+            regions = segment_image(image)[1]
+            color = np.zeros((120, 200, 4), np.uint8)
+            for i in range(regions.count):
+                color[regions.labels == i + 1] = palette[i % len(palette)]
+            write_png(root / "color" / f"{f:04d}.png", color)
+    return root
+
+
+def test_segment_writes_a_16_bit_label_map_and_preview(tmp_path: Path) -> None:
+    frame = tmp_path / "frame.png"
+    write_png(frame, open_circle(3))
+    out, preview = tmp_path / "labels.png", tmp_path / "preview.png"
+    assert main(["segment", str(frame), "--out", str(out), "--gap", "4",
+                 "--preview", str(preview)]) == 0
+    labels = read_image(out)
+    assert labels.dtype == np.uint16
+    assert set(np.unique(labels).tolist()) == {0, 1, 2}
+    assert read_image(preview).shape == (160, 200, 3)
+    main(["segment", str(frame), "--out", str(out), "--gap", "2"])
+    assert set(np.unique(read_image(out)).tolist()) == {0, 1}
+
+
+def test_colorize_shot_writes_the_contracted_outputs(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot")
+    out = tmp_path / "out"
+    result = run_cli("colorize-shot", str(shot), "--out", str(out),
+                     "--matcher", "assignment")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (shot / "line").iterdir())
+    assert sorted(p.name for p in (out / "color").iterdir()) == names
+    assert sorted(p.name for p in (out / "composite").iterdir()) == names
+    report = json.loads((out / "report.json").read_text())
+    assert [f["frame"] for f in report["frames"]] == [1, 2, 3, 4, 5, 6]
+    assert report["frames"][3]["keys_used"] == [1]
+    # nothing was written inside the shot
+    assert sorted(p.name for p in shot.iterdir()) == ["color", "line"]
+    # the disc in the moving box keeps its colour on the last frame
+    key = read_image(shot / "color" / "0001.png")
+    last = read_image(out / "color" / "sc01_0006.png")
+    assert tuple(last[60, 45 + 12]) == tuple(key[60, 45 + 2])
+    assert last.shape == (120, 200, 4)
+
+
+def test_several_shots_in_one_command(tmp_path: Path) -> None:
+    a = make_shot(tmp_path / "a", frames=3)
+    b = make_shot(tmp_path / "b", frames=2)
+    out = tmp_path / "out"
+    result = run_cli("colorize-shot", str(a), str(b), "--out", str(out),
+                     "--matcher", "overlap", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert len(list((out / "a" / "color").iterdir())) == 3
+    assert len(list((out / "b" / "composite").iterdir())) == 2
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2
+    # A progress bar may stand before it when the problem shows mid-run; the
+    # reason itself is one line, and the last.
+    lines = [line for line in result.stderr.strip().splitlines() if "frame/s" not in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("cadmium: ")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_input_gives_one_line_errors_and_writes_nothing(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=3)
+    out = tmp_path / "out"
+
+    def colorize(*extra: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("colorize-shot", str(shot), "--out", str(out),
+                       "--matcher", "assignment", *extra)
+
+    _one_line_error(colorize("--keys", "2"), "no painted color/ frame")
+    _one_line_error(run_cli("colorize-shot", str(tmp_path / "nope"), "--out",
+                            str(out)), "not found")
+    _one_line_error(run_cli("colorize-shot", str(shot), "--out",
+                            str(shot / "inside")), "outside the shot")
+
+    corrupt = shot / "line" / "sc01_0002.png"
+    good = corrupt.read_bytes()
+    corrupt.write_bytes(good[:80])
+    _one_line_error(colorize(), "sc01_0002.png")
+    corrupt.write_bytes(b"")
+    _one_line_error(colorize(), "sc01_0002.png", "empty")
+    corrupt.write_bytes(good)
+
+    write_png(shot / "color" / "0001.png", np.zeros((50, 50, 4), np.uint8))
+    _one_line_error(colorize(), "0001.png", "differs")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_no_keys_and_empty_folders(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=2, keys=())
+    _one_line_error(run_cli("colorize-shot", str(shot), "--out",
+                            str(tmp_path / "o")), "no keys")
+    empty = tmp_path / "empty" / "line"
+    empty.mkdir(parents=True)
+    _one_line_error(run_cli("colorize-shot", str(empty.parent), "--out",
+                            str(tmp_path / "o")), "no numbered line frames")
+
+
+@pytest.mark.parametrize("content", [b"", b"GIF89a not really", b"\x89PNG\r\n\x1a\n"])
+def test_segment_bad_frames(tmp_path: Path, content: bytes) -> None:
+    frame = tmp_path / "bad frame 01.png"
+    frame.write_bytes(content)
+    _one_line_error(run_cli("segment", str(frame), "--out", str(tmp_path / "l.png")),
+                    "bad frame 01.png")
+    assert not (tmp_path / "l.png").exists()

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import ImageError
+from engine.imageio import read_image, write_png
+from engine.regions import segment_image
+
+
+def _drawing() -> np.ndarray:
+    image = np.full((60, 80), 255, np.uint8)
+    cv2.circle(image, (40, 30), 20, 0, 2)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("suffix", "mode"),
+    [
+        (".png", "L"), (".png", "RGB"), (".png", "RGBA"), (".png", "P"),
+        (".tga", "RGB"), (".tga", "RGBA"), (".tif", "L"), (".tif", "RGB"),
+    ],
+)
+def test_every_format_and_mode_segments_alike(tmp_path: Path, suffix: str, mode: str) -> None:
+    grey = _drawing()
+    image = Image.fromarray(grey).convert(mode)
+    path = tmp_path / f"frame{suffix}"
+    image.save(path)
+    decoded = read_image(path)
+    assert decoded.shape[:2] == (60, 80)
+    assert segment_image(decoded)[1].count == 2
+
+
+def test_16_bit_rgb_png_and_tiff(tmp_path: Path) -> None:
+    rgb16 = (np.repeat(_drawing()[:, :, None], 3, axis=2).astype(np.uint16) * 257)
+    for suffix in (".png", ".tif"):
+        path = tmp_path / f"deep{suffix}"
+        cv2.imwrite(str(path), rgb16)
+        decoded = read_image(path)
+        assert decoded.dtype == np.uint16
+        assert segment_image(decoded)[1].count == 2
+
+
+def test_write_png_round_trips_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    labels = np.arange(60 * 80, dtype=np.uint16).reshape(60, 80)
+    write_png(tmp_path / "labels.png", labels)
+    assert np.array_equal(read_image(tmp_path / "labels.png"), labels)
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.png"]
+
+
+def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    good = tmp_path / "good.png"
+    write_png(good, _drawing())
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:60])
+    for path, words in (
+        (empty, "empty"),
+        (text, "not an image"),
+        (truncated, ""),
+        (tmp_path / "missing.png", "not found"),
+        (tmp_path, "folder"),
+    ):
+        with pytest.raises(ImageError) as info:
+            read_image(path)
+        message = str(info.value)
+        assert str(path) in message and "\n" not in message
+        assert words in message

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from drawing import blank, circle, open_circle
+
+from engine.lineart import TRACE_BLUE, TRACE_RED, extract_lines
+from engine.regions import segment, segment_image
+
+
+def test_closed_shapes_give_exactly_the_expected_regions() -> None:
+    image = blank(240, 160)
+    cv2.rectangle(image, (10, 10), (110, 150), 0, 2)
+    cv2.rectangle(image, (130, 10), (230, 150), 0, 2)
+    _, regions = segment_image(image)
+    # outside, and the inside of each box
+    assert regions.count == 3
+    inside = int((image[12:149, 12:109] == 255).sum())
+    left, right = regions.labels[80, 60] - 1, regions.labels[80, 180] - 1
+    assert regions.table.area[left] == regions.table.area[right] == inside
+
+
+def test_circle_with_3px_gap_closes_at_gap_4_but_not_at_gap_2() -> None:
+    image = open_circle(3)
+    assert segment_image(image, gap=0)[1].count == 1
+    assert segment_image(image, gap=2)[1].count == 1
+    closed = segment_image(image, gap=4)[1]
+    assert closed.count == 2
+    assert len(closed.closures.segments) >= 1
+
+
+def test_closures_are_not_lines_in_the_output() -> None:
+    image = open_circle(3)
+    lineart, regions = segment_image(image, gap=4)
+    closure = regions.closures.mask
+    assert closure.any()
+    assert not (closure & lineart.line).any()
+    # the fill map paints the closure pixels like the regions around them
+    assert (regions.under_line[closure] > 0).all()
+
+
+@pytest.mark.parametrize("gap", [5, 8])
+def test_gap_wider_than_the_setting_stays_open(gap: int) -> None:
+    assert segment_image(open_circle(gap + 1), gap=gap)[1].count == 1
+    assert segment_image(open_circle(gap), gap=gap)[1].count == 2
+
+
+def test_gap_closing_does_not_cut_regions_without_gaps() -> None:
+    # Closed shapes, a narrow corridor between parallel lines, and line ends
+    # that point into wide-open space: nothing to close anywhere.
+    image = blank(300, 200)
+    cv2.rectangle(image, (20, 20), (120, 180), 0, 2)
+    cv2.line(image, (150, 20), (290, 20), 0, 2)
+    cv2.line(image, (150, 26), (290, 26), 0, 2)  # 4 px corridor, open ends
+    cv2.line(image, (200, 60), (200, 120), 0, 2)  # a lone stroke
+    for gap in (0, 2, 4, 8, 10):
+        regions = segment_image(image, gap=gap)[1]
+        assert regions.count == 2, gap
+
+
+def test_antialiased_lines_leave_no_sliver_regions() -> None:
+    image = blank(400, 300)
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        center = (int(rng.integers(60, 340)), int(rng.integers(60, 240)))
+        circle(image, center, int(rng.integers(15, 60)), antialiased=True)
+    binary = np.where(image < 128, 0, 255).astype(np.uint8)
+    smooth = segment_image(image)[1]
+    crisp = segment_image(binary)[1]
+    assert smooth.count == crisp.count
+    assert smooth.table.area.min() >= 12
+
+
+def test_nested_shapes_and_holes() -> None:
+    image = blank(220, 220)
+    for radius in (100, 70, 40, 10):
+        circle(image, (110, 110), radius)
+    regions = segment_image(image)[1]
+    assert regions.count == 5  # outside, three rings, the centre disc
+    ring = regions.labels[110, 110 + 55]
+    # the ring between r=40 and r=70 surrounds the inner disc: it has a hole
+    assert regions.labels[110, 110 + 25] != ring
+    assert regions.labels[110, 110 - 55] == ring
+    edges = {tuple(e) for e in regions.graph.edges.tolist()}
+    # each nested region touches only the ones just inside and outside it
+    assert len(edges) == 4
+
+
+def test_colour_trace_lines_split_regions_and_are_reported() -> None:
+    image = np.full((120, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 110), (0, 0, 0), 2)
+    cv2.line(image, (100, 10), (100, 110), (255, 0, 0), 2, cv2.LINE_AA)
+    cv2.line(image, (10, 60), (100, 60), (0, 0, 255), 2)
+    lineart, regions = segment_image(image)
+    assert regions.count == 4
+    assert (lineart.trace_hue == TRACE_RED).sum() > 150
+    assert (lineart.trace_hue == TRACE_BLUE).sum() > 150
+    # black lines are never colour-trace
+    assert not lineart.trace[10, 50]
+    shaded = regions.graph.trace > 0.5
+    assert shaded.sum() == 3  # left top|bottom, and each left half | right half
+
+
+def test_dark_coloured_ink_is_line_but_not_colour_trace() -> None:
+    image = np.full((100, 100, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (90, 90), (40, 30, 90), 3)  # navy ink
+    lineart, regions = segment_image(image)
+    assert regions.count == 2
+    assert not lineart.trace.any()
+
+
+def test_transparent_background() -> None:
+    image = np.zeros((120, 120, 4), np.uint8)
+    cv2.circle(image, (60, 60), 40, (0, 0, 0, 255), 2, cv2.LINE_AA)
+    lineart, regions = segment_image(image)
+    assert regions.count == 2
+    assert lineart.line[60, 20] or lineart.line[60, 21]
+
+
+def test_16_bit_and_scanned_noise() -> None:
+    rng = np.random.default_rng(3)
+    image = blank(200, 200)
+    cv2.rectangle(image, (30, 30), (170, 170), 0, 3, cv2.LINE_AA)
+    paper = np.clip(image.astype(int) - rng.integers(0, 40, image.shape), 0, 255)
+    sixteen = (paper.astype(np.uint16) * 257).astype(np.uint16)
+    regions = segment_image(sixteen)[1]
+    assert regions.count == 2
+
+
+def test_under_line_map_leaves_no_halo() -> None:
+    image = blank(200, 200)
+    circle(image, (100, 100), 60, thickness=3, antialiased=True)
+    lineart, regions = segment_image(image)
+    # every pixel, line or not, belongs to a region
+    assert (regions.under_line > 0).all()
+    # non-line pixels keep their own region
+    free = regions.labels > 0
+    assert (regions.under_line[free] == regions.labels[free]).all()
+    # a line pixel takes a region it borders: inside pixels of the ring of ink
+    inner = regions.labels[100, 100]
+    assert regions.under_line[100, 100 + 59] == inner
+
+
+def test_specks_merge_into_their_neighbour() -> None:
+    image = blank(120, 120)
+    cv2.rectangle(image, (10, 10), (110, 110), 0, 2)
+    cv2.rectangle(image, (50, 50), (53, 53), 0, 1)  # a 2x2 hole: a speck
+    regions = segment_image(image, min_area=12)[1]
+    assert regions.count == 2
+    assert regions.labels[51, 51] == regions.labels[30, 30]
+    assert int(regions.table.area.sum()) == int((regions.labels > 0).sum())
+
+
+def test_region_table_is_consistent_with_the_label_map() -> None:
+    image = blank(300, 200)
+    cv2.rectangle(image, (20, 30), (120, 90), 0, 2)
+    cv2.ellipse(image, (200, 100), (60, 40), 0, 0, 360, 0, 2)
+    regions = segment_image(image)[1]
+    labels = regions.labels
+    for i in range(regions.count):
+        ys, xs = np.nonzero(labels == i + 1)
+        assert regions.table.area[i] == len(xs)
+        assert np.allclose(regions.table.centroid[i], (xs.mean(), ys.mean()), atol=1e-3)
+        assert tuple(regions.table.bbox[i]) == (
+            xs.min(), ys.min(), xs.max() + 1, ys.max() + 1,
+        )
+    background = regions.labels[5, 5] - 1
+    assert regions.table.touches_border[background]
+    assert regions.table.touches_border.sum() == 1
+
+
+def test_blank_and_all_ink_frames() -> None:
+    assert segment_image(blank())[1].count == 1
+    full = segment_image(blank(value=0))[1]
+    assert full.count == 0
+    assert full.graph.edges.shape == (0, 2)
+
+
+def test_threshold_can_be_overridden() -> None:
+    image = blank(100, 100)
+    cv2.rectangle(image, (10, 10), (90, 90), 170, 2)  # faint pencil line
+    lineart = extract_lines(image, threshold=0.2)
+    assert segment(lineart).count == 2
+    assert segment(extract_lines(image, threshold=0.6)).count == 1

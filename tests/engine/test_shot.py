@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.errors import ShotError
+from engine.imageio import write_png
+from engine.shot import frame_number, open_shot
+
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("0001.png", 1), ("A_0001.png", 1), ("cut12.0001.tga", 1),
+        ("animation0001.tif", 1), ("frame-7.png", 7), ("x000000.png", 0),
+        ("shot3_v2_0042.png", 42), ("notes.png", None),
+    ],
+)
+def test_frame_numbers_from_any_naming(name: str, number: int | None) -> None:
+    assert frame_number(name) == number
+
+
+def _frame(path: Path, size: tuple[int, int] = (40, 30)) -> None:
+    write_png(path, np.full((size[1], size[0]), 255, np.uint8))
+
+
+def test_frames_pair_by_number_with_holes_and_other_names(tmp_path: Path) -> None:
+    for n in (0, 1, 2, 5):
+        _frame(tmp_path / "line" / f"cut12.{n:04d}.png")
+    _frame(tmp_path / "color" / "2.png")
+    (tmp_path / "line" / "README.txt").write_text("ignored")
+    (tmp_path / "line" / ".hidden0003.png").write_text("ignored")
+    shot = open_shot(tmp_path)
+    assert shot.frames == [0, 1, 2, 5]
+    assert list(shot.color) == [2]
+    assert shot.output_name(5) == "cut12.0005.png"
+
+
+def test_tga_frames_are_renamed_to_png_for_output(tmp_path: Path) -> None:
+    from PIL import Image
+
+    (tmp_path / "line").mkdir()
+    Image.new("RGB", (10, 10), "white").save(tmp_path / "line" / "A_0001.tga")
+    assert open_shot(tmp_path).output_name(1) == "A_0001.png"
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda root: None, "not found"),
+        (lambda root: root.mkdir(), "no line/"),
+        (lambda root: (root / "line").mkdir(parents=True), "no numbered line frames"),
+    ],
+)
+def test_missing_or_empty_shots(tmp_path: Path, setup, words: str) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "shot"
+    setup(root)
+    with pytest.raises(ShotError, match=words):
+        open_shot(root)
+
+
+def test_duplicate_frame_numbers_are_refused(tmp_path: Path) -> None:
+    _frame(tmp_path / "line" / "a_0001.png")
+    _frame(tmp_path / "line" / "b_001.png")
+    with pytest.raises(ShotError, match="appears twice"):
+        open_shot(tmp_path)
+
+
+def test_colour_frame_without_line_frame_is_refused(tmp_path: Path) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    _frame(tmp_path / "color" / "0002.png")
+    with pytest.raises(ShotError, match="no line frame"):
+        open_shot(tmp_path)
