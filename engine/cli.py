@@ -109,9 +109,9 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 
 
 def run_colorize(args: argparse.Namespace) -> int:
-    from engine.propagation import PropagationSettings
-
     from tqdm import tqdm
+
+    from engine.propagation import PropagationSettings
 
     settings = PropagationSettings(flag_below=args.flag_below)
     several = len(args.shots) > 1
@@ -122,13 +122,20 @@ def run_colorize(args: argparse.Namespace) -> int:
         out = args.out / shot.resolve().name if several else args.out
         bars: list[tqdm] = []
 
-        def progress(done: int, total: int, shot: Path = shot) -> None:
+        def progress(
+            done: int, total: int, shot: Path = shot, bars: list[tqdm] = bars
+        ) -> None:
             # The bar appears with the first painted frame, after the inputs
             # were checked, so an input error prints one line and no bar.
             if not bars:
                 bars.append(
-                    tqdm(total=total, unit="frame", desc=shot.name,
-                         disable=args.quiet, file=sys.stderr)
+                    tqdm(
+                        total=total,
+                        unit="frame",
+                        desc=shot.name,
+                        disable=args.quiet,
+                        file=sys.stderr,
+                    )
                 )
             bars[0].update(done - bars[0].n)
 

@@ -85,7 +85,7 @@ def frame_size(path: Path) -> tuple[int, int]:
     try:
         with Image.open(path) as im:
             return int(im.width), int(im.height)
-    except Exception:  # noqa: BLE001 - any header failure: decode to learn why
+    except Exception:
         return image_size(read_image(path))
 
 
@@ -119,7 +119,9 @@ class ShotEngine:
     def matcher(self) -> Matcher:
         with self._lock:
             if self._matcher is None:
-                self._matcher = make_matcher(kind=self._matcher_kind, device=self._device)
+                self._matcher = make_matcher(
+                    kind=self._matcher_kind, device=self._device
+                )
             return self._matcher
 
     @property
@@ -189,7 +191,9 @@ class ShotEngine:
             )
         return fills_from_color(self.frame(number).regions, color, palette)
 
-    def correspondence(self, *, key: int, key_fills: FillMap, target: int) -> Correspondence:
+    def correspondence(
+        self, *, key: int, key_fills: FillMap, target: int
+    ) -> Correspondence:
         return self.matcher.match(self.frame(key), key_fills, self.frame(target))
 
     def propagate(
@@ -369,7 +373,9 @@ def _write_outputs(
 ) -> None:
     color = color_layer(frame.regions, fills, palette)
     write_png(staging / "color" / name, color)
-    comp = composite(frame.image, frame.lineart, frame.regions, fills, palette, color=color)
+    comp = composite(
+        frame.image, frame.lineart, frame.regions, fills, palette, color=color
+    )
     write_png(staging / "composite" / name, comp)
 
 

@@ -110,9 +110,10 @@ def find_line_ends(
     padded = np.pad(line, pad, constant_values=True)
     stride = padded.shape[1]
     steps = np.arange(2 * MAX_RING + 1)
-    offsets = (
-        np.rint(steps[:, None] / 2 * sin[None, :]).astype(np.int64) * stride
-        + np.rint(steps[:, None] / 2 * cos[None, :]).astype(np.int64)
+    offsets = np.rint(steps[:, None] / 2 * sin[None, :]).astype(
+        np.int64
+    ) * stride + np.rint(steps[:, None] / 2 * cos[None, :]).astype(
+        np.int64
     )  # [radius step x RING_SAMPLES]
     base = (ys.astype(np.int64) + pad) * stride + xs + pad
     on_line = padded.ravel()[base[:, None] + offsets[radius_step]]
@@ -132,7 +133,11 @@ def find_line_ends(
     tip_score = (points * forward).sum(axis=1)
     order = np.lexsort((-tip_score, groups))
     first = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
-    return points[first], forward[first], depth[ys[first].astype(int), xs[first].astype(int)]
+    return (
+        points[first],
+        forward[first],
+        depth[ys[first].astype(int), xs[first].astype(int)],
+    )
 
 
 def _cluster(points: np.ndarray, radius: float) -> np.ndarray:
@@ -177,7 +182,9 @@ def cast_closure_rays(
     hit_step = np.argmax(landed, axis=2)
     gap = (hit_step - exit_step).astype(np.float32) * RAY_STEP
     ok = has_hit & (gap <= max_gap) & left.any(axis=2)
-    cost = np.where(ok, gap * (1.0 + ANGLE_PENALTY * np.abs(angles) / angles.max()), np.inf)
+    cost = np.where(
+        ok, gap * (1.0 + ANGLE_PENALTY * np.abs(angles) / angles.max()), np.inf
+    )
     best = np.argmin(cost, axis=1)
     chosen = np.isfinite(cost[np.arange(len(ends)), best])
     if not chosen.any():

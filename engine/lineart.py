@@ -96,7 +96,7 @@ def extract_lines(image: np.ndarray, *, threshold: float | None = None) -> LineA
     ink, high, low = ink_channels(image)
     if threshold is None:
         threshold = auto_threshold(ink)
-    line = ink > int(round(threshold * 255))
+    line = ink > round(threshold * 255)
     trace_hue = np.zeros(line.shape, np.uint8)
     image8 = to_8bit(image)
     if image8.ndim == 3:

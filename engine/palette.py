@@ -98,7 +98,7 @@ class Palette:
         styles[index] = style
         return Palette(tuple(styles))
 
-    def colors(self) -> "list[tuple[int, int, int, int]]":
+    def colors(self) -> list[tuple[int, int, int, int]]:
         return [s.color for s in self.styles]
 
     def to_json(self) -> list[dict[str, Any]]:

@@ -111,7 +111,8 @@ def propagate(
     targets: the frames to paint (default: all); the pass still walks from
              the key before the first target so chaining has its history.
     """
-    painted = dict(painted or {})
+    # A key's own fills are the animator's, whether or not the caller says so.
+    painted = {**keys, **(painted or {})}
     key_numbers = sorted(keys)
     if not key_numbers:
         raise ValueError("propagation needs at least one key")
@@ -145,7 +146,10 @@ def propagate(
         else:
             votes: list[tuple[Vote, float]] = []
             span = (after - before) if before is not None and after is not None else 0
-            for key, distance in ((before, number - (before or 0)), (after, (after or 0) - number)):
+            for key, distance in (
+                (before, number - (before or 0)),
+                (after, (after or 0) - number),
+            ):
                 if key is None:
                     continue
                 weight = 1.0 if span == 0 else 1.0 - distance / span
@@ -160,9 +164,15 @@ def propagate(
                 prev_frame, prev_fills = previous
                 corr = matcher.match(prev_frame, prev_fills, frame)
                 votes.append((vote(corr, prev_fills, n_styles), 1.0))
-            propagated = combine_votes(votes, settings, n_styles)
-            result_fills = own.merged_under(propagated) if own is not None else propagated
             used = tuple(k for k in (before, after) if k is not None)
+            if not votes:  # a lone partial key: nothing else to learn from
+                assert own is not None
+                result_fills = own
+            else:
+                propagated = combine_votes(votes, settings, n_styles)
+                result_fills = (
+                    own.merged_under(propagated) if own is not None else propagated
+                )
         matched = time.perf_counter()
         previous = (frame, result_fills)
         if number in wanted:

@@ -111,7 +111,9 @@ def segment_image(
     return lineart, segment(lineart, gap=gap, min_area=min_area)
 
 
-def segment(lineart: LineArt, *, gap: int = 0, min_area: int = DEFAULT_MIN_AREA) -> Regions:
+def segment(
+    lineart: LineArt, *, gap: int = 0, min_area: int = DEFAULT_MIN_AREA
+) -> Regions:
     """Split a frame into regions, closing gaps of up to ``gap`` px."""
     closures = close_gaps(lineart.line, gap)
     barrier = lineart.line | closures.mask
@@ -153,7 +155,11 @@ def segment(lineart: LineArt, *, gap: int = 0, min_area: int = DEFAULT_MIN_AREA)
         trace_boundary=(trace_len / np.maximum(perimeter, 1)).astype(np.float32),
     )
     return Regions(
-        labels=labels, under_line=under_line, closures=closures, table=table, graph=graph
+        labels=labels,
+        under_line=under_line,
+        closures=closures,
+        table=table,
+        graph=graph,
     )
 
 
@@ -226,9 +232,8 @@ def _adjacency(
     perimeter = (
         np.bincount(a, minlength=count) + np.bincount(b, minlength=count)
     ).astype(np.float64)
-    trace_len = (
-        np.bincount(a, weights=tr, minlength=count)
-        + np.bincount(b, weights=tr, minlength=count)
+    trace_len = np.bincount(a, weights=tr, minlength=count) + np.bincount(
+        b, weights=tr, minlength=count
     )
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keys, inverse, length = np.unique(

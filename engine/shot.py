@@ -151,6 +151,9 @@ def open_shot(root: str | Path) -> Shot:
         )
     labels = scan_frames(root / "labels") if (root / "labels").is_dir() else {}
     return Shot(
-        root=root, line=line, color=color, meta=read_meta(root / SHOT_FILE),
+        root=root,
+        line=line,
+        color=color,
+        meta=read_meta(root / SHOT_FILE),
         labels=labels,
     )

@@ -71,7 +71,9 @@ class Backbone(nn.Module):
         dim = conf["dim"]
         self.lateral = nn.ModuleList([nn.Conv2d(c, dim, 1) for c in w[1:]])
         self.head = nn.Sequential(
-            nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(dim, dim, 1)
+            nn.Conv2d(dim, dim, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(dim, dim, 1),
         )
 
     def forward(self, data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

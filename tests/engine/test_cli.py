@@ -20,14 +20,20 @@ from engine.regions import segment_image
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cadmium_app.cli", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def make_shot(root: Path, frames: int = 6, keys: tuple[int, ...] = (1,)) -> Path:
     """A box with a disc inside sliding right, and a still circle."""
-    palette = [(230, 60, 50, 255), (40, 90, 220, 255), (250, 220, 60, 255),
-               (90, 200, 120, 255)]
+    palette = [
+        (230, 60, 50, 255),
+        (40, 90, 220, 255),
+        (250, 220, 60, 255),
+        (90, 200, 120, 255),
+    ]
     for f in range(1, frames + 1):
         image = np.full((120, 200), 255, np.uint8)
         dx = 2 * f
@@ -48,8 +54,21 @@ def test_segment_writes_a_16_bit_label_map_and_preview(tmp_path: Path) -> None:
     frame = tmp_path / "frame.png"
     write_png(frame, open_circle(3))
     out, preview = tmp_path / "labels.png", tmp_path / "preview.png"
-    assert main(["segment", str(frame), "--out", str(out), "--gap", "4",
-                 "--preview", str(preview)]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(frame),
+                "--out",
+                str(out),
+                "--gap",
+                "4",
+                "--preview",
+                str(preview),
+            ]
+        )
+        == 0
+    )
     labels = read_image(out)
     assert labels.dtype == np.uint16
     assert set(np.unique(labels).tolist()) == {0, 1, 2}
@@ -61,8 +80,9 @@ def test_segment_writes_a_16_bit_label_map_and_preview(tmp_path: Path) -> None:
 def test_colorize_shot_writes_the_contracted_outputs(tmp_path: Path) -> None:
     shot = make_shot(tmp_path / "shot")
     out = tmp_path / "out"
-    result = run_cli("colorize-shot", str(shot), "--out", str(out),
-                     "--matcher", "assignment")
+    result = run_cli(
+        "colorize-shot", str(shot), "--out", str(out), "--matcher", "assignment"
+    )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (shot / "line").iterdir())
     assert sorted(p.name for p in (out / "color").iterdir()) == names
@@ -83,8 +103,16 @@ def test_several_shots_in_one_command(tmp_path: Path) -> None:
     a = make_shot(tmp_path / "a", frames=3)
     b = make_shot(tmp_path / "b", frames=2)
     out = tmp_path / "out"
-    result = run_cli("colorize-shot", str(a), str(b), "--out", str(out),
-                     "--matcher", "overlap", "--quiet")
+    result = run_cli(
+        "colorize-shot",
+        str(a),
+        str(b),
+        "--out",
+        str(out),
+        "--matcher",
+        "overlap",
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert len(list((out / "a" / "color").iterdir())) == 3
     assert len(list((out / "b" / "composite").iterdir())) == 2
@@ -94,7 +122,9 @@ def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> No
     assert result.returncode == 2
     # A progress bar may stand before it when the problem shows mid-run; the
     # reason itself is one line, and the last.
-    lines = [line for line in result.stderr.strip().splitlines() if "frame/s" not in line]
+    lines = [
+        line for line in result.stderr.strip().splitlines() if "frame/s" not in line
+    ]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("cadmium: ")
     for word in words:
@@ -107,14 +137,24 @@ def test_bad_input_gives_one_line_errors_and_writes_nothing(tmp_path: Path) -> N
     out = tmp_path / "out"
 
     def colorize(*extra: str) -> subprocess.CompletedProcess[str]:
-        return run_cli("colorize-shot", str(shot), "--out", str(out),
-                       "--matcher", "assignment", *extra)
+        return run_cli(
+            "colorize-shot",
+            str(shot),
+            "--out",
+            str(out),
+            "--matcher",
+            "assignment",
+            *extra,
+        )
 
     _one_line_error(colorize("--keys", "2"), "no painted color/ frame")
-    _one_line_error(run_cli("colorize-shot", str(tmp_path / "nope"), "--out",
-                            str(out)), "not found")
-    _one_line_error(run_cli("colorize-shot", str(shot), "--out",
-                            str(shot / "inside")), "outside the shot")
+    _one_line_error(
+        run_cli("colorize-shot", str(tmp_path / "nope"), "--out", str(out)), "not found"
+    )
+    _one_line_error(
+        run_cli("colorize-shot", str(shot), "--out", str(shot / "inside")),
+        "outside the shot",
+    )
 
     corrupt = shot / "line" / "sc01_0002.png"
     good = corrupt.read_bytes()
@@ -131,18 +171,23 @@ def test_bad_input_gives_one_line_errors_and_writes_nothing(tmp_path: Path) -> N
 
 def test_no_keys_and_empty_folders(tmp_path: Path) -> None:
     shot = make_shot(tmp_path / "shot", frames=2, keys=())
-    _one_line_error(run_cli("colorize-shot", str(shot), "--out",
-                            str(tmp_path / "o")), "no keys")
+    _one_line_error(
+        run_cli("colorize-shot", str(shot), "--out", str(tmp_path / "o")), "no keys"
+    )
     empty = tmp_path / "empty" / "line"
     empty.mkdir(parents=True)
-    _one_line_error(run_cli("colorize-shot", str(empty.parent), "--out",
-                            str(tmp_path / "o")), "no numbered line frames")
+    _one_line_error(
+        run_cli("colorize-shot", str(empty.parent), "--out", str(tmp_path / "o")),
+        "no numbered line frames",
+    )
 
 
 @pytest.mark.parametrize("content", [b"", b"GIF89a not really", b"\x89PNG\r\n\x1a\n"])
 def test_segment_bad_frames(tmp_path: Path, content: bytes) -> None:
     frame = tmp_path / "bad frame 01.png"
     frame.write_bytes(content)
-    _one_line_error(run_cli("segment", str(frame), "--out", str(tmp_path / "l.png")),
-                    "bad frame 01.png")
+    _one_line_error(
+        run_cli("segment", str(frame), "--out", str(tmp_path / "l.png")),
+        "bad frame 01.png",
+    )
     assert not (tmp_path / "l.png").exists()

@@ -21,11 +21,19 @@ def _drawing() -> np.ndarray:
 @pytest.mark.parametrize(
     ("suffix", "mode"),
     [
-        (".png", "L"), (".png", "RGB"), (".png", "RGBA"), (".png", "P"),
-        (".tga", "RGB"), (".tga", "RGBA"), (".tif", "L"), (".tif", "RGB"),
+        (".png", "L"),
+        (".png", "RGB"),
+        (".png", "RGBA"),
+        (".png", "P"),
+        (".tga", "RGB"),
+        (".tga", "RGBA"),
+        (".tif", "L"),
+        (".tif", "RGB"),
     ],
 )
-def test_every_format_and_mode_segments_alike(tmp_path: Path, suffix: str, mode: str) -> None:
+def test_every_format_and_mode_segments_alike(
+    tmp_path: Path, suffix: str, mode: str
+) -> None:
     grey = _drawing()
     image = Image.fromarray(grey).convert(mode)
     path = tmp_path / f"frame{suffix}"
@@ -36,7 +44,7 @@ def test_every_format_and_mode_segments_alike(tmp_path: Path, suffix: str, mode:
 
 
 def test_16_bit_rgb_png_and_tiff(tmp_path: Path) -> None:
-    rgb16 = (np.repeat(_drawing()[:, :, None], 3, axis=2).astype(np.uint16) * 257)
+    rgb16 = np.repeat(_drawing()[:, :, None], 3, axis=2).astype(np.uint16) * 257
     for suffix in (".png", ".tif"):
         path = tmp_path / f"deep{suffix}"
         cv2.imwrite(str(path), rgb16)

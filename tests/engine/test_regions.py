@@ -131,7 +131,7 @@ def test_16_bit_and_scanned_noise() -> None:
 def test_under_line_map_leaves_no_halo() -> None:
     image = blank(200, 200)
     circle(image, (100, 100), 60, thickness=3, antialiased=True)
-    lineart, regions = segment_image(image)
+    _lineart, regions = segment_image(image)
     # every pixel, line or not, belongs to a region
     assert (regions.under_line > 0).all()
     # non-line pixels keep their own region
@@ -163,7 +163,10 @@ def test_region_table_is_consistent_with_the_label_map() -> None:
         assert regions.table.area[i] == len(xs)
         assert np.allclose(regions.table.centroid[i], (xs.mean(), ys.mean()), atol=1e-3)
         assert tuple(regions.table.bbox[i]) == (
-            xs.min(), ys.min(), xs.max() + 1, ys.max() + 1,
+            xs.min(),
+            ys.min(),
+            xs.max() + 1,
+            ys.max() + 1,
         )
     background = regions.labels[5, 5] - 1
     assert regions.table.touches_border[background]

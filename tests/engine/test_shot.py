@@ -13,9 +13,14 @@ from engine.shot import frame_number, open_shot
 @pytest.mark.parametrize(
     ("name", "number"),
     [
-        ("0001.png", 1), ("A_0001.png", 1), ("cut12.0001.tga", 1),
-        ("animation0001.tif", 1), ("frame-7.png", 7), ("x000000.png", 0),
-        ("shot3_v2_0042.png", 42), ("notes.png", None),
+        ("0001.png", 1),
+        ("A_0001.png", 1),
+        ("cut12.0001.tga", 1),
+        ("animation0001.tif", 1),
+        ("frame-7.png", 7),
+        ("x000000.png", 0),
+        ("shot3_v2_0042.png", 42),
+        ("notes.png", None),
     ],
 )
 def test_frame_numbers_from_any_naming(name: str, number: int | None) -> None:

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from test_cli import make_shot
+
+from engine.facade import ShotEngine, colorize_shot
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, color_layer
+from engine.imageio import read_image, write_png
+from engine.matching import Correspondence, Frame, OverlapMatcher, vote
+from engine.palette import UNPAINTED, Palette, Style
+from engine.propagation import (
+    PropagationSettings,
+    combine_votes,
+    neighbouring_keys,
+    propagate,
+)
+from engine.shot import open_shot
+
+
+@pytest.mark.parametrize(
+    ("frame", "keys", "expected"),
+    [
+        (5, [1, 12], (1, 12)),
+        (1, [1, 12], (None, 12)),  # a key looks at the other keys
+        (13, [1, 12], (12, None)),
+        (0, [1, 12], (None, 1)),
+        (7, [2, 4, 9, 30], (4, 9)),  # holes in the numbering
+    ],
+)
+def test_key_selection(frame: int, keys: list[int], expected: tuple) -> None:  # type: ignore[type-arg]
+    assert neighbouring_keys(frame, keys) == expected
+
+
+def test_vote_sums_probability_over_key_regions_of_one_style() -> None:
+    # target region 0 splits its mass over key regions 0 and 1, both "red"
+    corr = Correspondence(np.array([[0.3, 0.3, 0.4, 0.0]], np.float32))
+    fills = FillMap.empty(3).with_styles(
+        np.arange(3), np.array([0, 0, 1]), ORIGIN_ANIMATOR
+    )
+    scores = vote(corr, fills, n_styles=2).scores
+    assert scores[0].tolist() == pytest.approx([0.6, 0.4, 0.0])
+
+
+def test_unmatched_regions_are_left_unpainted_and_flagged() -> None:
+    corr = Correspondence(np.array([[0.1, 0.9], [0.8, 0.2]], np.float32))
+    fills = FillMap.empty(1).with_styles(np.array([0]), 3, ORIGIN_ANIMATOR)
+    result = combine_votes([(vote(corr, fills, 4), 1.0)], PropagationSettings(), 4)
+    assert result.style[0] == UNPAINTED and result.flagged[0]
+    assert result.style[1] == 3 and not result.flagged[1]
+    assert result.origin[1] == ORIGIN_PROPAGATED
+
+
+def _engine(root: Path) -> ShotEngine:
+    return ShotEngine(shot=open_shot(root), matcher="overlap")
+
+
+def test_partial_keys_are_never_overwritten(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=4, keys=(1,))
+    engine = _engine(shot)
+    key, palette = engine.key_fills(1, Palette())
+    # the animator painted frame 3 partly, with a colour the key does not use
+    palette, mine = palette.with_style(Style("mine", (1, 2, 3, 255)))
+    frame3 = engine.frame(3)
+    region = frame3.regions.region_at(150, 60)
+    assert region is not None
+    partial = FillMap.empty(frame3.regions.count).with_styles(
+        np.array([region]), mine, ORIGIN_ANIMATOR
+    )
+    results = {
+        r.number: r
+        for r in engine.propagate(
+            keys={1: key}, n_styles=len(palette), painted={1: key, 3: partial}
+        )
+    }
+    fills3 = results[3].fills
+    assert fills3.style[region] == mine and fills3.origin[region] == ORIGIN_ANIMATOR
+    others = np.arange(frame3.regions.count) != region
+    assert (fills3.style[others] != UNPAINTED).all()
+    assert np.array_equal(results[1].fills.style, key.style)
+
+
+def test_recolouring_a_style_recolours_every_frame(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=3)
+    engine = _engine(shot)
+    key, palette = engine.key_fills(1, Palette())
+    results = list(engine.propagate(keys={1: key}, n_styles=len(palette)))
+    changed = palette.replaced(0, Style(palette[0].name, (9, 9, 9, 255)))
+    for result in results:
+        regions = engine.frame(result.number).regions
+        before = color_layer(regions, result.fills, palette)
+        after = color_layer(regions, result.fills, changed)
+        was = np.all(before == palette[0].color, axis=2)
+        assert was.any()
+        assert np.all(after[was] == (9, 9, 9, 255))
+        assert np.array_equal(after[~was], before[~was])
+
+
+def test_flagged_regions_appear_in_the_report(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=3)
+    # a new closed shape appears on frame 3: nothing in the key matches it
+    path = shot / "line" / "sc01_0003.png"
+    image = read_image(path)
+    cv2.rectangle(image, (120, 100), (195, 115), 0, 2)
+    write_png(path, image)
+    colorize_shot(
+        shot_path=shot,
+        out=tmp_path / "out",
+        matcher="assignment",
+    )
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    frame3 = report["frames"][2]
+    assert frame3["flagged"], frame3
+    entry = frame3["flagged"][0]
+    assert {"region", "centroid", "confidence", "style", "area"} <= set(entry)
+
+
+def test_chaining_uses_the_previous_painted_frame(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=8)
+    engine = _engine(shot)
+    key, palette = engine.key_fills(1, Palette())
+    calls: list[tuple[int, int]] = []
+
+    class Recording(OverlapMatcher):
+        def match(
+            self, key: Frame, key_fills: FillMap, target: Frame
+        ) -> Correspondence:
+            calls.append((key.number, target.number))
+            return super().match(key, key_fills, target)
+
+    list(
+        propagate(
+            frames=engine.shot.frames,
+            keys={1: key},
+            analyse=engine.frame,
+            matcher=Recording(),
+            n_styles=len(palette),
+            settings=PropagationSettings(chain_after=3),
+        )
+    )
+    assert (1, 4) in calls and (3, 4) not in calls
+    assert (1, 6) in calls and (5, 6) in calls
