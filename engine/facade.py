@@ -101,7 +101,7 @@ class ShotEngine:
         min_area: int = DEFAULT_MIN_AREA,
         matcher: str = "auto",
         device: str = "auto",
-        cache_frames: int = 8,
+        cache_frames: int = 6,
     ) -> None:
         self.shot = shot
         self.gap = gap
@@ -114,6 +114,8 @@ class ShotEngine:
         self._cache_size = cache_frames
         self._lock = threading.Lock()
         self._size: tuple[int, int] | None = None
+        self._loader: ThreadPoolExecutor | None = None
+        self._loading: dict[int, Future[Frame]] = {}
 
     @property
     def matcher(self) -> Matcher:
@@ -157,10 +159,28 @@ class ShotEngine:
                 f"{self.shot.line[number]}: size {w}x{h} differs from the shot's "
                 f"{self.size[0]}x{self.size[1]}"
             )
+        started = time.perf_counter()
         lineart, regions = segment_image(
             image, gap=self.gap, threshold=self.threshold, min_area=self.min_area
         )
-        return Frame(number=number, image=image, lineart=lineart, regions=regions)
+        timings = {"segment_ms": (time.perf_counter() - started) * 1000}
+        return Frame(
+            number=number,
+            image=image,
+            lineart=lineart,
+            regions=regions,
+            timings=timings,
+        )
+
+    def _load(self, number: int) -> Frame:
+        if number not in self.shot.line:
+            raise ShotError(f"{self.shot.root}: no line frame {number}")
+        started = time.perf_counter()
+        image = read_image(self.shot.line[number])
+        decoded = time.perf_counter()
+        frame = self.analyse_image(number, image)
+        frame.timings["decode_ms"] = (decoded - started) * 1000
+        return frame
 
     def frame(self, number: int) -> Frame:
         """The analysed frame (cached; safe to call from worker threads)."""
@@ -168,14 +188,33 @@ class ShotEngine:
             if number in self._cache:
                 self._cache.move_to_end(number)
                 return self._cache[number]
-        if number not in self.shot.line:
-            raise ShotError(f"{self.shot.root}: no line frame {number}")
-        frame = self.analyse_image(number, read_image(self.shot.line[number]))
+            future = self._loading.pop(number, None)
+        frame = future.result() if future is not None else self._load(number)
         with self._lock:
             self._cache[number] = frame
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return frame
+
+    def prefetch(self, numbers: Sequence[int]) -> None:
+        """Start reading and segmenting frames in a background thread, so
+        decoding overlaps with matching of the frame before."""
+        with self._lock:
+            if self._loader is None:
+                self._loader = ThreadPoolExecutor(1, thread_name_prefix="cadmium-load")
+            for number in numbers:
+                if number in self._cache or number in self._loading:
+                    continue
+                if number in self.shot.line:
+                    self._loading[number] = self._loader.submit(self._load, number)
+
+    def close(self) -> None:
+        """Stop background loading."""
+        with self._lock:
+            loader, self._loader = self._loader, None
+            self._loading.clear()
+        if loader is not None:
+            loader.shutdown(wait=True, cancel_futures=True)
 
     def key_fills(self, number: int, palette: Palette) -> tuple[FillMap, Palette]:
         """Fills read from the shot's ``color/`` frame for ``number``."""
@@ -288,8 +327,19 @@ def colorize_shot(
     try:
         (staging / "color").mkdir(parents=True)
         (staging / "composite").mkdir()
-        results = engine.propagate(
+        frames = shot.frames
+        position = {number: i for i, number in enumerate(frames)}
+
+        def analyse(number: int) -> Frame:
+            at = position[number]
+            engine.prefetch(frames[at + 1 : at + 3])
+            return engine.frame(number)
+
+        results = propagate(
+            frames=frames,
             keys=key_fills,
+            analyse=analyse,
+            matcher=engine.matcher,
             n_styles=len(palette),
             painted=key_fills,
             settings=settings,
@@ -307,7 +357,7 @@ def colorize_shot(
             # Bound the frames waiting to be written, and surface errors early.
             while len(pending) > 4:
                 pending.pop(0).result()
-            timings = dict(result.timings)
+            timings = {**frame.timings, **result.timings}
             timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000
             frames_report.append(_frame_report(shot, result, frame, palette, timings))
             flagged += len(result.flagged)
@@ -334,6 +384,7 @@ def colorize_shot(
         )
         _publish(staging, out_dir)
     finally:
+        engine.close()
         writer.shutdown(wait=True)
         shutil.rmtree(staging, ignore_errors=True)
     return ColorizeSummary(

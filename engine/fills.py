@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from engine.imageio import to_rgba8
-from engine.lineart import LineArt, line_layer
+from engine.lineart import LineArt, to_8bit
 from engine.palette import UNPAINTED, Palette, Style
 from engine.regions import Regions
 
@@ -169,7 +170,9 @@ def color_layer(regions: Regions, fills: FillMap, palette: Palette) -> np.ndarra
     style = np.where(fills.painted, fills.style, len(palette))
     lookup = np.zeros((regions.count + 1, 4), np.uint8)
     lookup[1:] = colors[style]
-    return lookup[regions.under_line]
+    # One 32-bit gather per pixel instead of four 8-bit ones.
+    packed = lookup.view(np.uint32).ravel()[regions.under_line]
+    return packed.view(np.uint8).reshape(*regions.under_line.shape, 4)
 
 
 def composite(
@@ -183,23 +186,46 @@ def composite(
 ) -> np.ndarray:
     """uint8 RGBA: the line art over its colour layer.
 
+    For line art on an opaque background, "line over fill" is exact in
+    integers: a pixel ``rgb`` with ink ``k`` is its line colour laid at
+    alpha ``k`` over white, so over a fill ``f`` it becomes
+    ``rgb - (1 - k) * (1 - f)`` (a multiply, for black ink). Line art on a
+    transparent background is laid over the fills by its own alpha.
+    Unpainted pixels stay transparent except for the lines themselves.
+
     Colour-trace lines bounding a region whose style has ``paint_trace`` take
     that style's colour, as they would once inked and painted.
     """
     if color is None:
         color = color_layer(regions, fills, palette)
-    lines = line_layer(line_image)
-    alpha = lines[:, :, 3:4]
+    image = to_rgba8(to_8bit(line_image))
+    rgb, alpha = image[:, :, :3], image[:, :, 3]
+    fill_rgb, fill_alpha = color[:, :, :3], color[:, :, 3]
+    out = np.empty_like(color)
+    if alpha.min() == 255:
+        inv_ink = cv2.cvtColor(cv2.subtract(255, lineart.ink), cv2.COLOR_GRAY2RGB)
+        shade = cv2.multiply(inv_ink, cv2.subtract(255, fill_rgb), scale=1 / 255)
+        out[:, :, :3] = cv2.subtract(rgb, shade)
+        line_alpha = lineart.ink
+        unpainted = fill_alpha == 0
+        if unpainted.any():
+            # Over nothing, a line pixel shows its own colour at its ink.
+            ys, xs = np.nonzero(unpainted)
+            ink = np.maximum(lineart.ink[ys, xs].astype(np.int32), 1)[:, None]
+            own = (rgb[ys, xs].astype(np.int32) - (255 - ink)) * 255 // ink
+            out[ys, xs, :3] = np.clip(own, 0, 255).astype(np.uint8)
+    else:
+        a = cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB)
+        over = cv2.multiply(rgb, a, scale=1 / 255)
+        under = cv2.multiply(fill_rgb, cv2.subtract(255, a), scale=1 / 255)
+        out[:, :, :3] = cv2.add(over, under)
+        line_alpha = alpha
+    out[:, :, 3] = cv2.max(line_alpha, fill_alpha)
     if len(palette) and lineart.trace.any():
         paints = np.array([s.paint_trace for s in palette.styles] + [False])
         style = np.where(fills.painted, fills.style, len(palette))
         region_paints = np.zeros(regions.count + 1, bool)
         region_paints[1:] = paints[style]
         hide = lineart.trace & region_paints[regions.under_line]
-        alpha = np.where(hide[:, :, None], 0.0, alpha)
-    base = color.astype(np.float32) / 255.0
-    out_alpha = alpha + base[:, :, 3:4] * (1.0 - alpha)
-    out_rgb = lines[:, :, :3] * alpha + base[:, :, :3] * base[:, :, 3:4] * (1 - alpha)
-    out_rgb = out_rgb / np.maximum(out_alpha, 1e-6)
-    out = np.concatenate([out_rgb, out_alpha], axis=2)
-    return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        out[hide] = color[hide]
+    return out

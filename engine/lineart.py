@@ -27,8 +27,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine.imageio import to_rgba_float
-
 # Colour-trace hues, as stored in LineArt.trace_hue.
 TRACE_NONE, TRACE_RED, TRACE_GREEN, TRACE_BLUE = 0, 1, 2, 3
 
@@ -117,24 +115,3 @@ def to_alpha(image: np.ndarray) -> np.ndarray:
         scale = 65535.0 if image.dtype == np.uint16 else 255.0
         return image[:, :, 3].astype(np.float32) / scale
     return np.ones(image.shape[:2], np.float32)
-
-
-def line_layer(image: np.ndarray) -> np.ndarray:
-    """The line art as a straight-alpha RGBA float layer [H x W x 4].
-
-    Its alpha is the ink, and its colour is the colour that, laid at that
-    alpha over white, reproduces the original pixel. Compositing this layer
-    over a colour layer draws antialiased lines over fills without halos.
-    """
-    rgb = to_rgba_float(image)[:, :, :3]
-    alpha = to_alpha(image)
-    ink = alpha * (1.0 - rgb.min(axis=2))
-    opaque_bg = 1.0 - alpha  # the transparent part
-    # For opaque pixels: rgb = c * ink + (1 - ink)  =>  c = (rgb - 1 + ink) / ink
-    safe = np.maximum(ink, 1e-6)[:, :, None]
-    color_on_white = (rgb - 1.0 + ink[:, :, None]) / safe
-    color = np.where(opaque_bg[:, :, None] > 0.5, rgb, color_on_white)
-    layer = np.empty(ink.shape + (4,), np.float32)
-    layer[:, :, :3] = np.clip(color, 0.0, 1.0)
-    layer[:, :, 3] = ink
-    return layer

@@ -20,7 +20,7 @@ The learned matcher (engine.learned) implements the same protocol.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +40,7 @@ class Frame:
     image: np.ndarray
     lineart: LineArt
     regions: Regions
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

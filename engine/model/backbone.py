@@ -21,7 +21,7 @@ back onto the 1/4 grid, which is fine enough for small regions:
       c3      1/8   (64 ch)  ──lateral──┤  upsample and add, coarse to fine
       c4      1/16  (96 ch)  ──lateral──┤
       c5      1/32  (128 ch) ──lateral──┘
-      head    1/4   (dim ch)
+      head    1/4   (dim ch, 1x1)
 
 On CUDA the convolutions run under autocast (bfloat16 where supported, else
 float16) and the output is cast back to float32; on the CPU everything is

@@ -1,0 +1,117 @@
+"""End-to-end colorize speed: per-stage ms, frames per second, peak memory.
+
+Makes a 100-frame procedural shot (keys every 12 frames, from its ground
+truth) at 1920x1080 and 3840x2160 under /tmp (cached between runs), then
+runs `cadmium colorize-shot` on it in a child process and reads the
+per-frame timings from report.json.
+
+    python benchmarks/bench_colorize.py [--frames 100] [--sizes hd,4k]
+        [--device auto|cpu|cuda] [--matcher auto|learned|assignment|overlap]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.imageio import write_png
+from training.data.procedural import generate_procedural
+
+SIZES = {"hd": (1920, 1080), "4k": (3840, 2160)}
+KEY_EVERY = 12
+SEED = 20261122
+
+
+def make_shot(folder: Path, size: tuple[int, int], frames: int) -> Path:
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    shot = generate_procedural(seed=SEED, index=0, size=size, frames=frames)
+    for i, (line, color) in enumerate(zip(shot.line, shot.color, strict=True)):
+        number = i + 1
+        write_png(folder / "line" / f"{number:04d}.png", line)
+        if i % KEY_EVERY == 0:
+            write_png(folder / "color" / f"{number:04d}.png", color)
+    done.touch()
+    return folder
+
+
+def run(shot: Path, out: Path, device: str, matcher: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one colorize run."""
+    code = (
+        "import resource, sys, time\n"
+        "from engine.cli import main\n"
+        "t = time.perf_counter()\n"
+        "rc = main(sys.argv[1:])\n"
+        "wall = time.perf_counter() - t\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(f'BENCH {wall} {peak}')\n"
+        "sys.exit(rc)\n"
+    )
+    args = [
+        "colorize-shot",
+        str(shot),
+        "--out",
+        str(out),
+        "--device",
+        device,
+        "--matcher",
+        matcher,
+        "--quiet",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(result.stderr.strip())
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BENCH"))
+    _, wall, peak = line.split()
+    return float(wall), float(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--sizes", default="hd,4k")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--matcher", default="auto")
+    parser.add_argument("--root", type=Path, default=Path("/tmp/cadmium-bench"))
+    args = parser.parse_args()
+    for name in args.sizes.split(","):
+        size = SIZES[name]
+        started = time.perf_counter()
+        shot = make_shot(args.root / f"shot_{name}_{args.frames}", size, args.frames)
+        made = time.perf_counter() - started
+        out = args.root / f"out_{name}"
+        wall, peak = run(shot, out, args.device, args.matcher)
+        report = json.loads((out / "report.json").read_text())
+        stages: dict[str, list[float]] = {}
+        for frame in report["frames"]:
+            for stage, ms in frame["timings_ms"].items():
+                stages.setdefault(stage, []).append(ms)
+        regions = statistics.mean(f["regions"] for f in report["frames"])
+        print(
+            f"\n{name.upper()} {size[0]}x{size[1]}, {args.frames} frames, "
+            f"~{regions:.0f} regions/frame, matcher {report['matcher']}, "
+            f"device {args.device} (shot made in {made:.0f} s)"
+        )
+        for stage, values in stages.items():
+            print(
+                f"  {stage:<16} median {statistics.median(values):8.1f} ms  "
+                f"p90 {float(np.percentile(values, 90)):8.1f} ms"
+            )
+        print(
+            f"  end to end       {wall:.1f} s = {args.frames / wall:.2f} frames/s "
+            f"({1000 * wall / args.frames:.0f} ms/frame), peak RSS {peak:.0f} MiB"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""The learned region matcher: CNN + geometry region features, matched by a
+graph neural network (engine.features, engine.model).
+
+`LearnedMatcher` implements engine.matching's Matcher protocol. A frame's
+region descriptors (the CNN's share of the work) are cached by frame number,
+so a frame is encoded once however many keys it is matched against; the
+cache checks that the frame's segmentation is still the one it encoded.
+
+Weights ship as ``resources/matcher.safetensors`` (package
+``cadmium_resources``), with the model configuration inside the file's
+metadata, so the network is rebuilt from the file alone. Nothing is ever
+unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.errors import ModelError
+from engine.features import RegionEncoder, collate, frame_inputs
+from engine.fills import FillMap
+from engine.matching import Correspondence, Frame
+from engine.model.conf import merge_conf
+from engine.model.matcher import GraphMatcher
+
+log = logging.getLogger(__name__)
+
+SHIPPED_FILE = "matcher.safetensors"
+FORMAT = "cadmium-region-matcher"
+FORMAT_VERSION = "1"
+
+
+class MatchingModel(nn.Module):
+    """Region encoder and graph matcher, with one configuration."""
+
+    default_conf: dict[str, Any] = {
+        "encoder": {},  # see engine.features.RegionEncoder.default_conf
+        "matcher": {},  # see engine.model.matcher.GraphMatcher.default_conf
+        # Long side (px) of the frame the CNN sees; larger frames are shrunk
+        # (see engine.features). Part of the model: it sets the scale the
+        # CNN was trained at.
+        "work_side": 384,
+    }
+
+    def __init__(self, conf: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.conf = conf = merge_conf(self.default_conf, conf, "MatchingModel")
+        self.encoder = RegionEncoder(conf["encoder"])
+        matcher_conf = {"dim": self.encoder.dim, **conf["matcher"]}
+        self.matcher = GraphMatcher(matcher_conf)
+        conf["encoder"], conf["matcher"] = self.encoder.conf, self.matcher.conf
+        if self.matcher.conf["dim"] != self.encoder.dim:
+            raise ValueError("matcher dim differs from the encoder's output dim")
+
+    def forward(self, data: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """B pairs in one batch of 2B frames of one size: the B keys first,
+        then the B targets (see engine.features.collate for the keys).
+
+        Returns GraphMatcher's outputs: log_probs [B x M1 x (M0 + 1)],
+        mask0 [B x M0], mask1 [B x M1].
+        """
+        descriptors = self.encoder(data)["descriptors"]
+        counts = data["counts"]
+        b = len(counts) // 2
+        n0 = int(sum(counts[:b]))
+        batch, edges, attr = data["batch"], data["edges"], data["edge_attr"]
+        key_edges = edges[0] < n0
+        return self.matcher(
+            {
+                "descriptors0": descriptors[:n0],
+                "batch0": batch[:n0],
+                "edges0": edges[:, key_edges],
+                "edge_attr0": attr[key_edges],
+                "descriptors1": descriptors[n0:],
+                "batch1": batch[n0:] - b,
+                "edges1": edges[:, ~key_edges] - n0,
+                "edge_attr1": attr[~key_edges],
+            }
+        )
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    labels: np.ndarray  # the label map these descriptors belong to
+    descriptors: torch.Tensor  # [n x D]
+    edges: torch.Tensor  # [2 x E]
+    edge_attr: torch.Tensor  # [E x A]
+
+
+class LearnedMatcher:
+    """The Matcher protocol over a MatchingModel, with a per-frame cache."""
+
+    name = "learned"
+
+    def __init__(
+        self,
+        model: MatchingModel,
+        *,
+        device: str = "cpu",
+        cache_frames: int = 16,
+        work_side: int | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.work_side = work_side or int(model.conf["work_side"])
+        self.cache_frames = cache_frames
+        self._cache: OrderedDict[int, _Encoded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, frame: Frame) -> _Encoded:
+        """A frame's region descriptors, from the cache when still valid."""
+        labels = frame.regions.labels
+        with self._lock:
+            hit = self._cache.get(frame.number)
+            if hit is not None and (
+                hit.labels is labels
+                or (hit.labels.shape == labels.shape and np.array_equal(hit.labels, labels))
+            ):
+                self._cache.move_to_end(frame.number)
+                return hit
+        inputs = frame_inputs(frame.lineart, frame.regions, work_side=self.work_side)
+        data = collate([inputs], self.device)
+        with torch.inference_mode():
+            descriptors = self.model.encoder(data)["descriptors"]
+        encoded = _Encoded(labels, descriptors, data["edges"], data["edge_attr"])
+        with self._lock:
+            self._cache[frame.number] = encoded
+            self._cache.move_to_end(frame.number)
+            while len(self._cache) > self.cache_frames:
+                self._cache.popitem(last=False)
+        return encoded
+
+    def match(self, key: Frame, key_fills: FillMap, target: Frame) -> Correspondence:
+        n_key, n_target = key.regions.count, target.regions.count
+        if n_key == 0 or n_target == 0:
+            prob = np.zeros((n_target, n_key + 1), np.float32)
+            prob[:, n_key] = 1.0
+            return Correspondence(prob)
+        k, t = self.encode(key), self.encode(target)
+        with torch.inference_mode():
+            out = self.model.matcher(
+                {
+                    "descriptors0": k.descriptors,
+                    "batch0": torch.zeros(n_key, dtype=torch.long, device=self.device),
+                    "edges0": k.edges,
+                    "edge_attr0": k.edge_attr,
+                    "descriptors1": t.descriptors,
+                    "batch1": torch.zeros(n_target, dtype=torch.long, device=self.device),
+                    "edges1": t.edges,
+                    "edge_attr1": t.edge_attr,
+                }
+            )
+        prob = out["log_probs"][0].exp().float().cpu().numpy()
+        prob /= prob.sum(axis=1, keepdims=True)
+        return Correspondence(prob.astype(np.float32))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+# -- weights on disk -------------------------------------------------------
+
+
+def save_matcher(model: MatchingModel, path: str | Path, info: dict[str, Any]) -> None:
+    """Weights and configuration as safetensors; ``info`` values (step,
+    metrics, run config, data version) go into the metadata as JSON."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_conf": json.dumps(model.conf, sort_keys=True),
+    }
+    metadata.update({k: json.dumps(v, sort_keys=True) for k, v in info.items()})
+    save_file(state, str(path), metadata=metadata)
+
+
+def read_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file held in memory."""
+    if len(data) < 8:
+        raise ModelError("matcher weights: file too short to be safetensors")
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if header_len > len(data) - 8:
+        raise ModelError("matcher weights: truncated safetensors header")
+    try:
+        header = json.loads(data[8 : 8 + header_len])
+    except ValueError as exc:
+        raise ModelError(f"matcher weights: unreadable header ({exc})") from None
+    return dict(header.get("__metadata__") or {})
+
+
+def model_from_bytes(data: bytes, source: str = "weights") -> tuple[MatchingModel, dict[str, Any]]:
+    """Rebuild a MatchingModel from safetensors bytes (config from metadata).
+
+    Returns the model (on the CPU, eval mode) and its decoded metadata.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    meta = read_metadata(data)
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{source}: not a Cadmium region-matcher file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{source}: format version {meta.get('format_version')!r} unsupported")
+    info: dict[str, Any] = {}
+    for k, v in meta.items():
+        try:
+            info[k] = json.loads(v)
+        except ValueError:
+            info[k] = v
+    try:
+        model = MatchingModel(info["model_conf"])
+        state = load(data)
+        model.load_state_dict(state, strict=True)
+    except (ValueError, RuntimeError, KeyError, SafetensorError) as exc:
+        raise ModelError(f"{source}: weights do not fit the network ({exc})") from None
+    return model.eval(), info
+
+
+def load_matcher(path: str | Path, *, device: str = "cpu") -> LearnedMatcher:
+    """A LearnedMatcher from a safetensors file written by `save_matcher`."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read matcher weights ({exc})") from None
+    model, _ = model_from_bytes(data, str(path))
+    return LearnedMatcher(model, device=device)
+
+
+def load_shipped_matcher(device: str = "cpu") -> LearnedMatcher:
+    """The matcher with the weights shipped in the cadmium_resources package."""
+    resource = files("cadmium_resources") / SHIPPED_FILE
+    if not resource.is_file():
+        raise ModelError(f"no shipped matcher weights ({SHIPPED_FILE} not in resources)")
+    model, info = model_from_bytes(resource.read_bytes(), SHIPPED_FILE)
+    log.info("learned matcher: shipped weights, step %s", info.get("step"))
+    return LearnedMatcher(model, device=device)

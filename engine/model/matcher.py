@@ -1,0 +1,169 @@
+"""A graph neural network that matches the regions of two frames.
+
+Like SuperGlue and LightGlue for keypoints, each layer lets every region
+look first at its own frame, then at the other one:
+
+    self-attention   along the frame's region adjacency graph (each region
+                     attends to itself and the regions across its lines),
+                     with the shared boundary's length and colour-trace share
+                     as edge attributes (torch-geometric TransformerConv);
+    cross-attention  to every region of the other frame (dense, per pair).
+
+Both frames go through the same weights, so the network is symmetric, and
+nothing depends on the order in which regions are numbered: graph attention
+and dense attention are permutation equivariant, and so is the output.
+
+After the last layer, a target region i scores every key region j by a dot
+product of projected descriptors, and "no match" by a learned score of its
+own (a shared bias plus a linear read of the region's descriptor). A
+softmax over the key regions and the dustbin, per target row, gives the
+many-to-one assignment: several target regions may pick one key region (a
+region split by a new line), and no key region is ever forced to be used.
+
+Pairs are batched: regions of all frames are concatenated (graph attention
+is blind to the batch because no edge crosses frames) and cross-attention
+runs on a padded [B x M x D] view with a padding mask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+from torch_geometric.nn import TransformerConv
+from torch_geometric.utils import add_self_loops, to_dense_batch
+
+from engine.model.conf import merge_conf
+
+# A finite "minus infinity" for masked logits, safe in half precision.
+NEG_INF = -1e4
+
+
+class Update(nn.Module):
+    """x + MLP([x, message]), the residual update of SuperGlue."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * dim, 2 * dim),
+            nn.LayerNorm(2 * dim),
+            nn.GELU(),
+            nn.Linear(2 * dim, dim),
+        )
+
+    def forward(self, x: torch.Tensor, message: torch.Tensor) -> torch.Tensor:
+        return x + self.mlp(torch.cat([x, message], dim=-1))
+
+
+class GraphSelfAttention(nn.Module):
+    """Attention from each region to itself and its graph neighbours."""
+
+    def __init__(self, dim: int, heads: int, edge_dim: int) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
+        self.conv = TransformerConv(
+            dim, dim // heads, heads=heads, edge_dim=edge_dim, root_weight=False
+        )
+        self.update = Update(dim)
+
+    def forward(
+        self, x: torch.Tensor, edges: torch.Tensor, edge_attr: torch.Tensor
+    ) -> torch.Tensor:
+        return self.update(x, self.conv(x, edges, edge_attr))
+
+
+class CrossAttention(nn.Module):
+    """Every region attends to every region of the other frame of its pair."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.update = Update(dim)
+
+    def forward(
+        self, x: torch.Tensor, other: torch.Tensor, other_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """x [B x M x D], other [B x K x D], other_mask [B x K] -> [B x M x D]."""
+        b, m, d = x.shape
+        h = self.heads
+        q = self.q(x).view(b, m, h, d // h).transpose(1, 2)
+        k, v = self.kv(other).view(b, -1, 2, h, d // h).permute(2, 0, 3, 1, 4)
+        mask = other_mask[:, None, None, :]
+        message = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        message = self.out(message.transpose(1, 2).reshape(b, m, d))
+        return self.update(x, message)
+
+
+class GraphMatcher(nn.Module):
+    """Two frames' region descriptors and graphs -> match log-probabilities."""
+
+    default_conf: dict[str, Any] = {
+        "dim": 64,  # descriptor width; must equal the encoder's output
+        "heads": 4,  # attention heads (dim must be a multiple)
+        "layers": 5,  # self + cross layer pairs
+        "edge_dim": 3,  # edge attributes (engine.features.EDGE_DIM)
+    }
+
+    def __init__(self, conf: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.conf = conf = merge_conf(self.default_conf, conf, "GraphMatcher")
+        dim, heads = conf["dim"], conf["heads"]
+        self.self_layers = nn.ModuleList(
+            [GraphSelfAttention(dim, heads, conf["edge_dim"]) for _ in range(conf["layers"])]
+        )
+        self.cross_layers = nn.ModuleList(
+            [CrossAttention(dim, heads) for _ in range(conf["layers"])]
+        )
+        self.project = nn.Linear(dim, dim)
+        self.dustbin = nn.Linear(dim, 1)
+        self.dustbin_bias = nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Key frame "0", target frame "1"; B pairs, regions concatenated.
+
+        descriptors0 [N0 x D], batch0 [N0] (pair of each region, sorted),
+        edges0 [2 x E0], edge_attr0 [E0 x A]; the same with "1".
+        Returns:
+          log_probs  [B x M1 x (M0 + 1)]: per target region, log-probabilities
+                     over the key regions and "no match" (last column);
+                     M0, M1 = most regions in a key / target frame of the batch.
+          mask0      [B x M0] bool, real key regions.
+          mask1      [B x M1] bool, real target regions.
+        """
+        x0, x1 = data["descriptors0"], data["descriptors1"]
+        batch0, batch1 = data["batch0"], data["batch1"]
+        size = int(max(int(batch0.max()), int(batch1.max())) + 1) if len(batch0) and len(batch1) else 1
+        graphs = []
+        for k in ("0", "1"):
+            n = data["descriptors" + k].shape[0]
+            edges, attr = add_self_loops(
+                data["edges" + k], data["edge_attr" + k], fill_value=0.0, num_nodes=n
+            )
+            graphs.append((edges, attr))
+        _, mask0 = to_dense_batch(x0, batch0, batch_size=size)
+        _, mask1 = to_dense_batch(x1, batch1, batch_size=size)
+        for self_layer, cross_layer in zip(self.self_layers, self.cross_layers, strict=True):
+            x0 = self_layer(x0, *graphs[0])
+            x1 = self_layer(x1, *graphs[1])
+            d0, _ = to_dense_batch(x0, batch0, batch_size=size)
+            d1, _ = to_dense_batch(x1, batch1, batch_size=size)
+            # Both frames update from the other's state before this layer.
+            x0 = cross_layer(d0, d1, mask1)[mask0]
+            x1 = cross_layer(d1, d0, mask0)[mask1]
+        d0, _ = to_dense_batch(self.project(x0), batch0, batch_size=size)
+        d1, _ = to_dense_batch(self.project(x1), batch1, batch_size=size)
+        sim = torch.einsum("bmd,bkd->bmk", d1, d0) / d0.shape[-1] ** 0.5
+        sim = sim.masked_fill(~mask0[:, None, :], NEG_INF)
+        dust, _ = to_dense_batch(self.dustbin(x1) + self.dustbin_bias, batch1, batch_size=size)
+        logits = torch.cat([sim, dust], dim=-1).float()
+        return {
+            "log_probs": F.log_softmax(logits, dim=-1),
+            "mask0": mask0,
+            "mask1": mask1,
+        }

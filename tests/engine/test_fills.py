@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from drawing import blank, circle
+
+from engine.fills import (
+    ORIGIN_ANIMATOR,
+    FillMap,
+    color_layer,
+    composite,
+    fills_from_color,
+    fills_from_style_image,
+    style_index_image,
+)
+from engine.palette import Palette, Style
+from engine.regions import segment_image
+
+RED = (220, 40, 30, 255)
+BLUE = (40, 60, 200, 255)
+PALETTE = Palette((Style("red", RED), Style("blue", BLUE, paint_trace=True)))
+
+
+def _painted(image: np.ndarray, styles: list[int]):  # type: ignore[no-untyped-def]
+    lineart, regions = segment_image(image)
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), np.array(styles), ORIGIN_ANIMATOR
+    )
+    return lineart, regions, fills
+
+
+def test_composite_draws_antialiased_lines_over_fills_without_halo() -> None:
+    image = circle(blank(), (100, 80), 50, thickness=3, antialiased=True)
+    lineart, regions, fills = _painted(image, [0, 1])
+    out = composite(image, lineart, regions, fills, PALETTE)
+    assert (out[:, :, 3] == 255).all()
+    inside, outside = out[80, 100], out[5, 5]
+    assert tuple(inside) == BLUE and tuple(outside) == RED
+    # antialiased edge pixels are the fill darkened by the ink, never white
+    edge = (lineart.ink > 20) & (lineart.ink < 235)
+    fill = color_layer(regions, fills, PALETTE)[edge][:, :3].astype(int)
+    expected = fill * (255 - lineart.ink[edge, None].astype(int)) // 255
+    assert np.abs(out[edge][:, :3].astype(int) - expected).max() <= 2
+    assert (out[edge][:, :3].astype(int) <= fill + 1).all()
+
+
+def test_unpainted_regions_stay_transparent_but_lines_show() -> None:
+    image = circle(blank(), (100, 80), 50, thickness=3)
+    lineart, regions, fills = _painted(image, [0, -1])
+    out = composite(image, lineart, regions, fills, PALETTE)
+    assert out[80, 100, 3] == 0
+    full_ink = lineart.ink == 255
+    assert full_ink.any()
+    assert (out[full_ink] == (0, 0, 0, 255)).all()
+    assert tuple(out[5, 5]) == RED
+
+
+def test_colour_trace_lines_take_the_colour_of_a_paint_trace_style() -> None:
+    image = np.full((100, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 90), (0, 0, 0), 2)
+    cv2.line(image, (100, 10), (100, 90), (255, 0, 0), 3)
+    lineart, regions = segment_image(image)
+    left, right = regions.labels[50, 50] - 1, regions.labels[50, 150] - 1
+    styles = np.zeros(regions.count, int)
+    styles[left] = 1  # blue paints its trace lines
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), styles, ORIGIN_ANIMATOR
+    )
+    out = composite(image, lineart, regions, fills, PALETTE)
+    trace_cols = out[50, 99:102, :3]
+    assert any(tuple(px) == BLUE[:3] for px in trace_cols)
+    assert tuple(out[50, 10, :3]) == (0, 0, 0)  # black ink stays ink
+
+
+def test_transparent_line_art_is_laid_over_by_its_alpha() -> None:
+    image = np.zeros((120, 120, 4), np.uint8)
+    cv2.circle(image, (60, 60), 40, (0, 0, 0, 255), 3)
+    lineart, regions, fills = _painted(image, [0, 1])
+    out = composite(image, lineart, regions, fills, PALETTE)
+    assert tuple(out[60, 60]) == BLUE
+    assert tuple(out[60, 20]) == (0, 0, 0, 255) or tuple(out[60, 21]) == (0, 0, 0, 255)
+
+
+def test_fills_survive_a_round_trip_through_a_style_image() -> None:
+    image = blank(200, 160)
+    for r in (20, 40, 60):
+        circle(image, (100, 80), r)
+    _, regions, fills = _painted(image, [0, 1, -1, 0])
+    restored = fills_from_style_image(
+        regions, style_index_image(regions, fills), ORIGIN_ANIMATOR
+    )
+    assert np.array_equal(restored.style, fills.style)
+
+
+def test_reading_a_painted_frame_adds_unknown_colours_as_styles() -> None:
+    image = circle(blank(), (100, 80), 50)
+    _, regions = segment_image(image)
+    color = np.zeros((160, 200, 4), np.uint8)
+    color[regions.labels == 1] = RED
+    color[regions.labels == 2] = (1, 2, 3, 255)
+    fills, palette = fills_from_color(regions, color, PALETTE)
+    assert len(palette) == 3 and palette[2].color == (1, 2, 3, 255)
+    assert sorted(fills.style.tolist()) == [0, 2]
