@@ -39,7 +39,7 @@ from engine.shot import Shot, open_shot
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GAP = 2
+DEFAULT_GAP = 4
 MATCHERS = ("auto", "learned", "assignment", "overlap")
 
 

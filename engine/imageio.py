@@ -134,21 +134,24 @@ def to_rgba8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes for a grey, RGB or RGBA array (uint8 or uint16)."""
+def encode_png(image: np.ndarray, compression: int = 1) -> bytes:
+    """PNG bytes for a grey, RGB or RGBA array (uint8 or uint16).
+
+    Compression 1 (fast) suits outputs written every frame; 9 suits files
+    that ship."""
     if image.ndim == 3 and image.shape[2] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     elif image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    ok, buffer = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, buffer = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise ImageError("could not encode PNG")
     return buffer.tobytes()
 
 
-def write_png(path: str | Path, image: np.ndarray) -> None:
+def write_png(path: str | Path, image: np.ndarray, *, compression: int = 1) -> None:
     """Write a PNG atomically (temporary file in the same folder, then rename)."""
-    atomic_write_bytes(path, encode_png(image))
+    atomic_write_bytes(path, encode_png(image, compression))
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
