@@ -44,6 +44,7 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
+    _refuse_huge(path, data)
     image = _decode_with_opencv(data)
     if image is None:
         image = _decode_with_pillow(path, data)
@@ -52,6 +53,23 @@ def read_image(path: str | Path) -> np.ndarray:
     if image.dtype not in (np.uint8, np.uint16):
         image = _to_uint16(image, path)
     return np.ascontiguousarray(image)
+
+
+def _refuse_huge(path: Path, data: bytes) -> None:
+    """Refuse frames over MAX_PIXELS from their header, before any decoding
+    allocates them."""
+    import io
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+    except Exception:  # noqa: BLE001 - unreadable headers are decided by decoding
+        return
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{path}: frame too large ({width}x{height})")
 
 
 def _decode_with_opencv(data: bytes) -> np.ndarray | None:

@@ -60,7 +60,7 @@ def test_colour_trace_lines_take_the_colour_of_a_paint_trace_style() -> None:
     cv2.rectangle(image, (10, 10), (190, 90), (0, 0, 0), 2)
     cv2.line(image, (100, 10), (100, 90), (255, 0, 0), 3)
     lineart, regions = segment_image(image)
-    left, right = regions.labels[50, 50] - 1, regions.labels[50, 150] - 1
+    left = regions.labels[50, 50] - 1
     styles = np.zeros(regions.count, int)
     styles[left] = 1  # blue paints its trace lines
     fills = FillMap.empty(regions.count).with_styles(

@@ -81,3 +81,20 @@ def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path) -> None
         message = str(info.value)
         assert str(path) in message and "\n" not in message
         assert words in message
+
+
+def test_huge_frames_are_refused_before_decoding(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    # A valid PNG header claiming 40000 x 40000 pixels, with almost no data.
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    path = tmp_path / "huge.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageError, match="too large"):
+        read_image(path)

@@ -1,0 +1,226 @@
+"""Undo history of a project's edits, stored as diffs (Qt-free).
+
+A fill edit records, for each frame it touched, which regions changed and
+their fills before and after (style, origin, confidence, flag), like the
+label-layer history of napari. One click, one drag of the fill tool or one
+propagation run is one edit. Palette edits keep the palette before and after
+(palettes are small and immutable).
+
+The application wraps each edit in a thin ``QUndoCommand``; this module knows
+nothing of Qt, so the same history drives tests and scripts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.fills import FillMap
+from engine.palette import Palette
+
+
+@dataclass(frozen=True)
+class RegionFills:
+    """The fills of some regions of a frame (arrays of one length k)."""
+
+    style: np.ndarray  # int32 [k]
+    origin: np.ndarray  # uint8 [k]
+    confidence: np.ndarray  # float32 [k]
+    flagged: np.ndarray  # bool [k]
+
+    @staticmethod
+    def take(fills: FillMap, regions: np.ndarray) -> RegionFills:
+        return RegionFills(
+            style=fills.style[regions].copy(),
+            origin=fills.origin[regions].copy(),
+            confidence=fills.confidence[regions].copy(),
+            flagged=fills.flagged[regions].copy(),
+        )
+
+    def put(self, fills: FillMap, regions: np.ndarray) -> FillMap:
+        """A copy of ``fills`` with these values at ``regions``."""
+        style = fills.style.copy()
+        origin = fills.origin.copy()
+        confidence = fills.confidence.copy()
+        flagged = fills.flagged.copy()
+        style[regions] = self.style
+        origin[regions] = self.origin
+        confidence[regions] = self.confidence
+        flagged[regions] = self.flagged
+        return FillMap(style, origin, confidence, flagged)
+
+
+@dataclass(frozen=True)
+class FrameDiff:
+    """What one edit changed on one frame.
+
+    count:   the frame's region count (a diff only applies to fills of that
+             segmentation).
+    existed: whether the frame had fills before the edit; undoing an edit
+             that created a frame's fills removes them again.
+    """
+
+    frame: int
+    count: int
+    regions: np.ndarray  # int64 [k], sorted, unique
+    before: RegionFills
+    after: RegionFills
+    existed: bool = True
+
+    def merged(self, later: FrameDiff) -> FrameDiff:
+        """This diff followed by ``later`` (same frame) as one diff."""
+        regions = np.union1d(self.regions, later.regions).astype(np.int64)
+        base = FillMap.empty(self.count)
+        # Before: the earlier diff's values win; after: the later diff's.
+        before = self.before.put(later.before.put(base, later.regions), self.regions)
+        after = later.after.put(self.after.put(base, self.regions), later.regions)
+        return FrameDiff(
+            frame=self.frame,
+            count=self.count,
+            regions=regions,
+            before=RegionFills.take(before, regions),
+            after=RegionFills.take(after, regions),
+            existed=self.existed,
+        )
+
+
+@dataclass(frozen=True)
+class FillEdit:
+    """One undoable change of fills (and of which frames are keys)."""
+
+    label: str
+    diffs: tuple[FrameDiff, ...]
+    keys_added: frozenset[int] = frozenset()
+    keys_removed: frozenset[int] = frozenset()
+    # Edits made by one drag of the fill tool share a stroke id (0: none).
+    stroke: int = 0
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        changed = {d.frame for d in self.diffs} | self.keys_added | self.keys_removed
+        return tuple(sorted(changed))
+
+    @property
+    def region_count(self) -> int:
+        return sum(len(d.regions) for d in self.diffs)
+
+    def merged(self, later: FillEdit) -> FillEdit:
+        """This edit followed by ``later``, as one edit."""
+        by_frame = {d.frame: d for d in self.diffs}
+        for diff in later.diffs:
+            earlier = by_frame.get(diff.frame)
+            by_frame[diff.frame] = diff if earlier is None else earlier.merged(diff)
+        added = (self.keys_added - later.keys_removed) | later.keys_added
+        removed = (self.keys_removed - later.keys_added) | later.keys_removed
+        return FillEdit(
+            label=self.label,
+            diffs=tuple(by_frame[f] for f in sorted(by_frame)),
+            keys_added=frozenset(added),
+            keys_removed=frozenset(removed),
+            stroke=self.stroke,
+        )
+
+
+@dataclass(frozen=True)
+class PaletteEdit:
+    """A change of the palette: styles added, renamed or recoloured."""
+
+    label: str
+    before: Palette
+    after: Palette
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        return ()
+
+
+Edit = FillEdit | PaletteEdit
+
+
+@dataclass
+class History:
+    """Undo and redo stacks of edits, oldest first."""
+
+    limit: int = 200
+    undo_stack: list[Edit] = field(default_factory=list)
+    redo_stack: list[Edit] = field(default_factory=list)
+
+    def record(self, edit: Edit) -> None:
+        """A new edit (already applied): it drops whatever could be redone."""
+        self.undo_stack.append(edit)
+        self.redo_stack.clear()
+        if self.limit > 0 and len(self.undo_stack) > self.limit:
+            del self.undo_stack[: len(self.undo_stack) - self.limit]
+
+    def merge_last_two(self) -> Edit:
+        """Fold the newest edit into the one before it (one fill stroke)."""
+        later = self.undo_stack.pop()
+        earlier = self.undo_stack.pop()
+        if not (isinstance(earlier, FillEdit) and isinstance(later, FillEdit)):
+            raise TypeError("only fill edits merge")
+        merged = earlier.merged(later)
+        self.undo_stack.append(merged)
+        return merged
+
+    def take_undo(self) -> Edit | None:
+        if not self.undo_stack:
+            return None
+        edit = self.undo_stack.pop()
+        self.redo_stack.append(edit)
+        return edit
+
+    def take_redo(self) -> Edit | None:
+        if not self.redo_stack:
+            return None
+        edit = self.redo_stack.pop()
+        self.undo_stack.append(edit)
+        return edit
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.undo_stack)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self.redo_stack)
+
+    def clear(self) -> None:
+        self.undo_stack.clear()
+        self.redo_stack.clear()
+
+
+def frame_diff(
+    frame: int,
+    before: FillMap | None,
+    after: FillMap,
+    regions: Iterable[int] | np.ndarray | None = None,
+) -> FrameDiff | None:
+    """The diff from ``before`` (None: no fills yet) to ``after`` over the
+    regions that actually changed (among ``regions`` when given)."""
+    count = len(after)
+    base = before if before is not None and len(before) == count else None
+    old = base if base is not None else FillMap.empty(count)
+    changed = (
+        (old.style != after.style)
+        | (old.origin != after.origin)
+        | (old.flagged != after.flagged)
+        | (np.abs(old.confidence - after.confidence) > 1e-6)
+    )
+    if regions is not None:
+        mask = np.zeros(count, bool)
+        chosen = regions if isinstance(regions, np.ndarray) else list(regions)
+        mask[np.asarray(chosen, np.int64)] = True
+        changed &= mask
+    index = np.flatnonzero(changed).astype(np.int64)
+    if len(index) == 0 and base is not None:
+        return None
+    return FrameDiff(
+        frame=frame,
+        count=count,
+        regions=index,
+        before=RegionFills.take(old, index),
+        after=RegionFills.take(after, index),
+        existed=base is not None,
+    )

@@ -1,0 +1,91 @@
+"""Lottie and clip-art sources, the on-the-fly dataset and the command lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.imageio import read_image
+from engine.shot import open_shot
+from training.data.__main__ import main as generate_main
+from training.data.checks import check_frame
+from training.data.contact_sheet import main as sheet_main
+from training.data.dataset import ShotStream
+from training.data.generate import generate_shot, parse_sources
+from training.data.realism import clean_style
+
+SIZE = (256, 192)
+
+
+def _agreement(shot) -> tuple[int, int]:
+    regions = matched = 0
+    for line, labels in zip(shot.line, shot.labels, strict=True):
+        result = check_frame(line, labels)
+        regions += result.regions
+        matched += result.matched
+    return regions, matched
+
+
+def test_lottie_shot_has_ground_truth_and_attribution(tmp_path: Path) -> None:
+    lottie = pytest.importorskip("training.data.lottie")
+    if not lottie.lottie_files():
+        pytest.skip("shared/data/lottie is not here")
+    shot = lottie.generate_lottie(1, 0, SIZE, 4, style=clean_style(SIZE))
+    assert shot is not None and shot.source == "lottie"
+    regions, matched = _agreement(shot)
+    assert regions > 0 and matched >= 0.95 * regions
+    folder = tmp_path / "lottie"
+    from training.data.shot import write_shot
+
+    write_shot(shot, folder)
+    notice = (folder / "ATTRIBUTION.md").read_text()
+    assert "SOURCES.md" in notice and shot.meta["file"] in notice
+    assert open_shot(folder).labels
+
+
+def test_clipart_shot_when_art_is_installed() -> None:
+    pytest.importorskip("resvg_py")
+    clipart = pytest.importorskip("training.data.clipart")
+    if not clipart.clipart_files():
+        pytest.skip("no OpenMoji or Openclipart SVGs on this machine")
+    shot = clipart.generate_clipart(4, 1, SIZE, 3, style=clean_style(SIZE))
+    assert shot is not None and shot.attribution and shot.licence
+    regions, matched = _agreement(shot)
+    assert regions > 0 and matched >= 0.99 * regions
+
+
+def test_stream_is_indexed_by_shot_number() -> None:
+    stream = ShotStream(9, size=(128, 96), frames=3, length=3, start=2)
+    shots = list(stream)
+    assert [s.name for s in shots] == [f"procedural_9_{k:06d}" for k in (2, 3, 4)]
+    again = stream[3]
+    assert all(
+        np.array_equal(a, b) for a, b in zip(shots[1].labels, again.labels, strict=True)
+    )
+    assert len(stream) == 3
+
+
+def test_unknown_source_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown source"):
+        parse_sources("procedural,video")
+    assert generate_shot(0, 0, size=(96, 96), frames=2).source == "procedural"
+
+
+def test_command_lines_are_deterministic(tmp_path: Path, capsys) -> None:
+    args = ["--shots", "2", "--frames", "3", "--size", "128x96", "--seed", "4"]
+    assert generate_main([str(tmp_path / "a"), *args]) == 0
+    assert generate_main([str(tmp_path / "b"), *args]) == 0
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert len(files) == 2 * (3 * 3 + 1)
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (
+            tmp_path / "b" / rel
+        ).read_bytes()
+    shot_dir = next((tmp_path / "a").iterdir())
+    out = tmp_path / "sheet.png"
+    assert sheet_main([str(shot_dir), "--out", str(out), "--thumb", "64"]) == 0
+    sheet = read_image(out)
+    assert sheet.ndim == 3 and sheet.shape[0] >= 3 * 48
+    assert "2 shots" in capsys.readouterr().out
