@@ -317,7 +317,44 @@ def colorize_shot(
     key_fills: dict[int, FillMap] = {}
     for number in key_numbers:
         key_fills[number], palette = engine.key_fills(number, palette)
+    try:
+        return render_shot(
+            engine=engine,
+            keys=key_fills,
+            palette=palette,
+            out=out_dir,
+            settings=settings,
+            progress=progress,
+            cancelled=cancelled,
+            started=started,
+        )
+    finally:
+        engine.close()
 
+
+def render_shot(
+    *,
+    engine: ShotEngine,
+    keys: Mapping[int, FillMap],
+    palette: Palette,
+    out: str | Path,
+    painted: Mapping[int, FillMap] | None = None,
+    settings: PropagationSettings = PropagationSettings(),
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    started: float | None = None,
+) -> ColorizeSummary:
+    """Propagate from in-memory keys and write color/, composite/ and
+    report.json into ``out`` (all or nothing, like `colorize_shot`).
+
+    ``painted`` holds animator fills to keep on any frame (keys included).
+    """
+    started = time.perf_counter() if started is None else started
+    shot = engine.shot
+    out_dir = _check_out_folder(shot, Path(out))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key_numbers = sorted(keys)
+    painted = {**keys, **(painted or {})}
     staging = out_dir / f".cadmium-staging-{int(time.time() * 1000)}"
     frames_report: list[dict[str, Any]] = []
     total = len(shot.frames)
@@ -337,11 +374,11 @@ def colorize_shot(
 
         results = propagate(
             frames=frames,
-            keys=key_fills,
+            keys=keys,
             analyse=analyse,
             matcher=engine.matcher,
             n_styles=len(palette),
-            painted=key_fills,
+            painted=painted,
             settings=settings,
             cancelled=cancelled,
         )
@@ -371,9 +408,9 @@ def colorize_shot(
         matcher_name = engine.matcher.name
         report = {
             "shot": str(shot.root),
-            "keys": list(key_numbers),
+            "keys": key_numbers,
             "matcher": matcher_name,
-            "gap": gap,
+            "gap": engine.gap,
             "flag_below": settings.flag_below,
             "palette": palette.to_json(),
             "frames": frames_report,
@@ -384,7 +421,6 @@ def colorize_shot(
         )
         _publish(staging, out_dir)
     finally:
-        engine.close()
         writer.shutdown(wait=True)
         shutil.rmtree(staging, ignore_errors=True)
     return ColorizeSummary(
