@@ -44,7 +44,9 @@ def _pair_counts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
     return keys // span, keys % span, counts
 
 
-def compare(labels: np.ndarray, engine_labels: np.ndarray, purity: float = 0.95) -> Agreement:
+def compare(
+    labels: np.ndarray, engine_labels: np.ndarray, purity: float = 0.95
+) -> Agreement:
     """Compare a label map (0 = line) with an engine label map (0 = line)."""
     gt = label_components(labels, background=0, connectivity=1)
     gt_area = np.bincount(gt.ravel())
@@ -78,7 +80,9 @@ def compare(labels: np.ndarray, engine_labels: np.ndarray, purity: float = 0.95)
     return Agreement(n_gt, matched, n_engine, impure)
 
 
-def check_frame(line: np.ndarray, labels: np.ndarray, purity: float = 0.95) -> Agreement:
+def check_frame(
+    line: np.ndarray, labels: np.ndarray, purity: float = 0.95
+) -> Agreement:
     """Segment a line frame with the engine and compare it with its labels."""
     _, regions = segment_image(line)
     return compare(labels, regions.labels, purity)

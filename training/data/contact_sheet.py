@@ -24,10 +24,17 @@ from engine.shot import open_shot
 def label_colors(labels: np.ndarray) -> np.ndarray:
     """RGB [H x W x 3]: a fixed pseudo-random colour per label, 0 black."""
     value = labels.astype(np.uint32)
-    rgb = np.stack(
-        [(value * 2654435761) >> 24, (value * 40503 + 7919) >> 8, (value * 97 + 31) * 37],
-        axis=-1,
-    ).astype(np.uint32) & 0xFF
+    rgb = (
+        np.stack(
+            [
+                (value * 2654435761) >> 24,
+                (value * 40503 + 7919) >> 8,
+                (value * 97 + 31) * 37,
+            ],
+            axis=-1,
+        ).astype(np.uint32)
+        & 0xFF
+    )
     rgb = (rgb // 2 + 96).astype(np.uint8)
     rgb[labels == 0] = 0
     return rgb
@@ -45,13 +52,19 @@ def over_checker(image: np.ndarray, cell: int = 8) -> np.ndarray:
 def build_sheet(shot_dir: Path, frames: int = 8, thumb: int = 256) -> np.ndarray:
     shot = open_shot(shot_dir)
     numbers = shot.frames
-    pick = np.unique(np.linspace(0, len(numbers) - 1, min(frames, len(numbers))).astype(int))
+    pick = np.unique(
+        np.linspace(0, len(numbers) - 1, min(frames, len(numbers))).astype(int)
+    )
     rows: list[list[np.ndarray]] = [[], [], []]
     for i in pick:
         n = numbers[i]
         tiles = [over_checker(read_image(shot.line[n]))]
-        tiles.append(over_checker(read_image(shot.color[n])) if n in shot.color else None)
-        tiles.append(label_colors(read_image(shot.labels[n])) if n in shot.labels else None)
+        tiles.append(
+            over_checker(read_image(shot.color[n])) if n in shot.color else None
+        )
+        tiles.append(
+            label_colors(read_image(shot.labels[n])) if n in shot.labels else None
+        )
         h, w = tiles[0].shape[:2]
         scale = thumb / max(h, w)
         size = (max(int(w * scale), 1), max(int(h * scale), 1))
@@ -59,14 +72,21 @@ def build_sheet(shot_dir: Path, frames: int = 8, thumb: int = 256) -> np.ndarray
             if tile is None:
                 tile = np.zeros_like(tiles[0])
             interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST
-            row.append(np.pad(cv2.resize(tile, size, interpolation=interp),
-                              ((2, 2), (2, 2), (0, 0)), constant_values=40))
+            row.append(
+                np.pad(
+                    cv2.resize(tile, size, interpolation=interp),
+                    ((2, 2), (2, 2), (0, 0)),
+                    constant_values=40,
+                )
+            )
     return np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.data.contact_sheet",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.data.contact_sheet",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("shot", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--frames", type=int, default=8)

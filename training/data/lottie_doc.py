@@ -17,10 +17,23 @@ from typing import Any
 import numpy as np
 
 Json = dict[str, Any]
+ID_LEVELS = 16
 
 
 def _static(value: Any) -> Json:
     return {"a": 0, "k": value}
+
+
+def _numbers(value: Any) -> list[float] | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [float(value)]
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        return [float(v) for v in value]
+    return None
 
 
 def _values(prop: Json | None) -> list[list[float]]:
@@ -28,19 +41,23 @@ def _values(prop: Json | None) -> list[list[float]]:
     if not isinstance(prop, dict) or "k" not in prop:
         return []
     k = prop["k"]
-    if prop.get("a") == 1 and isinstance(k, list):
+    if isinstance(k, list) and k and isinstance(k[0], dict):
         out = []
         for key in k:
-            if isinstance(key, dict) and "s" in key:
-                s = key["s"]
-                out.append(list(s) if isinstance(s, list) else [s])
+            if isinstance(key, dict):
+                values = _numbers(key.get("s"))
+                if values:
+                    out.append(values)
         return out
-    return [list(k) if isinstance(k, list) else [k]]
+    values = _numbers(k)
+    return [values] if values else []
 
 
 def _median_scale(prop: Json | None) -> float:
     """Static estimate of a scale property (percent) as a factor."""
     values = [abs(float(np.mean(v[:2]))) for v in _values(prop) if v]
+    # A layer that grows from nothing is drawn mostly at its full size.
+    values = [v for v in values if v >= 1.0]
     return float(np.median(values)) / 100.0 if values else 1.0
 
 
@@ -53,18 +70,18 @@ def _stepped_opacity(prop: Json | None) -> tuple[Json, bool]:
     """Opacity stepped to 0 or 100 (hold keyframes); and whether ever visible."""
     if not isinstance(prop, dict):
         return _static(100), True
-    if prop.get("a") == 1 and isinstance(prop.get("k"), list):
+    k = prop.get("k")
+    if isinstance(k, list) and k and isinstance(k[0], dict):
         keys = []
         seen = False
-        for key in prop["k"]:
+        for key in k:
             if not isinstance(key, dict):
                 continue
             key = dict(key)
-            if "s" in key:
-                s = key["s"]
-                value = float(s[0] if isinstance(s, list) else s)
-                key["s"] = [100.0 if value > 0 else 0.0]
-                seen = seen or value > 0
+            values = _numbers(key.get("s"))
+            if values:
+                key["s"] = [100.0 if values[0] > 0 else 0.0]
+                seen = seen or values[0] > 0
             key.pop("e", None)
             key["h"] = 1
             keys.append(key)
@@ -76,7 +93,9 @@ def _stepped_opacity(prop: Json | None) -> tuple[Json, bool]:
 class _Rewriter:
     """Walks a document and rewrites its shape lists in place."""
 
-    def __init__(self, doc: Json, mode: str, line_px: float, render_scale: float) -> None:
+    def __init__(
+        self, doc: Json, mode: str, line_px: float, render_scale: float
+    ) -> None:
         self.doc, self.mode = doc, mode
         self.line_px, self.render_scale = line_px, render_scale
         self.next_id = 1
@@ -98,8 +117,9 @@ class _Rewriter:
                 ks = layer.setdefault("ks", {})
                 ks["o"], _ = _stepped_opacity(ks.get("o"))
             if layer.get("ty") == 4:
-                layer["shapes"] = self.shapes(layer.get("shapes", []), scale,
-                                              str(layer.get("nm", "layer")))
+                layer["shapes"] = self.shapes(
+                    layer.get("shapes", []), scale, str(layer.get("nm", "layer"))
+                )
             elif layer.get("ty") == 0:
                 ref = layer.get("refId")
                 if ref in self.assets and ref not in self.done_assets:
@@ -122,8 +142,9 @@ class _Rewriter:
         for item in items:
             ty = item.get("ty")
             if ty == "gr":
-                item["it"] = self.shapes(item.get("it", []), scale,
-                                         str(item.get("nm", name)))
+                item["it"] = self.shapes(
+                    item.get("it", []), scale, str(item.get("nm", name))
+                )
                 out.append(item)
             elif ty == "tr" and self.mode != "color":
                 item["o"], _ = _stepped_opacity(item.get("o"))
@@ -140,8 +161,7 @@ class _Rewriter:
         pid = self.next_id
         self.next_id += 1
         self.names[pid] = name
-        return [(pid & 255) / 255.0, ((pid >> 8) & 255) / 255.0,
-                ((pid >> 16) & 255) / 255.0, 1.0]
+        return id_color(pid)
 
     def local_px(self, px: float, scale: float) -> float:
         return px / (self.render_scale * scale)
@@ -156,14 +176,21 @@ class _Rewriter:
         if not visible:
             return []
         static_value = _median(item.get("o"), 100.0)
-        translucent = item.get("o", {}).get("a") != 1 and 0 < static_value < 100
+        animated = len(_values(item.get("o"))) > 1
+        translucent = not animated and 0 < static_value < 100
         stroke = {
-            "ty": "st", "nm": "cadmium line", "c": _static([0, 0, 0, 1]),
-            "o": opacity, "w": _static(self.local_px(self.line_px, scale)),
-            "lc": 2, "lj": 2, "ml": 4,
+            "ty": "st",
+            "nm": "cadmium line",
+            "c": _static([0, 0, 0, 1]),
+            "o": opacity,
+            "w": _static(self.local_px(self.line_px, scale)),
+            "lc": 2,
+            "lj": 2,
+            "ml": 4,
         }
-        white = dict(item, c=_static([1, 1, 1, 1]),
-                     o=_static(0) if translucent else opacity)
+        white = dict(
+            item, c=_static([1, 1, 1, 1]), o=_static(0) if translucent else opacity
+        )
         return [stroke, white]
 
     def stroke(self, item: Json, scale: float, name: str) -> list[Json]:
@@ -176,16 +203,62 @@ class _Rewriter:
         if not visible:
             return []
         color = _values(item.get("c"))
-        rgb = np.array(color[0][:3], float) if color and len(color[0]) >= 3 else np.zeros(3)
+        rgb = (
+            np.array(color[0][:3], float)
+            if color and len(color[0]) >= 3
+            else np.zeros(3)
+        )
         px_local = self.local_px(self.line_px, scale)
-        if rgb.max() <= 1.0 and float(rgb @ [0.299, 0.587, 0.114]) < 0.3 and width <= 2.5 * px_local:
-            return [dict(item, c=_static([0, 0, 0, 1]), o=opacity,
-                         w=_static(max(width, px_local)))]
-        inner = dict(item, c=_static([1, 1, 1, 1]), o=opacity,
-                     w=_static(max(width - px_local, 0.0)), lc=2)
-        outer = dict(item, c=_static([0, 0, 0, 1]), o=opacity,
-                     w=_static(width + px_local), lc=2)
+        if (
+            rgb.max() <= 1.0
+            and float(rgb @ [0.299, 0.587, 0.114]) < 0.3
+            and width <= 2.5 * px_local
+        ):
+            return [
+                dict(
+                    item,
+                    c=_static([0, 0, 0, 1]),
+                    o=opacity,
+                    w=_static(max(width, px_local)),
+                )
+            ]
+        inner = dict(
+            item,
+            c=_static([1, 1, 1, 1]),
+            o=opacity,
+            w=_static(max(width - px_local, 0.0)),
+            lc=2,
+        )
+        outer = dict(
+            item, c=_static([0, 0, 0, 1]), o=opacity, w=_static(width + px_local), lc=2
+        )
         return [inner, outer]
+
+
+def id_color(pid: int) -> list[float]:
+    """An id as a colour: 16 levels per channel (4 bits), 17 apart.
+
+    Levels this far apart survive the renderer's premultiplied alpha (mattes
+    leave alpha at 251, not 255), where plain 8-bit codes would not.
+    """
+    pid %= ID_LEVELS**3
+    digits = [(pid // ID_LEVELS**k) % ID_LEVELS for k in range(3)]
+    return [d * 17 / 255.0 for d in digits] + [1.0]
+
+
+def decode_ids(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(id per pixel, trusted) from a premultiplied RGBA render of the id copy.
+
+    Empty pixels give id 0; partly covered edge pixels are not trusted.
+    """
+    alpha = rgba[..., 3].astype(np.float32)
+    straight = (
+        rgba[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)[..., None]
+    )
+    digits = np.clip(np.round(straight / 17.0), 0, ID_LEVELS - 1).astype(np.int64)
+    pid = digits[..., 0] + ID_LEVELS * digits[..., 1] + ID_LEVELS**2 * digits[..., 2]
+    pid[alpha == 0] = 0
+    return pid, (alpha >= 240) | (alpha == 0)
 
 
 def _solid_to_shape(layer: Json) -> None:
@@ -197,14 +270,27 @@ def _solid_to_shape(layer: Json) -> None:
     rgb = [int(hexcolor[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]
     layer["ty"] = 4
     layer["shapes"] = [
-        {"ty": "rc", "p": _static([w / 2, h / 2]), "s": _static([w, h]),
-         "r": _static(0), "d": 1, "nm": "solid"},
-        {"ty": "fl", "c": _static(rgb + [1.0]), "o": _static(100), "r": 1,
-         "nm": "solid fill"},
+        {
+            "ty": "rc",
+            "p": _static([w / 2, h / 2]),
+            "s": _static([w, h]),
+            "r": _static(0),
+            "d": 1,
+            "nm": "solid",
+        },
+        {
+            "ty": "fl",
+            "c": _static(rgb + [1.0]),
+            "o": _static(100),
+            "r": 1,
+            "nm": "solid fill",
+        },
     ]
 
 
-def make_copies(doc: Json, line_px: float, render_scale: float) -> tuple[Json, Json, Json, dict[int, str]]:
+def make_copies(
+    doc: Json, line_px: float, render_scale: float
+) -> tuple[Json, Json, Json, dict[int, str]]:
     """(colour, line, ids) documents and the name of every id."""
     copies = []
     names: dict[int, str] = {}

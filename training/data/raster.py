@@ -37,28 +37,38 @@ SUBPIXEL_BITS = 4
 
 
 def fill_polygon(
-    target: np.ndarray, polygon: np.ndarray, value: int, *, clip_to: int | None = None
+    target: np.ndarray,
+    polygon: np.ndarray | list[np.ndarray],
+    value: int,
+    *,
+    clip_to: int | None = None,
 ) -> None:
-    """Fill a float polygon [N x 2] (x, y px) into ``target``.
+    """Fill a float polygon [N x 2] (x, y px), or rings of one shape, into ``target``.
 
-    With ``clip_to``, only pixels that currently hold that id change (a
-    shadow inside its part, a pupil inside its eye); the work stays inside
-    the polygon's bounding box.
+    Several rings are filled in one pass, so inner rings cut holes. With
+    ``clip_to``, only pixels that currently hold that id change (a shadow
+    inside its part, a pupil inside its eye); the work stays inside the
+    polygon's bounding box.
     """
-    pts = np.round(polygon * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    rings = polygon if isinstance(polygon, list) else [polygon]
+    rings = [r for r in rings if len(r) >= 3]
+    if not rings:
+        return
+    pts = [np.round(r * (1 << SUBPIXEL_BITS)).astype(np.int32) for r in rings]
     if clip_to is None:
-        cv2.fillPoly(target, [pts], int(value), cv2.LINE_8, SUBPIXEL_BITS)
+        cv2.fillPoly(target, pts, int(value), cv2.LINE_8, SUBPIXEL_BITS)
         return
     h, w = target.shape
-    x0 = max(int(np.floor(polygon[:, 0].min())) - 1, 0)
-    y0 = max(int(np.floor(polygon[:, 1].min())) - 1, 0)
-    x1 = min(int(np.ceil(polygon[:, 0].max())) + 2, w)
-    y1 = min(int(np.ceil(polygon[:, 1].max())) + 2, h)
+    every = np.concatenate(rings)
+    x0 = max(int(np.floor(every[:, 0].min())) - 1, 0)
+    y0 = max(int(np.floor(every[:, 1].min())) - 1, 0)
+    x1 = min(int(np.ceil(every[:, 0].max())) + 2, w)
+    y1 = min(int(np.ceil(every[:, 1].max())) + 2, h)
     if x1 <= x0 or y1 <= y0:
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     offset = np.array([x0, y0]) << SUBPIXEL_BITS
-    cv2.fillPoly(mask, [pts - offset], 1, cv2.LINE_8, SUBPIXEL_BITS)
+    cv2.fillPoly(mask, [p - offset for p in pts], 1, cv2.LINE_8, SUBPIXEL_BITS)
     crop = target[y0:y1, x0:x1]
     crop[(mask > 0) & (crop == clip_to)] = value
 

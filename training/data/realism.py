@@ -90,7 +90,9 @@ def render_drawing(
     """Lines of one drawing with pressure and gaps; returns (lines, gap count)."""
     shape = partition.shape
     if style.pressure > 0:
-        width: np.ndarray | float = pressure_field(rng, shape, style.width, style.pressure)
+        width: np.ndarray | float = pressure_field(
+            rng, shape, style.width, style.pressure
+        )
         trace_width: np.ndarray | float = width * (style.trace_width / style.width)
     else:
         width, trace_width = style.width, style.trace_width
@@ -101,11 +103,11 @@ def render_drawing(
     if style.gap_rate > 0:
         gaps = int(rng.poisson(style.gap_rate))
         if gaps:
-            lines = _cut_gaps(lines, partition, gaps, style, rng)
+            lines = cut_gaps(lines, partition, gaps, style, rng)
     return lines, gaps
 
 
-def _cut_gaps(
+def cut_gaps(
     lines: LineRender,
     partition: np.ndarray,
     count: int,

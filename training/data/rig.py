@@ -61,6 +61,7 @@ class Part:
     trace: int = INK
     visible: Callable[[int], bool] | None = None
     pid: int = 0
+    evenodd: bool = False  # polygons are rings of one shape (holes), not a union
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Scene:
     background: tuple[int, int, int, int]
     bones: list[Bone] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
+    # Non-rigid deformation of world points at time t (bends, wobbles).
+    warp: Callable[[np.ndarray, float], np.ndarray] | None = None
 
     def add_bone(self, parent: int, motion: Motion) -> int:
         self.bones.append(Bone(parent, motion))
@@ -119,9 +122,16 @@ class Scene:
         for part in self.parts:
             if part.visible is not None and not part.visible(drawing):
                 continue
-            matrix = camera @ world[part.bone]
+            rings = []
             for polygon in part.polygons:
-                pts = shapes.boil(shapes.apply(matrix, polygon), jitter, rng)
-                clip = part.clip_to if part.clip_to else None
-                fill_polygon(partition, pts, part.pid, clip_to=clip)
+                pts = shapes.apply(world[part.bone], polygon)
+                if self.warp is not None:
+                    pts = self.warp(pts, t)
+                rings.append(shapes.boil(shapes.apply(camera, pts), jitter, rng))
+            clip = part.clip_to if part.clip_to else None
+            if part.evenodd:
+                fill_polygon(partition, rings, part.pid, clip_to=clip)
+            else:
+                for pts in rings:
+                    fill_polygon(partition, pts, part.pid, clip_to=clip)
         return partition

@@ -36,8 +36,12 @@ def rounded_rect(
 ) -> np.ndarray:
     r = min(r, w / 2, h / 2)
     per = max(n // 4, 3)
-    corners = ((w / 2 - r, h / 2 - r), (-w / 2 + r, h / 2 - r),
-               (-w / 2 + r, -h / 2 + r), (w / 2 - r, -h / 2 + r))
+    corners = (
+        (w / 2 - r, h / 2 - r),
+        (-w / 2 + r, h / 2 - r),
+        (-w / 2 + r, -h / 2 + r),
+        (w / 2 - r, -h / 2 + r),
+    )
     pts = []
     for k, (ox, oy) in enumerate(corners):
         t = np.linspace(k * np.pi / 2, (k + 1) * np.pi / 2, per)
@@ -46,14 +50,21 @@ def rounded_rect(
 
 
 def blob(
-    cx: float, cy: float, rx: float, ry: float, n: int, rng: np.random.Generator,
+    cx: float,
+    cy: float,
+    rx: float,
+    ry: float,
+    n: int,
+    rng: np.random.Generator,
     wobble: float = 0.15,
 ) -> np.ndarray:
     """An ellipse with a smooth random radius: hair, bushes, clouds, hills."""
     t = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
     radius = np.ones_like(t)
     for k in (2, 3, 5):
-        radius += wobble / k * rng.uniform(0.3, 1.0) * np.sin(k * t + rng.uniform(0, 6.3))
+        radius += (
+            wobble / k * rng.uniform(0.3, 1.0) * np.sin(k * t + rng.uniform(0, 6.3))
+        )
     return np.stack([cx + rx * radius * np.cos(t), cy + ry * radius * np.sin(t)], 1)
 
 

@@ -67,8 +67,11 @@ class GeneratedShot:
     def __post_init__(self) -> None:
         if not self.numbers:
             object.__setattr__(self, "numbers", tuple(range(1, len(self.line) + 1)))
-        if not len(self.line) == len(self.color) == len(self.labels) == len(
-            self.numbers
+        if (
+            not len(self.line)
+            == len(self.color)
+            == len(self.labels)
+            == len(self.numbers)
         ):
             raise ValueError("line, color, labels and numbers differ in length")
 
