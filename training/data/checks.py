@@ -72,7 +72,7 @@ def compare(
         if c >= purity * per_gt[g] and c >= purity * per_engine[e]:
             matched += 1
     # Purity of engine regions over identities (not components).
-    la, lb, lcounts = _pair_counts(engine_labels, labels)
+    la, _lb, lcounts = _pair_counts(engine_labels, labels)
     per_region = np.bincount(la, weights=lcounts, minlength=n_engine + 1)
     top = np.zeros(n_engine + 1)
     np.maximum.at(top, la, lcounts)

@@ -156,14 +156,14 @@ def _shapes(root: ET.Element, collection: str) -> list[ET.Element]:
                     or fill == "none"
                 ):
                     continue
+                # OpenMoji outlines; keep only filled dark blobs (pupils).
                 if (
                     collection == "openmoji"
                     and line_layer
                     and fill in ("", "#000000", "#000")
+                    and child.get("stroke") not in (None, "none")
                 ):
-                    # OpenMoji outlines; keep only filled dark blobs (pupils).
-                    if child.get("stroke") not in (None, "none"):
-                        continue
+                    continue
                 out.append(child)
             else:
                 walk(child, line_layer)

@@ -282,11 +282,11 @@ def _try_file(
     dropped: list[str] = []
     for f in range(frames):
         drawing = f // step
-        source = (start + int(round(drawing * step * rate))) % max(anims.frames, 1)
+        source = (start + round(drawing * step * rate)) % max(anims.frames, 1)
         u = f / max(frames - 1, 1)
         p = pan0 + (pan1 - pan0) * u
-        x0 = int(round(p[0] * (render[0] - view[0])))
-        y0 = int(round(p[1] * (render[1] - view[1])))
+        x0 = round(p[0] * (render[0] - view[0]))
+        y0 = round(p[1] * (render[1] - view[1]))
         crops = []
         for anim in (anims.line, anims.color, anims.ids):
             full = _render(anim, source, render)

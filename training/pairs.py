@@ -1,0 +1,234 @@
+"""Training pairs: generated shots -> segmented frames -> (key, target) pairs
+with their ground-truth correspondence.
+
+Ground truth of a pair. Each engine region takes, as its *identity*, the
+majority ground-truth label over its pixels (the generator's labels are
+stable across frames). Target region i corresponds to every key region with
+its identity (several when the key's part is split into several regions),
+and to "no match" when no key region has it. Regions without any labelled
+pixel carry identity -1 and are left out of the loss.
+
+Segmentation is the engine's own (`engine.regions.segment_image`), with the
+application's default gap closing, so training sees the regions inference
+will see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from engine.features import FrameInputs, collate, frame_inputs
+from engine.fills import region_majority
+from engine.regions import Regions, segment_image
+
+# The application's default gap (engine.facade.DEFAULT_GAP).
+GAP = 2
+
+# Which training.data module makes each source (clip art may not exist yet).
+SOURCE_MODULES = {
+    "procedural": "training.data.procedural",
+    "lottie": "training.data.lottie",
+    "clipart": "training.data.clipart",
+}
+
+
+def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
+    """The sources of ``wanted`` whose generator module exists here."""
+    return tuple(s for s in wanted if importlib.util.find_spec(SOURCE_MODULES[s]) is not None)
+
+
+def data_version() -> str:
+    """A short digest of the data generator's code: shots made by the same
+    version from the same seeds are the same shots."""
+    digest = hashlib.sha1()
+    folder = Path(__file__).parent / "data"
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def region_identity(regions: Regions, truth: np.ndarray) -> np.ndarray:
+    """int64 [n]: majority ground-truth label per region (-1: none)."""
+    n_values = int(truth.max()) + 1
+    best, _ = region_majority(regions, truth, n_values, valid=truth > 0)
+    return best.astype(np.int64)
+
+
+def correspondence_truth(key_id: np.ndarray, target_id: np.ndarray) -> np.ndarray:
+    """bool [n_target x (n_key + 1)]: the correct columns of each target row
+    (the last column is "no match"). Rows of unknown targets are all False."""
+    known = target_id >= 0
+    same = (target_id[:, None] == key_id[None, :]) & known[:, None]
+    dustbin = known & ~same.any(axis=1)
+    return np.concatenate([same, dustbin[:, None]], axis=1)
+
+
+@dataclass(frozen=True)
+class SegmentedFrame:
+    inputs: FrameInputs
+    identity: np.ndarray  # int64 [n]
+
+
+@dataclass(frozen=True)
+class Pair:
+    key: SegmentedFrame
+    target: SegmentedFrame
+    distance: int  # frames between key and target
+
+
+def augment_frame(
+    line: np.ndarray, labels: np.ndarray, flip: bool, turns: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same mirror and quarter turns applied to line art and labels."""
+    if flip:
+        line, labels = line[:, ::-1], labels[:, ::-1]
+    if turns:
+        line, labels = np.rot90(line, turns), np.rot90(labels, turns)
+    return np.ascontiguousarray(line), np.ascontiguousarray(labels)
+
+
+def segment_frame(
+    line: np.ndarray, labels: np.ndarray, work_side: int
+) -> SegmentedFrame:
+    lineart, regions = segment_image(line, gap=GAP)
+    inputs = frame_inputs(lineart, regions, work_side=work_side)
+    return SegmentedFrame(inputs, region_identity(regions, labels))
+
+
+def drawing_starts(numbers: int, step: int) -> list[int]:
+    """Frame indices where a new drawing begins (on ``step``s)."""
+    return list(range(0, numbers, max(step, 1)))
+
+
+def sample_pairs(
+    shot: Any,
+    rng: np.random.Generator,
+    count: int,
+    work_side: int,
+    long_share: float = 0.5,
+    *,
+    flip: bool = False,
+    turns: int = 0,
+) -> list[Pair]:
+    """``count`` pairs from one shot: short range (the next one to three
+    drawings) or long range (anywhere in the shot), either direction; the
+    shot is mirrored and turned by ``turns`` quarter turns first."""
+    frames = len(shot.line)
+    step = int(shot.meta.get("step", 1)) if hasattr(shot, "meta") else 1
+    starts = drawing_starts(frames, step)
+    cache: dict[int, SegmentedFrame] = {}
+
+    def frame(i: int) -> SegmentedFrame:
+        if i not in cache:
+            line, labels = augment_frame(shot.line[i], shot.labels[i], flip, turns)
+            cache[i] = segment_frame(line, labels, work_side)
+        return cache[i]
+
+    pairs = []
+    for _ in range(count):
+        if len(starts) < 2:
+            a = b = 0
+        elif rng.random() < long_share:
+            a, b = sorted(rng.choice(len(starts), 2, replace=False).tolist())
+        else:
+            a = int(rng.integers(len(starts) - 1))
+            b = min(a + int(rng.integers(1, 4)), len(starts) - 1)
+        ia, ib = starts[a], starts[b]
+        if rng.random() < 0.5:
+            ia, ib = ib, ia
+        pairs.append(Pair(frame(ia), frame(ib), abs(ib - ia)))
+    return pairs
+
+
+def collate_pairs(pairs: list[Pair], device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Model input (keys first, then targets; see MatchingModel.forward) and
+    the ground truth ``truth`` [B x M1 x (M0 + 1)] bool, padded like the
+    model's log_probs (the dustbin stays the last column)."""
+    data = collate([p.key.inputs for p in pairs] + [p.target.inputs for p in pairs], device)
+    m0 = max(p.key.inputs.count for p in pairs)
+    m1 = max(p.target.inputs.count for p in pairs)
+    truth = np.zeros((len(pairs), m1, m0 + 1), bool)
+    for b, p in enumerate(pairs):
+        t = correspondence_truth(p.key.identity, p.target.identity)
+        n1, n0 = t.shape[0], t.shape[1] - 1
+        truth[b, :n1, :n0] = t[:, :n0]
+        truth[b, :n1, m0] = t[:, n0]
+    data["truth"] = torch.from_numpy(truth).to(device)
+    data["distance"] = torch.tensor([p.distance for p in pairs], device=device)
+    return data
+
+
+class PairBatches(torch.utils.data.IterableDataset):
+    """Endless batches of pairs made on the fly from generated shots.
+
+    Each batch is ``shots_per_batch`` fresh shots of one size (drawn from
+    ``sizes``), ``pairs_per_shot`` pairs each. Shot k of the stream depends
+    only on (seed, k); workers and distributed ranks take disjoint indices.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        sizes: Sequence[tuple[int, int]],
+        frames: int,
+        sources: Sequence[str],
+        shots_per_batch: int,
+        pairs_per_shot: int,
+        work_side: int,
+        long_share: float = 0.5,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        super().__init__()
+        self.seed, self.sizes, self.frames = seed, list(sizes), frames
+        self.sources = tuple(sources)
+        self.shots_per_batch, self.pairs_per_shot = shots_per_batch, pairs_per_shot
+        self.work_side, self.long_share = work_side, long_share
+        self.rank, self.world_size = rank, world_size
+
+    def __iter__(self) -> Iterator[list[Pair]]:
+        from training.data.generate import generate_shot
+
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        if info is not None:
+            # Data workers share the machine with the training process.
+            cv2.setNumThreads(1)
+            torch.set_num_threads(1)
+        stream = self.rank * workers + worker
+        streams = self.world_size * workers
+        batch_index = stream
+        while True:
+            rng = np.random.default_rng([self.seed, batch_index, 99])
+            size = self.sizes[int(rng.integers(len(self.sizes)))]
+            # Quarter turns are shared by the batch (frames of one shape);
+            # they give portrait frames and characters lying down.
+            turns = int(rng.integers(4)) if rng.random() < 0.3 else 0
+            pairs: list[Pair] = []
+            for s in range(self.shots_per_batch):
+                index = batch_index * self.shots_per_batch + s
+                shot = generate_shot(
+                    self.seed, index, size=size, frames=self.frames, sources=self.sources
+                )
+                pairs += sample_pairs(
+                    shot,
+                    rng,
+                    self.pairs_per_shot,
+                    self.work_side,
+                    self.long_share,
+                    flip=bool(rng.random() < 0.5),
+                    turns=turns,
+                )
+            yield pairs
+            batch_index += streams

@@ -1,0 +1,357 @@
+"""Train the region matcher. One linear script, top to bottom:
+config, data, model, evaluate(), learning-rate schedule, the loop, export.
+
+    python -m training.train                                  # defaults
+    python -m training.train training/configs/cpu.json --max_steps=20
+    torchrun --nproc_per_node=8 -m training.train training/configs/gpu.json
+
+A config file (JSON, keys of TrainConfig) overrides the defaults and
+``--key=value`` flags override both. The same script runs on the CPU, on one
+GPU (mixed precision), and on several GPUs or machines under torchrun
+(DistributedDataParallel; each rank makes its own shots). Checkpoints go to
+``out_dir``: ``ckpt.pt`` (for resuming: weights, optimizer, step, config,
+data version, metrics) and ``best.safetensors`` (the best weights so far, in
+the engine's shipped format, model config and training record in the
+metadata). ``--export=resources/matcher.safetensors`` copies the best
+weights there when the run ends; with ``--export_only=true`` it only does
+that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger("train")
+
+
+@dataclass
+class TrainConfig:
+    # -- io
+    out_dir: str = "runs/matcher"
+    resume: bool = False  # continue from out_dir/ckpt.pt
+    export: str = ""  # when done, copy best weights here (safetensors)
+    export_only: bool = False  # only export out_dir/best.safetensors
+    # -- data (training/pairs.py)
+    seed: int = 1  # training shots: seeds 1.. ; evaluation uses eval_seed
+    sources: str = "procedural,lottie,clipart"  # those that exist are used
+    sizes: str = "320x320,384x288,448x256,384x384,512x288,640x360"
+    frames: int = 16
+    shots_per_batch: int = 2
+    pairs_per_shot: int = 4
+    long_share: float = 0.5  # share of long-range pairs
+    num_workers: int = 1  # data processes per rank
+    # -- model (engine.learned.MatchingModel)
+    work_side: int = 384
+    dim: int = 64
+    layers: int = 5
+    heads: int = 4
+    # -- optimisation
+    max_steps: int = 6000
+    lr: float = 1e-3
+    min_lr: float = 5e-5
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    max_minutes: float = 0.0  # stop (and keep the best) after this; 0 = never
+    # -- evaluation and logging
+    eval_every: int = 250
+    eval_shots: int = 6
+    eval_seed: int = 900001  # never a training seed
+    eval_size: str = "384x288"
+    log_every: int = 20
+    # -- system
+    device: str = "auto"  # auto, cpu, cuda
+    threads: int = 2  # CPU threads for torch (the training machine is shared)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    w, h = (int(v) for v in text.lower().split("x"))
+    return w, h
+
+
+def load_config(argv: list[str]) -> TrainConfig:
+    """Defaults, then an optional JSON file, then --key=value flags."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    values: dict[str, Any] = {}
+
+    def put(key: str, value: Any, origin: str) -> None:
+        if key not in fields:
+            raise SystemExit(f"{origin}: unknown config key {key!r}")
+        kind = fields[key].type
+        if isinstance(value, str) and kind != "str":
+            if kind == "bool":
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise SystemExit(f"{origin}: {key} takes true or false")
+                value = value.lower() in ("1", "true", "yes")
+            else:
+                value = {"int": int, "float": float}[kind](value)
+        values[key] = value
+
+    for arg in argv:
+        if arg.startswith("--"):
+            key, sep, value = arg[2:].partition("=")
+            if not sep:
+                raise SystemExit(f"flag {arg!r}: use --key=value")
+            put(key, value, arg)
+        else:
+            for key, value in json.loads(Path(arg).read_text()).items():
+                put(key, value, arg)
+    return TrainConfig(**values)
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to min_lr at max_steps."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min((step - cfg.warmup_steps) / max(cfg.max_steps - cfg.warmup_steps, 1), 1.0)
+    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
+
+
+def match_loss(log_probs: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """-log of the probability summed over all correct columns, per target
+    region with a known identity; returns (mean loss, per-row correct-argmax)."""
+    rows = truth.any(dim=-1)
+    picked = log_probs.masked_fill(~truth, -1e4).logsumexp(dim=-1)
+    loss = -(picked[rows]).mean()
+    best = log_probs.argmax(dim=-1, keepdim=True)
+    correct = truth.gather(-1, best).squeeze(-1)
+    return loss, correct[rows]
+
+
+def _as_is(pairs: list) -> list:
+    return pairs
+
+
+def main(argv: list[str]) -> int:
+    cfg = load_config(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    out_dir = Path(cfg.out_dir)
+
+    from engine.learned import MatchingModel, model_from_bytes, save_matcher
+    from training.pairs import (
+        PairBatches,
+        available_sources,
+        collate_pairs,
+        data_version,
+        sample_pairs,
+    )
+
+    if cfg.export_only:
+        best = out_dir / "best.safetensors"
+        model_from_bytes(best.read_bytes(), str(best))  # refuse to ship a bad file
+        shutil.copyfile(best, cfg.export)
+        log.info("exported %s -> %s", best, cfg.export)
+        return 0
+
+    # -- distributed and device -------------------------------------------
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = world_size > 1
+    rank, local_rank = 0, 0
+    if cfg.device == "auto":
+        cfg.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if distributed:
+        rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
+        torch.distributed.init_process_group("nccl" if cfg.device == "cuda" else "gloo")
+    device = torch.device(f"cuda:{local_rank}" if cfg.device == "cuda" else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    master = rank == 0
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed + rank)
+    use_amp = device.type == "cuda"
+    amp_dtype = (
+        torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    )
+    scaler = torch.amp.GradScaler(enabled=use_amp and amp_dtype == torch.float16)
+    if master:
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- data ----------------------------------------------------------------
+    sources = available_sources(cfg.sources.split(","))
+    version = data_version()
+    sizes = [parse_size(s) for s in cfg.sizes.split(",")]
+    batches = PairBatches(
+        seed=cfg.seed,
+        sizes=sizes,
+        frames=cfg.frames,
+        sources=sources,
+        shots_per_batch=cfg.shots_per_batch,
+        pairs_per_shot=cfg.pairs_per_shot,
+        work_side=cfg.work_side,
+        long_share=cfg.long_share,
+        rank=rank,
+        world_size=world_size,
+    )
+    loader = torch.utils.data.DataLoader(
+        batches,
+        batch_size=None,
+        num_workers=cfg.num_workers,
+        collate_fn=_as_is,
+        prefetch_factor=2 if cfg.num_workers else None,
+        persistent_workers=cfg.num_workers > 0,
+    )
+
+    # Validation pairs: every drawing of a few held-out shots against the
+    # shot's first drawing (long range) and against the drawing before it.
+    val_pairs: dict[str, list] = {"short": [], "long": []}
+    if master:
+        from training.data.generate import generate_shot
+
+        rng = np.random.default_rng(0)
+        for index in range(cfg.eval_shots):
+            shot = generate_shot(
+                cfg.eval_seed, index, size=parse_size(cfg.eval_size), frames=cfg.frames,
+                sources=sources,
+            )
+            for kind, share in (("short", 0.0), ("long", 1.0)):
+                val_pairs[kind] += sample_pairs(
+                    shot, rng, 4, cfg.work_side, long_share=share
+                )
+
+    # -- model ---------------------------------------------------------------
+    model_conf = {
+        "encoder": {"backbone": {"dim": cfg.dim}},
+        "matcher": {"layers": cfg.layers, "heads": cfg.heads},
+        "work_side": cfg.work_side,
+    }
+    model = MatchingModel(model_conf).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, best_score, metrics = 0, -1.0, {}
+    if cfg.resume:
+        ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]
+    raw_model = model
+    if distributed:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None
+        )
+    if master:
+        n_params = sum(p.numel() for p in raw_model.parameters())
+        log.info("model: %.2fM parameters; sources %s; data %s", n_params / 1e6, sources, version)
+
+    @torch.no_grad()
+    def evaluate() -> dict[str, float]:
+        """Validation loss and match accuracy (argmax in the correct set)."""
+        raw_model.eval()
+        result = {}
+        for kind, pairs in val_pairs.items():
+            losses, correct = [], []
+            for i in range(0, len(pairs), 8):
+                data = collate_pairs(pairs[i : i + 8], device)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                    out = raw_model(data)
+                loss, ok = match_loss(out["log_probs"], data["truth"])
+                losses.append(loss.item())
+                correct.append(ok.float())
+            result[f"{kind}_loss"] = float(np.mean(losses))
+            result[f"{kind}_acc"] = float(torch.cat(correct).mean())
+        raw_model.train()
+        return result
+
+    def save(step: int, metrics: dict[str, float], best: bool) -> None:
+        info = {
+            "step": step,
+            "metrics": metrics,
+            "run_config": asdict(cfg),
+            "data_version": version,
+            "sources": list(sources),
+        }
+        if best:
+            save_matcher(raw_model, out_dir / "best.safetensors", info)
+        torch.save(
+            {
+                "model": raw_model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "model_conf": json.dumps(raw_model.conf),
+                "step": step,
+                "best_score": best_score,
+                "config": json.dumps(asdict(cfg)),
+                "data_version": version,
+                "metrics": metrics,
+            },
+            out_dir / "ckpt.pt",
+        )
+
+    # -- the loop ------------------------------------------------------------
+    started = time.time()
+    model.train()
+    window_loss, window_acc, window_time = [], [], time.time()
+    for pairs in loader:
+        last = step >= cfg.max_steps or (
+            cfg.max_minutes > 0 and time.time() - started > cfg.max_minutes * 60
+        )
+        if master and (step % cfg.eval_every == 0 or last) and (step > 0 or cfg.resume):
+            metrics = evaluate()
+            score = 0.5 * (metrics["short_acc"] + metrics["long_acc"])
+            is_best = score > best_score
+            best_score = max(best_score, score)
+            save(step, metrics, is_best)
+            log.info(
+                "eval step %d: %s%s",
+                step,
+                " ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+                " (best)" if is_best else "",
+            )
+        if last:
+            break
+        lr = lr_at(step, cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        data = collate_pairs(pairs, device)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            out = model(data)
+        loss, ok = match_loss(out["log_probs"], data["truth"])
+        if not torch.isfinite(loss):
+            # A degenerate batch (a frame without regions); every rank skips
+            # it together only if all see it, so under DDP it is an error.
+            if distributed:
+                raise RuntimeError(f"non-finite loss at step {step}")
+            log.warning("step %d: non-finite loss, batch skipped", step)
+            continue
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        step += 1
+        window_loss.append(loss.item())
+        window_acc.append(ok.float().mean().item())
+        if master and step % cfg.log_every == 0:
+            elapsed = time.time() - window_time
+            log.info(
+                "step %d: loss %.4f acc %.4f lr %.2e %.2fs/step (%.1f min)",
+                step,
+                np.mean(window_loss),
+                np.mean(window_acc),
+                lr,
+                elapsed / len(window_loss),
+                (time.time() - started) / 60,
+            )
+            window_loss, window_acc, window_time = [], [], time.time()
+
+    if master and cfg.export:
+        shutil.copyfile(out_dir / "best.safetensors", cfg.export)
+        log.info("exported %s -> %s", out_dir / "best.safetensors", cfg.export)
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
