@@ -10,11 +10,16 @@ and the camera pans and zooms. Drawings are held on ones, twos or threes.
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 
 from training.data import shapes
+from training.data.character import (
+    FPS,
+    PartBuilder,
+    add_character,
+    random_color,
+    shade,
+)
 from training.data.raster import (
     INK,
     TRACE_BLUE,
@@ -29,366 +34,8 @@ from training.data.realism import (
     render_drawing,
     sample_style,
 )
-from training.data.rig import Part, Scene, static, swing
+from training.data.rig import Scene, static
 from training.data.shot import GeneratedShot, build_palette
-
-RGBA = tuple[int, int, int, int]
-FPS = 24.0
-
-
-def _rgba(h: float, s: float, v: float) -> RGBA:
-    r, g, b = colorsys.hsv_to_rgb(
-        h % 1.0, float(np.clip(s, 0, 1)), float(np.clip(v, 0, 1))
-    )
-    return (int(r * 255), int(g * 255), int(b * 255), 255)
-
-
-def _shade(color: RGBA, factor: float) -> RGBA:
-    """Darker (factor < 1) or lighter (factor > 1) version of a colour."""
-    h, s, v = colorsys.rgb_to_hsv(*(c / 255.0 for c in color[:3]))
-    if factor < 1:
-        return _rgba(h + 0.02, s * 1.1 + 0.05, v * factor)
-    return _rgba(h, s * 0.6, min(1.0, v * factor + 0.1))
-
-
-def _random_color(
-    rng: np.random.Generator, s: tuple[float, float] = (0.3, 0.9)
-) -> RGBA:
-    return _rgba(rng.random(), rng.uniform(*s), rng.uniform(0.45, 0.95))
-
-
-def _blinks(rng: np.random.Generator, drawings: int) -> set[int]:
-    closed: set[int] = set()
-    for _ in range(rng.integers(0, 3)):
-        start = int(rng.integers(0, max(drawings, 1)))
-        closed.update(range(start, start + int(rng.integers(1, 3))))
-    return closed
-
-
-class _Builder:
-    """Adds parts to a scene in painter's order, naming them per owner."""
-
-    def __init__(self, scene: Scene, owner: str, px: float) -> None:
-        self.scene, self.owner, self.px = scene, owner, px
-
-    def n(self, radius: float) -> int:
-        return shapes.vertex_count(radius * self.px)
-
-    def part(
-        self,
-        name: str,
-        bone: int,
-        polys: list[np.ndarray],
-        color: RGBA,
-        clip_to: Part | None = None,
-        trace: int = INK,
-        visible=None,
-    ) -> Part:
-        return self.scene.add_part(
-            Part(
-                name=f"{self.owner} {name}",
-                bone=bone,
-                polygons=polys,
-                color=color,
-                clip_to=clip_to.pid if clip_to else 0,
-                trace=trace,
-                visible=visible,
-            )
-        )
-
-
-def add_character(
-    scene: Scene,
-    rng: np.random.Generator,
-    name: str,
-    x: float,
-    y: float,
-    height_px: float,
-    drawings: int,
-    step: int,
-) -> None:
-    """A cut-out character whose hips start at (x, y) world px."""
-    px = height_px  # local units: 1.0 = character height
-    b = _Builder(scene, name, px)
-    skin = _rgba(rng.uniform(0.02, 0.1), rng.uniform(0.2, 0.6), rng.uniform(0.55, 0.98))
-    shirt, pants, hair = _random_color(rng), _random_color(rng), _random_color(rng)
-    shoe = _shade(_random_color(rng), 0.6)
-    white: RGBA = (250, 250, 246, 255)
-    pupil = _rgba(rng.random(), rng.uniform(0.3, 0.9), rng.uniform(0.1, 0.4))
-    action = str(rng.choice(["walk", "wave", "hop", "idle"]))
-    speed = rng.uniform(0.05, 0.25) * px * rng.choice([-1, 1])
-    if action in ("wave", "idle"):
-        speed *= 0.2
-    freq = rng.uniform(0.8, 1.6)
-    hop = action == "hop"
-    big_head = rng.uniform(0.8, 1.3)
-    wide = rng.uniform(0.8, 1.25)
-
-    def root_motion(t: float) -> np.ndarray:
-        phase = 2 * np.pi * freq * t
-        lift = abs(np.sin(phase)) * (0.12 if hop else 0.015)
-        squash = 0.08 * np.cos(2 * phase) if hop else 0.02 * np.sin(2 * phase)
-        lean = 0.06 * np.sin(phase) if action != "idle" else 0.03 * np.sin(phase)
-        return (
-            shapes.translate(x + speed * t, y - lift * px)
-            @ shapes.rotate(lean)
-            @ shapes.scale(px * (1 + squash), px / (1 + squash))
-        )
-
-    root = scene.add_bone(-1, root_motion)
-    swing_amp = {"walk": 0.5, "hop": 0.25, "wave": 0.1, "idle": 0.05}[action]
-    legs, arms = [], []
-    for side in (-1, 1):
-        hip = scene.add_bone(
-            root,
-            swing(0.07 * side * wide, 0.0, 0.0, swing_amp, freq, np.pi * (side > 0)),
-        )
-        knee = scene.add_bone(
-            hip, swing(0, 0.21, 0.15, 0.5 * swing_amp, freq, np.pi * (side > 0) + 1.0)
-        )
-        legs.append((hip, knee))
-        if action == "wave" and side > 0:
-            shoulder = scene.add_bone(
-                root, swing(0.15 * wide, -0.36, -2.6, 0.15, freq * 1.5, 0.0)
-            )
-            elbow = scene.add_bone(shoulder, swing(0, 0.17, -0.6, 0.6, freq * 1.5, 0.5))
-        else:
-            shoulder = scene.add_bone(
-                root,
-                swing(
-                    0.15 * side * wide,
-                    -0.36,
-                    -0.2 * side,
-                    swing_amp * 0.8,
-                    freq,
-                    np.pi * (side < 0),
-                ),
-            )
-            elbow = scene.add_bone(
-                shoulder, swing(0, 0.17, 0.2 * side, 0.3 * swing_amp, freq, 0.3)
-            )
-        arms.append((shoulder, elbow))
-    neck = scene.add_bone(
-        root, swing(0, -0.42, 0.0, 0.08, freq * 0.5, rng.uniform(0, 6))
-    )
-
-    def limb(
-        bones: tuple[int, int],
-        upper: RGBA,
-        lower: RGBA,
-        end: RGBA,
-        label: str,
-        leg: bool,
-    ) -> None:
-        top, mid = bones
-        r0, r1 = (0.055, 0.045) if leg else (0.042, 0.036)
-        upper_part = b.part(
-            f"{label} upper",
-            top,
-            [shapes.capsule(0.21 if leg else 0.17, r0 * wide, b.n(r0))],
-            upper,
-        )
-        if rng.random() < 0.6:
-            b.part(
-                f"{label} upper shadow",
-                top,
-                [shapes.ellipse(r0 * 1.1, 0.1, r0 * 0.7, 0.16, b.n(0.1))],
-                _shade(upper, 0.75),
-                upper_part,
-                TRACE_RED,
-            )
-        b.part(
-            f"{label} lower",
-            mid,
-            [shapes.capsule(0.2 if leg else 0.16, r1 * wide, b.n(r1))],
-            lower,
-        )
-        if leg:
-            b.part(
-                f"{label} shoe",
-                mid,
-                [shapes.ellipse(0.04, 0.23, 0.085, 0.045, b.n(0.085))],
-                end,
-            )
-        else:
-            hand = b.part(
-                f"{label} hand",
-                mid,
-                [shapes.ellipse(0, 0.2, 0.048, 0.05, b.n(0.05))],
-                end,
-            )
-            if rng.random() < 0.5:
-                b.part(
-                    f"{label} hand highlight",
-                    mid,
-                    [shapes.ellipse(-0.02, 0.185, 0.02, 0.018, b.n(0.02))],
-                    _shade(end, 1.25),
-                    hand,
-                    TRACE_BLUE,
-                )
-
-    # Far limbs first: the torso occludes them as they swing.
-    limb(legs[0], pants, pants, shoe, "far leg", True)
-    limb(arms[0], shirt, skin, skin, "far arm", False)
-    limb(legs[1], pants, pants, shoe, "near leg", True)
-
-    torso_w, torso_h = 0.3 * wide, 0.44
-    if rng.random() < 0.5:
-        torso_poly = shapes.ellipse(0, -0.2, torso_w / 2, torso_h / 2, b.n(0.22))
-    else:
-        torso_poly = shapes.rounded_rect(0, -0.2, torso_w, torso_h, 0.07, b.n(0.22))
-    torso = b.part("shirt", root, [torso_poly], shirt)
-    b.part(
-        "shirt shadow",
-        root,
-        [shapes.ellipse(torso_w * 0.45, -0.16, 0.1, 0.28, b.n(0.2))],
-        _shade(shirt, 0.72),
-        torso,
-        TRACE_RED,
-    )
-    if rng.random() < 0.6:
-        b.part(
-            "belt",
-            root,
-            [shapes.rounded_rect(0, -0.03, torso_w * 1.1, 0.045, 0.01, b.n(0.1))],
-            _shade(pants, 0.5),
-            torso,
-        )
-    button_color = _random_color(rng)
-    for k in range(int(rng.integers(0, 5))):
-        b.part(
-            f"button {k + 1}",
-            root,
-            [shapes.ellipse(0, -0.34 + 0.075 * k, 0.017, 0.017, b.n(0.017))],
-            button_color,
-        )
-    if rng.random() < 0.5:
-        b.part(
-            "pocket",
-            root,
-            [shapes.rounded_rect(-torso_w * 0.22, -0.27, 0.07, 0.06, 0.012, b.n(0.05))],
-            _shade(shirt, 0.88),
-        )
-
-    hr = 0.15 * big_head
-    ears = [
-        shapes.ellipse(s * hr * 0.98, -0.15, 0.035, 0.05, b.n(0.05)) for s in (-1, 1)
-    ]
-    b.part("ears", neck, ears, skin)
-    head = b.part(
-        "head", neck, [shapes.ellipse(0, -0.15, hr, hr * 1.05, b.n(hr))], skin
-    )
-    b.part(
-        "head shadow",
-        neck,
-        [shapes.ellipse(hr * 0.95, -0.1, hr * 0.5, hr * 1.2, b.n(hr))],
-        _shade(skin, 0.8),
-        head,
-        TRACE_RED,
-    )
-    for s in (-1, 1):
-        if rng.random() < 0.6:
-            b.part(
-                f"blush {'left' if s < 0 else 'right'}",
-                neck,
-                [shapes.ellipse(s * hr * 0.55, -0.09, 0.03, 0.018, b.n(0.03))],
-                _rgba(0.98, 0.45, 0.98),
-                head,
-                TRACE_GREEN,
-            )
-    hair_part = b.part(
-        "hair",
-        neck,
-        [shapes.blob(0, -0.15 - hr * 0.75, hr * 1.1, hr * 0.5, b.n(hr), rng)],
-        hair,
-    )
-    b.part(
-        "hair highlight",
-        neck,
-        [shapes.ellipse(-hr * 0.35, -0.15 - hr * 0.95, hr * 0.3, hr * 0.12, b.n(0.05))],
-        _shade(hair, 1.3),
-        hair_part,
-        TRACE_BLUE,
-    )
-
-    closed = _blinks(rng, drawings)
-    look = rng.uniform(-0.3, 0.3)
-    eye_bone = scene.add_bone(
-        neck,
-        lambda t: shapes.translate(0.012 * np.sin(2 * np.pi * 0.7 * t + look), 0.0),
-    )
-    for s in (-1, 1):
-        side = "left" if s < 0 else "right"
-        ex, ey = s * hr * 0.38, -0.16
-        eye = b.part(
-            f"eye {side}",
-            neck,
-            [shapes.ellipse(ex, ey, hr * 0.22, hr * 0.3, b.n(hr * 0.3))],
-            white,
-            visible=lambda d: d not in closed,
-        )
-        pup = b.part(
-            f"pupil {side}",
-            eye_bone,
-            [shapes.ellipse(ex, ey + 0.01, hr * 0.13, hr * 0.17, b.n(hr * 0.17))],
-            pupil,
-            eye,
-        )
-        b.part(
-            f"eye highlight {side}",
-            eye_bone,
-            [
-                shapes.ellipse(
-                    ex - hr * 0.05, ey - 0.01, hr * 0.06, hr * 0.06, b.n(0.01)
-                )
-            ],
-            white,
-            pup,
-        )
-        b.part(
-            f"eyelid {side}",
-            neck,
-            [shapes.ellipse(ex, ey, hr * 0.24, hr * 0.07, b.n(hr * 0.24))],
-            _shade(skin, 0.9),
-            visible=lambda d: d in closed,
-        )
-    b.part(
-        "nose",
-        neck,
-        [shapes.ellipse(0, -0.105, 0.02, 0.017, b.n(0.02))],
-        _shade(skin, 0.92),
-    )
-    talk = rng.uniform(1.0, 3.0)
-    mouth_bone = scene.add_bone(
-        neck,
-        lambda t: (
-            shapes.translate(0, -0.055)
-            @ shapes.scale(1.0, 0.5 + 0.5 * abs(np.sin(talk * t)))
-        ),
-    )
-    mouth = b.part(
-        "mouth",
-        mouth_bone,
-        [shapes.ellipse(0, 0, hr * 0.33, hr * 0.22, b.n(hr * 0.3))],
-        _rgba(0.99, 0.7, 0.45),
-    )
-    b.part(
-        "tongue",
-        mouth_bone,
-        [shapes.ellipse(0, hr * 0.18, hr * 0.2, hr * 0.14, b.n(hr * 0.2))],
-        _rgba(0.97, 0.45, 0.95),
-        mouth,
-    )
-    if rng.random() < 0.4:
-        start = int(rng.integers(0, max(drawings - 2, 1)))
-        b.part(
-            "sweat drop",
-            neck,
-            [shapes.ellipse(hr * 1.05, -0.25, 0.022, 0.035, b.n(0.035))],
-            (170, 220, 255, 255),
-            visible=lambda d: start <= d < start + 3 + drawings // 3,
-        )
-    limb(arms[1], shirt, skin, skin, "near arm", False)
 
 
 def add_prop(
@@ -402,7 +49,7 @@ def add_prop(
     w, h = size
     r = rng.uniform(0.04, 0.12) * min(w, h)
     kind = str(rng.choice(["ball", "box", "star"]))
-    b = _Builder(scene, name, 1.0)
+    b = PartBuilder(scene, name, 1.0)
     enters = rng.random() < 0.4
     x0 = -r * 1.5 if enters else rng.uniform(0.1, 0.9) * w
     vx = (
@@ -430,7 +77,7 @@ def add_prop(
         )
 
     bone = scene.add_bone(-1, motion)
-    color = _random_color(rng)
+    color = random_color(rng)
     n = shapes.vertex_count(r)
     if kind == "ball":
         ball = b.part("ball", bone, [shapes.ellipse(0, 0, r, r, n)], color)
@@ -438,7 +85,7 @@ def add_prop(
             "ball shadow",
             bone,
             [shapes.ellipse(r * 0.7, r * 0.5, r * 0.8, r * 0.9, n)],
-            _shade(color, 0.7),
+            shade(color, 0.7),
             ball,
             TRACE_RED,
         )
@@ -446,7 +93,7 @@ def add_prop(
             "ball highlight",
             bone,
             [shapes.ellipse(-r * 0.4, -r * 0.4, r * 0.22, r * 0.16, n // 2)],
-            _shade(color, 1.4),
+            shade(color, 1.4),
             ball,
             TRACE_BLUE,
         )
@@ -455,7 +102,7 @@ def add_prop(
                 "ball stripe",
                 bone,
                 [shapes.rounded_rect(0, 0, r * 2.2, r * 0.35, r * 0.05, n)],
-                _random_color(rng),
+                random_color(rng),
                 ball,
             )
     elif kind == "box":
@@ -466,7 +113,7 @@ def add_prop(
             "box side shadow",
             bone,
             [shapes.rounded_rect(r * 0.85, 0, r * 0.5, 1.8 * r, 0.0, n)],
-            _shade(color, 0.7),
+            shade(color, 0.7),
             box,
             TRACE_RED,
         )
@@ -474,7 +121,7 @@ def add_prop(
             "box label",
             bone,
             [shapes.rounded_rect(-r * 0.2, 0, r * 0.9, r * 0.6, r * 0.08, n)],
-            _random_color(rng, (0.1, 0.4)),
+            random_color(rng, (0.1, 0.4)),
         )
     else:
         st = b.part(
@@ -487,7 +134,7 @@ def add_prop(
             "star core",
             bone,
             [shapes.ellipse(0, 0, r * 0.28, r * 0.28, n // 2)],
-            _shade(color, 1.3),
+            shade(color, 1.3),
             st,
             TRACE_GREEN,
         )
@@ -496,7 +143,7 @@ def add_prop(
 def add_set(scene: Scene, rng: np.random.Generator, horizon: float) -> None:
     """Hills, clouds and ground: large flat regions, wider than the frame."""
     w, h = scene.size
-    b = _Builder(scene, "set", 1.0)
+    b = PartBuilder(scene, "set", 1.0)
     bone = scene.add_bone(-1, static(np.eye(3)))
     for k in range(int(rng.integers(0, 3))):
         cx, rx = rng.uniform(-0.2, 1.2) * w, rng.uniform(0.2, 0.5) * w
@@ -514,7 +161,7 @@ def add_set(scene: Scene, rng: np.random.Generator, horizon: float) -> None:
                     0.08,
                 )
             ],
-            _random_color(rng, (0.2, 0.5)),
+            random_color(rng, (0.2, 0.5)),
         )
     for k in range(int(rng.integers(0, 3))):
         cx, cy = rng.uniform(0, 1) * w, rng.uniform(0.05, 0.35) * h
@@ -547,7 +194,7 @@ def add_set(scene: Scene, rng: np.random.Generator, horizon: float) -> None:
     ground = np.concatenate(
         [np.stack([xs, top], 1), [[1.6 * w, 2.0 * h], [-0.6 * w, 2.0 * h]]]
     )
-    b.part("ground", bone, [ground], _random_color(rng, (0.2, 0.6)))
+    b.part("ground", bone, [ground], random_color(rng, (0.2, 0.6)))
 
 
 def generate_procedural(
@@ -563,9 +210,7 @@ def generate_procedural(
     step = int(rng.choice([1, 2, 2, 3]))
     drawings = (frames + step - 1) // step
     duration = frames / FPS
-    sky = (
-        (255, 255, 255, 255) if rng.random() < 0.3 else _random_color(rng, (0.05, 0.3))
-    )
+    sky = (255, 255, 255, 255) if rng.random() < 0.3 else random_color(rng, (0.05, 0.3))
     scene = Scene(size=size, background=sky)
     horizon = rng.uniform(0.55, 0.8) * h
     if rng.random() < 0.85:
