@@ -25,7 +25,7 @@ centroid instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -99,15 +99,21 @@ def frame_channels(lineart: LineArt, scale: float) -> np.ndarray:
     return channels
 
 
-def sample_grid(labels: np.ndarray, work_shape: tuple[int, int], scale: float) -> np.ndarray:
+def sample_grid(
+    labels: np.ndarray, work_shape: tuple[int, int], scale: float
+) -> np.ndarray:
     """int64 [h4 x w4]: region index at the centre of each output cell."""
     h, w = work_shape
     h4, w4 = -(-h // STRIDE), -(-w // STRIDE)
     height, width = labels.shape
     # Cell i covers work pixels [4i, 4i + 4); its centre maps back to the
     # frame through the scale.
-    ys = np.minimum(((np.arange(h4) * STRIDE + 1.5) / scale).astype(np.int64), height - 1)
-    xs = np.minimum(((np.arange(w4) * STRIDE + 1.5) / scale).astype(np.int64), width - 1)
+    ys = np.minimum(
+        ((np.arange(h4) * STRIDE + 1.5) / scale).astype(np.int64), height - 1
+    )
+    xs = np.minimum(
+        ((np.arange(w4) * STRIDE + 1.5) / scale).astype(np.int64), width - 1
+    )
     return labels[ys[:, None], xs[None, :]].astype(np.int64) - 1
 
 
@@ -131,24 +137,19 @@ def region_geometry(regions: Regions) -> np.ndarray:
     size = np.array([width, height], np.float64)
     area = table.area.astype(np.float64)
     safe_area = np.maximum(area, 1.0)
-    # Second moments from one bincount pass per product over the label map.
-    labels = regions.labels.ravel()
-    inside = labels > 0
-    index = labels[inside].astype(np.int64) - 1
-    flat = np.flatnonzero(inside)
-    ys = (flat // width).astype(np.float64) / height - 0.5
-    xs = (flat % width).astype(np.float64) / width - 0.5
-    count = np.maximum(np.bincount(index, minlength=n).astype(np.float64), 1.0)
-    mx = np.bincount(index, xs, minlength=n) / count
-    my = np.bincount(index, ys, minlength=n) / count
-    vxx = np.maximum(np.bincount(index, xs * xs, minlength=n) / count - mx * mx, 0.0)
-    vyy = np.maximum(np.bincount(index, ys * ys, minlength=n) / count - my * my, 0.0)
-    vxy = np.bincount(index, xs * ys, minlength=n) / count - mx * my
+    # Second moments from the horizontal runs of the label map: the sums of
+    # x and x^2 over a run have closed forms, so the work grows with the
+    # number of runs (about the boundary length), not with the pixel count.
+    _, var_x, var_y, cov = _run_moments(regions.labels, n)
+    vxx, vyy = var_x / width**2, var_y / height**2
+    vxy = cov / (width * height)
     corr = vxy / np.sqrt(np.maximum(vxx * vyy, 1e-12))
     degree = np.bincount(regions.graph.edges.ravel(), minlength=n).astype(np.float64)
     bbox = table.bbox.astype(np.float64) / np.concatenate([size, size]) - 0.5
     centroid = table.centroid.astype(np.float64) / size - 0.5
-    compact = 4.0 * np.pi * area / np.maximum(table.perimeter.astype(np.float64), 1.0) ** 2
+    compact = (
+        4.0 * np.pi * area / np.maximum(table.perimeter.astype(np.float64), 1.0) ** 2
+    )
     geometry = np.stack(
         [
             centroid[:, 0],
@@ -171,6 +172,39 @@ def region_geometry(regions: Regions) -> np.ndarray:
         axis=1,
     )
     return geometry.astype(np.float32).reshape(n, GEOMETRY_DIM)
+
+
+def _run_moments(
+    labels: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per region (labels 1..n): mean (x, y) [n x 2], var x, var y, cov xy, in px."""
+    width = labels.shape[1]
+    change = np.empty(labels.shape, bool)
+    change[:, 0] = True
+    np.not_equal(labels[:, 1:], labels[:, :-1], out=change[:, 1:])
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.append(starts, labels.size))
+    run_label = labels.ravel()[starts].astype(np.int64)
+    keep = run_label > 0
+    starts, lengths, index = starts[keep], lengths[keep], run_label[keep] - 1
+    y = (starts // width).astype(np.float64)
+    a = (starts % width).astype(np.float64)  # first x of the run
+    b = a + lengths - 1  # last x of the run
+    count = lengths.astype(np.float64)
+
+    def squares_to(k: np.ndarray) -> np.ndarray:  # 0^2 + 1^2 + ... + k^2
+        return k * (k + 1) * (2 * k + 1) / 6.0
+
+    sum_x = (a + b) * count / 2.0
+    sum_xx = squares_to(b) - squares_to(a - 1)
+    total = np.maximum(np.bincount(index, count, minlength=n), 1.0)
+    mx = np.bincount(index, sum_x, minlength=n) / total
+    my = np.bincount(index, y * count, minlength=n) / total
+    var_x = np.bincount(index, sum_xx, minlength=n) / total - mx * mx
+    var_y = np.bincount(index, y * y * count, minlength=n) / total - my * my
+    cov = np.bincount(index, y * sum_x, minlength=n) / total - mx * my
+    mean = np.stack([mx, my], axis=1)
+    return mean, np.maximum(var_x, 0.0), np.maximum(var_y, 0.0), cov
 
 
 def graph_edges(regions: Regions) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +242,9 @@ def frame_inputs(
     )
 
 
-def collate(frames: list[FrameInputs], device: torch.device | str = "cpu") -> dict[str, Any]:
+def collate(
+    frames: list[FrameInputs], device: torch.device | str = "cpu"
+) -> dict[str, Any]:
     """Batch frames of one work size: regions are numbered through the batch.
 
     Returns image [B x 3 x h x w], grid [B x h4 x w4] (batch-wide region
@@ -219,7 +255,10 @@ def collate(frames: list[FrameInputs], device: torch.device | str = "cpu") -> di
     counts = [f.count for f in frames]
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     grid = np.stack(
-        [np.where(f.grid >= 0, f.grid + o, -1) for f, o in zip(frames, offsets, strict=True)]
+        [
+            np.where(f.grid >= 0, f.grid + o, -1)
+            for f, o in zip(frames, offsets, strict=True)
+        ]
     )
 
     def cat(arrays: list[np.ndarray], axis: int = 0) -> torch.Tensor:
@@ -231,13 +270,17 @@ def collate(frames: list[FrameInputs], device: torch.device | str = "cpu") -> di
         "anchor": cat([f.anchor for f in frames]),
         "geometry": cat([f.geometry for f in frames]),
         "batch": cat([np.full(c, i, np.int64) for i, c in enumerate(counts)]),
-        "edges": cat([f.edges + o for f, o in zip(frames, offsets, strict=True)], axis=1),
+        "edges": cat(
+            [f.edges + o for f, o in zip(frames, offsets, strict=True)], axis=1
+        ),
         "edge_attr": cat([f.edge_attr for f in frames]),
         "counts": counts,
     }
 
 
-def bilinear_at(features: torch.Tensor, batch: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+def bilinear_at(
+    features: torch.Tensor, batch: torch.Tensor, xy: torch.Tensor
+) -> torch.Tensor:
     """features [B x D x h x w] sampled at cell coordinates xy [N x 2] of the
     frames ``batch`` [N] -> [N x D] (coordinates clamped to the grid)."""
     _, dim, h, w = features.shape
@@ -263,9 +306,14 @@ def bilinear_at(features: torch.Tensor, batch: torch.Tensor, xy: torch.Tensor) -
 class RegionEncoder(nn.Module):
     """Backbone features pooled per region, plus a geometry encoding."""
 
-    default_conf: dict[str, Any] = {
+    default_conf: ClassVar[dict[str, Any]] = {
         "backbone": {},  # see Backbone.default_conf
         "geometry_hidden": 64,  # hidden width of the geometry MLP
+        # Sines and cosines of the centroid at 1, 2, 4, ... cycles per frame.
+        # Dot-product attention compares positions through them directly
+        # (their products are a kernel of the displacement), which a plain
+        # MLP of raw coordinates would have to learn slowly.
+        "fourier_bands": 6,
     }
 
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
@@ -275,8 +323,14 @@ class RegionEncoder(nn.Module):
         self.conf["backbone"] = self.backbone.conf
         dim = self.backbone.conf["dim"]
         hidden = conf["geometry_hidden"]
+        bands = conf["fourier_bands"]
+        self.register_buffer(
+            "frequencies",
+            2.0 * torch.pi * 2.0 ** torch.arange(bands, dtype=torch.float32),
+            persistent=False,
+        )
         self.geometry_mlp = nn.Sequential(
-            nn.Linear(GEOMETRY_DIM, hidden),
+            nn.Linear(GEOMETRY_DIM + 4 * bands, hidden),
             nn.ReLU(inplace=True),
             nn.Linear(hidden, dim),
         )
@@ -287,10 +341,12 @@ class RegionEncoder(nn.Module):
         """image [B x 3 x h x w], grid [B x h4 x w4], anchor [N x 2],
         geometry [N x G], batch [N] -> descriptors [N x D]."""
         features = self.backbone({"image": data["image"]})["features"]
-        b, dim, h, w = features.shape
+        _, dim, h, w = features.shape
         grid = data["grid"]
         if grid.shape[-2:] != (h, w):
-            raise ValueError(f"label grid {tuple(grid.shape)} does not fit features {h}x{w}")
+            raise ValueError(
+                f"label grid {tuple(grid.shape)} does not fit features {h}x{w}"
+            )
         n = data["geometry"].shape[0]
         flat = features.permute(0, 2, 3, 1).reshape(-1, dim)
         index = grid.reshape(-1)
@@ -300,5 +356,9 @@ class RegionEncoder(nn.Module):
         if bool((cells == 0).any()):
             at_centroid = bilinear_at(features, data["batch"], data["anchor"])
             pooled = torch.where((cells > 0).unsqueeze(1), pooled, at_centroid)
-        descriptors = self.norm(pooled + self.geometry_mlp(data["geometry"]))
+        geometry = data["geometry"]
+        # Centroids span 1 across the frame: band k turns 2^k times over it.
+        angles = (geometry[:, :2, None] * self.frequencies).flatten(1)
+        encoded = torch.cat([geometry, angles.sin(), angles.cos()], dim=1)
+        descriptors = self.norm(pooled + self.geometry_mlp(encoded))
         return {"descriptors": descriptors}

@@ -20,9 +20,12 @@ more than the whole segmentation budget):
    first line pixel after leaving the stroke; the shortest hit within
    ``max_gap`` becomes a closure segment.
 
-Gaps of one or two pixels sit inside the ring's radius and are bridged
-instead by a 3x3 morphological closing, which also only adds closure pixels
-and never moves a line. Regions are 4-connected and closures are drawn
+The ring is drawn half a pixel outside the stroke's edge, so even a
+one-pixel gap leaves the ring crossing the stroke once. Closures only ever
+start at line ends: a morphological closing would also fill every small
+region a few pixels across (an eye's highlight, a sliver between two close
+lines), which is not a gap. And a closure must join two lines that are not
+already connected close by, so a tight loop is never bridged across. Regions are 4-connected and closures are drawn
 8-connected, so a drawn closure never lets a fill through diagonally.
 """
 
@@ -42,6 +45,9 @@ RAY_STEP = 0.5
 # Lines thicker than 2 x MAX_RING px have their ends found on a ring of this
 # radius, which is still outside the stroke's tip for any useful line.
 MAX_RING = 12
+# How far outside a stroke's edge its end ring is drawn, in px. The closer,
+# the narrower a gap can be and still show its two ends.
+RING_MARGIN = 0.5
 # Rays off the stroke's axis cost a little more, so a straight-ahead hit wins
 # over a slightly nearer one to the side.
 ANGLE_PENALTY = 0.3
@@ -68,19 +74,13 @@ def close_gaps(line: np.ndarray, max_gap: int) -> Closures:
     if max_gap <= 0 or not line.any():
         return Closures.none(line.shape)
     line_u8 = line.view(np.uint8) if line.dtype == np.bool_ else line.astype(np.uint8)
-    kernel = np.ones((3, 3), np.uint8)
-    bridged = cv2.morphologyEx(line_u8, cv2.MORPH_CLOSE, kernel) > 0
-    mask = bridged & ~line
 
     ends, directions, depth = find_line_ends(line, line_u8)
     segments = cast_closure_rays(line, ends, directions, depth, max_gap)
-    if len(segments):
-        canvas = mask.view(np.uint8) if mask.dtype == np.bool_ else mask
-        canvas = np.ascontiguousarray(canvas)
-        for x0, y0, x1, y1 in segments.tolist():
-            cv2.line(canvas, (x0, y0), (x1, y1), 1, 1, cv2.LINE_8)
-        mask = canvas.astype(bool) & ~line
-    return Closures(segments=segments, mask=mask)
+    canvas = np.zeros(line.shape, np.uint8)
+    for x0, y0, x1, y1 in segments.tolist():
+        cv2.line(canvas, (x0, y0), (x1, y1), 1, 1, cv2.LINE_8)
+    return Closures(segments=segments, mask=canvas.astype(bool) & ~line)
 
 
 def find_line_ends(
@@ -101,9 +101,9 @@ def find_line_ends(
     # one offset table per ring radius (radii are quantised to 0.5 px).
     angles = np.linspace(0.0, 2.0 * np.pi, RING_SAMPLES, endpoint=False)
     cos, sin = np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
-    radius_step = np.minimum(np.rint((depth[ys, xs] + 1.5) * 2), 2 * MAX_RING).astype(
-        np.int32
-    )
+    radius_step = np.minimum(
+        np.rint((depth[ys, xs] + RING_MARGIN) * 2), 2 * MAX_RING
+    ).astype(np.int32)
     pad = MAX_RING + 1
     # Outside the frame counts as line: a stroke running off the edge is
     # closed by the edge, not open.
@@ -194,4 +194,18 @@ def cast_closure_rays(
     hx = np.clip(ix[rows, cols, hit_step[rows, cols]], 0, width - 1)
     hy = np.clip(iy[rows, cols, hit_step[rows, cols]], 0, height - 1)
     start = np.rint(ends[rows]).astype(np.int32)
-    return np.stack([start[:, 0], start[:, 1], hx, hy], axis=1).astype(np.int32)
+    segments = np.stack([start[:, 0], start[:, 1], hx, hy], axis=1).astype(np.int32)
+    return segments[[joins_separate_lines(line, seg) for seg in segments]]
+
+
+def joins_separate_lines(line: np.ndarray, segment: np.ndarray) -> bool:
+    """Whether a closure joins two lines that are not already connected close
+    by. A real gap separates two line ends (or an end and another line);
+    a tight loop such as an eye highlight's outline is one line all around,
+    and bridging it would cut its region away."""
+    x0, y0, x1, y1 = (int(v) for v in segment)
+    reach = int(np.ceil(np.hypot(x1 - x0, y1 - y0))) + 3
+    top, left = max(y0 - reach, 0), max(x0 - reach, 0)
+    crop = line[top : y0 + reach + 1, left : x0 + reach + 1].view(np.uint8)
+    _, parts = cv2.connectedComponents(np.ascontiguousarray(crop), connectivity=8)
+    return bool(parts[y0 - top, x0 - left] != parts[y1 - top, x1 - left])

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -45,7 +45,7 @@ FORMAT_VERSION = "1"
 class MatchingModel(nn.Module):
     """Region encoder and graph matcher, with one configuration."""
 
-    default_conf: dict[str, Any] = {
+    default_conf: ClassVar[dict[str, Any]] = {
         "encoder": {},  # see engine.features.RegionEncoder.default_conf
         "matcher": {},  # see engine.model.matcher.GraphMatcher.default_conf
         # Long side (px) of the frame the CNN sees; larger frames are shrunk
@@ -126,7 +126,10 @@ class LearnedMatcher:
             hit = self._cache.get(frame.number)
             if hit is not None and (
                 hit.labels is labels
-                or (hit.labels.shape == labels.shape and np.array_equal(hit.labels, labels))
+                or (
+                    hit.labels.shape == labels.shape
+                    and np.array_equal(hit.labels, labels)
+                )
             ):
                 self._cache.move_to_end(frame.number)
                 return hit
@@ -157,7 +160,9 @@ class LearnedMatcher:
                     "edges0": k.edges,
                     "edge_attr0": k.edge_attr,
                     "descriptors1": t.descriptors,
-                    "batch1": torch.zeros(n_target, dtype=torch.long, device=self.device),
+                    "batch1": torch.zeros(
+                        n_target, dtype=torch.long, device=self.device
+                    ),
                     "edges1": t.edges,
                     "edge_attr1": t.edge_attr,
                 }
@@ -179,7 +184,9 @@ def save_matcher(model: MatchingModel, path: str | Path, info: dict[str, Any]) -
     metrics, run config, data version) go into the metadata as JSON."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()
+    }
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -203,7 +210,9 @@ def read_metadata(data: bytes) -> dict[str, str]:
     return dict(header.get("__metadata__") or {})
 
 
-def model_from_bytes(data: bytes, source: str = "weights") -> tuple[MatchingModel, dict[str, Any]]:
+def model_from_bytes(
+    data: bytes, source: str = "weights"
+) -> tuple[MatchingModel, dict[str, Any]]:
     """Rebuild a MatchingModel from safetensors bytes (config from metadata).
 
     Returns the model (on the CPU, eval mode) and its decoded metadata.
@@ -215,7 +224,9 @@ def model_from_bytes(data: bytes, source: str = "weights") -> tuple[MatchingMode
     if meta.get("format") != FORMAT:
         raise ModelError(f"{source}: not a Cadmium region-matcher file")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{source}: format version {meta.get('format_version')!r} unsupported")
+        raise ModelError(
+            f"{source}: format version {meta.get('format_version')!r} unsupported"
+        )
     info: dict[str, Any] = {}
     for k, v in meta.items():
         try:
@@ -245,7 +256,9 @@ def load_shipped_matcher(device: str = "cpu") -> LearnedMatcher:
     """The matcher with the weights shipped in the cadmium_resources package."""
     resource = files("cadmium_resources") / SHIPPED_FILE
     if not resource.is_file():
-        raise ModelError(f"no shipped matcher weights ({SHIPPED_FILE} not in resources)")
+        raise ModelError(
+            f"no shipped matcher weights ({SHIPPED_FILE} not in resources)"
+        )
     model, info = model_from_bytes(resource.read_bytes(), SHIPPED_FILE)
     log.info("learned matcher: shipped weights, step %s", info.get("step"))
     return LearnedMatcher(model, device=device)

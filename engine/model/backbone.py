@@ -30,7 +30,7 @@ float32.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -48,7 +48,7 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 class Backbone(nn.Module):
     """Line art -> dense features on the 1/4 grid."""
 
-    default_conf: dict[str, Any] = {
+    default_conf: ClassVar[dict[str, Any]] = {
         "in_channels": 3,  # ink, distance to lines, colour-trace mask
         "widths": [16, 32, 64, 96, 128],  # channels at 1/2, 1/4, 1/8, 1/16, 1/32
         "dim": 64,  # output feature channels

@@ -27,7 +27,7 @@ runs on a padded [B x M x D] view with a padding mask.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -103,7 +103,7 @@ class CrossAttention(nn.Module):
 class GraphMatcher(nn.Module):
     """Two frames' region descriptors and graphs -> match log-probabilities."""
 
-    default_conf: dict[str, Any] = {
+    default_conf: ClassVar[dict[str, Any]] = {
         "dim": 64,  # descriptor width; must equal the encoder's output
         "heads": 4,  # attention heads (dim must be a multiple)
         "layers": 5,  # self + cross layer pairs
@@ -115,7 +115,10 @@ class GraphMatcher(nn.Module):
         self.conf = conf = merge_conf(self.default_conf, conf, "GraphMatcher")
         dim, heads = conf["dim"], conf["heads"]
         self.self_layers = nn.ModuleList(
-            [GraphSelfAttention(dim, heads, conf["edge_dim"]) for _ in range(conf["layers"])]
+            [
+                GraphSelfAttention(dim, heads, conf["edge_dim"])
+                for _ in range(conf["layers"])
+            ]
         )
         self.cross_layers = nn.ModuleList(
             [CrossAttention(dim, heads) for _ in range(conf["layers"])]
@@ -138,7 +141,11 @@ class GraphMatcher(nn.Module):
         """
         x0, x1 = data["descriptors0"], data["descriptors1"]
         batch0, batch1 = data["batch0"], data["batch1"]
-        size = int(max(int(batch0.max()), int(batch1.max())) + 1) if len(batch0) and len(batch1) else 1
+        size = (
+            int(max(int(batch0.max()), int(batch1.max())) + 1)
+            if len(batch0) and len(batch1)
+            else 1
+        )
         graphs = []
         for k in ("0", "1"):
             n = data["descriptors" + k].shape[0]
@@ -148,7 +155,9 @@ class GraphMatcher(nn.Module):
             graphs.append((edges, attr))
         _, mask0 = to_dense_batch(x0, batch0, batch_size=size)
         _, mask1 = to_dense_batch(x1, batch1, batch_size=size)
-        for self_layer, cross_layer in zip(self.self_layers, self.cross_layers, strict=True):
+        for self_layer, cross_layer in zip(
+            self.self_layers, self.cross_layers, strict=True
+        ):
             x0 = self_layer(x0, *graphs[0])
             x1 = self_layer(x1, *graphs[1])
             d0, _ = to_dense_batch(x0, batch0, batch_size=size)
@@ -160,7 +169,9 @@ class GraphMatcher(nn.Module):
         d1, _ = to_dense_batch(self.project(x1), batch1, batch_size=size)
         sim = torch.einsum("bmd,bkd->bmk", d1, d0) / d0.shape[-1] ** 0.5
         sim = sim.masked_fill(~mask0[:, None, :], NEG_INF)
-        dust, _ = to_dense_batch(self.dustbin(x1) + self.dustbin_bias, batch1, batch_size=size)
+        dust, _ = to_dense_batch(
+            self.dustbin(x1) + self.dustbin_bias, batch1, batch_size=size
+        )
         logits = torch.cat([sim, dust], dim=-1).float()
         return {
             "log_probs": F.log_softmax(logits, dim=-1),

@@ -186,3 +186,21 @@ def test_threshold_can_be_overridden() -> None:
     lineart = extract_lines(image, threshold=0.2)
     assert segment(lineart).count == 2
     assert segment(extract_lines(image, threshold=0.6)).count == 1
+
+
+@pytest.mark.parametrize("gap", [1, 2])
+def test_one_and_two_pixel_gaps_close_at_their_setting(gap: int) -> None:
+    image = open_circle(gap)
+    assert segment_image(image, gap=0)[1].count == 1
+    assert segment_image(image, gap=gap)[1].count == 2
+
+
+def test_gap_closing_keeps_small_regions_such_as_eye_highlights() -> None:
+    image = blank(200, 160)
+    circle(image, (100, 80), 40, antialiased=True)  # the eye
+    circle(image, (100, 80), 15, antialiased=True)  # the pupil
+    cv2.ellipse(image, (106, 74), (3, 2), 0, 0, 360, 0, 1, cv2.LINE_AA)  # highlight
+    cv2.rectangle(image, (20, 20), (26, 23), 0, 1)  # a 5x2 px region
+    expected = segment_image(image, gap=0)[1].count
+    for gap in (2, 4, 8, 10):
+        assert segment_image(image, gap=gap)[1].count == expected, gap

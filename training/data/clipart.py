@@ -35,7 +35,7 @@ from PIL import Image
 
 from training.data import shapes
 from training.data.procedural import FPS, add_prop
-from training.data.raster import color_frame, final_labels
+from training.data.raster import color_frame, engine_line_mask, final_labels
 from training.data.realism import (
     LineStyle,
     finish_line_art,
@@ -441,8 +441,9 @@ def _animate(
             drawing * step / FPS, drawing, camera, style.jitter, draw_rng
         )
         lines, n_gaps = render_drawing(partition, parent, trace, style, draw_rng)
-        lab = final_labels(partition, lines.ink >= 0.5)
-        line.append(finish_line_art(lines, style, draw_rng))
+        finished = finish_line_art(lines, style, draw_rng)
+        lab = final_labels(partition, engine_line_mask(finished, lines.ink))
+        line.append(finished)
         color.append(color_frame(lab, lut))
         labels.append(lab)
         gaps.append(n_gaps)

@@ -26,7 +26,13 @@ import numpy as np
 from rlottie_python import LottieAnimation
 
 from training.data.lottie_doc import decode_ids, make_copies
-from training.data.raster import LineRender, color_frame, final_labels, nearest_fill
+from training.data.raster import (
+    LineRender,
+    color_frame,
+    engine_line_mask,
+    final_labels,
+    nearest_fill,
+)
 from training.data.realism import (
     LineStyle,
     cut_gaps,
@@ -302,7 +308,6 @@ def _try_file(
             lines, n_gaps = render_drawing(
                 partition, zeros, zeros.astype(np.uint8), style, draw_rng
             )
-            lab = final_labels(partition, lines.ink >= 0.5)
         else:
             ink = frame.ink
             if style.binary:
@@ -311,14 +316,17 @@ def _try_file(
             n_gaps = int(draw_rng.poisson(style.gap_rate)) if style.gap_rate else 0
             if n_gaps:
                 lines = cut_gaps(lines, frame.identity, n_gaps, style, draw_rng)
-            lab = final_labels(nearest_fill(frame.identity), frame.ink >= 0.5)
+            partition = nearest_fill(frame.identity)
+        finished = finish_line_art(lines, style, draw_rng)
+        drawn = lines.ink if redraw else np.maximum(lines.ink, frame.ink)
+        lab = final_labels(partition, engine_line_mask(finished, drawn))
         lut = np.zeros((int(lab.max()) + 1, 4), np.uint8)
         lut[1] = (255, 255, 255, 255)
         for pid, c in frame.color.items():
             if pid < len(lut):
                 lut[pid] = c
                 colors_seen.setdefault(pid, c)
-        line.append(finish_line_art(lines, style, draw_rng))
+        line.append(finished)
         color.append(color_frame(lab, lut))
         labels.append(lab)
         numbers.append(f + 1)

@@ -26,6 +26,7 @@ from training.data.raster import (
     TRACE_GREEN,
     TRACE_RED,
     color_frame,
+    engine_line_mask,
     final_labels,
 )
 from training.data.realism import (
@@ -267,15 +268,9 @@ def generate_procedural(
                 drawing * step / FPS, drawing, camera, style.jitter, draw_rng
             )
             lines, n_gaps = render_drawing(partition, parent, trace, style, draw_rng)
-            lab = final_labels(partition, lines.ink >= 0.5)
-            cache = {
-                key: (
-                    finish_line_art(lines, style, draw_rng),
-                    color_frame(lab, lut),
-                    lab,
-                    n_gaps,
-                )
-            }
+            finished = finish_line_art(lines, style, draw_rng)
+            lab = final_labels(partition, engine_line_mask(finished, lines.ink))
+            cache = {key: (finished, color_frame(lab, lut), lab, n_gaps)}
         art, col, lab, n_gaps = cache[key]
         line.append(art)
         color.append(col)

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from skimage.measure import label as label_components
 
+from engine.lineart import extract_lines
 from engine.regions import DEFAULT_MIN_AREA
 
 # Line kinds: black (or dark) ink and the three colour-trace hues.
@@ -165,6 +166,14 @@ def pressure_field(
     coarse = rng.uniform(-1.0, 1.0, (gh, gw)).astype(np.float32)
     field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
     return (base * (1.0 + amount * np.clip(field, -1.0, 1.0))).astype(np.float32)
+
+
+def engine_line_mask(art: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """Line pixels of a finished frame as the engine sees them (its own ink
+    threshold), together with the drawn ink. Labels are cut wherever either
+    says "line", so a tiny region that faint antialiased ink covers entirely
+    is line in the ground truth too, as it is to the engine."""
+    return extract_lines(art).line | (ink >= 0.5)
 
 
 def final_labels(

@@ -1,0 +1,624 @@
+"""A painting project: a shot, its palette, the fills of its frames, which
+frames are keys, and the undo history of fill edits (Qt-free).
+
+On disk a project is a JSON file (``NAME.cadmium``) next to a folder of
+per-frame fill files (``NAME.cadmium.fills/``)::
+
+    NAME.cadmium          {"format": "cadmium-project", "version": 1, "shot": ...,
+                           "gap": 2, "palette": [...], "keys": [...],
+                           "frames": {"12": {"regions": 31,
+                                             "fills": "000012-<hash>.npz",
+                                             "styles": "000012-<hash>.png"}}}
+    NAME.cadmium.fills/   000012-<hash>.npz   per-region style, origin,
+                                              confidence and flag
+                          000012-<hash>.png   16-bit style-index image: style + 1
+                                              per pixel (0 = unpainted), high
+                                              bit set on the animator's fills
+
+The region arrays restore a frame exactly while the segmentation is the same;
+the style-index image is re-read against any new segmentation (another gap, a
+newer engine), so fills survive both.
+
+Saving is crash-safe: fill files are named by a hash of their content and
+written atomically, so a save never overwrites a file that the previous save
+refers to; the JSON is replaced atomically last; only then are files that no
+project file refers to deleted. Killing the process at any moment leaves the
+previous save or the new one, whole. Autosaves are the same format, written
+without the images (they are cheap to write often).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from engine.errors import CadmiumError, ShotError
+from engine.fills import (
+    ORIGIN_ANIMATOR,
+    ORIGIN_NONE,
+    ORIGIN_PROPAGATED,
+    FillMap,
+    region_majority,
+)
+from engine.history import Edit, FillEdit, History, PaletteEdit, frame_diff
+from engine.imageio import atomic_write_bytes, read_image, write_png
+from engine.palette import UNPAINTED, Palette
+from engine.regions import Regions
+from engine.shot import Shot, open_shot
+
+log = logging.getLogger(__name__)
+
+FORMAT = "cadmium-project"
+VERSION = 1
+PROJECT_SUFFIX = ".cadmium"
+ANIMATOR_BIT = 0x8000
+_FILL_FILE = re.compile(r"^\d{6}-[0-9a-f]{20}\.(npz|png)$")
+
+Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
+
+
+class FillMode(StrEnum):
+    """What a click of the fill tool does to the region under it."""
+
+    PAINT = "paint"  # paint with the current style, whatever was there
+    PAINT_UNPAINTED = "paint-unpainted"  # only regions nobody painted
+    UNPAINT = "unpaint"  # clear, and keep the region clear when propagating
+
+
+@dataclass(frozen=True)
+class FrameStatus:
+    """What the timeline shows for a frame."""
+
+    number: int
+    key: bool
+    has_fills: bool
+    propagated: bool
+    regions: int
+    unpainted: int
+    flagged: int
+
+
+def data_dir_for(path: Path) -> Path:
+    """The folder of fill files that belongs to a project file."""
+    return path.with_name(path.name + ".fills")
+
+
+def autosave_path_for(path: Path) -> Path:
+    """The autosave written beside a saved project (it shares the fill files)."""
+    return path.with_name(f".{path.name}.autosave")
+
+
+# -- fills as images -------------------------------------------------------
+
+
+def encode_style_image(regions: Regions, fills: FillMap) -> np.ndarray:
+    """uint16 [H x W]: style + 1 per pixel (0 unpainted), under lines too; the
+    high bit marks the animator's fills."""
+    lookup = np.zeros(regions.count + 1, np.uint16)
+    value = np.where(fills.painted, fills.style + 1, 0).astype(np.uint16)
+    lookup[1:] = value | np.where(fills.by_animator, ANIMATOR_BIT, 0).astype(np.uint16)
+    return lookup[regions.under_line]
+
+
+def decode_style_image(regions: Regions, image: np.ndarray) -> FillMap:
+    """Fills of ``regions`` read from an `encode_style_image` image, whatever
+    segmentation wrote it: each region takes its pixels' majority value."""
+    if image.ndim != 2 or image.shape != regions.shape:
+        raise CadmiumError("style image does not match the frame's size")
+    values, inverse = np.unique(image, return_inverse=True)
+    best, _ = region_majority(
+        regions, inverse.reshape(image.shape), len(values), valid=None
+    )
+    value = np.where(best >= 0, values[np.maximum(best, 0)], 0).astype(np.int64)
+    style = ((value & (ANIMATOR_BIT - 1)) - 1).astype(np.int32)
+    animator = (value & ANIMATOR_BIT) != 0
+    painted = style != UNPAINTED
+    origin = np.where(
+        animator, ORIGIN_ANIMATOR, np.where(painted, ORIGIN_PROPAGATED, ORIGIN_NONE)
+    )
+    return FillMap(
+        style=style,
+        origin=origin.astype(np.uint8),
+        confidence=np.where(painted, 1.0, 0.0).astype(np.float32),
+        flagged=np.zeros(len(style), bool),
+    )
+
+
+def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
+    """Carry fills over to another segmentation of the same frame."""
+    return decode_style_image(new, encode_style_image(old, fills))
+
+
+def resolve_fills(
+    fills: FillMap | None, image: Path | None, regions: Regions
+) -> FillMap | None:
+    """Stored fills if they fit ``regions``, else re-read from the style image."""
+    if fills is not None and len(fills) == regions.count:
+        return fills
+    if image is None:
+        if fills is not None:
+            log.warning("fills for %d regions do not fit %d", len(fills), regions.count)
+        return None
+    return decode_style_image(regions, read_image(image))
+
+
+# -- the project -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of a project, for work on other threads."""
+
+    shot: Shot
+    palette: Palette
+    gap: int
+    keys: frozenset[int]
+    fills: Mapping[int, FillMap]
+    images: Mapping[int, Path]
+    revision: int
+
+    def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
+        return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
+
+    def propagation_inputs(
+        self, regions_of: Callable[[int], Regions]
+    ) -> tuple[dict[int, FillMap], dict[int, FillMap]]:
+        """(keys, painted): key frame fills, and every frame's animator fills."""
+        keys: dict[int, FillMap] = {}
+        painted: dict[int, FillMap] = {}
+        for frame in sorted(set(self.fills) | set(self.images)):
+            fills = self.fills_for(frame, regions_of(frame))
+            if fills is None:
+                continue
+            if frame in self.keys and fills.painted.any():
+                keys[frame] = fills
+            if fills.by_animator.any():
+                painted[frame] = fills
+        return keys, painted
+
+
+@dataclass
+class Project:
+    """The document the application edits. Mutated on one thread only."""
+
+    shot: Shot
+    palette: Palette
+    gap: int
+    keys: set[int] = field(default_factory=set)
+    path: Path | None = None
+    history: History = field(default_factory=History)
+    revision: int = 0
+    _fills: dict[int, FillMap] = field(default_factory=dict)
+    _images: dict[int, Path] = field(default_factory=dict)
+
+    # -- reading
+    def fills(self, frame: int) -> FillMap | None:
+        return self._fills.get(frame)
+
+    def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
+        """The frame's fills, fitted to ``regions`` (None when it has none)."""
+        return resolve_fills(self._fills.get(frame), self._images.get(frame), regions)
+
+    def adopt(self, frame: int, regions: Regions) -> FillMap | None:
+        """Fit the stored fills to a segmentation just computed (not an edit)."""
+        stored = self._fills.get(frame)
+        if stored is not None and len(stored) == regions.count:
+            return stored
+        fitted = self.fills_for(frame, regions)
+        if fitted is None:
+            self._fills.pop(frame, None)
+        else:
+            self._fills[frame] = fitted
+        self._images.pop(frame, None)
+        return fitted
+
+    @property
+    def painted_frames(self) -> list[int]:
+        return sorted(self._fills)
+
+    def status(self, frame: int) -> FrameStatus:
+        fills = self._fills.get(frame)
+        key = frame in self.keys
+        if fills is None:
+            return FrameStatus(frame, key, False, False, 0, 0, 0)
+        return FrameStatus(
+            number=frame,
+            key=key,
+            has_fills=True,
+            propagated=bool((fills.origin == ORIGIN_PROPAGATED).any()),
+            regions=len(fills),
+            unpainted=int((~fills.painted).sum()),
+            flagged=int(fills.flagged.sum()),
+        )
+
+    def problems(self, frame: int) -> np.ndarray:
+        """Region indices needing a look on a frame: unpainted or flagged."""
+        fills = self._fills.get(frame)
+        if fills is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(~fills.painted | fills.flagged)
+
+    def next_problem(self, frame: int, region: int | None) -> tuple[int, int | None]:
+        """The next (frame, region) needing a look after ``(frame, region)``,
+        in frame order, wrapping around; a frame without fills counts as one
+        problem (region None). Returns the input when nothing needs a look."""
+        frames = self.shot.frames
+        start = frames.index(frame) if frame in frames else 0
+        here = self.problems(frame)
+        later = here[here > (-1 if region is None else region)]
+        if len(later):
+            return frame, int(later[0])
+        for step in range(1, len(frames) + 1):
+            number = frames[(start + step) % len(frames)]
+            if number not in self._fills:
+                return number, None
+            found = self.problems(number)
+            if len(found):
+                return number, int(found[0])
+        return frame, region
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            shot=self.shot,
+            palette=self.palette,
+            gap=self.gap,
+            keys=frozenset(self.keys),
+            fills=MappingProxyType(dict(self._fills)),
+            images=MappingProxyType(dict(self._images)),
+            revision=self.revision,
+        )
+
+    # -- building edits (nothing changes until an edit is committed)
+    def fill_edit(
+        self,
+        frame: int,
+        count: int,
+        regions: Iterable[int],
+        style: int,
+        mode: FillMode,
+        *,
+        stroke: int = 0,
+    ) -> FillEdit | None:
+        """A click of the fill tool on ``regions`` of a frame with ``count``
+        regions; None when it would change nothing."""
+        current = self._fills.get(frame)
+        if current is not None and len(current) != count:
+            current = None  # stale segmentation: adopt() should have run
+        base = current if current is not None else FillMap.empty(count)
+        index = np.asarray(sorted(set(regions)), np.int64)
+        if mode is FillMode.PAINT_UNPAINTED:
+            index = index[base.style[index] == UNPAINTED]
+        if mode is FillMode.UNPAINT:
+            new_style, new_origin, confidence = UNPAINTED, ORIGIN_ANIMATOR, 0.0
+        else:
+            new_style, new_origin, confidence = style, ORIGIN_ANIMATOR, 1.0
+        after = FillMap(
+            base.style.copy(),
+            base.origin.copy(),
+            base.confidence.copy(),
+            base.flagged.copy(),
+        )
+        after.style[index] = new_style
+        after.origin[index] = new_origin
+        after.confidence[index] = confidence
+        after.flagged[index] = False
+        diff = frame_diff(frame, current, after, index)
+        if diff is None or len(diff.regions) == 0:
+            return None
+        becomes_key = (
+            mode is not FillMode.UNPAINT
+            and frame not in self.keys
+            and not (base.origin == ORIGIN_PROPAGATED).any()
+        )
+        label = {
+            FillMode.PAINT: "Fill",
+            FillMode.PAINT_UNPAINTED: "Fill unpainted",
+            FillMode.UNPAINT: "Unpaint",
+        }[mode]
+        return FillEdit(
+            label=label,
+            diffs=(diff,),
+            keys_added=frozenset({frame}) if becomes_key else frozenset(),
+            stroke=stroke,
+        )
+
+    def propagation_edit(
+        self, results: Mapping[int, FillMap], label: str
+    ) -> FillEdit | None:
+        """Propagated fills as one edit; the animator's fills stay as they are
+        (including any painted while the run was going)."""
+        diffs = []
+        for frame in sorted(results):
+            new = results[frame]
+            current = self._fills.get(frame)
+            if current is not None and len(current) != len(new):
+                current = None
+            merged = new if current is None else current.merged_under(new)
+            diff = frame_diff(frame, current, merged)
+            if diff is not None:
+                diffs.append(diff)
+        return FillEdit(label=label, diffs=tuple(diffs)) if diffs else None
+
+    def key_edit(self, frame: int, key: bool) -> FillEdit | None:
+        if key == (frame in self.keys):
+            return None
+        if key:
+            return FillEdit("Mark key", (), keys_added=frozenset({frame}))
+        return FillEdit("Unmark key", (), keys_removed=frozenset({frame}))
+
+    def palette_edit(self, palette: Palette, label: str) -> PaletteEdit | None:
+        if palette == self.palette:
+            return None
+        return PaletteEdit(label=label, before=self.palette, after=palette)
+
+    # -- changing
+    def commit(self, edit: Edit) -> None:
+        """Apply a new edit and record it in the history."""
+        self.apply(edit)
+        self.history.record(edit)
+
+    def undo(self) -> Edit | None:
+        edit = self.history.take_undo()
+        if edit is not None:
+            self.apply(edit, forward=False)
+        return edit
+
+    def redo(self) -> Edit | None:
+        edit = self.history.take_redo()
+        if edit is not None:
+            self.apply(edit)
+        return edit
+
+    def apply(self, edit: Edit, *, forward: bool = True) -> None:
+        """Apply an edit (or revert it) without touching the history."""
+        self.revision += 1
+        if isinstance(edit, PaletteEdit):
+            self.palette = edit.after if forward else edit.before
+            return
+        for diff in edit.diffs:
+            current = self._fills.get(diff.frame)
+            if current is None or len(current) != diff.count:
+                current = FillMap.empty(diff.count)
+            if not forward and not diff.existed:
+                self._fills.pop(diff.frame, None)
+                continue
+            values = diff.after if forward else diff.before
+            self._fills[diff.frame] = values.put(current, diff.regions)
+            self._images.pop(diff.frame, None)
+        added, removed = edit.keys_added, edit.keys_removed
+        if not forward:
+            added, removed = removed, added
+        self.keys = (self.keys | added) - removed
+
+    def set_fills(self, frame: int, fills: FillMap) -> None:
+        """Fills that are not an edit (a key read from the shot's colour frames)."""
+        self._fills[frame] = fills
+        self._images.pop(frame, None)
+        self.revision += 1
+
+    def replace_segmentation(self, gap: int, fills: Mapping[int, FillMap]) -> None:
+        """New fills for a new gap setting; diffs of the old one no longer
+        apply, so the history starts again."""
+        self.gap = gap
+        self._fills = dict(fills)
+        self._images.clear()
+        self.history.clear()
+        self.revision += 1
+
+
+# -- saving and loading -------------------------------------------------------
+
+
+def _digest(fills: FillMap, gap: int) -> str:
+    h = hashlib.blake2b(digest_size=10)
+    h.update(f"{VERSION}:{gap}:{len(fills)}:".encode())
+    for array in (fills.style, fills.origin, fills.confidence, fills.flagged):
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+def _encode_npz(fills: FillMap) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        style=fills.style.astype(np.int32),
+        origin=fills.origin.astype(np.uint8),
+        confidence=fills.confidence.astype(np.float32),
+        flagged=fills.flagged.astype(bool),
+    )
+    return buffer.getvalue()
+
+
+def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            fills = FillMap(
+                style=data["style"].astype(np.int32),
+                origin=data["origin"].astype(np.uint8),
+                confidence=data["confidence"].astype(np.float32),
+                flagged=data["flagged"].astype(bool),
+            )
+    except (OSError, KeyError, ValueError) as exc:
+        raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
+    sizes = {len(fills.style), len(fills.origin), len(fills.confidence)}
+    if sizes != {count} or len(fills.flagged) != count:
+        raise CadmiumError(f"{path}: expected {count} regions")
+    bad = (fills.style >= n_styles) | (fills.style < UNPAINTED)
+    if bad.any():
+        raise CadmiumError(f"{path}: fills name styles the palette does not have")
+    return fills
+
+
+def _relative(target: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(target, base)
+    except ValueError:  # another drive (Windows)
+        return str(target.resolve())
+
+
+def save_project(
+    snap: Snapshot,
+    path: str | Path,
+    *,
+    data_dir: Path | None = None,
+    keep_also: Iterable[Path] = (),
+    regions_of: Callable[[int], Regions] | None = None,
+    progress: Progress | None = None,
+    cancelled: Cancelled = lambda: False,
+) -> None:
+    """Write a project file and its fill files (see the module docstring).
+
+    regions_of: frame -> its Regions, to write the style-index images; None
+                writes the region arrays only (autosave).
+    keep_also:  other project files sharing ``data_dir`` whose fill files
+                must survive the clean-up (the autosave beside a project).
+    """
+    path = Path(path)
+    data_dir = data_dir or data_dir_for(path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, dict[str, Any]] = {}
+    frames = sorted(set(snap.fills) | set(snap.images))
+    for done, frame in enumerate(frames, start=1):
+        if cancelled():
+            raise CadmiumError("save cancelled; the previous save is kept")
+        fills: FillMap | None = snap.fills.get(frame)
+        image = snap.images.get(frame)
+        regions = regions_of(frame) if regions_of is not None else None
+        if regions is not None:
+            fills, image = snap.fills_for(frame, regions), None
+        if fills is None or len(fills) == 0:
+            if image is not None:
+                entries[str(frame)] = {"regions": 0, "styles": str(image.resolve())}
+            continue
+        digest = _digest(fills, snap.gap)
+        npz = data_dir / f"{frame:06d}-{digest}.npz"
+        if not npz.exists():
+            atomic_write_bytes(npz, _encode_npz(fills))
+        entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
+        if regions is not None:
+            png = data_dir / f"{frame:06d}-{digest}.png"
+            if not png.exists():
+                write_png(png, encode_style_image(regions, fills))
+            entry["styles"] = png.name
+        elif image is not None:
+            entry["styles"] = _relative(image, data_dir)
+        entries[str(frame)] = entry
+        if progress is not None:
+            progress(done, len(frames))
+    shot_root = snap.shot.root.resolve()
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "shot": _relative(shot_root, path.parent.resolve()),
+        "shot_absolute": str(shot_root),
+        "data": _relative(data_dir.resolve(), path.parent.resolve()),
+        "gap": snap.gap,
+        "palette": snap.palette.to_json(),
+        "keys": sorted(snap.keys),
+        "frames": entries,
+        "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    _collect_garbage(data_dir, [path, *keep_also])
+
+
+def _referenced(project_file: Path) -> set[str]:
+    try:
+        document = json.loads(project_file.read_text(encoding="utf-8"))
+        return {
+            Path(name).name
+            for entry in document.get("frames", {}).values()
+            for name in (entry.get("fills"), entry.get("styles"))
+            if name
+        }
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def _collect_garbage(data_dir: Path, project_files: Iterable[Path]) -> None:
+    """Delete fill files no project file refers to any more."""
+    keep: set[str] = set()
+    for project_file in project_files:
+        if project_file.exists():
+            keep |= _referenced(project_file)
+    for entry in data_dir.iterdir():
+        if _FILL_FILE.match(entry.name) and entry.name not in keep:
+            entry.unlink(missing_ok=True)
+
+
+def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
+    """Read a project file; raises CadmiumError with a one-line reason."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CadmiumError(f"{path}: project file not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CadmiumError(f"{path}: not a readable project ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise CadmiumError(f"{path}: not a Cadmium project file")
+    if int(document.get("version", 0)) > VERSION:
+        raise CadmiumError(f"{path}: written by a newer Cadmium (format {VERSION})")
+    try:
+        shot = _open_project_shot(path, document)
+        palette = Palette.from_json(document["palette"])
+        gap = int(document["gap"])
+        keys = {int(k) for k in document.get("keys", [])}
+        data_dir = path.parent / str(document["data"])
+        frames = dict(document.get("frames", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CadmiumError(f"{path}: damaged project file ({exc})") from None
+    fills: dict[int, FillMap] = {}
+    images: dict[int, Path] = {}
+    for name, entry in frames.items():
+        frame = int(name)
+        if frame not in shot.line:
+            log.warning("%s: frame %d is no longer in the shot; skipped", path, frame)
+            continue
+        if entry.get("styles"):
+            images[frame] = data_dir / str(entry["styles"])
+        try:
+            if entry.get("fills"):
+                fills[frame] = _decode_npz(
+                    data_dir / str(entry["fills"]), int(entry["regions"]), len(palette)
+                )
+        except CadmiumError:
+            if frame not in images:
+                raise
+            log.warning("%s: frame %d read back from its style image", path, frame)
+        if frame not in fills and frame in images:
+            fills[frame] = FillMap.empty(0)  # fitted from the image when seen
+    return Project(
+        shot=shot,
+        palette=palette,
+        gap=gap,
+        keys={k for k in keys if k in shot.line},
+        path=path,
+        history=History(limit=history_limit),
+        _fills=fills,
+        _images=images,
+    )
+
+
+def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
+    candidates = [path.parent / str(document["shot"])]
+    if document.get("shot_absolute"):
+        candidates.append(Path(document["shot_absolute"]))
+    for candidate in candidates:
+        if (candidate / "line").is_dir():
+            return open_shot(candidate)
+    raise ShotError(f"{path}: its shot folder {candidates[0]} is gone")

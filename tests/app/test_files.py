@@ -1,0 +1,219 @@
+"""Projects: save, close and reopen; autosave and recovery; export; bad
+input; a save killed half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+from app_helpers import (
+    click_image,
+    go_to,
+    make_shot,
+    make_window,
+    open_and_wait,
+    pixel,
+    points,
+    style_rgb,
+    wait_job,
+)
+from pytestqt.qtbot import QtBot
+
+from cadmium_app.window import MainWindow
+from engine.project import load_project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fills_of(window: MainWindow) -> dict[int, tuple[np.ndarray, ...]]:
+    project = window.session.project
+    assert project is not None
+    out = {}
+    for frame in project.painted_frames:
+        fills = project.fills(frame)
+        assert fills is not None
+        out[frame] = (fills.style, fills.origin, fills.confidence, fills.flagged)
+    return out
+
+
+def test_save_close_and_reopen_restores_every_fill(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, shot_dir)
+    wait_job(qtbot, window.propagation.propagate_all())
+    go_to(qtbot, window, 4)
+    window.session.set_style(6)
+    click_image(qtbot, window, *points(4)["eye"])
+    window.palette.recolor_style(6, (10, 200, 30, 255))
+    path = tmp_path / "scene.cadmium"
+    window.dialogs.save_project_file = lambda *a: path  # type: ignore[method-assign]
+    window.actions.save.trigger()
+    qtbot.waitUntil(lambda: not window.session.modified, timeout=10000)
+    assert "scene.cadmium" in window.windowTitle()
+    before = fills_of(window)
+    palette = window.session.project.palette  # type: ignore[union-attr]
+    window.close()
+
+    reopened = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, reopened, path)
+    after = fills_of(reopened)
+    assert sorted(after) == sorted(before) == [1, 2, 3, 4, 5, 6]
+    for frame, arrays in before.items():
+        for a, b in zip(arrays, after[frame], strict=True):
+            assert np.array_equal(a, b), frame
+    assert reopened.session.project.palette == palette  # type: ignore[union-attr]
+    assert reopened.session.project.keys == {1}  # type: ignore[union-attr]
+    go_to(qtbot, reopened, 4)
+    assert pixel(reopened, *points(4)["eye"]) == (10, 200, 30)
+    reopened.close()
+
+
+def test_autosave_is_offered_after_a_crash(
+    qtbot: QtBot, line_shot: Path, tmp_path: Path
+) -> None:
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, line_shot)
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+    wait_job(qtbot, window.files.autosave())
+    autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
+    assert autosave.exists()
+    # No close: the process "crashed". A new window opens the same shot.
+    again = make_window(qtbot, tmp_path)
+    asked: list[str] = []
+    again.dialogs.recover = lambda when: asked.append(when) or True  # type: ignore[method-assign]
+    open_and_wait(qtbot, again, line_shot)
+    assert asked and again.session.modified
+    assert pixel(again, *points(1)["ring"]) == style_rgb(again, 3)
+    # Saving makes the autosave redundant: it goes.
+    again.files.save_as(tmp_path / "saved.cadmium")
+    qtbot.waitUntil(lambda: not again.session.modified, timeout=10000)
+    assert not autosave.exists()
+    again.close()
+    window.close()
+
+
+def test_export_writes_every_layer_with_the_original_names(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    out = tmp_path / "export"
+    window.dialogs.open_folder = lambda *a, **k: out  # type: ignore[method-assign]
+    window.actions.export.trigger()
+    qtbot.waitUntil(lambda: (out / "composite").is_dir(), timeout=10000)
+    names = [f"A_{i:04d}.png" for i in range(1, 7)]
+    for layer in ("color", "line", "composite"):
+        assert sorted(p.name for p in (out / layer).iterdir()) == names
+    line = cv2.imread(str(out / "line" / "A_0001.png"), cv2.IMREAD_UNCHANGED)
+    assert line.shape == (120, 160, 4) and line[4, 4, 3] == 0
+
+
+def test_bad_folders_show_a_message_and_keep_running(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, shot_dir: Path
+) -> None:
+    unreadable = tmp_path / "unreadable"
+    (unreadable / "line").mkdir(parents=True)
+    (unreadable / "line" / "0001.png").write_bytes(b"not a png at all")
+    (unreadable / "line" / "0002.png").write_bytes(b"")
+    mismatched = make_shot(tmp_path / "mismatched", frames=2)
+    small = np.full((50, 60, 3), 255, np.uint8)
+    cv2.imwrite(str(mismatched / "line" / "A_0002.png"), small)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for folder, reason in (
+        (unreadable, "0001.png"),
+        (mismatched, "differs"),
+        (empty, "no line/ folder"),
+        (tmp_path / "missing", "not found"),
+    ):
+        before = len(window.dialogs.errors)
+        assert not window.open_path(folder)
+        assert len(window.dialogs.errors) == before + 1
+        assert reason in window.dialogs.errors[-1]
+    assert window.isVisible()
+    open_and_wait(qtbot, window, shot_dir)  # and it still works
+    assert window.session.project is not None
+
+
+def test_a_frame_that_fails_to_decode_shows_a_message(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    # A header that reads but pixels that do not: found only when shown.
+    data = (shot_dir / "line" / "A_0003.png").read_bytes()
+    (shot_dir / "line" / "A_0003.png").write_bytes(data[:80])
+    assert window.open_path(shot_dir)
+    window.session.set_frame(3)
+    qtbot.waitUntil(
+        lambda: any("A_0003" in e for e in window.dialogs.errors), timeout=10000
+    )
+    assert window.isVisible()
+
+
+SAVING_APP = textwrap.dedent(
+    """
+    import os, sys, time
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+    import engine.project as project_module
+    import cadmium_app.files as files_module
+    from cadmium_app.settings import load_settings
+    from cadmium_app.window import MainWindow
+
+    real_save = project_module.save_project
+
+    def slow_save(*args, progress=None, **kwargs):
+        def report(done, total):
+            print("wrote", done, flush=True)
+            time.sleep(0.4)
+        return real_save(*args, progress=report, **kwargs)
+
+    files_module.save_project = slow_save
+    app = QApplication([])
+    window = MainWindow(load_settings(matcher="assignment", autosave_seconds=0))
+    window.files.open_project(__import__("pathlib").Path(sys.argv[1]))
+    project = window.session.project
+    window.session.set_style(8)
+    for frame in project.shot.frames:
+        engine = window.session.engine
+        count = engine.frame(frame).regions.count
+        window.session.push(project.fill_edit(frame, count, range(count), 8,
+                            project_module.FillMode.PAINT))
+    window.files.save()
+    app.exec()
+    """
+)
+
+
+def test_killing_the_app_mid_save_loses_no_saved_work(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    path = tmp_path / "scene.cadmium"
+    wait_job(qtbot, window.files.save_as(path))
+    saved = fills_of(window)
+    script = tmp_path / "app.py"
+    script.write_text(SAVING_APP)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CONFIG_HOME": str(tmp_path)}
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    for _ in range(2):
+        assert child.stdout.readline().startswith("wrote")
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    loaded = load_project(path)
+    assert loaded.painted_frames == sorted(saved)
+    for frame, (style, *_rest) in saved.items():
+        assert np.array_equal(loaded.fills(frame).style, style)  # type: ignore[union-attr]

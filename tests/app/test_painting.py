@@ -1,0 +1,165 @@
+"""Painting keys by mouse, propagating, batch colorize, undo and redo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+from app_helpers import (
+    BOX,
+    RING,
+    click_image,
+    go_to,
+    open_and_wait,
+    pixel,
+    points,
+    style_rgb,
+    wait_job,
+)
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QMenu
+from pytestqt.qtbot import QtBot
+
+from cadmium_app.window import MainWindow
+from engine.fills import ORIGIN_ANIMATOR
+
+STYLES = {"background": 9, "ring": 5, "eye": 4, "box": 0}
+
+
+def paint_key(qtbot: QtBot, window: MainWindow, frame: int = 1) -> None:
+    go_to(qtbot, window, frame)
+    for name, (x, y) in points(frame).items():
+        window.session.set_style(STYLES[name])
+        click_image(qtbot, window, x, y)
+
+
+def test_click_fill_then_propagate_paints_other_frames(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    paint_key(qtbot, window, 1)
+    project = window.session.project
+    assert project is not None and project.keys == {1}
+    for name, (x, y) in points(1).items():
+        assert pixel(window, x, y) == style_rgb(window, STYLES[name]), name
+    assert window.session.undo_stack.count() == 4  # one step per click
+
+    window.actions.propagate_all.trigger()
+    job = window.propagation.last_job
+    wait_job(qtbot, job)
+    assert job.outcome == "ok"
+    go_to(qtbot, window, 5)
+    for name, (x, y) in points(5).items():
+        assert pixel(window, x, y) == style_rgb(window, STYLES[name]), name
+    # The run is one undo step, and undoing it clears frame 5 again.
+    assert window.session.undo_stack.count() == 5
+    window.actions.undo.trigger()
+    assert project.fills(5) is None
+    x, y = points(5)["ring"]
+    assert pixel(window, x, y) == (255, 255, 255)
+
+
+def test_colorize_shot_from_its_menu_writes_an_output_folder(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    out = tmp_path / "out"
+    window.dialogs.open_folder = lambda *a, **k: out  # type: ignore[method-assign]
+    menu = window.menuBar().findChild(QMenu, "colorizeMenu")
+    action = next(a for a in menu.actions() if a.text() == "Colorize shot")
+    action.trigger()
+    wait_job(qtbot, window.propagation.last_job)
+    assert window.propagation.last_job.outcome == "ok"
+    names = [f"A_{i:04d}.png" for i in range(1, 7)]
+    assert sorted(p.name for p in (out / "color").iterdir()) == names
+    assert sorted(p.name for p in (out / "composite").iterdir()) == names
+    report = json.loads((out / "report.json").read_text())
+    assert [f["frame"] for f in report["frames"]] == list(range(1, 7))
+    color = cv2.imread(str(out / "color" / "A_0005.png"), cv2.IMREAD_UNCHANGED)
+    x, y = points(5)["ring"]
+    assert tuple(int(v) for v in color[y, x, [2, 1, 0, 3]]) == RING
+    x, y = points(5)["box"]
+    assert tuple(int(v) for v in color[y, x, [2, 1, 0, 3]]) == BOX
+    # The run is also one undo step in the project.
+    assert window.session.project.status(5).propagated  # type: ignore[union-attr]
+
+
+def test_undo_redo_shortcuts(qtbot: QtBot, window: MainWindow, line_shot: Path) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    x, y = points(1)["ring"]
+    window.session.set_style(5)
+    click_image(qtbot, window, x, y)
+    painted = style_rgb(window, 5)
+    assert pixel(window, x, y) == painted
+    canvas = window.canvas
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert pixel(window, x, y) == (255, 255, 255)
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, shift_ctrl)
+    assert pixel(window, x, y) == painted
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert pixel(window, x, y) == painted
+    assert window.isWindowModified()
+
+
+def test_a_drag_across_regions_is_one_undo_step(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    window.session.set_style(2)
+    canvas = window.canvas
+    where = [canvas.widget_pos(x + 0.5, y + 0.5) for x, y in points(1).values()]
+    pts = [QPoint(round(p.x()), round(p.y())) for p in where]
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=pts[0])
+    for point in pts[1:]:
+        qtbot.mouseMove(canvas, point)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=pts[-1])
+    fills = window.session.project.fills(1)  # type: ignore[union-attr]
+    assert fills is not None and (fills.style == 2).all()
+    assert window.session.undo_stack.count() == 1
+    window.actions.undo.trigger()
+    assert window.session.project.fills(1) is None  # type: ignore[union-attr]
+
+
+def test_fill_modes_and_animator_fills_survive_propagation(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    wait_job(qtbot, window.propagation.propagate_all())
+    go_to(qtbot, window, 3)
+    x, y = points(3)["box"]
+    window.session.set_style(7)
+    click_image(qtbot, window, x, y)  # a correction on a propagated frame
+    assert pixel(window, x, y) == style_rgb(window, 7)
+    window.actions.mode_paint_unpainted.trigger()
+    window.session.set_style(1)
+    click_image(qtbot, window, x, y)  # painted already: left alone
+    assert pixel(window, x, y) == style_rgb(window, 7)
+    wait_job(qtbot, window.propagation.propagate_all())
+    project = window.session.project
+    assert project is not None
+    fills = project.fills(3)
+    region = window.session.current().regions.region_at(x, y)  # type: ignore[union-attr]
+    assert fills.style[region] == 7 and fills.origin[region] == ORIGIN_ANIMATOR  # type: ignore[union-attr]
+    assert pixel(window, x, y) == style_rgb(window, 7)
+    window.actions.mode_unpaint.trigger()
+    click_image(qtbot, window, x, y)
+    assert pixel(window, x, y) == (255, 255, 255)
+
+
+def test_propagating_a_selected_range(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    window.timeline.select_range(3, 4)
+    window.actions.propagate_selected.trigger()
+    wait_job(qtbot, window.propagation.last_job)
+    project = window.session.project
+    assert project is not None
+    assert [n for n in project.shot.frames if project.fills(n) is not None] == [1, 3, 4]
+    go_to(qtbot, window, 2)
+    window.actions.propagate_current.trigger()
+    wait_job(qtbot, window.propagation.last_job)
+    assert project.fills(2) is not None and project.fills(5) is None

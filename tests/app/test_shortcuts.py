@@ -1,0 +1,156 @@
+"""The keyboard and mouse conventions do what they say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app_helpers import click_image, go_to, open_and_wait, pixel, points, style_rgb
+from PySide6.QtCore import QPoint, QPointF, Qt
+from pytestqt.qtbot import QtBot
+
+from cadmium_app.tools import Tool
+from cadmium_app.window import MainWindow
+from engine.project import FillMode
+
+ALT = Qt.KeyboardModifier.AltModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def press(qtbot: QtBot, window: MainWindow, key: Qt.Key, modifier=None) -> None:  # type: ignore[no-untyped-def]
+    if modifier is None:
+        qtbot.keyClick(window.canvas, key)
+    else:
+        qtbot.keyClick(window.canvas, key, modifier)
+
+
+def test_frame_navigation_keys(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    session = window.session
+    steps = [
+        (Qt.Key.Key_Period, None, 2),
+        (Qt.Key.Key_Right, None, 3),
+        (Qt.Key.Key_Comma, None, 2),
+        (Qt.Key.Key_Left, None, 1),
+        (Qt.Key.Key_Left, None, 1),  # stays on the first frame
+        (Qt.Key.Key_Period, ALT, 6),
+        (Qt.Key.Key_Period, None, 6),
+        (Qt.Key.Key_Comma, ALT, 1),
+    ]
+    for key, modifier, expected in steps:
+        press(qtbot, window, key, modifier)
+        assert session.frame == expected, (key, modifier)
+    assert "Frame 1" in window.frame_label.text()
+
+
+def test_tool_keys_and_fill_modes(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    tools = window.canvas_controller
+    press(qtbot, window, Qt.Key.Key_K)
+    assert tools.tool is Tool.PICKER and window.actions.picker_tool.isChecked()
+    # The picker takes the style under the cursor, then hands back the fill.
+    window.session.set_style(0)
+    click_image(qtbot, window, *points(1)["ring"])
+    project = window.session.project
+    assert project is not None and project.palette[window.session.style].color[:3] == (
+        216,
+        67,
+        60,
+    )
+    assert tools.tool is Tool.FILL
+    press(qtbot, window, Qt.Key.Key_K)
+    press(qtbot, window, Qt.Key.Key_F)
+    assert tools.tool is Tool.FILL and window.actions.fill_tool.isChecked()
+    for key, mode in (
+        (Qt.Key.Key_3, FillMode.UNPAINT),
+        (Qt.Key.Key_2, FillMode.PAINT_UNPAINTED),
+        (Qt.Key.Key_1, FillMode.PAINT),
+    ):
+        press(qtbot, window, key, ALT)
+        assert tools.mode is mode
+
+
+def test_onion_skin_and_fill_check_toggles(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    go_to(qtbot, window, 3)
+    canvas = window.canvas
+    press(qtbot, window, Qt.Key.Key_Slash)
+    assert window.actions.onion_skin.isChecked()
+    qtbot.waitUntil(
+        lambda: "onion_previous" in canvas.layers and "onion_next" in canvas.layers,
+        timeout=5000,
+    )
+    press(qtbot, window, Qt.Key.Key_Slash)
+    assert "onion_previous" not in canvas.layers
+    # Fill check: unpainted regions are highlighted, painted ones are not.
+    window.session.set_style(1)
+    click_image(qtbot, window, *points(3)["box"])
+    press(qtbot, window, Qt.Key.Key_U)
+    layer = canvas.layers["unpainted"]
+    assert layer.pixelColor(*points(3)["ring"]).alpha() > 0
+    assert layer.pixelColor(*points(3)["box"]).alpha() == 0
+
+
+def test_zoom_and_pan(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    canvas = window.canvas
+    press(qtbot, window, Qt.Key.Key_1, CTRL)
+    assert canvas.zoom == 1.0
+    press(qtbot, window, Qt.Key.Key_Plus)
+    assert canvas.zoom > 1.0
+    press(qtbot, window, Qt.Key.Key_Minus)
+    press(qtbot, window, Qt.Key.Key_Minus)
+    assert canvas.zoom < 1.0
+    press(qtbot, window, Qt.Key.Key_0, CTRL)
+    fitted = canvas.zoom
+    assert 160 * fitted <= canvas.width() and 120 * fitted <= canvas.height()
+    # Middle-drag pans.
+    start = QPointF(canvas.offset)
+    qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=QPoint(100, 100))
+    qtbot.mouseMove(canvas, QPoint(140, 120))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.MiddleButton, pos=QPoint(140, 120))
+    assert canvas.offset - start == QPointF(40, 20)
+    # Space held + left drag pans too, and paints nothing.
+    start = QPointF(canvas.offset)
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    qtbot.mouseMove(canvas, QPoint(90, 130))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(90, 130))
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert canvas.offset - start == QPointF(-10, 30)
+    assert window.session.undo_stack.count() == 0
+
+
+def test_next_problem_and_flagged_outlines(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    session = window.session
+    for name in ("background", "ring", "eye"):
+        session.set_style(2)
+        click_image(qtbot, window, *points(1)[name])
+    press(qtbot, window, Qt.Key.Key_N)
+    frame = session.current()
+    assert frame is not None
+    box = frame.regions.region_at(*points(1)["box"])
+    assert window.canvas_controller.selected == (1, box)
+    assert "selected" in window.canvas.layers
+    press(qtbot, window, Qt.Key.Key_N)
+    assert session.frame == 2  # a frame nobody painted yet
+    # A flagged region is outlined.
+    project = session.project
+    assert project is not None
+    go_to(qtbot, window, 1)
+    fills = project.fills(1)
+    assert fills is not None
+    flagged = fills.flagged.copy()
+    flagged[box] = True
+    project.set_fills(1, fills.replace(flagged=flagged))
+    session.fills_changed.emit((1,))
+    assert "flagged" in window.canvas.layers
+    assert pixel(window, *points(1)["eye"]) == style_rgb(window, 2)

@@ -1,0 +1,168 @@
+"""The correspondence view, the palette panel, the gap slider, the timeline
+and the ``cadmium`` entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from app_helpers import go_to, open_and_wait, pixel, points, wait_job
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from cadmium_app import cli
+from cadmium_app.settings import load_settings
+from cadmium_app.timeline import STATUS_ROLE
+from cadmium_app.window import MainWindow
+
+
+def test_correspondence_view_draws_one_line_per_match(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    go_to(qtbot, window, 4)
+    controller = window.correspondence
+    with qtbot.waitSignal(controller.pair_ready, timeout=10000):
+        window.actions.correspondence.trigger()
+    view = controller.window.view
+    assert view.pair is not None and view.pair.key.number == 1
+    best, score = view.pair.corr.best()
+    view.repaint()
+    assert view.drawn_lines == int((best >= 0).sum()) == view.pair.target.regions.count
+    # Doubtful only: the lines under the flag threshold, here none or fewer.
+    controller.window.doubtful_box.setChecked(True)
+    view.repaint()
+    assert view.drawn_lines == int(((best >= 0) & (score < view.threshold)).sum())
+    # Hovering a region of the frame lists its candidates and scores.
+    qtbot.waitExposed(controller.window)
+    _, right, scale = view.layout_rects()
+    x, y = points(4)["box"]
+    at = right.topLeft() + QPoint(round(x * scale), round(y * scale)).toPointF()
+    # A hover (QTest's mouseMove sends no button-less moves offscreen).
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        at,
+        view.mapToGlobal(at),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(view, move)
+    info = controller.window.info.text()
+    assert info.startswith("Frame region") and "key region" in info
+    controller.window.close()
+
+
+def test_palette_edits_recolour_every_frame_and_undo(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    wait_job(qtbot, window.propagation.propagate_all())
+    project = window.session.project
+    assert project is not None
+    ring = points(1)["ring"]
+    style = int(
+        project.fills(1).style[window.session.current().regions.region_at(*ring)]
+    )  # type: ignore[union-attr]
+    window.palette.recolor_style(style, (1, 2, 250, 255))
+    for frame in (1, 5):
+        go_to(qtbot, window, frame)
+        assert pixel(window, *points(frame)["ring"]) == (1, 2, 250)
+    window.palette.rename_style(style, "Ring red")
+    assert project.palette[style].name == "Ring red"
+    index = window.palette.add_style("Extra", (9, 9, 9, 255))
+    assert project.palette[index].name == "Extra" and window.session.style == index
+    panel = window.palette.panel
+    assert panel.list.count() == len(project.palette)
+    for _ in range(3):
+        window.actions.undo.trigger()
+    assert project.palette[style].color[:3] == (216, 67, 60)
+    assert pixel(window, *points(5)["ring"]) == (216, 67, 60)
+
+
+def test_gap_slider_reanalyses_and_keeps_fills(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    wait_job(qtbot, window.propagation.propagate_all())
+    before = pixel(window, *points(1)["ring"])
+    window.gap.widget.presets[2].click()  # 8 px
+    project = window.session.project
+    assert project is not None
+    qtbot.waitUntil(lambda: project.gap == 8 and window.session.editable, timeout=15000)
+    qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
+    assert window.session.engine.gap == 8  # type: ignore[union-attr]
+    assert window.gap.widget.slider.value() == 8
+    assert pixel(window, *points(1)["ring"]) == before
+    assert window.session.undo_stack.count() == 0
+    assert all(project.fills(n) is not None for n in project.shot.frames)
+
+
+def test_timeline_shows_keys_and_statuses(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    model = window.timeline.model
+    statuses = [
+        model.data(model.index(r), STATUS_ROLE) for r in range(model.rowCount())
+    ]
+    assert [s.key for s in statuses] == [True] + [False] * 5
+    assert not any(s.has_fills for s in statuses[1:])
+    wait_job(qtbot, window.propagation.propagate_all())
+    statuses = [
+        model.data(model.index(r), STATUS_ROLE) for r in range(model.rowCount())
+    ]
+    assert all(s.propagated for s in statuses[1:])
+    assert window.timeline.thumbnail(3) is not None
+    # Clicking a cell goes to its frame.
+    view = window.timeline.view
+    rect = view.visualRect(model.index(4))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.session.frame == 5
+
+
+def test_cadmium_open_starts_the_app_on_a_shot(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"matcher": "assignment", "autosave_seconds": 0}))
+    monkeypatch.setenv("CADMIUM_SETTINGS", str(settings))
+    seen: list[int] = []
+
+    def look_and_close() -> None:
+        windows = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
+        ]
+        window = windows[-1]
+        if window.session.project is None or not window.session.editable:
+            QTimer.singleShot(50, look_and_close)
+            return
+        seen.append(len(window.session.project.shot.frames))
+        window.close()
+
+    QTimer.singleShot(50, look_and_close)
+    assert cli.main(["open", str(shot_dir)]) == 0
+    assert seen == [6]
+
+
+def test_unknown_settings_are_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "settings.json"
+    bad.write_text(json.dumps({"gap": 3, "colour": "red"}))
+    try:
+        load_settings(bad)
+    except ValueError as exc:
+        assert "colour" in str(exc)
+    else:
+        raise AssertionError("unknown key accepted")
+    bad.write_text(json.dumps({"gap": "three"}))
+    try:
+        load_settings(bad)
+    except ValueError as exc:
+        assert "gap" in str(exc)
+    else:
+        raise AssertionError("bad type accepted")
+    assert load_settings(matcher="overlap").matcher == "overlap"
+    assert np.isclose(load_settings(flag_below=1).flag_below, 1.0)

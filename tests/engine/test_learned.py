@@ -1,0 +1,130 @@
+"""The learned matcher: weights on disk, the frame cache, the shipped model."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_model import drawing
+
+from engine.errors import ModelError
+from engine.fills import FillMap
+from engine.learned import (
+    SHIPPED_FILE,
+    LearnedMatcher,
+    MatchingModel,
+    load_matcher,
+    load_shipped_matcher,
+    read_metadata,
+    save_matcher,
+)
+from engine.matching import Frame, OverlapMatcher, vote
+from engine.regions import segment_image
+
+torch.set_num_threads(2)
+
+SHIPPED = files("cadmium_resources") / SHIPPED_FILE
+needs_shipped = pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped weights")
+
+
+def frame(number: int, image: np.ndarray) -> Frame:
+    lineart, regions = segment_image(image, gap=0)
+    return Frame(number=number, image=image, lineart=lineart, regions=regions)
+
+
+def small_model() -> MatchingModel:
+    torch.manual_seed(0)
+    conf = {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    return MatchingModel(conf).eval()
+
+
+def test_weights_round_trip_through_safetensors(tmp_path: Path) -> None:
+    model = small_model()
+    path = tmp_path / "m.safetensors"
+    save_matcher(model, path, {"step": 7, "metrics": {"long_acc": 0.5}})
+    meta = read_metadata(path.read_bytes())
+    assert meta["step"] == "7"
+    loaded = load_matcher(path)
+    assert loaded.model.conf == model.conf
+    for (k, a), (_, b) in zip(
+        model.state_dict().items(), loaded.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), k
+    key, target = frame(1, drawing()), frame(2, drawing(dx=5))
+    fills = FillMap.empty(key.regions.count)
+    a = LearnedMatcher(model).match(key, fills, target).prob
+    b = loaded.match(key, fills, target).prob
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_bad_weights_raise_model_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(ModelError):
+        load_matcher(junk)
+    with pytest.raises(ModelError):
+        load_matcher(tmp_path / "missing.safetensors")
+
+
+def test_a_frame_is_encoded_once_for_many_keys() -> None:
+    matcher = LearnedMatcher(small_model())
+    calls = []
+    matcher.model.encoder.register_forward_hook(lambda *_: calls.append(1))
+    target = frame(5, drawing(dx=4))
+    for number, dx in ((1, 0), (2, 2), (3, -3)):
+        key = frame(number, drawing(dx=dx))
+        corr = matcher.match(key, FillMap.empty(key.regions.count), target)
+        assert corr.prob.shape == (target.regions.count, key.regions.count + 1)
+        np.testing.assert_allclose(corr.prob.sum(axis=1), 1.0, atol=1e-5)
+    assert len(calls) == 4  # three keys and the target once
+    # A new segmentation under the same frame number is encoded again.
+    matcher.match(frame(1, drawing(split=True)), FillMap.empty(9), target)
+    assert len(calls) == 5
+
+
+@needs_shipped
+def test_shipped_weights_load_from_package_resources() -> None:
+    assert len(SHIPPED.read_bytes()) <= 10 * 2**20
+    matcher = load_shipped_matcher("cpu")
+    assert matcher.name == "learned"
+    assert "model_conf" in read_metadata(SHIPPED.read_bytes())
+
+
+@needs_shipped
+def test_a_split_region_takes_its_key_region_twice() -> None:
+    """The head's region, cut in two by a new line, matches the head both times."""
+    key, target = frame(1, drawing()), frame(2, drawing(dx=3, split=True))
+    assert target.regions.count == key.regions.count + 1
+    head = key.regions.region_at(80, 30 + 60 - 45 + 6)
+    # Paint the head style 1, everything else style 0.
+    style = np.zeros(key.regions.count, np.int32)
+    style[head] = 1
+    fills = FillMap.empty(key.regions.count).with_styles(
+        np.arange(key.regions.count), style, origin=1
+    )
+    corr = load_shipped_matcher("cpu").match(key, fills, target)
+    halves = [target.regions.region_at(83, 40), target.regions.region_at(83, 100)]
+    assert halves[0] != halves[1]
+    best, _ = corr.best()
+    assert best[halves[0]] == head and best[halves[1]] == head
+    painted = vote(corr, fills, 2).scores.argmax(axis=1)
+    assert painted[halves[0]] == 1 and painted[halves[1]] == 1
+
+
+@needs_shipped
+def test_shipped_model_beats_overlap_on_a_generated_shot() -> None:
+    from training.data.procedural import generate_procedural
+    from training.evaluate import CHAINED, DIRECT, analyse_shot, run_protocol
+
+    shot = generate_procedural(4242, 0, (320, 240), 12)
+    frames, fills, palette = analyse_shot(shot)
+    learned = run_protocol(
+        "long", load_shipped_matcher("cpu"), DIRECT, frames, fills, palette, shot
+    )
+    overlap = run_protocol(
+        "long", OverlapMatcher(), CHAINED, frames, fills, palette, shot
+    )
+    assert learned["segment_accuracy"] > overlap["segment_accuracy"]

@@ -1,0 +1,153 @@
+"""The networks and region features: shapes, configuration, equivariance."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from engine.features import (
+    EDGE_DIM,
+    GEOMETRY_DIM,
+    FrameInputs,
+    RegionEncoder,
+    collate,
+    frame_inputs,
+)
+from engine.learned import MatchingModel
+from engine.model.backbone import Backbone
+from engine.model.matcher import GraphMatcher
+from engine.regions import segment_image
+
+torch.set_num_threads(2)
+
+
+def drawing(
+    width: int = 160, height: int = 120, dx: int = 0, split: bool = False
+) -> np.ndarray:
+    """A face-like drawing: head, two eyes with pupils, a mouth, and a 4x3 px
+    box that owns no centre of the 1/4 feature grid."""
+    image = np.full((height, width, 3), 255, np.uint8)
+    cx, cy = width // 2 + dx, height // 2
+    cv2.circle(image, (cx, cy), 45, (0, 0, 0), 2)
+    for ex in (cx - 18, cx + 18):
+        cv2.circle(image, (ex, cy - 12), 9, (0, 0, 0), 2)
+        cv2.circle(image, (ex, cy - 12), 4, (0, 0, 0), 1)
+    cv2.ellipse(image, (cx, cy + 18), (16, 7), 0, 0, 360, (0, 0, 0), 2)
+    cv2.rectangle(image, (9, 1), (14, 5), (0, 0, 0), 1)  # inside: x 10..13, y 2..4
+    if split:  # a new line across the head splits its region in two
+        cv2.line(image, (cx - 45, cy + 34), (cx + 45, cy + 34), (0, 0, 0), 2)
+    return image
+
+
+def inputs_of(image: np.ndarray, work_side: int | None = 384) -> FrameInputs:
+    lineart, regions = segment_image(image, gap=0)
+    return frame_inputs(lineart, regions, work_side=work_side)
+
+
+def test_backbone_output_is_a_quarter_grid_at_any_size() -> None:
+    net = Backbone({"dim": 32})
+    for h, w in ((64, 64), (61, 83), (37, 130)):
+        out = net({"image": torch.rand(2, 3, h, w)})["features"]
+        assert out.shape == (2, 32, -(-h // 4), -(-w // 4))
+        assert out.dtype == torch.float32
+
+
+def test_unknown_configuration_key_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="'widht'"):
+        Backbone({"widht": 3})
+    with pytest.raises(ValueError, match="'layer'"):
+        GraphMatcher({"layer": 3})
+    with pytest.raises(ValueError, match="'depth'"):
+        MatchingModel({"matcher": {"depth": 2}})
+
+
+def test_frame_inputs_shapes() -> None:
+    image = drawing()
+    lineart, regions = segment_image(image, gap=0)
+    inputs = frame_inputs(lineart, regions, work_side=None)
+    n = regions.count
+    assert n >= 7
+    assert inputs.image.shape == (3, 120, 160)
+    assert inputs.grid.shape == (30, 40)
+    assert inputs.grid.min() >= -1 and inputs.grid.max() < n
+    assert inputs.geometry.shape == (n, GEOMETRY_DIM)
+    assert np.isfinite(inputs.geometry).all()
+    assert inputs.anchor.shape == (n, 2)
+    assert inputs.edges.shape == (2, 2 * len(regions.graph.edges))
+    assert inputs.edge_attr.shape == (inputs.edges.shape[1], EDGE_DIM)
+
+
+def test_large_frames_are_shrunk_to_the_work_side() -> None:
+    inputs = inputs_of(drawing(640, 480), work_side=320)
+    assert inputs.image.shape == (3, 240, 320)
+    assert inputs.grid.shape == (60, 80)
+
+
+def test_every_region_gets_a_descriptor_even_below_the_grid() -> None:
+    inputs = inputs_of(drawing())
+    encoder = RegionEncoder({"backbone": {"dim": 32}}).eval()
+    owned = np.bincount(inputs.grid[inputs.grid >= 0], minlength=inputs.count)
+    assert (owned == 0).any()  # the tiny dot owns no cell centre
+    with torch.no_grad():
+        desc = encoder(collate([inputs]))["descriptors"]
+    assert desc.shape == (inputs.count, 32)
+    assert torch.isfinite(desc).all()
+    assert desc.abs().sum(dim=1).min() > 0
+
+
+def test_matching_model_batches_pairs_and_rows_are_distributions() -> None:
+    model = MatchingModel(
+        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    )
+    model.eval()
+    a, b, c = (
+        inputs_of(drawing()),
+        inputs_of(drawing(dx=6)),
+        inputs_of(drawing(split=True)),
+    )
+    data = collate([a, a, b, c])  # pairs (a -> b) and (a -> c)
+    with torch.no_grad():
+        out = model(data)
+    m1 = max(b.count, c.count)
+    assert out["log_probs"].shape == (2, m1, a.count + 1)
+    assert out["mask0"].shape == (2, a.count)
+    assert out["mask1"].shape == (2, m1)
+    rows = out["log_probs"][out["mask1"]].exp().sum(dim=-1)
+    torch.testing.assert_close(rows, torch.ones_like(rows))
+    # Key columns of a pair's padding get no probability.
+    assert out["mask1"][0].sum() == b.count and out["mask1"][1].sum() == c.count
+
+
+def _permuted(inputs: FrameInputs, perm: np.ndarray) -> FrameInputs:
+    """The same frame with region i renumbered perm_inv[i]: new region k is
+    old region perm[k]."""
+    inverse = np.argsort(perm)
+    grid = np.where(inputs.grid >= 0, inverse[np.maximum(inputs.grid, 0)], -1)
+    return FrameInputs(
+        image=inputs.image,
+        grid=grid,
+        anchor=inputs.anchor[perm],
+        geometry=inputs.geometry[perm],
+        edges=inverse[inputs.edges],
+        edge_attr=inputs.edge_attr,
+    )
+
+
+def test_permuting_region_order_permutes_the_output() -> None:
+    torch.manual_seed(0)
+    model = MatchingModel(
+        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 3}}
+    )
+    model.eval()
+    key, target = inputs_of(drawing()), inputs_of(drawing(dx=8, split=True))
+    rng = np.random.default_rng(3)
+    pk, pt = rng.permutation(key.count), rng.permutation(target.count)
+    with torch.no_grad():
+        ref = model(collate([key, target]))["log_probs"][0]
+        out = model(collate([_permuted(key, pk), _permuted(target, pt)]))["log_probs"][
+            0
+        ]
+    columns = np.append(pk, key.count)  # the dustbin stays last
+    torch.testing.assert_close(out, ref[pt][:, columns], atol=1e-4, rtol=1e-4)

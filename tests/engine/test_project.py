@@ -1,0 +1,295 @@
+"""The Qt-free project: fill edits as diffs, undo, save/load, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.errors import CadmiumError
+from engine.facade import ShotEngine
+from engine.fills import ORIGIN_ANIMATOR, FillMap
+from engine.history import History, PaletteEdit
+from engine.palette import UNPAINTED, default_palette
+from engine.project import (
+    FillMode,
+    Project,
+    autosave_path_for,
+    data_dir_for,
+    load_project,
+    resegment_fills,
+    save_project,
+)
+from engine.shot import open_shot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def make_shot(root: Path, frames: int = 5) -> Path:
+    """A small shot: a ring with a dot inside and a box, moving a little."""
+    (root / "line").mkdir(parents=True)
+    for i in range(1, frames + 1):
+        image = np.full((96, 128, 3), 255, np.uint8)
+        cx = 40 + 2 * i
+        cv2.circle(image, (cx, 48), 22, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.circle(image, (cx, 48), 8, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.rectangle(image, (80 - i, 25), (115 - i, 75), (0, 0, 0), 2)
+        cv2.imwrite(str(root / "line" / f"A_{i:04d}.png"), image)
+    return root
+
+
+@pytest.fixture()
+def shot_dir(tmp_path: Path) -> Path:
+    return make_shot(tmp_path / "shot")
+
+
+def new_project(shot_dir: Path) -> tuple[Project, ShotEngine]:
+    shot = open_shot(shot_dir)
+    engine = ShotEngine(shot=shot, matcher="assignment")
+    return Project(shot=shot, palette=default_palette(), gap=engine.gap), engine
+
+
+def paint_all(project: Project, engine: ShotEngine, frame: int, style: int) -> None:
+    count = engine.frame(frame).regions.count
+    edit = project.fill_edit(frame, count, range(count), style, FillMode.PAINT)
+    assert edit is not None
+    project.commit(edit)
+
+
+def test_fill_undo_redo_and_auto_key(shot_dir: Path) -> None:
+    project, engine = new_project(shot_dir)
+    regions = engine.frame(1).regions
+    inner = regions.region_at(42, 48)
+    assert inner is not None
+    edit = project.fill_edit(1, regions.count, [inner], 4, FillMode.PAINT)
+    assert edit is not None and edit.keys_added == {1}
+    project.commit(edit)
+    fills = project.fills(1)
+    assert fills is not None and fills.style[inner] == 4
+    assert fills.origin[inner] == ORIGIN_ANIMATOR and 1 in project.keys
+    # Painting the same again changes nothing, so makes no edit.
+    assert project.fill_edit(1, regions.count, [inner], 4, FillMode.PAINT) is None
+    # "Paint unpainted" leaves painted regions alone.
+    assert (
+        project.fill_edit(1, regions.count, [inner], 2, FillMode.PAINT_UNPAINTED)
+        is None
+    )
+    project.undo()
+    assert project.fills(1) is None and 1 not in project.keys
+    project.redo()
+    assert project.fills(1).style[inner] == 4  # type: ignore[union-attr]
+    unpaint = project.fill_edit(1, regions.count, [inner], 0, FillMode.UNPAINT)
+    assert unpaint is not None
+    project.commit(unpaint)
+    assert project.fills(1).style[inner] == UNPAINTED  # type: ignore[union-attr]
+    assert not project.history.can_redo
+
+
+def test_stroke_merges_into_one_undo_step(shot_dir: Path) -> None:
+    project, engine = new_project(shot_dir)
+    count = engine.frame(1).regions.count
+    for region in range(count):
+        edit = project.fill_edit(1, count, [region], 3, FillMode.PAINT, stroke=7)
+        assert edit is not None
+        project.commit(edit)
+        if region:
+            project.history.merge_last_two()
+    assert len(project.history.undo_stack) == 1
+    project.undo()
+    assert project.fills(1) is None
+
+
+def test_propagation_edit_keeps_animator_fills(shot_dir: Path) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    count = engine.frame(2).regions.count
+
+    def run(targets: list[int]) -> dict[int, FillMap]:
+        keys, painted = project.snapshot().propagation_inputs(
+            lambda n: engine.frame(n).regions
+        )
+        assert set(keys) == {1}
+        results = engine.propagate(
+            keys=keys, n_styles=len(project.palette), painted=painted, targets=targets
+        )
+        return {r.number: r.fills for r in results}
+
+    edit = project.propagation_edit(run([2, 3]), "Propagate")
+    assert edit is not None and edit.frames == (2, 3)
+    project.commit(edit)
+    assert (project.fills(3).style == 2).all()  # type: ignore[union-attr]
+    # A correction on a propagated frame does not make it a key ...
+    fix = project.fill_edit(2, count, [0], 5, FillMode.PAINT)
+    assert fix is not None and not fix.keys_added
+    project.commit(fix)
+    results = run([2, 3])
+    # ... and survives the next run, like fills painted while a run is going.
+    project.commit(project.fill_edit(3, count, [1], 6, FillMode.PAINT))  # type: ignore[arg-type]
+    edit = project.propagation_edit(results, "Propagate")
+    assert edit is None or 2 not in edit.frames
+    assert project.fills(2).style[0] == 5  # type: ignore[union-attr]
+    assert project.fills(3).style[1] == 6  # type: ignore[union-attr]
+    project.undo()
+    project.undo()
+    project.undo()
+    assert project.fills(3) is None
+
+
+def test_history_limit() -> None:
+    history = History(limit=2)
+    for label in "abc":
+        history.record(PaletteEdit(label, default_palette(), default_palette()))
+    assert [e.label for e in history.undo_stack] == ["b", "c"]
+
+
+def test_save_and_load_restore_every_fill(shot_dir: Path, tmp_path: Path) -> None:
+    project, engine = new_project(shot_dir)
+    for frame in (1, 3):
+        paint_all(project, engine, frame, frame)
+    path = tmp_path / "work" / "scene.cadmium"
+    path.parent.mkdir()
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    loaded = load_project(path)
+    assert loaded.keys == project.keys and loaded.gap == project.gap
+    assert loaded.palette == project.palette
+    assert loaded.painted_frames == [1, 3]
+    for frame in (1, 3):
+        a, b = project.fills(frame), loaded.fills(frame)
+        assert a is not None and b is not None
+        for name in ("style", "origin", "confidence", "flagged"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
+    # Saving again writes no new fill files and keeps exactly the referenced ones.
+    before = sorted(p.name for p in data_dir_for(path).iterdir())
+    save_project(loaded.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    assert sorted(p.name for p in data_dir_for(path).iterdir()) == before
+    assert len(before) == 4  # one .npz and one .png per painted frame
+
+
+def test_fills_survive_a_new_segmentation(shot_dir: Path, tmp_path: Path) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 4)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    document = json.loads(path.read_text())
+    document["frames"]["1"]["regions"] = 99  # as if the engine segments differently
+    (data_dir_for(path) / document["frames"]["1"]["fills"]).unlink()
+    path.write_text(json.dumps(document))
+    loaded = load_project(path)
+    fitted = loaded.adopt(1, engine.frame(1).regions)
+    assert fitted is not None and (fitted.style == 4).all()
+    assert (fitted.origin == ORIGIN_ANIMATOR).all()
+    # And fills carry over to another gap setting.
+    other = ShotEngine(shot=project.shot, gap=6, matcher="assignment")
+    moved = resegment_fills(
+        project.fills(1),  # type: ignore[arg-type]
+        engine.frame(1).regions,
+        other.frame(1).regions,
+    )
+    assert (moved.style == 4).all()
+
+
+def test_autosave_shares_files_with_the_project(shot_dir: Path, tmp_path: Path) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 1)
+    path = tmp_path / "scene.cadmium"
+    auto = autosave_path_for(path)
+
+    def regions(n: int):  # type: ignore[no-untyped-def]
+        return engine.frame(n).regions
+
+    save_project(project.snapshot(), path, keep_also=[auto], regions_of=regions)
+    paint_all(project, engine, 2, 2)
+    save_project(
+        project.snapshot(), auto, data_dir=data_dir_for(path), keep_also=[path]
+    )
+    recovered = load_project(auto)
+    assert recovered.painted_frames == [1, 2]
+    assert load_project(path).painted_frames == [1]
+
+
+def test_next_problem_walks_frames_and_regions(shot_dir: Path) -> None:
+    project, engine = new_project(shot_dir)
+    count = engine.frame(1).regions.count
+    project.commit(project.fill_edit(1, count, range(1, count), 1, FillMode.PAINT))  # type: ignore[arg-type]
+    assert project.next_problem(1, None) == (1, 0)
+    assert project.next_problem(1, 0) == (2, None)  # frame 2 has no fills
+    assert project.status(1).unpainted == 1 and project.status(1).key
+
+
+def test_bad_project_files(tmp_path: Path, shot_dir: Path) -> None:
+    bad = tmp_path / "x.cadmium"
+    bad.write_text("{not json")
+    with pytest.raises(CadmiumError, match="not a readable project"):
+        load_project(bad)
+    bad.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(CadmiumError, match="not a Cadmium project"):
+        load_project(bad)
+    project, _ = new_project(shot_dir)
+    save_project(project.snapshot(), bad)
+    os.rename(shot_dir, tmp_path / "moved")
+    with pytest.raises(CadmiumError, match="is gone"):
+        load_project(bad)
+
+
+SAVER = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from engine.facade import ShotEngine
+    from engine.fills import FillMap
+    from engine.project import load_project, save_project
+
+    project = load_project(sys.argv[1])
+    engine = ShotEngine(shot=project.shot, matcher="assignment")
+    for frame in project.shot.frames:
+        count = engine.frame(frame).regions.count
+        project.set_fills(frame, FillMap.empty(count).with_styles(
+            np.arange(count), 7, 1))
+
+    def progress(done, total):
+        print("wrote", done, flush=True)
+        time.sleep(0.3)
+
+    save_project(project.snapshot(), sys.argv[1],
+                 regions_of=lambda n: engine.frame(n).regions, progress=progress)
+    print("saved", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("kill_after", [1, 3])
+def test_killed_mid_save_loses_no_saved_work(
+    shot_dir: Path, tmp_path: Path, kill_after: int
+) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    paint_all(project, engine, 4, 3)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    script = tmp_path / "saver.py"
+    script.write_text(SAVER)
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert child.stdout is not None
+    for _ in range(kill_after):
+        assert child.stdout.readline().startswith("wrote")
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    loaded = load_project(path)
+    assert loaded.painted_frames == [1, 4]
+    for frame, style in ((1, 2), (4, 3)):
+        fills = loaded.fills(frame)
+        assert isinstance(fills, FillMap) and (fills.style == style).all()

@@ -1,0 +1,102 @@
+"""The training script: config, schedule, loss, pairs, and a smoke run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.learned import load_matcher, read_metadata
+from training.pairs import correspondence_truth, region_identity
+from training.train import TrainConfig, load_config, lr_at, main, match_loss
+
+
+def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps({"lr": 0.01, "max_steps": 50}))
+    cfg = load_config([str(path), "--max_steps=7", "--resume=true"])
+    assert (cfg.lr, cfg.max_steps, cfg.resume) == (0.01, 7, True)
+    assert cfg.dim == TrainConfig().dim
+    with pytest.raises(SystemExit, match="unknown config key 'lrr'"):
+        load_config(["--lrr=1"])
+
+
+def test_learning_rate_warms_up_then_decays_to_min() -> None:
+    cfg = TrainConfig(lr=1e-3, min_lr=1e-5, warmup_steps=10, max_steps=100)
+    assert lr_at(0, cfg) == pytest.approx(1e-4)
+    assert lr_at(9, cfg) == pytest.approx(1e-3)
+    assert lr_at(55, cfg) < lr_at(20, cfg)
+    assert lr_at(100, cfg) == pytest.approx(1e-5)
+    assert lr_at(1000, cfg) == pytest.approx(1e-5)
+
+
+def test_truth_allows_many_correct_key_regions_and_the_dustbin() -> None:
+    key = np.array([5, 7, 5, -1])
+    target = np.array([5, 9, 7, -1])
+    truth = correspondence_truth(key, target)
+    assert truth.tolist() == [
+        [True, False, True, False, False],  # identity 5: both key regions
+        [False, False, False, False, True],  # 9 is not in the key: no match
+        [False, True, False, False, False],
+        [False, False, False, False, False],  # unknown: left out of the loss
+    ]
+
+
+def test_loss_sums_probability_over_all_correct_columns() -> None:
+    probs = torch.tensor([[[0.3, 0.3, 0.4]], [[0.1, 0.1, 0.8]]])
+    truth = torch.tensor([[[True, True, False]], [[False, False, True]]])
+    loss, correct = match_loss(probs.log(), truth)
+    expected = -(np.log(0.6) + np.log(0.8)) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    assert correct.tolist() == [False, True]
+
+
+def test_region_identity_is_the_majority_label() -> None:
+    from engine.regions import segment_image
+
+    image = np.full((40, 60), 255, np.uint8)
+    image[:, 29:31] = 0  # two regions, left and right
+    _, regions = segment_image(image)
+    truth = np.zeros((40, 60), np.uint16)
+    truth[:, :29] = 4
+    truth[:, 31:] = 9
+    truth[:3, 31:] = 4  # a few wrong pixels do not change the majority
+    left = regions.region_at(5, 20)
+    right = regions.region_at(50, 20)
+    identity = region_identity(regions, truth)
+    assert identity[left] == 4 and identity[right] == 9
+
+
+def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    export = tmp_path / "exported.safetensors"
+    code = main(
+        [
+            f"--out_dir={out}",
+            "--sources=procedural",
+            "--sizes=192x144",
+            "--frames=6",
+            "--pairs_per_shot=2",
+            "--max_steps=3",
+            "--warmup_steps=1",
+            "--eval_every=2",
+            "--eval_shots=1",
+            "--eval_size=192x144",
+            "--num_workers=0",
+            "--dim=32",
+            "--layers=2",
+            f"--export={export}",
+        ]
+    )
+    assert code == 0
+    meta = read_metadata(export.read_bytes())
+    assert json.loads(meta["step"]) in (2, 3)  # the best evaluation
+    assert {"short_acc", "long_acc"} <= set(json.loads(meta["metrics"]))
+    assert json.loads(meta["run_config"])["max_steps"] == 3
+    assert meta["data_version"]
+    assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
+    ckpt = torch.load(out / "ckpt.pt", weights_only=True)
+    assert ckpt["step"] == 3
