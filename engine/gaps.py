@@ -25,8 +25,10 @@ one-pixel gap leaves the ring crossing the stroke once. Closures only ever
 start at line ends: a morphological closing would also fill every small
 region a few pixels across (an eye's highlight, a sliver between two close
 lines), which is not a gap. And a closure must join two lines that are not
-already connected close by, so a tight loop is never bridged across. Regions are 4-connected and closures are drawn
-8-connected, so a drawn closure never lets a fill through diagonally.
+already connected close by, so a tight loop is never bridged across.
+
+Regions are 4-connected and closures are drawn 8-connected, so a drawn
+closure never lets a fill through diagonally.
 """
 
 from __future__ import annotations
