@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from engine.matching import OverlapMatcher
+from engine.propagation import PropagationSettings
+from training.data.procedural import generate_procedural
+from training.evaluate_shots import main, shot_scores
+
+
+def test_a_still_shot_is_painted_perfectly_from_one_key() -> None:
+    moving = generate_procedural(seed=5, index=0, size=(256, 192), frames=2)
+    still = type(moving)(
+        name="still",
+        source="procedural",
+        line=[moving.line[0]] * 4,
+        color=[moving.color[0]] * 4,
+        labels=[moving.labels[0]] * 4,
+    )
+    scores = shot_scores(still, OverlapMatcher(), 12, PropagationSettings())
+    assert scores["segment_accuracy"] == pytest.approx(1.0)
+    assert scores["silent"] == 0.0 and scores["flagged"] == 0.0
+
+
+def test_the_table_has_a_row_per_source_and_matcher(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        main(
+            [
+                "--shots",
+                "1",
+                "--frames",
+                "4",
+                "--key-every",
+                "3",
+                "--size",
+                "160x120",
+                "--sources",
+                "procedural",
+                "--matchers",
+                "overlap,assignment",
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert "| procedural | 1 | overlap |" in table
+    assert "| all | 1 | assignment |" in table

@@ -1,0 +1,141 @@
+"""Whole-shot accuracy of propagation, as an animator would use it: keys
+every N frames (from ground truth), every other frame painted by
+engine.propagation, scored with the paint-bucket metrics.
+
+Besides the metrics of shot-format.md it reports how the review flags
+behave, over the engine's regions of the non-key frames:
+
+    flagged      share of regions flagged for review
+    silent       share of regions painted wrong *without* a flag: the
+                 errors an animator would not be pointed to
+    flag_recall  share of wrong regions that were flagged
+
+    python -m training.evaluate_shots --shots 6 --frames 36 --key-every 12 \
+        --size 640x360 --seed 424242 --matchers learned,assignment,overlap
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.facade import make_matcher
+from engine.fills import FillMap, color_layer
+from engine.matching import Frame, Matcher
+from engine.palette import UNPAINTED
+from engine.propagation import PropagationSettings, propagate
+from training.data.__main__ import parse_size
+from training.data.generate import generate_shot
+from training.evaluate import analyse_shot, load_learned
+from training.metrics import METRICS, frame_scores, mean_scores
+from training.pairs import available_sources
+
+FLAG_METRICS = ("flagged", "silent", "flag_recall")
+
+
+def shot_scores(
+    shot: Any, matcher: Matcher, key_every: int, settings: PropagationSettings
+) -> dict[str, float]:
+    frames, truth, palette = analyse_shot(shot)
+    numbers = [f.number for f in frames]
+    keys = numbers[::key_every]
+    by_number = {f.number: f for f in frames}
+
+    def analyse(number: int) -> Frame:
+        return by_number[number]
+
+    results = propagate(
+        frames=numbers,
+        keys={k: truth[k - 1] for k in keys},
+        analyse=analyse,
+        matcher=matcher,
+        n_styles=len(palette),
+        targets=[n for n in numbers if n not in keys],
+        settings=settings,
+    )
+    scores, flagged, silent, wrong_total, caught, regions = [], 0, 0, 0, 0, 0
+    for result in results:
+        frame = by_number[result.number]
+        fills: FillMap = result.fills
+        colors = color_layer(frame.regions, fills, palette)
+        i = result.number - 1
+        scores.append(frame_scores(colors, shot.color[i], shot.labels[i]))
+        expected = truth[i].style
+        wrong = (fills.style != expected) & (expected != UNPAINTED)
+        regions += len(wrong)
+        flagged += int(fills.flagged.sum())
+        silent += int((wrong & ~fills.flagged).sum())
+        wrong_total += int(wrong.sum())
+        caught += int((wrong & fills.flagged).sum())
+    result_scores = mean_scores(scores)
+    result_scores["flagged"] = flagged / max(regions, 1)
+    result_scores["silent"] = silent / max(regions, 1)
+    result_scores["flag_recall"] = caught / wrong_total if wrong_total else float("nan")
+    return result_scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", type=int, default=6, help="shots per source")
+    parser.add_argument("--frames", type=int, default=36)
+    parser.add_argument("--key-every", type=int, default=12)
+    parser.add_argument("--size", type=parse_size, default=(640, 360))
+    parser.add_argument("--seed", type=int, default=424242, help="never a train seed")
+    parser.add_argument("--sources", default="procedural,lottie,clipart")
+    parser.add_argument("--matchers", default="learned,assignment,overlap")
+    parser.add_argument("--weights", default=None, help="learned: file to load")
+    parser.add_argument("--flag-below", type=float, default=0.6)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    matchers: dict[str, Matcher] = {}
+    for name in args.matchers.split(","):
+        if name == "learned":
+            matchers[name] = load_learned(args.weights)
+        else:
+            matchers[name] = make_matcher(kind=name)
+    settings = PropagationSettings(flag_below=args.flag_below)
+    per: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
+    sources = available_sources(args.sources.split(","))
+    started = time.perf_counter()
+    for source in sources:
+        for k in tqdm(range(args.shots), desc=source, leave=False):
+            shot = generate_shot(
+                args.seed, k, size=args.size, frames=args.frames, sources=(source,)
+            )
+            if shot.source != source:
+                continue  # the source could not make this shot
+            for name, matcher in matchers.items():
+                per[(source, name)].append(
+                    shot_scores(shot, matcher, args.key_every, settings)
+                )
+    columns = (*METRICS, *FLAG_METRICS)
+    print(
+        f"\nWhole shots, {args.frames} frames at {args.size[0]}x{args.size[1]}, "
+        f"a key every {args.key_every} frames, seed {args.seed} "
+        f"({time.perf_counter() - started:.0f} s)\n"
+    )
+    print("| source | shots | matcher | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 3) + "|")
+    for source in [*sources, "all"]:
+        for name in matchers:
+            if source == "all":
+                rows = [s for (src, m), v in per.items() if m == name for s in v]
+            else:
+                rows = per.get((source, name), [])
+            if not rows:
+                continue
+            mean = {k: float(np.nanmean([r[k] for r in rows])) for k in columns}
+            cells = " | ".join(f"{mean[k]:.3f}" for k in columns)
+            print(f"| {source} | {len(rows)} | {name} | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
