@@ -7,11 +7,15 @@ autosave off unless a test turns it on, and a private autosave folder.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The helpers import as a top-level module whatever pytest's import mode.
+sys.path.insert(0, str(Path(__file__).parent))
 from app_helpers import make_shot, make_window
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot

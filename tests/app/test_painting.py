@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import pytest
 from app_helpers import (
     BOX,
     RING,
@@ -21,7 +22,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
-from cadmium_app.window import MainWindow
+from cadmium_app.window import MainWindow, sample_shot
 from engine.fills import ORIGIN_ANIMATOR
 
 STYLES = {"background": 9, "ring": 5, "eye": 4, "box": 0}
@@ -163,3 +164,41 @@ def test_propagating_a_selected_range(
     window.actions.propagate_current.trigger()
     wait_job(qtbot, window.propagation.last_job)
     assert project.fills(2) is not None and project.fills(5) is None
+
+
+def test_the_sample_shot_paints_from_a_clicked_key(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    shot = sample_shot()
+    if shot is None:
+        pytest.skip("the sample shot is not installed")
+    open_and_wait(qtbot, window, shot)
+    project = window.session.project
+    assert project is not None and project.keys == {1, 12, 24}
+    new = window.palette.add_style("Test green", (20, 220, 60, 255))
+    click_image(qtbot, window, 480, 520)  # the ground on key 1
+    assert pixel(window, 480, 520) == (20, 220, 60)
+    go_to(qtbot, window, 2)
+    assert pixel(window, 480, 520) == (255, 255, 255)  # not propagated yet
+    window.actions.propagate_current.trigger()
+    wait_job(qtbot, window.propagation.last_job)
+    assert pixel(window, 480, 520) == style_rgb(window, new)
+    assert project.fills(3) is None
+
+
+def test_cancelling_a_run_changes_nothing(qtbot: QtBot, window: MainWindow) -> None:
+    shot = sample_shot()
+    if shot is None:
+        pytest.skip("the sample shot is not installed")
+    open_and_wait(qtbot, window, shot)
+    project = window.session.project
+    assert project is not None
+    revision = project.revision
+    window.actions.propagate_all.trigger()
+    job = window.propagation.last_job
+    assert window.session.jobs.widget.isVisible()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # Colorize > Cancel task
+    wait_job(qtbot, job)
+    assert job.outcome == "cancelled"
+    assert project.revision == revision and window.session.undo_stack.count() == 0
+    assert not window.session.jobs.widget.isVisible()

@@ -3,13 +3,24 @@ and the ``cadmium`` entry point."""
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
-from app_helpers import go_to, open_and_wait, pixel, points, wait_job
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
-from PySide6.QtGui import QMouseEvent
+from app_helpers import (
+    click_image,
+    go_to,
+    open_and_wait,
+    pixel,
+    points,
+    style_rgb,
+    wait_job,
+)
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
+from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -17,6 +28,7 @@ from cadmium_app import cli
 from cadmium_app.settings import load_settings
 from cadmium_app.timeline import STATUS_ROLE
 from cadmium_app.window import MainWindow
+from engine.fills import composite
 
 
 def test_correspondence_view_draws_one_line_per_match(
@@ -166,3 +178,85 @@ def test_unknown_settings_are_an_error(tmp_path: Path) -> None:
         raise AssertionError("bad type accepted")
     assert load_settings(matcher="overlap").matcher == "overlap"
     assert np.isclose(load_settings(flag_below=1).flag_below, 1.0)
+
+
+def test_a_long_session_keeps_the_interpreter_sound(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """Thousands of signals (hovering, progress) must not eat references to
+    True: PySide 6.12.0 leaks one per Python emit (see cadmium_app.signals)."""
+    open_and_wait(qtbot, window, shot_dir)
+    canvas = window.canvas
+    gc.collect()
+    before = sys.getrefcount(True)
+    for i in range(400):
+        at = QPointF(150 + i % 50, 120 + i % 30)
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            at,
+            canvas.mapToGlobal(at),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(canvas, move)
+    wait_job(qtbot, window.propagation.propagate_all())
+    gc.collect()
+    assert sys.getrefcount(True) > before - 50
+
+
+def test_gap_closures_are_drawn(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    shot = tmp_path / "gappy"
+    (shot / "line").mkdir(parents=True)
+    image = np.full((100, 120, 3), 255, np.uint8)
+    # A box drawn with a 4 px gap in its right side.
+    image[20:23, 20:100] = image[77:80, 20:100] = image[20:80, 20:23] = 0
+    image[20:47, 97:100] = image[51:80, 97:100] = 0
+    cv2.imwrite(str(shot / "line" / "0001.png"), image)
+    open_and_wait(qtbot, window, shot)
+    canvas = window.canvas
+    assert len(canvas.closure_segments) >= 1 and "closures" in canvas.layers
+    # The closure keeps the fill inside the ring.
+    window.session.set_style(4)
+    click_image(qtbot, window, 60, 50)
+    assert pixel(window, 60, 50) == style_rgb(window, 4)
+    assert pixel(window, 5, 5) == (255, 255, 255)
+    window.actions.show_closures.trigger()
+    assert len(canvas.closure_segments) == 0 and "closures" not in canvas.layers
+
+
+def test_the_canvas_shows_what_export_writes(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """Fills run under the antialiased lines without a halo: the canvas is
+    the engine's composite, pixel for pixel."""
+    open_and_wait(qtbot, window, shot_dir)
+    frame = window.session.current()
+    project = window.session.project
+    assert frame is not None and project is not None
+    fills = project.fills(1)
+    assert fills is not None and fills.painted.all()
+    expected = composite(
+        frame.image, frame.lineart, frame.regions, fills, project.palette
+    )
+    shown = window.canvas.render_composite().convertToFormat(
+        QImage.Format.Format_RGBA8888
+    )
+    array = np.frombuffer(shown.constBits(), np.uint8).reshape(
+        120, shown.bytesPerLine() // 4, 4
+    )
+    diff = np.abs(array[:, :160, :3].astype(int) - expected[:, :, :3].astype(int))
+    assert diff.max() <= 2
+
+
+def test_mark_key_shortcut(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    go_to(qtbot, window, 3)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)
+    project = window.session.project
+    assert project is not None and project.keys == {1, 3}
+    assert window.actions.toggle_key.text() == "Unmark key"
+    window.actions.undo.trigger()
+    assert project.keys == {1}

@@ -1,0 +1,296 @@
+"""Every menu item and shortcut, made by one factory and kept in one typed
+container, so tests trigger any of them by name
+(``window.actions.colorize_shot.trigger()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from cadmium_app.tools import Tool
+from engine.project import FillMode
+
+if TYPE_CHECKING:
+    from cadmium_app.window import MainWindow
+
+
+def icon(name: str) -> QIcon:
+    path = resources.files("cadmium_resources").joinpath("icons", f"{name}.svg")
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
+def make_action(
+    parent: QWidget,
+    text: str,
+    slot: Callable[..., object] | None = None,
+    *,
+    shortcut: str | Sequence[str] = (),
+    icon_name: str = "",
+    tip: str = "",
+    checkable: bool = False,
+    checked: bool = False,
+) -> QAction:
+    action = QAction(text, parent)
+    keys = [shortcut] if isinstance(shortcut, str) else list(shortcut)
+    if keys:
+        action.setShortcuts([QKeySequence(k) for k in keys])
+    if icon_name:
+        action.setIcon(icon(name=icon_name))
+    shown = f"{tip or text.rstrip('…')}"
+    if keys:
+        shown += f" ({', '.join(keys)})"
+    action.setToolTip(shown)
+    action.setStatusTip(tip or text)
+    if checkable:
+        action.setCheckable(True)
+        action.setChecked(checked)
+    if slot is not None:
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+    # Window-wide: the shortcuts work whichever panel has the focus.
+    parent.addAction(action)
+    return action
+
+
+@dataclass
+class Actions:
+    # File
+    open_shot: QAction
+    open_project: QAction
+    open_sample: QAction
+    save: QAction
+    save_as: QAction
+    export: QAction
+    quit: QAction
+    # Edit
+    undo: QAction
+    redo: QAction
+    toggle_key: QAction
+    # View
+    zoom_in: QAction
+    zoom_out: QAction
+    zoom_fit: QAction
+    zoom_actual: QAction
+    onion_skin: QAction
+    show_closures: QAction
+    fill_check: QAction
+    show_flagged: QAction
+    correspondence: QAction
+    # Tools
+    fill_tool: QAction
+    picker_tool: QAction
+    mode_paint: QAction
+    mode_paint_unpainted: QAction
+    mode_unpaint: QAction
+    gap_2: QAction
+    gap_4: QAction
+    gap_8: QAction
+    # Navigate
+    previous_frame: QAction
+    next_frame: QAction
+    first_frame: QAction
+    last_frame: QAction
+    next_problem: QAction
+    # Colorize
+    propagate_current: QAction
+    propagate_selected: QAction
+    propagate_all: QAction
+    colorize_shot: QAction
+    cancel_task: QAction
+
+    def all(self) -> dict[str, QAction]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def build_actions(w: MainWindow) -> Actions:
+    s, canvas, tools = w.session, w.canvas, w.canvas_controller
+    files, run = w.files, w.propagation
+    undo = s.undo_stack.createUndoAction(w, "Undo")
+    undo.setShortcuts([QKeySequence("Ctrl+Z")])
+    undo.setIcon(icon("undo"))
+    redo = s.undo_stack.createRedoAction(w, "Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    redo.setIcon(icon("redo"))
+    w.addAction(undo)
+    w.addAction(redo)
+    a = Actions(
+        open_shot=make_action(
+            w,
+            "Open shot folder…",
+            files.ask_open_shot,
+            shortcut="Ctrl+O",
+            icon_name="open",
+        ),
+        open_project=make_action(
+            w, "Open project…", files.ask_open_project, shortcut="Ctrl+Shift+O"
+        ),
+        open_sample=make_action(w, "Open sample shot", w.open_sample),
+        save=make_action(
+            w, "Save project", files.save, shortcut="Ctrl+S", icon_name="save"
+        ),
+        save_as=make_action(
+            w, "Save project as…", files.save_as, shortcut="Ctrl+Shift+S"
+        ),
+        export=make_action(
+            w,
+            "Export layers…",
+            files.ask_export,
+            shortcut="Ctrl+E",
+            tip="Write colour, line and composite layers of every frame",
+        ),
+        quit=make_action(w, "Quit", w.close, shortcut="Ctrl+Q"),
+        undo=undo,
+        redo=redo,
+        toggle_key=make_action(
+            w,
+            "Mark as key",
+            w.toggle_key,
+            shortcut="Shift+K",
+            icon_name="key",
+            tip="Mark or unmark the frame as a key",
+        ),
+        zoom_in=make_action(w, "Zoom in", canvas.zoom_in, shortcut=["+", "="]),
+        zoom_out=make_action(w, "Zoom out", canvas.zoom_out, shortcut="-"),
+        zoom_fit=make_action(
+            w, "Fit to window", canvas.fit, shortcut="Ctrl+0", icon_name="fit"
+        ),
+        zoom_actual=make_action(
+            w, "Actual size (100%)", canvas.actual_size, shortcut="Ctrl+1"
+        ),
+        onion_skin=make_action(
+            w,
+            "Onion skin",
+            tools.set_onion,
+            shortcut="/",
+            icon_name="onion",
+            checkable=True,
+            tip="Previous frame in red, next in green",
+        ),
+        show_closures=make_action(
+            w, "Show gap closures", tools.set_closures, checkable=True, checked=True
+        ),
+        fill_check=make_action(
+            w,
+            "Fill check",
+            tools.set_fill_check,
+            shortcut="U",
+            icon_name="check",
+            checkable=True,
+            tip="Highlight unpainted regions",
+        ),
+        show_flagged=make_action(
+            w,
+            "Outline flagged regions",
+            tools.set_flagged,
+            checkable=True,
+            checked=True,
+        ),
+        correspondence=make_action(
+            w,
+            "Correspondence view",
+            w.correspondence.show,
+            shortcut="Ctrl+Shift+C",
+            icon_name="match",
+        ),
+        fill_tool=make_action(
+            w,
+            "Fill",
+            lambda: tools.set_tool(Tool.FILL),
+            shortcut="F",
+            icon_name="fill",
+            checkable=False,
+        ),
+        picker_tool=make_action(
+            w,
+            "Style picker",
+            lambda: tools.set_tool(Tool.PICKER),
+            shortcut="K",
+            icon_name="picker",
+        ),
+        mode_paint=make_action(
+            w, "Paint", lambda: tools.set_mode(FillMode.PAINT), shortcut="Alt+1"
+        ),
+        mode_paint_unpainted=make_action(
+            w,
+            "Paint unpainted",
+            lambda: tools.set_mode(FillMode.PAINT_UNPAINTED),
+            shortcut="Alt+2",
+        ),
+        mode_unpaint=make_action(
+            w, "Unpaint", lambda: tools.set_mode(FillMode.UNPAINT), shortcut="Alt+3"
+        ),
+        gap_2=make_action(w, "Close gaps: 2 px", lambda: w.gap.set_gap(2)),
+        gap_4=make_action(w, "Close gaps: 4 px", lambda: w.gap.set_gap(4)),
+        gap_8=make_action(w, "Close gaps: 8 px", lambda: w.gap.set_gap(8)),
+        previous_frame=make_action(
+            w, "Previous frame", lambda: s.step(-1), shortcut=[",", "Left"]
+        ),
+        next_frame=make_action(
+            w, "Next frame", lambda: s.step(1), shortcut=[".", "Right"]
+        ),
+        first_frame=make_action(
+            w, "First frame", s.go_first, shortcut=["Alt+,", "Home"]
+        ),
+        last_frame=make_action(w, "Last frame", s.go_last, shortcut=["Alt+.", "End"]),
+        next_problem=make_action(
+            w,
+            "Next problem",
+            tools.next_problem,
+            shortcut="N",
+            icon_name="problem",
+            tip="Go to the next unpainted or flagged region",
+        ),
+        propagate_current=make_action(
+            w,
+            "Propagate to current frame",
+            run.propagate_current,
+            shortcut="P",
+            icon_name="propagate",
+        ),
+        propagate_selected=make_action(
+            w,
+            "Propagate to selected frames",
+            run.propagate_selected,
+            shortcut="Shift+P",
+        ),
+        propagate_all=make_action(
+            w, "Propagate to whole shot", run.propagate_all, shortcut="Ctrl+Shift+P"
+        ),
+        colorize_shot=make_action(
+            w,
+            "Colorize shot",
+            run.colorize_shot,
+            icon_name="colorize",
+            tip="Propagate to every frame and write an output folder",
+        ),
+        cancel_task=make_action(
+            w, "Cancel task", s.jobs.cancel_current, shortcut="Esc"
+        ),
+    )
+    modes = QActionGroup(w)
+    for action in (a.mode_paint, a.mode_paint_unpainted, a.mode_unpaint):
+        action.setCheckable(True)
+        modes.addAction(action)
+    a.mode_paint.setChecked(True)
+    tool_group = QActionGroup(w)
+    for action in (a.fill_tool, a.picker_tool):
+        action.setCheckable(True)
+        tool_group.addAction(action)
+    a.fill_tool.setChecked(True)
+    # Shorter words on toolbar buttons than in the menus.
+    for action, short in (
+        (a.propagate_current, "Propagate"),
+        (a.colorize_shot, "Colorize shot"),
+        (a.correspondence, "Matches"),
+        (a.next_problem, "Next problem"),
+    ):
+        action.setIconText(short)
+    return a

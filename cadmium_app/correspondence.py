@@ -1,0 +1,365 @@
+"""The correspondence view, for debugging propagation.
+
+A key (left) and the current frame (right) side by side, a line from the
+centroid of each target region to the centroid of the key region it matched,
+coloured by confidence (red: unsure, green: sure). Hovering a region lists
+its candidate matches and their scores. A switch shows all matches or only
+the doubtful ones (below the flag threshold). The matcher runs on a worker
+thread, never in a paint or mouse event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cadmium_app import render
+from cadmium_app.jobs import Cancelled, Job, Progress
+from cadmium_app.session import Session
+from engine.facade import ShotEngine
+from engine.fills import FillMap, composite
+from engine.matching import Correspondence, Frame
+from engine.project import Snapshot
+
+log = logging.getLogger(__name__)
+GUTTER = 16
+
+
+@dataclass(frozen=True)
+class Pair:
+    key: Frame
+    target: Frame
+    corr: Correspondence
+    key_picture: np.ndarray  # RGBA8 composites, for display
+    target_picture: np.ndarray
+
+
+def confidence_color(score: float) -> QColor:
+    """Red (0.3 and below) through yellow to green (1)."""
+    t = max(0.0, min((score - 0.3) / 0.7, 1.0))
+    return QColor.fromHsvF(t / 3.0, 0.9, 0.85)
+
+
+def compute_pair(snap: Snapshot, engine: ShotEngine, key: int, target: int) -> Pair:
+    """Worker side: both frames, the key's fills, the matcher, two pictures."""
+    key_frame = engine.frame(key)
+    target_frame = engine.frame(target)
+    key_fills = snap.fills_for(key, key_frame.regions) or FillMap.empty(
+        key_frame.regions.count
+    )
+    target_fills = snap.fills_for(target, target_frame.regions) or FillMap.empty(
+        target_frame.regions.count
+    )
+    corr = engine.correspondence(key=key, key_fills=key_fills, target=target)
+
+    def picture(frame: Frame, fills: FillMap) -> np.ndarray:
+        return composite(frame.image, frame.lineart, frame.regions, fills, snap.palette)
+
+    return Pair(
+        key=key_frame,
+        target=target_frame,
+        corr=corr,
+        key_picture=picture(key_frame, key_fills),
+        target_picture=picture(target_frame, target_fills),
+    )
+
+
+class PairView(QWidget):
+    """Both frames and the match lines."""
+
+    hovered_text = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pairView")
+        self.setMouseTracking(True)
+        self.setMinimumSize(480, 220)
+        self.pair: Pair | None = None
+        self.doubtful_only = False
+        self.threshold = 0.6
+        self.drawn_lines = 0
+        self.highlight: tuple[str, int] | None = None  # ("key"|"target", region)
+        self._images: tuple[QImage, QImage] | None = None
+
+    def set_pair(self, pair: Pair | None) -> None:
+        self.pair = pair
+        self.highlight = None
+        self._images = (
+            None
+            if pair is None
+            else (
+                render.to_qimage(pair.key_picture),
+                render.to_qimage(pair.target_picture),
+            )
+        )
+        self.update()
+
+    def matches(self) -> list[tuple[int, int, float]]:
+        """(target region, key region, score) of the lines to draw."""
+        if self.pair is None:
+            return []
+        best, score = self.pair.corr.best()
+        keep = best >= 0
+        if self.doubtful_only:
+            keep &= score < self.threshold
+        return [(int(t), int(best[t]), float(score[t])) for t in np.flatnonzero(keep)]
+
+    def layout_rects(self) -> tuple[QRectF, QRectF, float]:
+        if self.pair is None:
+            return QRectF(), QRectF(), 1.0
+        height, width = self.pair.key.regions.shape
+        scale = min(
+            (self.width() - 3 * GUTTER) / (2 * width),
+            (self.height() - 2 * GUTTER) / height,
+        )
+        scale = max(scale, 0.01)
+        w, h = width * scale, height * scale
+        top = (self.height() - h) / 2
+        left = QRectF(GUTTER, top, w, h)
+        right = QRectF(2 * GUTTER + w, top, w, h)
+        return left, right, scale
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(60, 60, 64))
+        self.drawn_lines = 0
+        if self.pair is None or self._images is None:
+            painter.setPen(QColor("white"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Matching…")
+            painter.end()
+            return
+        left, right, scale = self.layout_rects()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        for rect, image in zip((left, right), self._images, strict=True):
+            painter.fillRect(rect, QColor("white"))
+            painter.drawImage(rect, image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        key_c = self.pair.key.regions.table.centroid
+        target_c = self.pair.target.regions.table.centroid
+        for t, k, score in self.matches():
+            wide = self.highlight in (("target", t), ("key", k))
+            pen = QPen(confidence_color(score), 3.0 if wide else 1.4)
+            painter.setPen(pen)
+            a = left.topLeft() + QPointF(*key_c[k]) * scale
+            b = right.topLeft() + QPointF(*target_c[t]) * scale
+            painter.drawLine(a, b)
+            painter.setBrush(confidence_color(score))
+            painter.drawEllipse(a, 2.5, 2.5)
+            painter.drawEllipse(b, 2.5, 2.5)
+            self.drawn_lines += 1
+        painter.setPen(QColor("white"))
+        painter.drawText(
+            left.adjusted(0, -GUTTER, 0, 0).topLeft() + QPointF(0, 12),
+            f"key {self.pair.key.number}",
+        )
+        painter.drawText(
+            right.adjusted(0, -GUTTER, 0, 0).topLeft() + QPointF(0, 12),
+            f"frame {self.pair.target.number}",
+        )
+        painter.end()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self.pair is None:
+            return
+        left, right, scale = self.layout_rects()
+        pos = event.position()
+        side, rect, frame = (
+            ("key", left, self.pair.key)
+            if left.contains(pos)
+            else ("target", right, self.pair.target)
+        )
+        if not rect.contains(pos):
+            self.hover(None)
+            return
+        x, y = (pos.x() - rect.x()) / scale, (pos.y() - rect.y()) / scale
+        region = frame.regions.region_at(int(x), int(y))
+        self.hover(None if region is None else (side, region))
+
+    def hover(self, what: tuple[str, int] | None) -> None:
+        if what == self.highlight:
+            return
+        self.highlight = what
+        self.update()
+        self.hovered_text.emit(self.describe(what) if what is not None else "")
+
+    def describe(self, what: tuple[str, int]) -> str:
+        """The candidate matches of a region and their scores."""
+        assert self.pair is not None
+        side, region = what
+        prob = self.pair.corr.prob
+        n_key = self.pair.corr.n_key
+        if side == "target":
+            row = prob[region]
+            order = np.argsort(-row)[:4]
+            parts = [
+                ("no match" if int(i) == n_key else f"key region {int(i)}")
+                + f" {row[i]:.2f}"
+                for i in order
+                if row[i] > 0.005
+            ]
+            return f"Frame region {region} → " + ", ".join(parts)
+        column = prob[:, region]
+        order = np.argsort(-column)[:4]
+        parts = [f"region {int(i)} {column[i]:.2f}" for i in order if column[i] > 0.005]
+        return f"Key region {region} ← " + (", ".join(parts) or "no frame region")
+
+
+class CorrespondenceWindow(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("correspondenceWindow")
+        self.setWindowTitle("Correspondence — Cadmium")
+        self.resize(900, 420)
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Key:"))
+        self.key_box = QComboBox()
+        self.key_box.setObjectName("keyBox")
+        bar.addWidget(self.key_box)
+        self.doubtful_box = QCheckBox("Doubtful matches only")
+        self.doubtful_box.setObjectName("doubtfulOnly")
+        bar.addWidget(self.doubtful_box)
+        bar.addStretch(1)
+        legend = QLabel(
+            "<span style='color:#d22'>■</span> unsure &nbsp; "
+            "<span style='color:#db2'>■</span> &nbsp; "
+            "<span style='color:#2b4'>■</span> sure"
+        )
+        bar.addWidget(legend)
+        layout.addLayout(bar)
+        self.view = PairView()
+        layout.addWidget(self.view, 1)
+        self.info = QLabel("Hover a region to see its candidate matches")
+        self.info.setObjectName("matchInfo")
+        layout.addWidget(self.info)
+        self.view.hovered_text.connect(
+            lambda text: self.info.setText(
+                text or "Hover a region to see its candidate matches"
+            )
+        )
+
+
+class CorrespondenceController(QObject):
+    pair_ready = Signal()
+
+    def __init__(self, session: Session, window: CorrespondenceWindow) -> None:
+        super().__init__(window)
+        self.session = session
+        self.window = window
+        self.key: int | None = None
+        self._job: Job | None = None
+        self._stale = False
+        window.view.threshold = session.settings.flag_below
+        window.key_box.activated.connect(self._on_key_chosen)
+        window.doubtful_box.toggled.connect(self.set_doubtful_only)
+        session.project_changed.connect(self._refresh_keys)
+        session.frame_changed.connect(lambda _n: self.update_pair())
+        session.fills_changed.connect(self._on_fills)
+
+    def show(self) -> None:
+        self._refresh_keys()
+        self.window.show()
+        self.window.raise_()
+        self.update_pair()
+
+    def set_doubtful_only(self, on: bool) -> None:
+        self.window.view.doubtful_only = on
+        if self.window.doubtful_box.isChecked() != on:
+            self.window.doubtful_box.setChecked(on)
+        self.window.view.update()
+
+    def set_key(self, key: int) -> None:
+        self.key = key
+        self._refresh_keys()
+        self.update_pair()
+
+    def _keys(self) -> list[int]:
+        project = self.session.project
+        return sorted(project.keys) if project is not None else []
+
+    def _refresh_keys(self) -> None:
+        keys = self._keys()
+        box = self.window.key_box
+        box.blockSignals(True)
+        box.clear()
+        for key in keys:
+            box.addItem(f"frame {key}", key)
+        if self.key in keys:
+            box.setCurrentIndex(keys.index(self.key))
+        box.blockSignals(False)
+
+    def _on_key_chosen(self, index: int) -> None:
+        self.key = self.window.key_box.itemData(index)
+        self.update_pair()
+
+    def _on_fills(self, frames: tuple[int, ...]) -> None:
+        if set(self._keys()) != {
+            self.window.key_box.itemData(i) for i in range(self.window.key_box.count())
+        }:
+            self._refresh_keys()
+        if self.session.frame in frames or self.key in frames:
+            self.update_pair()
+
+    def _choose_key(self, target: int) -> int | None:
+        keys = self._keys()
+        if self.key in keys:
+            return self.key
+        if not keys:
+            return None
+        before = [k for k in keys if k <= target]
+        return before[-1] if before else keys[0]
+
+    def update_pair(self) -> None:
+        """Match the key against the current frame on a worker thread."""
+        session = self.session
+        if (
+            not self.window.isVisible()
+            or session.project is None
+            or session.engine is None
+        ):
+            return
+        key = self._choose_key(session.frame)
+        if key is None:
+            self.window.view.set_pair(None)
+            self.window.info.setText("No key yet: paint a frame first")
+            return
+        keys = self._keys()
+        self.window.key_box.blockSignals(True)
+        self.window.key_box.setCurrentIndex(keys.index(key))
+        self.window.key_box.blockSignals(False)
+        if self._job is not None and not self._job.done:
+            self._stale = True
+            return
+        snap, engine, target = session.project.snapshot(), session.engine, session.frame
+
+        def work(progress: Progress, cancelled: Cancelled) -> Pair:
+            return compute_pair(snap, engine, key, target)
+
+        job = Job(f"Matching key {key} to frame {target}", work, cancellable=False)
+        job.succeeded.connect(self._on_pair)
+        job.failed.connect(self.session.dialogs.error)
+        job.finished.connect(self._on_finished)
+        self._job = job
+        session.jobs.submit(job)
+
+    def _on_pair(self, pair: Pair) -> None:
+        self.window.view.set_pair(pair)
+        self.pair_ready.emit()
+
+    def _on_finished(self) -> None:
+        self._job = None
+        if self._stale:
+            self._stale = False
+            self.update_pair()

@@ -1,0 +1,120 @@
+"""Every question and message the application puts to the user.
+
+One object, so tests replace a method (``window.dialogs.open_folder = ...``)
+instead of clicking through a native dialog. Errors open a window-modal box
+without blocking the event loop, so the application keeps running under
+them, and are kept in ``errors`` for tests and logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QFileDialog,
+    QInputDialog,
+    QMessageBox,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+PROJECT_FILTER = "Cadmium projects (*.cadmium)"
+
+
+class Dialogs:
+    def __init__(self, parent: QWidget) -> None:
+        self.parent = parent
+        self.errors: list[str] = []
+        self.infos: list[str] = []
+
+    # -- messages (never block)
+    def error(self, message: str) -> None:
+        log.warning("%s", message)
+        self.errors.append(message)
+        self._show(QMessageBox.Icon.Warning, message)
+
+    def info(self, message: str) -> None:
+        log.info("%s", message)
+        self.infos.append(message)
+        self._show(QMessageBox.Icon.Information, message)
+
+    def _show(self, icon: QMessageBox.Icon, message: str) -> None:
+        box = QMessageBox(icon, "Cadmium", message, QMessageBox.StandardButton.Ok)
+        box.setParent(self.parent, box.windowFlags())
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setObjectName("messageBox")
+        box.open()
+
+    # -- questions (block until answered)
+    def open_folder(self, title: str, start: str = "") -> Path | None:
+        chosen = QFileDialog.getExistingDirectory(self.parent, title, start)
+        return Path(chosen) if chosen else None
+
+    def open_project_file(self, start: str = "") -> Path | None:
+        chosen, _ = QFileDialog.getOpenFileName(
+            self.parent, "Open project", start, PROJECT_FILTER
+        )
+        return Path(chosen) if chosen else None
+
+    def save_project_file(self, suggested: str = "") -> Path | None:
+        chosen, _ = QFileDialog.getSaveFileName(
+            self.parent, "Save project", suggested, PROJECT_FILTER
+        )
+        if not chosen:
+            return None
+        path = Path(chosen)
+        return (
+            path
+            if path.suffix == ".cadmium"
+            else path.with_name(path.name + ".cadmium")
+        )
+
+    def color(
+        self, initial: tuple[int, int, int, int], title: str
+    ) -> tuple[int, ...] | None:
+        chosen = QColorDialog.getColor(
+            QColor(*initial),
+            self.parent,
+            title,
+            QColorDialog.ColorDialogOption.ShowAlphaChannel,
+        )
+        if not chosen.isValid():
+            return None
+        return (chosen.red(), chosen.green(), chosen.blue(), chosen.alpha())
+
+    def text(self, title: str, label: str, initial: str = "") -> str | None:
+        value, ok = QInputDialog.getText(self.parent, title, label, text=initial)
+        return value.strip() or None if ok else None
+
+    def recover(self, when: str) -> bool:
+        answer = QMessageBox.question(
+            self.parent,
+            "Recover unsaved work?",
+            f"Cadmium closed without saving this work. An autosave from {when} "
+            "exists.\n\nRecover it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def unsaved_changes(self) -> str:
+        """'save', 'discard' or 'cancel'."""
+        answer = QMessageBox.question(
+            self.parent,
+            "Unsaved changes",
+            "The project has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        return {
+            QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard",
+        }.get(answer, "cancel")

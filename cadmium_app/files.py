@@ -1,0 +1,375 @@
+"""Opening shots and projects, saving, autosave, recovery and export.
+
+Saves run on a worker thread from an immutable snapshot (see
+engine.project for why a killed save loses nothing). Autosave writes beside
+a saved project (``.NAME.cadmium.autosave``) or, for a shot never saved as a
+project, in the application's data folder; opening either offers to recover
+an autosave newer than what is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+
+from cadmium_app.jobs import Cancelled, Job, Progress
+from cadmium_app.outputs import LAYERS, write_outputs
+from cadmium_app.session import Session
+from engine.errors import CadmiumError
+from engine.facade import ShotEngine
+from engine.fills import FillMap
+from engine.history import History
+from engine.palette import Palette, default_palette
+from engine.project import (
+    PROJECT_SUFFIX,
+    Project,
+    autosave_path_for,
+    data_dir_for,
+    load_project,
+    save_project,
+)
+from engine.shot import open_shot
+
+log = logging.getLogger(__name__)
+
+
+class FileController(QObject):
+    opened = Signal()  # a shot or project is open and its keys are read
+    saved = Signal(object)  # the project file's Path
+    close_requested = Signal()
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.session = session
+        self.close_after_save = False
+        self._save_lock = threading.Lock()  # saves and autosaves share files
+        self._autosaved_revision = -1
+        self._autosave_job: Job | None = None
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.autosave)
+        seconds = session.settings.autosave_seconds
+        if seconds > 0:
+            self.timer.start(seconds * 1000)
+
+    # -- where things go
+    def autosave_dir(self) -> Path:
+        configured = self.session.settings.autosave_dir
+        if configured:
+            return Path(configured)
+        base = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.AppDataLocation
+        )
+        return Path(base) / "autosave"
+
+    def autosave_files(self, project: Project) -> tuple[Path, Path]:
+        """(autosave file, its fill folder) for a project."""
+        if project.path is not None:
+            return autosave_path_for(project.path), data_dir_for(project.path)
+        key = hashlib.sha1(str(project.shot.root.resolve()).encode()).hexdigest()[:16]
+        path = self.autosave_dir() / f"{key}{PROJECT_SUFFIX}"
+        return path, data_dir_for(path)
+
+    # -- opening
+    def open_path(self, path: Path) -> bool:
+        if path.suffix == PROJECT_SUFFIX and path.is_file():
+            return self.open_project(path)
+        return self.open_shot(path)
+
+    def ask_open_shot(self) -> None:
+        path = self.session.dialogs.open_folder("Open shot folder")
+        if path is not None:
+            self.open_shot(path)
+
+    def ask_open_project(self) -> None:
+        path = self.session.dialogs.open_project_file()
+        if path is not None:
+            self.open_project(path)
+
+    def _engine(self, project: Project) -> ShotEngine:
+        settings = self.session.settings
+        engine = ShotEngine(
+            shot=project.shot,
+            gap=project.gap,
+            matcher=settings.matcher,
+            device=settings.device,
+            cache_frames=settings.frame_cache,
+        )
+        engine.check_sizes()
+        return engine
+
+    def open_shot(self, path: Path) -> bool:
+        """Open a shot folder; its color/ frames become keys (read off the GUI
+        thread). Bad input shows a message and leaves the current work open."""
+        settings = self.session.settings
+        try:
+            shot = open_shot(path)
+            gap = int(shot.meta.settings.get("gap", settings.gap))
+            palette = shot.meta.palette or default_palette()
+            project = Project(
+                shot=shot,
+                palette=palette,
+                gap=gap,
+                history=History(limit=settings.undo_limit),
+            )
+            engine = self._engine(project)
+        except (CadmiumError, ValueError, TypeError) as exc:
+            self.session.dialogs.error(f"Cannot open {path}: {exc}")
+            return False
+        self.session.set_project(project, engine)
+        self._autosaved_revision = project.revision
+        keys = sorted(shot.color)
+        if not keys:
+            self._finish_open(project)
+            return True
+        self.session.editable = False
+
+        def work(
+            progress: Progress, cancelled: Cancelled
+        ) -> tuple[dict[int, FillMap], Palette]:
+            fills: dict[int, FillMap] = {}
+            known = palette
+            for done, key in enumerate(keys, start=1):
+                fills[key], known = engine.key_fills(key, known)
+                progress(done, len(keys))
+            return fills, known
+
+        job = Job(f"Reading {len(keys)} painted keys…", work, cancellable=False)
+        job.succeeded.connect(lambda result: self._keys_read(project, *result))
+        job.failed.connect(self.session.dialogs.error)
+        job.finished.connect(lambda: self._finish_open(project))
+        self.session.jobs.submit(job)
+        return True
+
+    def _keys_read(
+        self, project: Project, fills: dict[int, FillMap], palette: Palette
+    ) -> None:
+        if self.session.project is not project:
+            return
+        project.palette = palette
+        for key, key_fills in fills.items():
+            project.set_fills(key, key_fills)
+        project.keys |= set(fills)
+        self.session.palette_changed.emit()
+        self.session.fills_changed.emit(tuple(fills))
+
+    def _finish_open(self, project: Project) -> None:
+        if self.session.project is not project:
+            return
+        self.session.editable = True
+        self.session.mark_saved(project.revision)
+        self._autosaved_revision = project.revision
+        self.opened.emit()
+        self._offer_recovery(project)
+
+    def open_project(self, path: Path) -> bool:
+        try:
+            project = load_project(path, history_limit=self.session.settings.undo_limit)
+            engine = self._engine(project)
+        except CadmiumError as exc:
+            self.session.dialogs.error(str(exc))
+            return False
+        self.session.set_project(project, engine)
+        self._autosaved_revision = project.revision
+        self.opened.emit()
+        self._offer_recovery(project)
+        return True
+
+    def _offer_recovery(self, project: Project) -> None:
+        autosave, _ = self.autosave_files(project)
+        if not autosave.exists():
+            return
+        saved = project.path
+        if (
+            saved is not None
+            and saved.exists()
+            and (autosave.stat().st_mtime <= saved.stat().st_mtime)
+        ):
+            self._discard_autosave(project)
+            return
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave.stat().st_mtime))
+        if not self.session.dialogs.recover(when):
+            self._discard_autosave(project)
+            return
+        try:
+            recovered = load_project(
+                autosave, history_limit=self.session.settings.undo_limit
+            )
+            engine = (
+                self.session.engine
+                if self.session.engine is not None and recovered.gap == project.gap
+                else self._engine(recovered)
+            )
+        except CadmiumError as exc:
+            self.session.dialogs.error(f"Could not recover the autosave: {exc}")
+            return
+        recovered.path = project.path
+        self.session.set_project(recovered, engine, saved=False)
+        self.session.status.emit(f"Recovered the autosave from {when}")
+
+    def _discard_autosave(self, project: Project) -> None:
+        autosave, data_dir = self.autosave_files(project)
+        autosave.unlink(missing_ok=True)
+        if project.path is None:  # its own folder; a project's is shared
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    # -- saving
+    def save(self) -> Job | None:
+        project = self.session.project
+        if project is None:
+            return None
+        if project.path is None:
+            return self.save_as()
+        return self._save_to(project.path)
+
+    def save_as(self, path: Path | None = None) -> Job | None:
+        project = self.session.project
+        if project is None:
+            return None
+        if path is None:
+            suggested = (
+                project.shot.root.parent / f"{project.shot.root.name}{PROJECT_SUFFIX}"
+            )
+            path = self.session.dialogs.save_project_file(str(suggested))
+        if path is None:
+            return None
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> Job | None:
+        session, project, engine = (
+            self.session,
+            self.session.project,
+            self.session.engine,
+        )
+        assert project is not None and engine is not None
+        snap = project.snapshot()
+        old_autosave = self.autosave_files(project)
+        lock = self._save_lock
+
+        def work(progress: Progress, cancelled: Cancelled) -> Path:
+            with lock:
+                save_project(
+                    snap,
+                    path,
+                    keep_also=[autosave_path_for(path)],
+                    regions_of=lambda n: engine.frame(n).regions,
+                    progress=progress,
+                    cancelled=cancelled,
+                )
+            return path
+
+        # Not cancellable: closing the window waits for a save to land.
+        job = Job(f"Saving {path.name}…", work, cancellable=False)
+
+        def done(saved: Path) -> None:
+            if session.project is project:
+                project.path = saved
+                session.mark_saved(snap.revision)
+            autosave_path_for(saved).unlink(missing_ok=True)
+            if old_autosave[0] != autosave_path_for(saved):
+                old_autosave[0].unlink(missing_ok=True)
+                shutil.rmtree(old_autosave[1], ignore_errors=True)
+            session.status.emit(f"Saved {saved}")
+            self.saved.emit(saved)
+            if self.close_after_save:
+                self.close_requested.emit()
+
+        job.succeeded.connect(done)
+        job.failed.connect(session.dialogs.error)
+        job.failed.connect(lambda _m: setattr(self, "close_after_save", False))
+        session.jobs.submit(job)
+        return job
+
+    def autosave(self) -> Job | None:
+        session, project = self.session, self.session.project
+        if project is None or not session.modified:
+            return None
+        if project.revision == self._autosaved_revision:
+            return None
+        if self._autosave_job is not None and not self._autosave_job.done:
+            return None
+        snap = project.snapshot()
+        path, data_dir = self.autosave_files(project)
+        keep = [project.path] if project.path is not None else []
+        lock = self._save_lock
+
+        def work(progress: Progress, cancelled: Cancelled) -> int:
+            with lock:
+                save_project(snap, path, data_dir=data_dir, keep_also=keep)
+            return snap.revision
+
+        job = Job("Autosaving…", work, cancellable=False)
+        job.succeeded.connect(
+            lambda revision: setattr(self, "_autosaved_revision", revision)
+        )
+        job.failed.connect(lambda message: log.warning("autosave failed: %s", message))
+        self._autosave_job = job
+        session.jobs.submit(job)
+        return job
+
+    # -- export
+    def ask_export(self) -> Job | None:
+        project = self.session.project
+        if project is None:
+            return None
+        out = self.session.dialogs.open_folder(
+            "Export colour, line and composite layers to…",
+            str(project.shot.root.parent),
+        )
+        return self.export(out) if out is not None else None
+
+    def export(self, out: Path) -> Job | None:
+        session, project, engine = (
+            self.session,
+            self.session.project,
+            self.session.engine,
+        )
+        if project is None or engine is None:
+            return None
+        snap = project.snapshot()
+
+        def work(progress: Progress, cancelled: Cancelled) -> Path:
+            return write_outputs(
+                snap,
+                out,
+                frame_of=engine.frame,
+                layers=LAYERS,
+                progress=progress,
+                cancelled=cancelled,
+            )
+
+        job = Job(f"Exporting to {out.name}…", work)
+        job.succeeded.connect(
+            lambda where: session.status.emit(
+                f"Exported {len(snap.shot.frames)} frames to {where}"
+            )
+        )
+        job.failed.connect(session.dialogs.error)
+        if not session.jobs.submit(job, exclusive=True):
+            session.dialogs.error(
+                "Another long task is running: wait for it or cancel it"
+            )
+            return None
+        return job
+
+    # -- closing
+    def confirm_close(self) -> bool:
+        """True when the window may close now."""
+        project = self.session.project
+        if project is None:
+            return True
+        if not self.session.modified:
+            self._discard_autosave(project)
+            return True
+        answer = self.session.dialogs.unsaved_changes()
+        if answer == "discard":
+            self._discard_autosave(project)
+            return True
+        if answer == "save" and self.save() is not None:
+            self.close_after_save = True
+        return False

@@ -1,0 +1,241 @@
+"""Frames for display, loaded off the GUI thread.
+
+For the frame on screen the line art comes first (a decode, milliseconds),
+then its segmentation (`ShotEngine.frame`, cached and thread-safe), so the
+canvas shows the drawing at once and the regions when ready. Thumbnails of
+the whole shot are read in one background pass. Results are tagged with the
+engine that made them: after a change of gap the old engine's results are
+dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from cadmium_app.outputs import line_rgba
+from cadmium_app.signals import emit_from_worker
+from engine.errors import CadmiumError
+from engine.facade import ShotEngine
+from engine.imageio import read_image
+from engine.lineart import ink_channels
+from engine.matching import Frame
+
+log = logging.getLogger(__name__)
+
+
+def thumbnail_step(size: tuple[int, int], width: int) -> int:
+    """Subsampling step that fits a frame of ``size`` (w, h) into ``width``."""
+    return max(1, math.ceil(size[0] / max(width, 1)))
+
+
+def small_labels(frame: Frame, step: int) -> np.ndarray:
+    """Every pixel's region label, subsampled for a thumbnail."""
+    return np.ascontiguousarray(frame.regions.under_line[::step, ::step])
+
+
+def small_ink(image: np.ndarray, step: int) -> np.ndarray:
+    ink = ink_channels(image)[0]
+    shape = ink[::step, ::step].shape
+    return cv2.resize(ink, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+class _Relay(QObject):
+    lines = Signal(object, int, object)
+    frame = Signal(object, int, object)
+    thumb = Signal(object, int, object)
+    failed = Signal(object, int, str)
+
+
+class _Load(QRunnable):
+    def __init__(
+        self, service: FrameService, engine: ShotEngine, number: int, segment: bool
+    ) -> None:
+        super().__init__()
+        self.service, self.engine, self.number = service, engine, number
+        self.segment = segment
+
+    def run(self) -> None:
+        relay, engine, number = self.service.relay, self.engine, self.number
+        if not self.service.still_wanted(engine, number):
+            return
+        try:
+            if not self.service.has_lines(number):
+                image = read_image(engine.shot.line[number])
+                emit_from_worker(relay.lines, engine, number, line_rgba(image))
+            if self.segment:
+                emit_from_worker(relay.frame, engine, number, engine.frame(number))
+        except CadmiumError as exc:
+            emit_from_worker(relay.failed, engine, number, str(exc))
+        except Exception as exc:  # a bug: log it, tell the user, keep running
+            log.exception("loading frame %d", number)
+            emit_from_worker(relay.failed, engine, number, f"frame {number}: {exc!r}")
+
+
+class _Thumbnail(QRunnable):
+    """One frame's thumbnail; queued below every frame the user asks for."""
+
+    def __init__(self, service: FrameService, engine: ShotEngine, number: int) -> None:
+        super().__init__()
+        self.service, self.engine, self.number = service, engine, number
+
+    def run(self) -> None:
+        service, engine, number = self.service, self.engine, self.number
+        if service.engine is not engine:
+            return
+        try:
+            image = read_image(engine.shot.line[number])
+        except CadmiumError as exc:
+            emit_from_worker(service.relay.failed, engine, number, str(exc))
+            return
+        ink = small_ink(image, thumbnail_step(engine.size, service.thumb_width))
+        emit_from_worker(service.relay.thumb, engine, number, ink)
+
+
+class FrameService(QObject):
+    """Analysed frames, line layers and thumbnails, delivered on the GUI thread."""
+
+    lines_ready = Signal(int)
+    frame_ready = Signal(int)
+    thumb_ready = Signal(int)
+    failed = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None, *, cache: int = 16) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.relay = _Relay()
+        self.relay.lines.connect(self._on_lines)
+        self.relay.frame.connect(self._on_frame)
+        self.relay.thumb.connect(self._on_thumb)
+        self.relay.failed.connect(self._on_failed)
+        self.engine: ShotEngine | None = None
+        self.thumb_width = 80
+        self._cache_size = cache
+        self._frames: OrderedDict[int, Frame] = OrderedDict()
+        self._lines: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._wanted: set[int] = set()
+        self._pending: set[tuple[int, bool]] = set()
+        self.ink_thumbs: dict[int, np.ndarray] = {}
+        self.label_thumbs: dict[int, np.ndarray] = {}
+        self.errors: dict[int, str] = {}
+
+    # -- setup
+    def set_engine(self, engine: ShotEngine | None, *, thumbnails: bool = True) -> None:
+        keep_thumbs = (
+            engine is not None
+            and self.engine is not None
+            and engine.shot.root == self.engine.shot.root
+        )
+        self.engine = engine
+        self._frames.clear()
+        self._pending.clear()
+        self.label_thumbs.clear()
+        self.errors.clear()
+        if not keep_thumbs:
+            self._lines.clear()
+            self.ink_thumbs.clear()
+        if engine is not None and thumbnails and not keep_thumbs:
+            for number in engine.shot.frames:
+                self.pool.start(_Thumbnail(self, engine, number), -1)
+
+    @property
+    def step(self) -> int:
+        if self.engine is None:
+            return 1
+        return thumbnail_step(self.engine.size, self.thumb_width)
+
+    # -- asking
+    def get(self, number: int) -> Frame | None:
+        frame = self._frames.get(number)
+        if frame is not None:
+            self._frames.move_to_end(number)
+        return frame
+
+    def lines(self, number: int) -> np.ndarray | None:
+        return self._lines.get(number)
+
+    def has_lines(self, number: int) -> bool:
+        return number in self._lines
+
+    def want(self, current: int, neighbours: Iterable[int] = ()) -> None:
+        """Load ``current`` now, then ``neighbours``; drop other queued loads."""
+        self._wanted = {current, *neighbours}
+        self.request(current, segment=True, priority=1)
+        for number in neighbours:
+            self.request(number, segment=True, priority=0)
+
+    def request(self, number: int, *, segment: bool, priority: int = 0) -> None:
+        engine = self.engine
+        if engine is None or number not in engine.shot.line:
+            return
+        if number in self.errors:
+            return
+        done = number in self._frames if segment else number in self._lines
+        if done or (number, segment) in self._pending:
+            return
+        self._wanted.add(number)
+        self._pending.add((number, segment))
+        self.pool.start(_Load(self, engine, number, segment), priority)
+
+    def still_wanted(self, engine: ShotEngine, number: int) -> bool:
+        # Read from a worker thread: a set lookup is atomic under the GIL.
+        wanted = engine is self.engine and number in self._wanted
+        if not wanted:
+            self._pending.discard((number, True))
+            self._pending.discard((number, False))
+        return wanted
+
+    def add_label_thumbs(self, thumbs: dict[int, np.ndarray]) -> None:
+        self.label_thumbs.update(thumbs)
+        for number in thumbs:
+            self.thumb_ready.emit(number)
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        self._wanted.clear()
+        self.pool.clear()  # queued thumbnails and prefetches: not needed now
+        return bool(self.pool.waitForDone(timeout_ms))
+
+    # -- results, on the GUI thread
+    @Slot(object, int, object)
+    def _on_lines(self, engine: object, number: int, lines: np.ndarray) -> None:
+        self._pending.discard((number, False))
+        if engine is not self.engine:
+            return
+        self._lines[number] = lines
+        while len(self._lines) > self._cache_size:
+            self._lines.popitem(last=False)
+        self.lines_ready.emit(number)
+
+    @Slot(object, int, object)
+    def _on_frame(self, engine: object, number: int, frame: Frame) -> None:
+        self._pending.discard((number, True))
+        if engine is not self.engine:
+            return
+        self._frames[number] = frame
+        while len(self._frames) > self._cache_size:
+            self._frames.popitem(last=False)
+        self.label_thumbs[number] = small_labels(frame, self.step)
+        self.frame_ready.emit(number)
+        self.thumb_ready.emit(number)
+
+    @Slot(object, int, object)
+    def _on_thumb(self, engine: object, number: int, ink: np.ndarray) -> None:
+        if engine is self.engine:
+            self.ink_thumbs[number] = ink
+            self.thumb_ready.emit(number)
+
+    @Slot(object, int, str)
+    def _on_failed(self, engine: object, number: int, message: str) -> None:
+        self._pending.discard((number, True))
+        self._pending.discard((number, False))
+        if engine is not self.engine or number in self.errors:
+            return
+        self.errors[number] = message
+        self.failed.emit(number, message)

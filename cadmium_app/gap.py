@@ -1,0 +1,156 @@
+"""Gap closing: a 0-10 px slider with 2/4/8 presets.
+
+A new gap means a new segmentation of every frame. The fills painted so far
+are carried over on a worker thread (each frame's fills, drawn with the old
+regions, are read back against the new ones); editing waits meanwhile, and
+the undo history starts again since its diffs name the old regions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+
+from cadmium_app.jobs import Cancelled, Job, Progress
+from cadmium_app.session import Session
+from engine.facade import ShotEngine
+from engine.fills import FillMap
+from engine.project import resegment_fills
+
+log = logging.getLogger(__name__)
+
+PRESETS = (2, 4, 8)
+MAX_GAP = 10
+
+
+class GapWidget(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.addWidget(QLabel("Close gaps"))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("gapSlider")
+        self.slider.setRange(0, MAX_GAP)
+        self.slider.setPageStep(2)
+        self.slider.setFixedWidth(110)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.setToolTip(
+            "Gap closing, 0 (off) to 10 px; closures are drawn in cyan"
+        )
+        layout.addWidget(self.slider)
+        self.value = QLabel()
+        self.value.setMinimumWidth(36)
+        layout.addWidget(self.value)
+        self.presets: list[QToolButton] = []
+        for px in PRESETS:
+            button = QToolButton()
+            button.setText(str(px))
+            button.setToolTip(f"Close gaps up to {px} px")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            layout.addWidget(button)
+            self.presets.append(button)
+
+
+class GapController(QObject):
+    gap_applied = Signal(int)
+
+    def __init__(self, session: Session, widget: GapWidget) -> None:
+        super().__init__(widget)
+        self.session = session
+        self.widget = widget
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(300)
+        self._debounce.timeout.connect(lambda: self.set_gap(widget.slider.value()))
+        widget.slider.valueChanged.connect(self._on_slider)
+        for px, button in zip(PRESETS, widget.presets, strict=True):
+            button.clicked.connect(lambda _=False, px=px: self.set_gap(px))
+        session.project_changed.connect(self._show_project_gap)
+        self._show_project_gap()
+
+    def _show_project_gap(self) -> None:
+        project = self.session.project
+        gap = project.gap if project is not None else 0
+        self.widget.slider.blockSignals(True)
+        self.widget.slider.setValue(min(gap, MAX_GAP))
+        self.widget.slider.blockSignals(False)
+        self.widget.value.setText(f"{gap} px")
+        self.widget.setEnabled(project is not None)
+
+    def _on_slider(self, value: int) -> None:
+        self.widget.value.setText(f"{value} px")
+        self._debounce.start()
+
+    def set_gap(self, gap: int) -> Job | None:
+        """Re-segment the shot with a new gap, carrying the fills over."""
+        self._debounce.stop()
+        session, project, old = self.session, self.session.project, self.session.engine
+        if project is None or old is None or gap == project.gap:
+            self._show_project_gap()
+            return None
+        if not session.editable:
+            session.status.emit("Wait for the current task before changing the gap")
+            self._show_project_gap()
+            return None
+        settings = session.settings
+        new = ShotEngine(
+            shot=project.shot,
+            gap=gap,
+            matcher=settings.matcher,
+            device=settings.device,
+            cache_frames=settings.frame_cache,
+        )
+        snap = project.snapshot()
+        frames = sorted(set(snap.fills) | set(snap.images))
+
+        def work(progress: Progress, cancelled: Cancelled) -> dict[int, FillMap] | None:
+            carried: dict[int, FillMap] = {}
+            for done, number in enumerate(frames, start=1):
+                if cancelled():
+                    return None
+                before = old.frame(number).regions
+                fills = snap.fills_for(number, before)
+                if fills is not None:
+                    carried[number] = resegment_fills(
+                        fills, before, new.frame(number).regions
+                    )
+                progress(done, len(frames))
+            return carried
+
+        job = Job(f"Closing gaps up to {gap} px…", work)
+        job.succeeded.connect(lambda carried: self._apply(gap, new, carried))
+        job.failed.connect(session.dialogs.error)
+        job.finished.connect(self._finished)
+        if not session.jobs.submit(job, exclusive=True):
+            session.dialogs.error(
+                "Another long task is running: wait for it or cancel it"
+            )
+            self._show_project_gap()
+            return None
+        session.editable = False
+        self.widget.slider.blockSignals(True)
+        self.widget.slider.setValue(min(gap, MAX_GAP))
+        self.widget.slider.blockSignals(False)
+        self.widget.value.setText(f"{gap} px")
+        return job
+
+    def _apply(
+        self, gap: int, engine: ShotEngine, carried: dict[int, FillMap] | None
+    ) -> None:
+        project = self.session.project
+        if carried is None or project is None or engine.shot is not project.shot:
+            return
+        project.replace_segmentation(gap, carried)
+        self.session.undo_stack.clear()
+        self.session.set_engine(engine)
+        self.session.fills_changed.emit(tuple(self.session.frames_list))
+        self.session.update_modified()
+        self.session.status.emit(f"Gaps up to {gap} px closed; undo history cleared")
+        self.gap_applied.emit(gap)
+
+    def _finished(self) -> None:
+        self.session.editable = True
+        self._show_project_gap()

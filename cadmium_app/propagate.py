@@ -1,0 +1,212 @@
+"""Propagation from the keys, and the batch "Colorize shot".
+
+Both run on a worker thread with progress and Cancel. The worker gets an
+immutable snapshot of the project; its result becomes one undo step, built
+on the GUI thread against the fills as they are then, so the animator's
+fills (including any painted while the run was going) are never overwritten.
+A cancelled run changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from cadmium_app.frames import small_labels
+from cadmium_app.jobs import Cancelled, Job, Progress
+from cadmium_app.outputs import write_outputs
+from cadmium_app.session import Session
+from cadmium_app.timeline import TimelineController
+from engine.errors import CadmiumError
+from engine.facade import ShotEngine
+from engine.fills import FillMap
+from engine.project import Snapshot
+from engine.propagation import PropagationSettings
+from engine.regions import Regions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    engine: ShotEngine
+    fills: dict[int, FillMap]
+    thumbs: dict[int, np.ndarray] = field(default_factory=dict)
+    out: Path | None = None
+
+    @property
+    def flagged(self) -> int:
+        return sum(int(f.flagged.sum()) for f in self.fills.values())
+
+    @property
+    def unpainted(self) -> int:
+        return sum(int((~f.painted).sum()) for f in self.fills.values())
+
+
+def run_propagation(
+    snap: Snapshot,
+    engine: ShotEngine,
+    targets: list[int],
+    *,
+    flag_below: float,
+    thumb_step: int,
+    out: Path | None,
+    progress: Progress,
+    cancelled: Cancelled,
+) -> RunResult | None:
+    """The worker's side: propagate, and write the outputs for a colorize run."""
+
+    def regions_of(number: int) -> Regions:
+        return engine.frame(number).regions
+
+    keys, painted = snap.propagation_inputs(regions_of)
+    if not keys:
+        raise CadmiumError(
+            "No painted key to propagate from: paint a frame first (it becomes a key)"
+        )
+    # A lone key has no other key to be painted from.
+    chosen = [t for t in targets if not (t in keys and len(keys) == 1)]
+    total = len(chosen) + (len(snap.shot.frames) if out is not None else 0)
+    results: dict[int, FillMap] = {}
+    thumbs: dict[int, np.ndarray] = {}
+    keys_used: dict[int, tuple[int, ...]] = {}
+    if chosen:
+        runs = engine.propagate(
+            keys=keys,
+            n_styles=len(snap.palette),
+            painted=painted,
+            targets=chosen,
+            settings=PropagationSettings(flag_below=flag_below),
+            cancelled=cancelled,
+        )
+        for done, result in enumerate(runs, start=1):
+            results[result.number] = result.fills
+            keys_used[result.number] = result.keys_used
+            thumbs[result.number] = small_labels(
+                engine.frame(result.number), thumb_step
+            )
+            progress(done, total)
+    if cancelled():
+        return None
+    if out is not None:
+        report = {
+            "shot": str(snap.shot.root),
+            "keys": sorted(keys),
+            "matcher": engine.matcher.name,
+            "gap": snap.gap,
+            "flag_below": flag_below,
+            "palette": snap.palette.to_json(),
+        }
+        write_outputs(
+            snap,
+            out,
+            frame_of=engine.frame,
+            layers=("color", "composite"),
+            fills=results,
+            report=report,
+            keys_used=keys_used,
+            progress=lambda d, _t: progress(len(chosen) + d, total),
+            cancelled=cancelled,
+        )
+    return RunResult(engine=engine, fills=results, thumbs=thumbs, out=out)
+
+
+class PropagationController(QObject):
+    run_finished = Signal(object)  # the Job
+
+    def __init__(self, session: Session, timeline: TimelineController) -> None:
+        super().__init__(session)
+        self.session = session
+        self.timeline = timeline
+        self.last_job: Job | None = None
+
+    def propagate_current(self) -> Job | None:
+        frame = self.session.frame
+        return self.run([frame], f"Propagate to frame {frame}")
+
+    def propagate_selected(self) -> Job | None:
+        frames = self.timeline.selected_frames() or [self.session.frame]
+        return self.run(frames, f"Propagate to {len(frames)} frames")
+
+    def propagate_all(self) -> Job | None:
+        return self.run(self.session.frames_list, "Propagate to the whole shot")
+
+    def colorize_shot(self, out: Path | None = None) -> Job | None:
+        project = self.session.project
+        if project is None:
+            return None
+        if out is None:
+            out = self.session.dialogs.open_folder(
+                "Colorize shot: choose the output folder", str(project.shot.root.parent)
+            )
+        if out is None:
+            return None
+        return self.run(self.session.frames_list, "Colorize shot", out=out)
+
+    def run(
+        self, targets: list[int], label: str, *, out: Path | None = None
+    ) -> Job | None:
+        session, project, engine = (
+            self.session,
+            self.session.project,
+            self.session.engine,
+        )
+        if project is None or engine is None:
+            return None
+        if not session.editable:
+            session.dialogs.error("Wait until the shot has finished loading")
+            return None
+        snap = project.snapshot()
+        settings = session.settings
+        step = session.frames.step
+
+        def work(progress: Progress, cancelled: Cancelled) -> RunResult | None:
+            return run_propagation(
+                snap,
+                engine,
+                targets,
+                flag_below=settings.flag_below,
+                thumb_step=step,
+                out=out,
+                progress=progress,
+                cancelled=cancelled,
+            )
+
+        job = Job(f"{label}…", work)
+        job.succeeded.connect(lambda result: self._on_done(label, result))
+        job.failed.connect(session.dialogs.error)
+        job.cancelled.connect(
+            lambda: session.status.emit(f"{label}: cancelled; nothing changed")
+        )
+        job.finished.connect(lambda: self.run_finished.emit(job))
+        if not session.jobs.submit(job, exclusive=True):
+            session.dialogs.error(
+                "Another long task is running: wait for it or cancel it"
+            )
+            return None
+        self.last_job = job
+        return job
+
+    def _on_done(self, label: str, result: RunResult | None) -> None:
+        session, project = self.session, self.session.project
+        if result is None:
+            session.status.emit(f"{label}: cancelled; nothing changed")
+            return
+        if project is None or result.engine is not session.engine:
+            session.dialogs.error(
+                f"{label}: the shot changed while it ran; run it again"
+            )
+            return
+        edit = project.propagation_edit(result.fills, label)
+        session.push(edit)
+        session.frames.add_label_thumbs(result.thumbs)
+        summary = (
+            f"{label}: {result.flagged} regions flagged, {result.unpainted} unpainted"
+        )
+        if result.out is not None:
+            session.dialogs.info(f"{summary}.\nWrote {result.out}")
+        session.status.emit(summary)

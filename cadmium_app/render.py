@@ -1,0 +1,171 @@
+"""Numpy layers for the canvas and the timeline, and their conversion to QImage.
+
+Each layer is straight-alpha RGBA8 at the frame's size; the canvas stacks
+them with QPainter (colour, onion skins, lines, review overlays), so a fill
+edit only rebuilds the colour layer: one table lookup over ``under_line``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QImage
+
+from engine.fills import FillMap, color_layer
+from engine.matching import Frame
+from engine.palette import Palette
+
+UNPAINTED_RGBA = (255, 0, 200, 150)
+FLAGGED_RGBA = (255, 140, 0, 255)
+SELECTED_RGBA = (0, 200, 255, 255)
+CLOSURE_RGBA = (0, 190, 255, 255)
+ONION_PREVIOUS = (220, 40, 40)
+ONION_NEXT = (30, 170, 60)
+
+
+def to_qimage(rgba: np.ndarray) -> QImage:
+    """A QImage that owns a copy of an RGBA8 (or grey8) array."""
+    array = np.ascontiguousarray(rgba)
+    height, width = array.shape[:2]
+    if array.ndim == 2:
+        image = QImage(
+            array.data, width, height, array.strides[0], QImage.Format.Format_Grayscale8
+        )
+    else:
+        image = QImage(
+            array.data, width, height, array.strides[0], QImage.Format.Format_RGBA8888
+        )
+    return image.copy()
+
+
+def fitting(frame: Frame, fills: FillMap | None) -> FillMap | None:
+    """``fills`` if they belong to this frame's segmentation, else None."""
+    if fills is None or len(fills) != frame.regions.count:
+        return None
+    return fills
+
+
+def color_rgba(frame: Frame, fills: FillMap | None, palette: Palette) -> np.ndarray:
+    fills = fitting(frame, fills) or FillMap.empty(frame.regions.count)
+    return color_layer(frame.regions, fills, palette)
+
+
+def lines_with_trace_painted(
+    lines: np.ndarray, frame: Frame, fills: FillMap | None, palette: Palette
+) -> np.ndarray:
+    """Hide colour-trace lines bounding regions whose style paints them, as
+    the composite does."""
+    fills = fitting(frame, fills)
+    trace = frame.lineart.trace
+    if fills is None or not len(palette) or not trace.any():
+        return lines
+    paints = np.array([s.paint_trace for s in palette.styles] + [False])
+    style = np.where(fills.painted, fills.style, len(palette))
+    region_paints = np.zeros(frame.regions.count + 1, bool)
+    region_paints[1:] = paints[np.minimum(style, len(palette))]
+    hide = trace & region_paints[frame.regions.under_line]
+    if not hide.any():
+        return lines
+    out = lines.copy()
+    out[hide, 3] = 0
+    return out
+
+
+def _mask_layer(mask: np.ndarray, rgba: tuple[int, int, int, int]) -> np.ndarray:
+    out = np.zeros(mask.shape + (4,), np.uint8)
+    out[mask] = rgba
+    return out
+
+
+def unpainted_rgba(frame: Frame, fills: FillMap | None) -> np.ndarray:
+    """The fill check: every unpainted region's pixels, highlighted."""
+    fills = fitting(frame, fills) or FillMap.empty(frame.regions.count)
+    lookup = np.zeros(frame.regions.count + 1, bool)
+    lookup[1:] = ~fills.painted
+    return _mask_layer(lookup[frame.regions.labels], UNPAINTED_RGBA)
+
+
+def outline_rgba(
+    frame: Frame, regions: np.ndarray, rgba: tuple[int, int, int, int], width: int = 2
+) -> np.ndarray:
+    """A band ``width`` px wide just inside the given regions' borders."""
+    lookup = np.zeros(frame.regions.count + 1, np.uint8)
+    lookup[np.asarray(regions, np.int64) + 1] = 1
+    inside = lookup[frame.regions.under_line]
+    kernel = np.ones((3, 3), np.uint8)
+    eroded = cv2.erode(inside, kernel, iterations=width, borderValue=1)
+    # Region borders against each other also count (two flagged neighbours).
+    ids = frame.regions.under_line
+    edge = np.zeros(ids.shape, bool)
+    edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    edge[:, :-1] |= ids[:, 1:] != ids[:, :-1]
+    edge[1:, :] |= ids[1:, :] != ids[:-1, :]
+    edge[:-1, :] |= ids[1:, :] != ids[:-1, :]
+    band = cv2.dilate(edge.astype(np.uint8), kernel, iterations=width - 1) > 0
+    mask = (inside > 0) & ((eroded == 0) | band)
+    return _mask_layer(mask, rgba)
+
+
+def flagged_rgba(
+    frame: Frame, fills: FillMap | None, *, painted_only: bool = False
+) -> np.ndarray | None:
+    """Outlines of flagged regions (``painted_only``: when the fill check
+    already shows the unpainted ones)."""
+    fills = fitting(frame, fills)
+    if fills is None:
+        return None
+    flagged = fills.flagged & fills.painted if painted_only else fills.flagged
+    if not flagged.any():
+        return None
+    return outline_rgba(frame, np.flatnonzero(flagged), FLAGGED_RGBA)
+
+
+def closures_rgba(frame: Frame) -> np.ndarray | None:
+    mask = frame.regions.closures.mask
+    if not mask.any():
+        return None
+    return _mask_layer(mask, CLOSURE_RGBA)
+
+
+def onion_rgba(
+    lines: np.ndarray, tint: tuple[int, int, int], opacity: float
+) -> np.ndarray:
+    """Another frame's lines, tinted and faded."""
+    out = np.empty(lines.shape, np.uint8)
+    out[:, :, :3] = tint
+    out[:, :, 3] = (lines[:, :, 3].astype(np.float32) * opacity).astype(np.uint8)
+    return out
+
+
+def thumbnail_rgba(
+    ink: np.ndarray | None,
+    labels: np.ndarray | None,
+    fills: FillMap | None,
+    palette: Palette,
+) -> np.ndarray | None:
+    """A small picture of a frame: its fills (when known) under its ink."""
+    if ink is None and labels is None:
+        return None
+    shape = ink.shape if ink is not None else labels.shape  # type: ignore[union-attr]
+    rgb = np.full(shape[:2] + (3,), 255, np.float32)
+    if labels is not None and fills is not None and int(labels.max()) <= len(fills):
+        colors = np.full((len(palette) + 1, 3), 255, np.float32)
+        if len(palette):
+            rgba = np.asarray(palette.colors(), np.float32)
+            a = rgba[:, 3:4] / 255.0
+            colors[:-1] = rgba[:, :3] * a + 255 * (1 - a)
+        style = np.where(fills.painted, fills.style, len(palette))
+        lookup = np.full((len(fills) + 1, 3), 255, np.float32)
+        lookup[1:] = colors[np.minimum(style, len(palette))]
+        small = lookup[labels]
+        if small.shape[:2] != shape[:2]:
+            small = cv2.resize(
+                small, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST
+            )
+        rgb = small
+    if ink is not None:
+        rgb = rgb * (1.0 - ink[:, :, None].astype(np.float32) / 255.0)
+    out = np.empty(shape[:2] + (4,), np.uint8)
+    out[:, :, :3] = np.clip(rgb, 0, 255).astype(np.uint8)
+    out[:, :, 3] = 255
+    return out

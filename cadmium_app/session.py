@@ -1,0 +1,232 @@
+"""The open document and what every panel shares: the project, its engine,
+the current frame and style, the undo stack, the job runner and the frames
+loaded for display.
+
+Panels listen to the session's signals and call its methods; they never talk
+to each other. Edits reach the project only through `Session.push`, which
+wraps them in a thin `QUndoCommand` over the project's own history.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from cadmium_app.dialogs import Dialogs
+from cadmium_app.frames import FrameService
+from cadmium_app.jobs import JobRunner
+from cadmium_app.settings import AppSettings
+from engine.facade import ShotEngine
+from engine.history import Edit, FillEdit, PaletteEdit
+from engine.matching import Frame
+from engine.project import Project
+
+log = logging.getLogger(__name__)
+
+
+class EditCommand(QUndoCommand):
+    """A project edit on the Qt undo stack; the project keeps the diffs."""
+
+    def __init__(self, session: Session, edit: Edit) -> None:
+        super().__init__(edit.label)
+        self.session = session
+        self.edit = edit
+        self._done = False
+
+    def redo(self) -> None:
+        project = self.session.project
+        assert project is not None
+        if not self._done:
+            project.commit(self.edit)
+            self._done = True
+        else:
+            redone = project.redo()
+            if redone is not self.edit:
+                log.error("undo stacks out of step (redo %s)", self.edit.label)
+        self.session.notify(self.edit)
+
+    def undo(self) -> None:
+        project = self.session.project
+        assert project is not None
+        undone = project.undo()
+        if undone is not self.edit:
+            log.error("undo stacks out of step (undo %s)", self.edit.label)
+        self.session.notify(self.edit)
+
+    def id(self) -> int:
+        stroke = isinstance(self.edit, FillEdit) and self.edit.stroke > 0
+        return 1 if stroke else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+        if not (
+            isinstance(other, EditCommand)
+            and isinstance(self.edit, FillEdit)
+            and isinstance(other.edit, FillEdit)
+            and other.edit.stroke == self.edit.stroke
+        ):
+            return False
+        project = self.session.project
+        assert project is not None
+        self.edit = project.history.merge_last_two()
+        return True
+
+
+class Session(QObject):
+    project_changed = Signal()
+    fills_changed = Signal(object)  # tuple of frame numbers
+    palette_changed = Signal()
+    frame_changed = Signal(int)
+    style_changed = Signal(int)
+    modified_changed = Signal(bool)
+    frame_analysed = Signal(int)  # a frame's regions are ready for display
+    status = Signal(str)
+
+    def __init__(
+        self, settings: AppSettings, dialogs: Dialogs, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.dialogs = dialogs
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(settings.undo_limit)
+        self.jobs = JobRunner(self)
+        self.frames = FrameService(self, cache=settings.frame_cache)
+        self.frames.thumb_width = settings.thumbnail_width
+        self.frames.frame_ready.connect(self._on_frame_ready)
+        self.frames.failed.connect(self._on_frame_failed)
+        self.project: Project | None = None
+        self.engine: ShotEngine | None = None
+        self.frame = 0
+        self.style = -1
+        self.saved_revision = 0
+        self.editable = False
+        self._modified = False
+        self._strokes = itertools.count(1)
+
+    # -- the document
+    def set_project(
+        self, project: Project, engine: ShotEngine, *, saved: bool = True
+    ) -> None:
+        self.undo_stack.clear()
+        self.project, self.engine = project, engine
+        self.frames.set_engine(engine)
+        self.saved_revision = project.revision if saved else -1
+        self.style = 0 if len(project.palette) else -1
+        self.frame = project.shot.frames[0]
+        self.editable = True
+        self.project_changed.emit()
+        self.palette_changed.emit()
+        self.style_changed.emit(self.style)
+        self.frame_changed.emit(self.frame)
+        self._want_frames()
+        self.update_modified()
+
+    def set_engine(self, engine: ShotEngine) -> None:
+        """A new analysis of the same shot (another gap)."""
+        self.engine = engine
+        self.frames.set_engine(engine)
+        self._want_frames()
+
+    @property
+    def modified(self) -> bool:
+        return self.project is not None and self.project.revision != self.saved_revision
+
+    def mark_saved(self, revision: int) -> None:
+        self.saved_revision = revision
+        self.update_modified()
+
+    def update_modified(self) -> None:
+        modified = self.modified
+        if modified != self._modified:
+            self._modified = modified
+            self.modified_changed.emit(modified)
+
+    # -- frames
+    @property
+    def frames_list(self) -> list[int]:
+        return self.project.shot.frames if self.project is not None else []
+
+    def set_frame(self, number: int) -> None:
+        if self.project is None or number not in self.project.shot.line:
+            return
+        if number != self.frame:
+            self.frame = number
+            self.frame_changed.emit(number)
+            self._want_frames()
+
+    def step(self, delta: int) -> None:
+        frames = self.frames_list
+        if not frames:
+            return
+        index = frames.index(self.frame) if self.frame in frames else 0
+        self.set_frame(frames[min(max(index + delta, 0), len(frames) - 1)])
+
+    def go_first(self) -> None:
+        if self.frames_list:
+            self.set_frame(self.frames_list[0])
+
+    def go_last(self) -> None:
+        if self.frames_list:
+            self.set_frame(self.frames_list[-1])
+
+    def neighbours(self, number: int) -> tuple[int | None, int | None]:
+        frames = self.frames_list
+        if number not in frames:
+            return None, None
+        i = frames.index(number)
+        return (
+            frames[i - 1] if i > 0 else None,
+            frames[i + 1] if i + 1 < len(frames) else None,
+        )
+
+    def current(self) -> Frame | None:
+        """The analysed current frame, when its regions are ready."""
+        return self.frames.get(self.frame)
+
+    def _want_frames(self) -> None:
+        previous, following = self.neighbours(self.frame)
+        ahead = [n for n in (following, previous) if n is not None]
+        self.frames.want(self.frame, ahead)
+
+    def _on_frame_ready(self, number: int) -> None:
+        frame = self.frames.get(number)
+        if self.project is not None and frame is not None:
+            self.project.adopt(number, frame.regions)
+        self.frame_analysed.emit(number)
+
+    def _on_frame_failed(self, number: int, message: str) -> None:
+        self.dialogs.error(message)
+
+    # -- style
+    def set_style(self, index: int) -> None:
+        if self.project is None or not -1 <= index < len(self.project.palette):
+            return
+        if index != self.style:
+            self.style = index
+            self.style_changed.emit(index)
+
+    # -- edits
+    def new_stroke(self) -> int:
+        return next(self._strokes)
+
+    def push(self, edit: Edit | None) -> bool:
+        if edit is None or self.project is None:
+            return False
+        if not self.editable:
+            self.status.emit("Wait until the shot is loaded")
+            return False
+        self.undo_stack.push(EditCommand(self, edit))
+        return True
+
+    def notify(self, edit: Edit) -> None:
+        """Tell the panels what an edit (or its undo) changed."""
+        if isinstance(edit, PaletteEdit):
+            if self.project is not None and self.style >= len(self.project.palette):
+                self.set_style(len(self.project.palette) - 1)
+            self.palette_changed.emit()
+        else:
+            self.fills_changed.emit(edit.frames)
+        self.update_modified()

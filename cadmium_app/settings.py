@@ -1,0 +1,74 @@
+"""Application settings: the packaged defaults, then the user's overrides.
+
+The defaults live in ``cadmium_app/defaults.json``. A user file (``$CADMIUM_SETTINGS``
+or ``settings.json`` in the platform's config folder) may override any of them;
+a key that is not a setting, or a value of the wrong type, is an error that
+names it. Window geometry is not a setting: it lives in ``QSettings``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    matcher: str  # auto | learned | assignment | overlap
+    device: str  # auto | cpu | cuda
+    gap: int  # gap closing (px) when the shot's shot.json names none
+    flag_below: float  # confidence under which propagated regions are flagged
+    autosave_seconds: int  # 0 turns autosave off
+    autosave_dir: str  # "" = the platform's application data folder
+    onion_opacity: float
+    thumbnail_width: int
+    frame_cache: int  # analysed frames kept in memory
+    undo_limit: int
+
+
+def _check(values: dict[str, Any], origin: str) -> dict[str, Any]:
+    known = {f.name: _TYPES[str(f.type)] for f in fields(AppSettings)}
+    for key, value in values.items():
+        if key not in known:
+            raise ValueError(f"{origin}: unknown setting {key!r}")
+        wanted = known[key]
+        ok = isinstance(value, wanted) and not (
+            wanted is not bool and isinstance(value, bool)
+        )
+        if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise ValueError(
+                f"{origin}: setting {key!r} must be {wanted.__name__}, got {value!r}"
+            )
+    return {k: (float(v) if known[k] is float else v) for k, v in values.items()}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable settings ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: settings must be a JSON object")
+    return data
+
+
+def default_settings() -> AppSettings:
+    text = resources.files("cadmium_app").joinpath("defaults.json").read_text()
+    return AppSettings(**_check(json.loads(text), "defaults.json"))
+
+
+def load_settings(user_file: Path | None = None, **overrides: Any) -> AppSettings:
+    """Defaults, then ``user_file`` (if it exists), then ``overrides``."""
+    settings = default_settings()
+    if user_file is not None and user_file.exists():
+        settings = replace(settings, **_check(_read(user_file), str(user_file)))
+    if overrides:
+        settings = replace(settings, **_check(overrides, "overrides"))
+    return settings

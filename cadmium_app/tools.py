@@ -1,0 +1,346 @@
+"""The canvas controller: what the canvas shows, and what its tools do.
+
+Tools: Fill (F) in three modes (Paint, Paint unpainted, Unpaint) and the
+style picker (K). A click, or one drag across several regions, is one undo
+step. Review: the fill check highlights unpainted regions, flagged regions
+are outlined, and "next problem" walks the shot's regions needing a look.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage
+
+from cadmium_app import render
+from cadmium_app.canvas import Canvas
+from cadmium_app.outputs import line_rgba
+from cadmium_app.session import Session
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
+from engine.matching import Frame
+from engine.project import FillMode
+
+log = logging.getLogger(__name__)
+
+
+class Tool(StrEnum):
+    FILL = "fill"
+    PICKER = "picker"
+
+
+MODE_NAMES = {
+    FillMode.PAINT: "Paint",
+    FillMode.PAINT_UNPAINTED: "Paint unpainted",
+    FillMode.UNPAINT: "Unpaint",
+}
+
+
+class CanvasController(QObject):
+    hover_text = Signal(str)
+    tool_changed = Signal()
+
+    def __init__(self, session: Session, canvas: Canvas) -> None:
+        super().__init__(canvas)
+        self.session = session
+        self.canvas = canvas
+        self.tool = Tool.FILL
+        self.mode = FillMode.PAINT
+        self._tool_before_picker = Tool.FILL
+        self.show_onion = False
+        self.show_closures = True
+        self.fill_check = False
+        self.show_flagged = True
+        self.selected: tuple[int, int] | None = None
+        self._stroke = 0
+        self._stroke_regions: set[int] = set()
+
+        session.project_changed.connect(self._on_project)
+        session.frame_changed.connect(lambda _n: self.refresh())
+        session.frame_analysed.connect(self._on_analysed)
+        session.fills_changed.connect(self._on_fills)
+        session.palette_changed.connect(self.refresh)
+        session.frames.lines_ready.connect(self._on_lines)
+        canvas.pressed.connect(self._on_pressed)
+        canvas.dragged.connect(self._on_dragged)
+        canvas.released.connect(self._on_released)
+        canvas.hovered.connect(self._on_hovered)
+
+    # -- tool state
+    def set_tool(self, tool: Tool) -> None:
+        if tool is Tool.PICKER and self.tool is not Tool.PICKER:
+            self._tool_before_picker = self.tool
+        self.tool = tool
+        cursor = (
+            Qt.CursorShape.CrossCursor
+            if tool is Tool.PICKER
+            else (Qt.CursorShape.PointingHandCursor)
+        )
+        self.canvas.setCursor(cursor)
+        self.tool_changed.emit()
+
+    def set_mode(self, mode: FillMode) -> None:
+        self.mode = mode
+        self.set_tool(Tool.FILL)
+
+    def set_onion(self, on: bool) -> None:
+        self.show_onion = on
+        self.refresh()
+
+    def set_closures(self, on: bool) -> None:
+        self.show_closures = on
+        self.refresh()
+
+    def set_fill_check(self, on: bool) -> None:
+        self.fill_check = on
+        self.refresh()
+
+    def set_flagged(self, on: bool) -> None:
+        self.show_flagged = on
+        self.refresh()
+
+    # -- drawing
+    def _on_project(self) -> None:
+        self.selected = None
+        engine = self.session.engine
+        if engine is not None:
+            width, height = engine.size
+            self.canvas.set_image_size(width, height)
+            self.canvas.fit()
+        self.refresh()
+
+    def _on_analysed(self, number: int) -> None:
+        if number == self.session.frame:
+            self.refresh()
+            self._center_on_selected()
+
+    def _on_fills(self, frames: tuple[int, ...]) -> None:
+        if self.session.frame in frames:
+            self.refresh()
+
+    def _on_lines(self, number: int) -> None:
+        previous, following = self.session.neighbours(self.session.frame)
+        if number == self.session.frame or (
+            self.show_onion and number in (previous, following)
+        ):
+            self.refresh()
+
+    def refresh(self) -> None:
+        session, canvas = self.session, self.canvas
+        project = session.project
+        if project is None:
+            canvas.layers.clear()
+            canvas.set_closures(None)
+            canvas.set_badge("")
+            canvas.set_message("Open a shot folder (File ▸ Open shot…)")
+            return
+        number = session.frame
+        frame = session.current()
+        fills = project.fills(number)
+        lines = session.frames.lines(number)
+        if frame is not None:
+            fills = render.fitting(frame, fills)
+            if lines is None:
+                lines = line_rgba(frame.image)
+            lines = render.lines_with_trace_painted(
+                lines, frame, fills, project.palette
+            )
+            color = render.color_rgba(frame, fills, project.palette)
+            canvas.set_layer("color", render.to_qimage(color))
+            canvas.set_message("")
+        else:
+            canvas.set_layer("color", None)
+            canvas.set_message("Finding regions…")
+        canvas.set_layer(
+            "lines", render.to_qimage(lines) if lines is not None else None
+        )
+        self._overlays(frame, fills)
+        self._onion()
+        canvas.set_badge(self.badge_text())
+
+    def _overlays(self, frame: Frame | None, fills: FillMap | None) -> None:
+        canvas, number = self.canvas, self.session.frame
+        if frame is None:
+            for name in ("unpainted", "flagged", "closures", "selected"):
+                canvas.set_layer(name, None)
+            canvas.set_closures(None)
+            return
+        unpainted = render.unpainted_rgba(frame, fills) if self.fill_check else None
+        canvas.set_layer("unpainted", _image(unpainted))
+        flagged = (
+            render.flagged_rgba(frame, fills, painted_only=self.fill_check)
+            if self.show_flagged
+            else None
+        )
+        canvas.set_layer("flagged", _image(flagged))
+        closures = render.closures_rgba(frame) if self.show_closures else None
+        canvas.set_layer("closures", _image(closures))
+        segments = frame.regions.closures.segments if self.show_closures else None
+        canvas.set_closures(segments)
+        selected = None
+        if self.selected is not None and self.selected[0] == number:
+            region = self.selected[1]
+            if 0 <= region < frame.regions.count:
+                selected = render.outline_rgba(
+                    frame, np.array([region]), render.SELECTED_RGBA, width=3
+                )
+        canvas.set_layer("selected", _image(selected))
+
+    def _onion(self) -> None:
+        previous, following = self.session.neighbours(self.session.frame)
+        opacity = self.session.settings.onion_opacity
+        for name, number, tint in (
+            ("onion_previous", previous, render.ONION_PREVIOUS),
+            ("onion_next", following, render.ONION_NEXT),
+        ):
+            lines = None
+            if self.show_onion and number is not None:
+                lines = self.session.frames.lines(number)
+                if lines is None:
+                    self.session.frames.request(number, segment=False)
+            layer = (
+                render.onion_rgba(lines, tint, opacity) if lines is not None else None
+            )
+            self.canvas.set_layer(name, _image(layer))
+
+    def badge_text(self) -> str:
+        project, number = self.session.project, self.session.frame
+        if project is None:
+            return ""
+        frames = project.shot.frames
+        status = project.status(number)
+        parts = [f"Frame {number}  ({frames.index(number) + 1}/{len(frames)})"]
+        if status.key:
+            parts.append("key")
+        elif status.propagated:
+            parts.append("propagated")
+        if status.has_fills:
+            if status.unpainted:
+                parts.append(f"{status.unpainted} unpainted")
+            if status.flagged:
+                parts.append(f"{status.flagged} flagged")
+        return " · ".join(parts)
+
+    # -- mouse
+    def _region_at(self, x: float, y: float) -> int | None:
+        frame = self.session.current()
+        if frame is None:
+            self.session.status.emit("Still finding this frame's regions…")
+            return None
+        return frame.regions.region_at(int(x), int(y))
+
+    def _on_pressed(self, x: float, y: float, button: object) -> None:
+        if button != Qt.MouseButton.LeftButton or self.session.project is None:
+            return
+        region = self._region_at(x, y)
+        if region is None:
+            return
+        if self.tool is Tool.PICKER:
+            self._pick(region)
+            return
+        self._stroke = self.session.new_stroke()
+        self._stroke_regions = set()
+        self._fill(region)
+
+    def _on_dragged(self, x: float, y: float) -> None:
+        if not self._stroke:
+            return
+        region = self._region_at(x, y)
+        if region is not None and region not in self._stroke_regions:
+            self._fill(region)
+
+    def _on_released(self, x: float, y: float) -> None:
+        self._stroke = 0
+
+    def _fill(self, region: int) -> None:
+        session, project, frame = (
+            self.session,
+            self.session.project,
+            self.session.current(),
+        )
+        if project is None or frame is None:
+            return
+        self._stroke_regions.add(region)
+        if self.mode is not FillMode.UNPAINT and session.style < 0:
+            session.status.emit("Pick a style in the palette first")
+            return
+        edit = project.fill_edit(
+            session.frame,
+            frame.regions.count,
+            [region],
+            session.style,
+            self.mode,
+            stroke=self._stroke,
+        )
+        session.push(edit)
+
+    def _pick(self, region: int) -> None:
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return
+        fills = render.fitting(frame, project.fills(self.session.frame))
+        if fills is not None and fills.style[region] >= 0:
+            self.session.set_style(int(fills.style[region]))
+            self.set_tool(self._tool_before_picker)
+        else:
+            self.session.status.emit("That region is unpainted: nothing to pick")
+
+    def _on_hovered(self, x: float, y: float) -> None:
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return
+        region = frame.regions.region_at(int(x), int(y))
+        if region is None:
+            self.hover_text.emit("")
+            return
+        text = f"x {int(x)}, y {int(y)} · region {region}"
+        fills = render.fitting(frame, project.fills(self.session.frame))
+        if fills is not None and fills.style[region] >= 0:
+            text += f" · {project.palette[int(fills.style[region])].name}"
+            if fills.origin[region] == ORIGIN_ANIMATOR:
+                text += " (painted)"
+            elif fills.origin[region] == ORIGIN_PROPAGATED:
+                text += f" (propagated, {fills.confidence[region]:.0%})"
+        else:
+            text += " · unpainted"
+        if fills is not None and fills.flagged[region]:
+            text += " · flagged"
+        self.hover_text.emit(text)
+
+    # -- review
+    def next_problem(self) -> None:
+        project = self.session.project
+        if project is None:
+            return
+        here = (
+            self.selected[1]
+            if self.selected and self.selected[0] == self.session.frame
+            else None
+        )
+        frame, region = project.next_problem(self.session.frame, here)
+        if (frame, region) == (self.session.frame, here):
+            self.session.status.emit("Nothing left to review")
+            return
+        self.selected = (frame, region) if region is not None else None
+        if frame == self.session.frame:
+            self.refresh()
+            self._center_on_selected()
+        else:
+            self.session.set_frame(frame)
+        what = f"region {region}" if region is not None else "not painted yet"
+        self.session.status.emit(f"Next problem: frame {frame}, {what}")
+
+    def _center_on_selected(self) -> None:
+        frame = self.session.current()
+        if self.selected is None or frame is None or self.selected[0] != frame.number:
+            return
+        region = self.selected[1]
+        if 0 <= region < frame.regions.count:
+            x, y = frame.regions.table.centroid[region]
+            self.canvas.center_on(float(x), float(y))
+
+
+def _image(array: np.ndarray | None) -> QImage | None:
+    return render.to_qimage(array) if array is not None else None
