@@ -19,13 +19,13 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from cadmium_app.outputs import line_rgba
 from cadmium_app.signals import emit_from_worker
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.imageio import read_image
 from engine.lineart import ink_channels
 from engine.matching import Frame
+from engine.outputs import line_rgba
 
 log = logging.getLogger(__name__)
 

@@ -13,37 +13,21 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from engine.errors import CadmiumError
-from engine.fills import FillMap, color_layer, composite
-from engine.imageio import atomic_write_bytes, to_rgba8, write_png
-from engine.lineart import ink_channels, to_8bit
+from engine.fills import FillMap
+from engine.imageio import atomic_write_bytes
 from engine.matching import Frame
+from engine.outputs import (
+    LAYERS,
+    check_out_folder,
+    frame_report,
+    publish,
+    write_frame_layers,
+)
 from engine.project import Snapshot
-from engine.regions import Regions
 
-LAYERS = ("color", "line", "composite")
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
-
-
-def line_rgba(image: np.ndarray) -> np.ndarray:
-    """The line art as a straight-alpha RGBA8 layer: each line pixel's own
-    colour at its ink as alpha, so that laid over a fill it gives what
-    `engine.fills.composite` gives (no halo), and over nothing the line alone.
-    Line art on a transparent background keeps its own alpha."""
-    rgba = to_rgba8(to_8bit(image))
-    if rgba[:, :, 3].min() < 255:
-        return rgba
-    ink = ink_channels(image)[0]
-    # rgb = c * k + (1 - k)  =>  c = (rgb - (1 - k)) / k, in 0..255 integers.
-    k = np.maximum(ink.astype(np.int32), 1)[:, :, None]
-    own = (rgba[:, :, :3].astype(np.int32) - (255 - k)) * 255 // k
-    out = np.empty_like(rgba)
-    out[:, :, :3] = np.clip(own, 0, 255).astype(np.uint8)
-    out[:, :, 3] = ink
-    return out
 
 
 def write_outputs(
@@ -69,12 +53,7 @@ def write_outputs(
     if unknown:
         raise ValueError(f"unknown layer {sorted(unknown)[0]!r}")
     shot = snap.shot
-    out_dir = Path(out).resolve()
-    root = shot.root.resolve()
-    if out_dir == root or root in out_dir.parents:
-        raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CadmiumError(f"{out}: exists and is not a folder")
+    out_dir = check_out_folder(shot, out)
     staging = out_dir / f".cadmium-staging-{int(time.time() * 1000)}"
     frames_report: list[dict[str, Any]] = []
     try:
@@ -91,22 +70,15 @@ def write_outputs(
             if chosen is None:
                 chosen = FillMap.empty(regions.count)
             name = shot.output_name(number)
-            color = color_layer(regions, chosen, snap.palette)
-            if "color" in layers:
-                write_png(staging / "color" / name, color)
-            if "line" in layers:
-                write_png(staging / "line" / name, line_rgba(frame.image))
-            if "composite" in layers:
-                image = composite(
-                    frame.image,
-                    frame.lineart,
-                    regions,
-                    chosen,
-                    snap.palette,
-                    color=color,
-                )
-                write_png(staging / "composite" / name, image)
-            entry = _frame_report(number, name, regions, chosen, snap)
+            write_frame_layers(staging, name, frame, chosen, snap.palette, layers)
+            entry = frame_report(
+                number=number,
+                name=name,
+                regions=regions,
+                fills=chosen,
+                palette=snap.palette,
+                key=number in snap.keys,
+            )
             if keys_used is not None:
                 entry["keys_used"] = list(keys_used.get(number, ()))
             frames_report.append(entry)
@@ -120,49 +92,7 @@ def write_outputs(
                 (json.dumps(document, indent=1) + "\n").encode(),
             )
             names.append("report.json")
-        _publish(staging, out_dir, names)
+        publish(staging, out_dir, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
-
-
-def _frame_report(
-    number: int, name: str, regions: Regions, fills: FillMap, snap: Snapshot
-) -> dict[str, Any]:
-    flagged = [
-        {
-            "region": int(i),
-            "centroid": [round(float(v), 1) for v in regions.table.centroid[i]],
-            "area": int(regions.table.area[i]),
-            "confidence": round(float(fills.confidence[i]), 3),
-            "style": snap.palette[int(fills.style[i])].name
-            if fills.style[i] >= 0
-            else None,
-        }
-        for i in np.flatnonzero(fills.flagged)
-    ]
-    return {
-        "frame": number,
-        "file": name,
-        "key": number in snap.keys,
-        "regions": regions.count,
-        "unpainted": int((~fills.painted).sum()),
-        "flagged": flagged,
-    }
-
-
-def _publish(staging: Path, out_dir: Path, names: Iterable[str]) -> None:
-    """Swap staged outputs into ``out_dir``, replacing a previous run's."""
-    for name in names:
-        target, old = out_dir / name, out_dir / f".{name}.old"
-        if old.is_dir():
-            shutil.rmtree(old)
-        elif old.exists():
-            old.unlink()
-        if target.exists():
-            target.rename(old)
-        (staging / name).rename(target)
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)

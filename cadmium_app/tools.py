@@ -17,10 +17,10 @@ from PySide6.QtGui import QImage
 
 from cadmium_app import render
 from cadmium_app.canvas import Canvas
-from cadmium_app.outputs import line_rgba
 from cadmium_app.session import Session
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
 from engine.matching import Frame
+from engine.outputs import line_rgba
 from engine.project import FillMode
 
 log = logging.getLogger(__name__)

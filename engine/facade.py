@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import CadmiumError, ShotError
-from engine.fills import FillMap, color_layer, composite, fills_from_color
-from engine.imageio import atomic_write_bytes, image_size, read_image, write_png
+from engine.fills import FillMap, fills_from_color
+from engine.imageio import atomic_write_bytes, image_size, read_image
 from engine.matching import (
     AssignmentMatcher,
     Correspondence,
@@ -32,6 +32,7 @@ from engine.matching import (
     Matcher,
     OverlapMatcher,
 )
+from engine.outputs import check_out_folder, frame_report, publish, write_frame_layers
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, segment_image
@@ -116,6 +117,9 @@ class ShotEngine:
         self._size: tuple[int, int] | None = None
         self._loader: ThreadPoolExecutor | None = None
         self._loading: dict[int, Future[Frame]] = {}
+        # Bumped by set_gap: an analysis started under an older setting is
+        # returned to whoever asked for it but never cached.
+        self._generation = 0
 
     @property
     def matcher(self) -> Matcher:
@@ -150,7 +154,9 @@ class ShotEngine:
         with self._lock:
             if gap != self.gap:
                 self.gap = gap
+                self._generation += 1
                 self._cache.clear()
+                self._loading.clear()
 
     def analyse_image(self, number: int, image: np.ndarray) -> Frame:
         if image_size(image) != self.size:
@@ -189,11 +195,13 @@ class ShotEngine:
                 self._cache.move_to_end(number)
                 return self._cache[number]
             future = self._loading.pop(number, None)
+            generation = self._generation
         frame = future.result() if future is not None else self._load(number)
         with self._lock:
-            self._cache[number] = frame
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            if generation == self._generation:
+                self._cache[number] = frame
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return frame
 
     def prefetch(self, numbers: Sequence[int]) -> None:
@@ -272,16 +280,6 @@ class ColorizeSummary:
     matcher: str
 
 
-def _check_out_folder(shot: Shot, out: Path) -> Path:
-    root = shot.root.resolve()
-    target = out.resolve()
-    if target == root or root in target.parents:
-        raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
-    if target.exists() and not target.is_dir():
-        raise CadmiumError(f"{out}: exists and is not a folder")
-    return target
-
-
 def colorize_shot(
     *,
     shot_path: str | Path,
@@ -302,7 +300,7 @@ def colorize_shot(
     """
     started = time.perf_counter()
     shot = open_shot(shot_path)
-    out_dir = _check_out_folder(shot, Path(out))
+    out_dir = check_out_folder(shot, out)
     if gap is None:
         gap = int(shot.meta.settings.get("gap", DEFAULT_GAP))
     if not 0 <= gap <= 64:
@@ -351,7 +349,7 @@ def render_shot(
     """
     started = time.perf_counter() if started is None else started
     shot = engine.shot
-    out_dir = _check_out_folder(shot, Path(out))
+    out_dir = check_out_folder(shot, out)
     out_dir.mkdir(parents=True, exist_ok=True)
     key_numbers = sorted(keys)
     painted = {**keys, **(painted or {})}
@@ -388,7 +386,7 @@ def render_shot(
             write_started = time.perf_counter()
             pending.append(
                 writer.submit(
-                    _write_outputs, staging, name, frame, result.fills, palette
+                    write_frame_layers, staging, name, frame, result.fills, palette
                 )
             )
             # Bound the frames waiting to be written, and surface errors early.
@@ -396,7 +394,17 @@ def render_shot(
                 pending.pop(0).result()
             timings = {**frame.timings, **result.timings}
             timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000
-            frames_report.append(_frame_report(shot, result, frame, palette, timings))
+            frames_report.append(
+                frame_report(
+                    number=result.number,
+                    name=name,
+                    regions=frame.regions,
+                    fills=result.fills,
+                    palette=palette,
+                    keys_used=list(result.keys_used),
+                    timings_ms={k: round(v, 2) for k, v in timings.items()},
+                )
+            )
             flagged += len(result.flagged)
             unpainted += len(result.unpainted)
             if progress is not None:
@@ -419,7 +427,7 @@ def render_shot(
         atomic_write_bytes(
             staging / "report.json", (json.dumps(report, indent=1) + "\n").encode()
         )
-        _publish(staging, out_dir)
+        publish(staging, out_dir, ("color", "composite", "report.json"))
     finally:
         writer.shutdown(wait=True)
         shutil.rmtree(staging, ignore_errors=True)
@@ -453,62 +461,3 @@ def _choose_keys(shot: Shot, keys: Sequence[int] | None) -> list[int]:
     if not chosen:
         raise ShotError("--keys: no frames named")
     return chosen
-
-
-def _write_outputs(
-    staging: Path, name: str, frame: Frame, fills: FillMap, palette: Palette
-) -> None:
-    color = color_layer(frame.regions, fills, palette)
-    write_png(staging / "color" / name, color)
-    comp = composite(
-        frame.image, frame.lineart, frame.regions, fills, palette, color=color
-    )
-    write_png(staging / "composite" / name, comp)
-
-
-def _frame_report(
-    shot: Shot,
-    result: FrameResult,
-    frame: Frame,
-    palette: Palette,
-    timings: dict[str, float],
-) -> dict[str, Any]:
-    table = frame.regions.table
-    flagged = []
-    for i in result.flagged.tolist():
-        style = int(result.fills.style[i])
-        flagged.append(
-            {
-                "region": i,
-                "centroid": [round(float(v), 1) for v in table.centroid[i]],
-                "area": int(table.area[i]),
-                "confidence": round(float(result.fills.confidence[i]), 3),
-                "style": palette[style].name if style >= 0 else None,
-            }
-        )
-    return {
-        "frame": result.number,
-        "file": shot.output_name(result.number),
-        "keys_used": list(result.keys_used),
-        "regions": frame.regions.count,
-        "unpainted": len(result.unpainted),
-        "flagged": flagged,
-        "timings_ms": {k: round(v, 2) for k, v in timings.items()},
-    }
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Swap the staged outputs into ``out_dir``, replacing a previous run's."""
-    for name in ("color", "composite", "report.json"):
-        target = out_dir / name
-        old = out_dir / f".{name}.old"
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(
-                missing_ok=True
-            )
-            target.rename(old)
-        (staging / name).rename(target)
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)

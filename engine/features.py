@@ -54,6 +54,7 @@ class FrameInputs:
     grid:      int64 [h4 x w4], region index at each output cell's centre
                (-1 on lines); h4 = ceil(h / 4), w4 = ceil(w / 4).
     anchor:    float32 [n x 2], region centroids in output-grid cells (x, y).
+    position:  float32 [n x 2], region centroids over the frame's long side.
     geometry:  float32 [n x GEOMETRY_DIM], see `region_geometry`.
     edges:     int64 [2 x E], directed adjacency (both directions, no loops).
     edge_attr: float32 [E x EDGE_DIM], see `graph_edges`.
@@ -62,6 +63,7 @@ class FrameInputs:
     image: np.ndarray
     grid: np.ndarray
     anchor: np.ndarray
+    position: np.ndarray
     geometry: np.ndarray
     edges: np.ndarray
     edge_attr: np.ndarray
@@ -236,6 +238,9 @@ def frame_inputs(
         image=image,
         grid=grid,
         anchor=anchor.astype(np.float32).reshape(-1, 2),
+        position=(regions.table.centroid / float(max(regions.shape)))
+        .astype(np.float32)
+        .reshape(-1, 2),
         geometry=region_geometry(regions),
         edges=edges,
         edge_attr=edge_attr,
@@ -248,7 +253,7 @@ def collate(
     """Batch frames of one work size: regions are numbered through the batch.
 
     Returns image [B x 3 x h x w], grid [B x h4 x w4] (batch-wide region
-    index, -1 none), anchor [N x 2], geometry [N x G], batch [N] (frame of
+    index, -1 none), anchor and position [N x 2], geometry [N x G], batch [N] (frame of
     each region), edges [2 x E] (batch-wide), edge_attr [E x EDGE_DIM],
     counts (list of n per frame).
     """
@@ -268,6 +273,7 @@ def collate(
         "image": torch.from_numpy(np.stack([f.image for f in frames])).to(device),
         "grid": torch.from_numpy(grid).to(device),
         "anchor": cat([f.anchor for f in frames]),
+        "position": cat([f.position for f in frames]),
         "geometry": cat([f.geometry for f in frames]),
         "batch": cat([np.full(c, i, np.int64) for i, c in enumerate(counts)]),
         "edges": cat(

@@ -49,7 +49,7 @@ RAY_STEP = 0.5
 MAX_RING = 12
 # How far outside a stroke's edge its end ring is drawn, in px. The closer,
 # the narrower a gap can be and still show its two ends.
-RING_MARGIN = 0.5
+RING_MARGIN = 1.0
 # Rays off the stroke's axis cost a little more, so a straight-ahead hit wins
 # over a slightly nearer one to the side.
 ANGLE_PENALTY = 0.3

@@ -80,10 +80,12 @@ class MatchingModel(nn.Module):
         return self.matcher(
             {
                 "descriptors0": descriptors[:n0],
+                "position0": data["position"][:n0],
                 "batch0": batch[:n0],
                 "edges0": edges[:, key_edges],
                 "edge_attr0": attr[key_edges],
                 "descriptors1": descriptors[n0:],
+                "position1": data["position"][n0:],
                 "batch1": batch[n0:] - b,
                 "edges1": edges[:, ~key_edges] - n0,
                 "edge_attr1": attr[~key_edges],
@@ -95,6 +97,7 @@ class MatchingModel(nn.Module):
 class _Encoded:
     labels: np.ndarray  # the label map these descriptors belong to
     descriptors: torch.Tensor  # [n x D]
+    position: torch.Tensor  # [n x 2]
     edges: torch.Tensor  # [2 x E]
     edge_attr: torch.Tensor  # [E x A]
 
@@ -137,7 +140,9 @@ class LearnedMatcher:
         data = collate([inputs], self.device)
         with torch.inference_mode():
             descriptors = self.model.encoder(data)["descriptors"]
-        encoded = _Encoded(labels, descriptors, data["edges"], data["edge_attr"])
+        encoded = _Encoded(
+            labels, descriptors, data["position"], data["edges"], data["edge_attr"]
+        )
         with self._lock:
             self._cache[frame.number] = encoded
             self._cache.move_to_end(frame.number)
@@ -156,10 +161,12 @@ class LearnedMatcher:
             out = self.model.matcher(
                 {
                     "descriptors0": k.descriptors,
+                    "position0": k.position,
                     "batch0": torch.zeros(n_key, dtype=torch.long, device=self.device),
                     "edges0": k.edges,
                     "edge_attr0": k.edge_attr,
                     "descriptors1": t.descriptors,
+                    "position1": t.position,
                     "batch1": torch.zeros(
                         n_target, dtype=torch.long, device=self.device
                     ),

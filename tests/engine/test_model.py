@@ -129,6 +129,7 @@ def _permuted(inputs: FrameInputs, perm: np.ndarray) -> FrameInputs:
         image=inputs.image,
         grid=grid,
         anchor=inputs.anchor[perm],
+        position=inputs.position[perm],
         geometry=inputs.geometry[perm],
         edges=inverse[inputs.edges],
         edge_attr=inputs.edge_attr,

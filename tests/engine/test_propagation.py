@@ -144,3 +144,33 @@ def test_chaining_uses_the_previous_painted_frame(tmp_path: Path) -> None:
     )
     assert (1, 4) in calls and (3, 4) not in calls
     assert (1, 6) in calls and (5, 6) in calls
+
+
+def test_a_gap_change_during_analysis_never_caches_the_old_segmentation(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from drawing import open_circle
+
+    root = tmp_path / "shot"
+    write_png(root / "line" / "0001.png", open_circle(3))
+    engine = ShotEngine(shot=open_shot(root), gap=0, matcher="overlap")
+    started, release = threading.Event(), threading.Event()
+    analyse = engine.analyse_image
+
+    def slow(number: int, image: np.ndarray) -> Frame:
+        frame = analyse(number, image)
+        started.set()
+        release.wait(5)
+        return frame
+
+    engine.analyse_image = slow  # type: ignore[method-assign]
+    worker = threading.Thread(target=engine.frame, args=(1,))
+    worker.start()
+    started.wait(5)
+    engine.set_gap(4)
+    release.set()
+    worker.join(5)
+    engine.analyse_image = analyse  # type: ignore[method-assign]
+    assert engine.frame(1).regions.count == 2  # segmented with the new gap

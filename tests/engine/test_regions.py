@@ -204,3 +204,28 @@ def test_gap_closing_keeps_small_regions_such_as_eye_highlights() -> None:
     expected = segment_image(image, gap=0)[1].count
     for gap in (2, 4, 8, 10):
         assert segment_image(image, gap=gap)[1].count == expected, gap
+
+
+@pytest.mark.parametrize("antialiased", [False, True])
+@pytest.mark.parametrize(("radius", "degrees"), [(50, 4), (50, 6), (30, 8), (80, 3)])
+def test_a_ring_broken_in_one_stroke_closes(
+    antialiased: bool, radius: int, degrees: int
+) -> None:
+    # One stroke with round caps, its two ends 3.5 to 5.2 px apart.
+    image = blank(240, 200)
+    kind = cv2.LINE_AA if antialiased else cv2.LINE_8
+    cv2.ellipse(
+        image,
+        (120, 100),
+        (radius, radius),
+        0,
+        degrees / 2,
+        360 - degrees / 2,
+        0,
+        2,
+        kind,
+    )
+    assert segment_image(image, gap=0)[1].count == 1
+    closed = segment_image(image, gap=8)[1]
+    assert closed.count == 2
+    assert len(closed.closures.segments) <= 2

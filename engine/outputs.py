@@ -1,0 +1,130 @@
+"""Output folders of a shot, as shared/docs/shot-format.md contracts them:
+``color/``, ``composite/`` (and, from the application, ``line/``) with the
+line frames' names, and ``report.json``.
+
+Every writer stages its files inside the output folder and swaps them into
+place only when the whole shot succeeded, so a failure or a cancel leaves
+the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import CadmiumError
+from engine.fills import FillMap, color_layer, composite
+from engine.imageio import to_rgba8, write_png
+from engine.lineart import ink_channels, to_8bit
+from engine.matching import Frame
+from engine.palette import Palette
+from engine.regions import Regions
+from engine.shot import Shot
+
+LAYERS = ("color", "line", "composite")
+
+
+def check_out_folder(shot: Shot, out: str | Path) -> Path:
+    """The resolved output folder; never the shot folder or inside it."""
+    root = shot.root.resolve()
+    target = Path(out).resolve()
+    if target == root or root in target.parents:
+        raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
+    if target.exists() and not target.is_dir():
+        raise CadmiumError(f"{out}: exists and is not a folder")
+    return target
+
+
+def line_rgba(image: np.ndarray) -> np.ndarray:
+    """The line art as a straight-alpha RGBA8 layer: each line pixel's own
+    colour at its ink as alpha, so that laid over a fill it gives what
+    `engine.fills.composite` gives (no halo), and over nothing the line alone.
+    Line art on a transparent background keeps its own alpha."""
+    rgba = to_rgba8(to_8bit(image))
+    if rgba[:, :, 3].min() < 255:
+        return rgba
+    ink = ink_channels(image)[0]
+    # rgb = c * k + (1 - k)  =>  c = (rgb - (1 - k)) / k, in 0..255 integers.
+    k = np.maximum(ink.astype(np.int32), 1)[:, :, None]
+    own = (rgba[:, :, :3].astype(np.int32) - (255 - k)) * 255 // k
+    out = np.empty_like(rgba)
+    out[:, :, :3] = np.clip(own, 0, 255).astype(np.uint8)
+    out[:, :, 3] = ink
+    return out
+
+
+def write_frame_layers(
+    staging: Path,
+    name: str,
+    frame: Frame,
+    fills: FillMap,
+    palette: Palette,
+    layers: Iterable[str] = ("color", "composite"),
+) -> None:
+    """One frame's layers into ``staging/<layer>/<name>``."""
+    layers = tuple(layers)
+    color = color_layer(frame.regions, fills, palette)
+    if "color" in layers:
+        write_png(staging / "color" / name, color)
+    if "line" in layers:
+        write_png(staging / "line" / name, line_rgba(frame.image))
+    if "composite" in layers:
+        image = composite(
+            frame.image, frame.lineart, frame.regions, fills, palette, color=color
+        )
+        write_png(staging / "composite" / name, image)
+
+
+def frame_report(
+    *,
+    number: int,
+    name: str,
+    regions: Regions,
+    fills: FillMap,
+    palette: Palette,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A frame's entry in report.json: its regions, the unpainted count and
+    every flagged region with its position, size, confidence and style."""
+    table = regions.table
+    flagged = []
+    for i in np.flatnonzero(fills.flagged).tolist():
+        style = int(fills.style[i])
+        flagged.append(
+            {
+                "region": i,
+                "centroid": [round(float(v), 1) for v in table.centroid[i]],
+                "area": int(table.area[i]),
+                "confidence": round(float(fills.confidence[i]), 3),
+                "style": palette[style].name if style >= 0 else None,
+            }
+        )
+    return {
+        "frame": number,
+        "file": name,
+        "regions": regions.count,
+        "unpainted": int((~fills.painted).sum()),
+        "flagged": flagged,
+        **extra,
+    }
+
+
+def publish(staging: Path, out_dir: Path, names: Iterable[str]) -> None:
+    """Swap staged outputs into ``out_dir``, replacing a previous run's."""
+    for name in names:
+        target, old = out_dir / name, out_dir / f".{name}.old"
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.exists():
+            old.unlink()
+        if target.exists():
+            target.rename(old)
+        (staging / name).rename(target)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
