@@ -114,11 +114,13 @@ class LearnedMatcher:
         device: str = "cpu",
         cache_frames: int = 16,
         work_side: int | None = None,
+        mutual: float = 0.0,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.work_side = work_side or int(model.conf["work_side"])
         self.cache_frames = cache_frames
+        self.mutual = mutual
         self._cache: OrderedDict[int, _Encoded] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -174,13 +176,33 @@ class LearnedMatcher:
                     "edge_attr1": t.edge_attr,
                 }
             )
-        prob = out["log_probs"][0].exp().float().cpu().numpy()
+        log_probs = out["log_probs"][0].float()
+        if self.mutual > 0:
+            log_probs = mutual_rerank(log_probs, self.mutual)
+        prob = log_probs.exp().cpu().numpy()
         prob /= prob.sum(axis=1, keepdims=True)
         return Correspondence(prob.astype(np.float32))
 
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def mutual_rerank(log_probs: torch.Tensor, strength: float) -> torch.Tensor:
+    """Re-rank each target row's key regions by how much each key region
+    prefers that target over the other targets (a dual softmax).
+
+    log_probs [M1 x (M0 + 1)]. Every row keeps its "no match" probability;
+    its key-region share is redistributed by softmax(L + strength * C), C the
+    column-normalised log-probabilities. Two target regions competing for one
+    key region then settle on the one that fits it better, as a one-to-one
+    assignment would, while a split region still keeps its key region.
+    """
+    keys, dust = log_probs[:, :-1], log_probs[:, -1:]
+    column = keys - keys.logsumexp(dim=0, keepdim=True)
+    reranked = (keys + strength * column).log_softmax(dim=1)
+    matched = torch.log1p(-dust.exp().clamp(max=1 - 1e-6))
+    return torch.cat([reranked + matched, dust], dim=1)
 
 
 # -- weights on disk -------------------------------------------------------

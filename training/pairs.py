@@ -43,7 +43,9 @@ SOURCE_MODULES = {
 
 def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
     """The sources of ``wanted`` whose generator module exists here."""
-    return tuple(s for s in wanted if importlib.util.find_spec(SOURCE_MODULES[s]) is not None)
+    return tuple(
+        s for s in wanted if importlib.util.find_spec(SOURCE_MODULES[s]) is not None
+    )
 
 
 def data_version() -> str:
@@ -150,11 +152,15 @@ def sample_pairs(
     return pairs
 
 
-def collate_pairs(pairs: list[Pair], device: torch.device | str = "cpu") -> dict[str, Any]:
+def collate_pairs(
+    pairs: list[Pair], device: torch.device | str = "cpu"
+) -> dict[str, Any]:
     """Model input (keys first, then targets; see MatchingModel.forward) and
     the ground truth ``truth`` [B x M1 x (M0 + 1)] bool, padded like the
     model's log_probs (the dustbin stays the last column)."""
-    data = collate([p.key.inputs for p in pairs] + [p.target.inputs for p in pairs], device)
+    data = collate(
+        [p.key.inputs for p in pairs] + [p.target.inputs for p in pairs], device
+    )
     m0 = max(p.key.inputs.count for p in pairs)
     m1 = max(p.target.inputs.count for p in pairs)
     truth = np.zeros((len(pairs), m1, m0 + 1), bool)
@@ -219,7 +225,11 @@ class PairBatches(torch.utils.data.IterableDataset):
             for s in range(self.shots_per_batch):
                 index = batch_index * self.shots_per_batch + s
                 shot = generate_shot(
-                    self.seed, index, size=size, frames=self.frames, sources=self.sources
+                    self.seed,
+                    index,
+                    size=size,
+                    frames=self.frames,
+                    sources=self.sources,
                 )
                 pairs += sample_pairs(
                     shot,

@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -116,11 +117,17 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warmup, then cosine decay to min_lr at max_steps."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min((step - cfg.warmup_steps) / max(cfg.max_steps - cfg.warmup_steps, 1), 1.0)
-    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
+    progress = min(
+        (step - cfg.warmup_steps) / max(cfg.max_steps - cfg.warmup_steps, 1), 1.0
+    )
+    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (
+        cfg.lr - cfg.min_lr
+    )
 
 
-def match_loss(log_probs: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def match_loss(
+    log_probs: torch.Tensor, truth: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """-log of the probability summed over all correct columns, per target
     region with a known identity; returns (mean loss, per-row correct-argmax)."""
     rows = truth.any(dim=-1)
@@ -137,7 +144,11 @@ def _as_is(pairs: list) -> list:
 
 def main(argv: list[str]) -> int:
     cfg = load_config(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    # `kill PID` exits cleanly, so the data workers are stopped with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
+    )
     out_dir = Path(cfg.out_dir)
 
     from engine.learned import MatchingModel, model_from_bytes, save_matcher
@@ -202,6 +213,9 @@ def main(argv: list[str]) -> int:
         collate_fn=_as_is,
         prefetch_factor=2 if cfg.num_workers else None,
         persistent_workers=cfg.num_workers > 0,
+        # Forked workers can deadlock on locks held by the parent's thread
+        # pools (OpenMP, the SVG and Lottie renderers); spawn starts clean.
+        multiprocessing_context="spawn" if cfg.num_workers else None,
     )
 
     # Validation pairs: every drawing of a few held-out shots against the
@@ -213,7 +227,10 @@ def main(argv: list[str]) -> int:
         rng = np.random.default_rng(0)
         for index in range(cfg.eval_shots):
             shot = generate_shot(
-                cfg.eval_seed, index, size=parse_size(cfg.eval_size), frames=cfg.frames,
+                cfg.eval_seed,
+                index,
+                size=parse_size(cfg.eval_size),
+                frames=cfg.frames,
                 sources=sources,
             )
             for kind, share in (("short", 0.0), ("long", 1.0)):
@@ -228,7 +245,9 @@ def main(argv: list[str]) -> int:
         "work_side": cfg.work_side,
     }
     model = MatchingModel(model_conf).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
     step, best_score, metrics = 0, -1.0, {}
     if cfg.resume:
         ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
@@ -242,7 +261,12 @@ def main(argv: list[str]) -> int:
         )
     if master:
         n_params = sum(p.numel() for p in raw_model.parameters())
-        log.info("model: %.2fM parameters; sources %s; data %s", n_params / 1e6, sources, version)
+        log.info(
+            "model: %.2fM parameters; sources %s; data %s",
+            n_params / 1e6,
+            sources,
+            version,
+        )
 
     @torch.no_grad()
     def evaluate() -> dict[str, float]:

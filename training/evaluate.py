@@ -1,0 +1,283 @@
+"""Score the region matcher against the baselines on held-out generated shots.
+
+    python -m training.evaluate                       # the shipped weights
+    python -m training.evaluate --weights runs/cpu/best.safetensors
+    python -m training.evaluate --weights runs/cpu/ckpt.pt --shots 10 --size 640x360
+
+Shots come from the data generator with ``--seed`` (default 777; training
+uses seed 1 and its periodic validation 900001), ``--shots`` per source.
+Every frame is segmented by the engine with the application's gap, keys are
+painted from the ground-truth colours, and the other frames are painted by
+`engine.propagation.propagate`, as the application does. Protocols:
+
+    prev   key = the previous frame (each frame on its own)
+    long   key = the first frame; every later frame matched to it directly
+    ends   keys = the first and the last frame
+
+Matchers: "learned" and "assignment" match each frame to its key(s)
+directly; "learned-app" (optional) propagates as the application does by
+default (engine.propagation.PropagationSettings: beyond 3 frames from the
+key, the frame before votes too); "overlap" is chained from the key (each
+frame also takes the colours of the frame before, as painted by the same
+pass: propagation with chain_after=0), which is how paint-through is used in
+practice. Scores are those of training.metrics, per shot over the non-key
+frames, then averaged over shots, per data source and over all. Prints a
+markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.fills import FillMap, color_layer, fills_from_color
+from engine.matching import AssignmentMatcher, Frame, Matcher, OverlapMatcher
+from engine.palette import Palette
+from engine.propagation import PropagationSettings, propagate
+from engine.regions import segment_image
+from training.metrics import METRICS, frame_scores, mean_scores
+from training.pairs import GAP, available_sources
+
+log = logging.getLogger("evaluate")
+
+PROTOCOLS = ("prev", "long", "ends")
+DIRECT = PropagationSettings(chain_after=10**9)
+CHAINED = PropagationSettings(chain_after=0)
+
+
+def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
+    """The learned matcher from shipped weights, a .safetensors or a ckpt.pt."""
+    from engine.learned import (
+        LearnedMatcher,
+        MatchingModel,
+        load_matcher,
+        load_shipped_matcher,
+    )
+
+    if weights is None:
+        return load_shipped_matcher(device=device)
+    if weights.endswith(".pt"):
+        import torch
+
+        ckpt = torch.load(weights, map_location="cpu", weights_only=True)
+        model = MatchingModel(json.loads(ckpt["model_conf"]))
+        model.load_state_dict(ckpt["model"])
+        return LearnedMatcher(model, device=device)
+    return load_matcher(weights, device=device)
+
+
+def analyse_shot(shot: Any) -> tuple[list[Frame], list[FillMap], Palette]:
+    """Engine frames of a generated shot and ground-truth fills of each."""
+    frames, fills = [], []
+    palette = Palette()
+    for i, line in enumerate(shot.line):
+        lineart, regions = segment_image(line, gap=GAP)
+        frames.append(Frame(number=i + 1, image=line, lineart=lineart, regions=regions))
+        frame_fills, palette = fills_from_color(regions, shot.color[i], palette)
+        fills.append(frame_fills)
+    return frames, fills, palette
+
+
+def run_protocol(
+    protocol: str,
+    matcher: Matcher,
+    settings: PropagationSettings,
+    frames: list[Frame],
+    truth_fills: list[FillMap],
+    palette: Palette,
+    shot: Any,
+) -> dict[str, float]:
+    """Mean scores over the non-key frames of one shot."""
+    n = len(frames)
+    numbers = [f.number for f in frames]
+
+    def analyse(number: int) -> Frame:
+        return frames[number - 1]
+
+    def painted(keys: list[int], targets: list[int]) -> dict[int, FillMap]:
+        results = propagate(
+            frames=numbers,
+            keys={k: truth_fills[k - 1] for k in keys},
+            analyse=analyse,
+            matcher=matcher,
+            n_styles=len(palette),
+            targets=targets,
+            settings=settings,
+        )
+        return {r.number: r.fills for r in results}
+
+    if protocol == "prev":
+        predicted = {}
+        for t in numbers[1:]:
+            predicted.update(painted([t - 1], [t]))
+    elif protocol == "long":
+        predicted = painted([1], numbers[1:])
+    elif protocol == "ends":
+        predicted = painted([1, n], numbers[1:-1])
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}")
+    scores = []
+    for number, fills in predicted.items():
+        frame = frames[number - 1]
+        colors = color_layer(frame.regions, fills, palette)
+        scores.append(
+            frame_scores(colors, shot.color[number - 1], shot.labels[number - 1])
+        )
+    return mean_scores(scores)
+
+
+def evaluate(
+    *,
+    matchers: dict[str, tuple[Matcher, PropagationSettings]],
+    shots: list[Any],
+    protocols: tuple[str, ...] = PROTOCOLS,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """results[source][protocol][matcher] -> mean scores over the shots
+    (source "all" pools every shot)."""
+    per_shot: dict[tuple[str, str, str], list[dict[str, float]]] = defaultdict(list)
+    for shot in shots:
+        frames, truth_fills, palette = analyse_shot(shot)
+        for name, (matcher, settings) in matchers.items():
+            clear = getattr(matcher, "clear", None)
+            if clear is not None:
+                clear()  # frame numbers repeat from shot to shot
+            for protocol in protocols:
+                scores = run_protocol(
+                    protocol, matcher, settings, frames, truth_fills, palette, shot
+                )
+                for source in (shot.source, "all"):
+                    per_shot[(source, protocol, name)].append(scores)
+        progress(shot.name)
+    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for (source, protocol, name), scores in per_shot.items():
+        results.setdefault(source, {}).setdefault(protocol, {})[name] = mean_scores(
+            scores
+        )
+    return results
+
+
+def markdown_table(results: dict[str, Any], counts: dict[str, int]) -> str:
+    header = (
+        "| source (shots) | protocol | matcher | "
+        + " | ".join(
+            ["segment acc", "segment acc >10 px", "pixel acc", "pixel acc w/o bg"]
+        )
+        + " |"
+    )
+    lines = [header, "|" + "---|" * 7]
+    sources = sorted(s for s in results if s != "all") + ["all"]
+    for source in sources:
+        for protocol in PROTOCOLS:
+            for name, scores in results[source].get(protocol, {}).items():
+                cells = " | ".join(f"{scores[m]:.4f}" for m in METRICS)
+                shots = counts.get(source, 0)
+                lines.append(f"| {source} ({shots}) | {protocol} | {name} | {cells} |")
+    return "\n".join(lines)
+
+
+def make_shots(
+    seed: int,
+    per_source: int,
+    sources: tuple[str, ...],
+    size: tuple[int, int],
+    frames: int,
+) -> list[Any]:
+    from training.data.generate import generate_shot
+
+    shots = []
+    for source in sources:
+        for index in range(per_source):
+            shots.append(
+                generate_shot(seed, index, size=size, frames=frames, sources=(source,))
+            )
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--weights", help=".safetensors or ckpt.pt (default: shipped weights)"
+    )
+    parser.add_argument("--seed", type=int, default=777)
+    parser.add_argument("--shots", type=int, default=8, help="shots per source")
+    parser.add_argument("--size", default="640x360", help="WxH")
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--sources", default="procedural,lottie,clipart")
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS))
+    parser.add_argument("--matchers", default="learned,assignment,overlap")
+    parser.add_argument(
+        "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
+    )
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
+    )
+    import torch
+
+    torch.set_num_threads(args.threads)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    sources = available_sources([s for s in args.sources.split(",") if s])
+    protocols = tuple(p for p in args.protocols.split(",") if p)
+    matchers: dict[str, tuple[Matcher, PropagationSettings]] = {}
+    for name in args.matchers.split(","):
+        if name == "learned":
+            matchers[name] = (load_learned(args.weights, args.device), DIRECT)
+        elif name == "learned-app":
+            # As the application propagates: the key, and past chain_after
+            # frames from it also the frame before.
+            learned = load_learned(args.weights, args.device)
+            matchers["learned (app defaults)"] = (learned, PropagationSettings())
+        elif name == "assignment":
+            matchers[name] = (AssignmentMatcher(), DIRECT)
+        elif name == "overlap":
+            matchers["overlap (chained)"] = (OverlapMatcher(), CHAINED)
+        else:
+            parser.error(f"unknown matcher {name!r}")
+    if args.mutual is not None:
+        for matcher, _ in matchers.values():
+            if hasattr(matcher, "mutual"):
+                matcher.mutual = args.mutual
+    started = time.time()
+    shots = make_shots(args.seed, args.shots, sources, (width, height), args.frames)
+    counts: dict[str, int] = defaultdict(int)
+    for shot in shots:
+        counts[shot.source] += 1
+        counts["all"] += 1
+    results = evaluate(
+        matchers=matchers,
+        shots=shots,
+        protocols=protocols,
+        progress=lambda name: log.info("scored %s", name),
+    )
+    table = markdown_table(results, counts)
+    sys.stdout.write(table + "\n")
+    log.info("%d shots in %.1f s", len(shots), time.time() - started)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": vars(args) | {"json": str(args.json)},
+                    "counts": counts,
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
