@@ -195,6 +195,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         long_share: float = 0.5,
         rank: int = 0,
         world_size: int = 1,
+        start: int = 0,
     ) -> None:
         super().__init__()
         self.seed, self.sizes, self.frames = seed, list(sizes), frames
@@ -202,6 +203,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         self.shots_per_batch, self.pairs_per_shot = shots_per_batch, pairs_per_shot
         self.work_side, self.long_share = work_side, long_share
         self.rank, self.world_size = rank, world_size
+        self.start = start  # batches already used (a resumed run skips them)
 
     def __iter__(self) -> Iterator[list[Pair]]:
         from training.data.generate import generate_shot
@@ -214,7 +216,7 @@ class PairBatches(torch.utils.data.IterableDataset):
             torch.set_num_threads(1)
         stream = self.rank * workers + worker
         streams = self.world_size * workers
-        batch_index = stream
+        batch_index = self.start * streams + stream
         while True:
             rng = np.random.default_rng([self.seed, batch_index, 99])
             size = self.sizes[int(rng.integers(len(self.sizes)))]

@@ -194,6 +194,10 @@ def main(argv: list[str]) -> int:
     sources = available_sources(cfg.sources.split(","))
     version = data_version()
     sizes = [parse_size(s) for s in cfg.sizes.split(",")]
+    # A resumed run goes on with new shots, not the ones it began with.
+    start_step = 0
+    if cfg.resume:
+        start_step = torch.load(out_dir / "ckpt.pt", weights_only=True)["step"]
     batches = PairBatches(
         seed=cfg.seed,
         sizes=sizes,
@@ -205,6 +209,7 @@ def main(argv: list[str]) -> int:
         long_share=cfg.long_share,
         rank=rank,
         world_size=world_size,
+        start=start_step,
     )
     loader = torch.utils.data.DataLoader(
         batches,
