@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 SHIPPED_FILE = "matcher.safetensors"
 FORMAT = "cadmium-region-matcher"
 FORMAT_VERSION = "1"
+# Strength of the mutual re-ranking (see `mutual_rerank`). On held-out
+# generated shots (seed 777) 1.0 gained about one point of segment accuracy
+# over 0 in every protocol; 3 and 10 gained less.
+DEFAULT_MUTUAL = 1.0
 
 
 class MatchingModel(nn.Module):
@@ -114,9 +118,15 @@ class LearnedMatcher:
         device: str = "cpu",
         cache_frames: int = 16,
         work_side: int | None = None,
-        mutual: float = 0.0,
+        mutual: float = DEFAULT_MUTUAL,
     ) -> None:
         self.device = torch.device(device)
+        if self.device.type == "cpu":
+            # Region graphs are small (tens to hundreds of nodes): torch's
+            # intra-op threads only spin against our loader and writer
+            # threads. With them, matching inside colorize-shot took 2.8 s
+            # per HD frame; with one thread, 0.42 s for the whole frame.
+            torch.set_num_threads(1)
         self.model = model.to(self.device).eval()
         self.work_side = work_side or int(model.conf["work_side"])
         self.cache_frames = cache_frames
