@@ -94,14 +94,12 @@ def test_shipped_weights_load_from_package_resources() -> None:
 
 
 @needs_shipped
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CPU-trained weights (step 2750) match one half of this split to "
-    "a neighbour; the network can match many-to-one (softmax per target row), "
-    "the shipped weights do not yet learn this case",
-)
 def test_a_split_region_takes_its_key_region_twice() -> None:
-    """The head's region, cut in two by a new line, matches the head both times."""
+    """The head's region, cut in two by a new line, matches the head both times.
+
+    (A thin sliver cut off the head's edge is not yet recognised: the shipped
+    weights give it to the mouth, the nearest region.)
+    """
     key, target = frame(1, drawing()), frame(2, drawing(dx=3, split=True))
     assert target.regions.count == key.regions.count + 1
     head = key.regions.region_at(80, 30 + 60 - 45 + 6)

@@ -36,8 +36,8 @@ def drawing(
         cv2.circle(image, (ex, cy - 12), 4, (0, 0, 0), 1)
     cv2.ellipse(image, (cx, cy + 18), (16, 7), 0, 0, 360, (0, 0, 0), 2)
     cv2.rectangle(image, (9, 1), (14, 5), (0, 0, 0), 1)  # inside: x 10..13, y 2..4
-    if split:  # a new line across the head splits its region in two
-        cv2.line(image, (cx - 45, cy + 34), (cx + 45, cy + 34), (0, 0, 0), 2)
+    if split:  # a new line across the head, between eyes and mouth, halves it
+        cv2.line(image, (cx - 45, cy + 5), (cx + 45, cy + 5), (0, 0, 0), 2)
     return image
 
 
