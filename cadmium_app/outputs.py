@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from engine.outputs import (
     LAYERS,
     check_out_folder,
     frame_report,
+    new_staging,
     publish,
     write_frame_layers,
 )
@@ -54,7 +54,7 @@ def write_outputs(
         raise ValueError(f"unknown layer {sorted(unknown)[0]!r}")
     shot = snap.shot
     out_dir = check_out_folder(shot, out)
-    staging = out_dir / f".cadmium-staging-{int(time.time() * 1000)}"
+    staging = new_staging(out_dir)
     frames_report: list[dict[str, Any]] = []
     try:
         for layer in layers:

@@ -19,6 +19,7 @@ import logging
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -121,12 +122,6 @@ class LearnedMatcher:
         mutual: float = DEFAULT_MUTUAL,
     ) -> None:
         self.device = torch.device(device)
-        if self.device.type == "cpu":
-            # Region graphs are small (tens to hundreds of nodes): torch's
-            # intra-op threads only spin against our loader and writer
-            # threads. With them, matching inside colorize-shot took 2.8 s
-            # per HD frame; with one thread, 0.42 s for the whole frame.
-            torch.set_num_threads(1)
         self.model = model.to(self.device).eval()
         self.work_side = work_side or int(model.conf["work_side"])
         self.cache_frames = cache_frames
@@ -134,33 +129,73 @@ class LearnedMatcher:
         self._cache: OrderedDict[int, _Encoded] = OrderedDict()
         self._lock = threading.Lock()
 
-    def encode(self, frame: Frame) -> _Encoded:
-        """A frame's region descriptors, from the cache when still valid."""
+    def _cached(self, frame: Frame) -> _Encoded | None:
+        """The frame's descriptors if cached for its current segmentation."""
         labels = frame.regions.labels
         with self._lock:
             hit = self._cache.get(frame.number)
-            if hit is not None and (
+            if hit is None or not (
                 hit.labels is labels
                 or (
                     hit.labels.shape == labels.shape
                     and np.array_equal(hit.labels, labels)
                 )
             ):
-                self._cache.move_to_end(frame.number)
-                return hit
-        inputs = frame_inputs(frame.lineart, frame.regions, work_side=self.work_side)
-        data = collate([inputs], self.device)
-        with torch.inference_mode():
-            descriptors = self.model.encoder(data)["descriptors"]
-        encoded = _Encoded(
-            labels, descriptors, data["position"], data["edges"], data["edge_attr"]
-        )
-        with self._lock:
-            self._cache[frame.number] = encoded
+                return None
             self._cache.move_to_end(frame.number)
+            return hit
+
+    def encode(self, frame: Frame) -> _Encoded:
+        """A frame's region descriptors, from the cache when still valid."""
+        hit = self._cached(frame)
+        if hit is not None:
+            return hit
+        return self._encode_batch([frame])[0]
+
+    def prepare(self, frames: Sequence[Frame], batch: int = 8) -> None:
+        """Encode the frames not cached yet, ``batch`` frames per CNN call
+        (frames of one work size share a call; on a GPU this is what keeps
+        it busy). Matching them afterwards reuses these descriptors."""
+        todo: dict[int, Frame] = {}
+        for frame in frames:
+            if frame.regions.count and self._cached(frame) is None:
+                todo[frame.number] = frame
+        todo_frames = list(todo.values())[: self.cache_frames]
+        for start in range(0, len(todo_frames), max(batch, 1)):
+            self._encode_batch(todo_frames[start : start + max(batch, 1)])
+
+    def _encode_batch(self, frames: Sequence[Frame]) -> list[_Encoded]:
+        inputs = [
+            frame_inputs(f.lineart, f.regions, work_side=self.work_side) for f in frames
+        ]
+        encoded: list[_Encoded | None] = [None] * len(frames)
+        # One CNN call per work size (frames of a shot all share one).
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, item in enumerate(inputs):
+            by_shape.setdefault(item.image.shape, []).append(i)
+        for members in by_shape.values():
+            data = collate([inputs[i] for i in members], self.device)
+            with torch.inference_mode():
+                descriptors = self.model.encoder(data)["descriptors"]
+            start = 0
+            for i in members:
+                item, end = inputs[i], start + inputs[i].count
+                encoded[i] = _Encoded(
+                    frames[i].regions.labels,
+                    descriptors[start:end],
+                    data["position"][start:end],
+                    torch.from_numpy(item.edges).to(self.device),
+                    torch.from_numpy(item.edge_attr).to(self.device),
+                )
+                start = end
+        done = [e for e in encoded if e is not None]
+        with self._lock:
+            for frame, item in zip(frames, done, strict=True):
+                self._cache[frame.number] = item
+                self._cache.move_to_end(frame.number)
             while len(self._cache) > self.cache_frames:
                 self._cache.popitem(last=False)
-        return encoded
+        return done
 
     def match(self, key: Frame, key_fills: FillMap, target: Frame) -> Correspondence:
         n_key, n_target = key.regions.count, target.regions.count

@@ -9,7 +9,10 @@ the previous outputs as they were.
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -111,6 +114,45 @@ def frame_report(
         "flagged": flagged,
         **extra,
     }
+
+
+STAGING_PREFIX = ".cadmium-staging-"
+STALE_SECONDS = 24 * 3600
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # no cheap check elsewhere: never delete another's work
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def new_staging(out_dir: Path) -> Path:
+    """A fresh staging folder's path in ``out_dir`` (not created yet).
+
+    Its name carries this host and process id, so staging folders that a
+    killed run left behind (hidden, but possibly gigabytes) are recognised
+    and removed here: this host's whose process is gone, and anyone's not
+    touched for a day (a render farm may share the output folder).
+    """
+    host = socket.gethostname().replace("-", "_") or "host"
+    for entry in out_dir.glob(STAGING_PREFIX + "*"):
+        parts = entry.name[len(STAGING_PREFIX) :].split("-")
+        try:
+            stale = time.time() - entry.stat().st_mtime > STALE_SECONDS
+        except OSError:
+            continue
+        if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
+            pid = int(parts[1])
+            stale = stale or (pid != os.getpid() and not _alive(pid))
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+    return out_dir / f"{STAGING_PREFIX}{host}-{os.getpid()}-{time.time_ns()}"
 
 
 def publish(staging: Path, out_dir: Path, names: Iterable[str]) -> None:

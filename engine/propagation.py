@@ -14,7 +14,8 @@ overwritten.
 
 The pass runs once through the shot in frame order and holds at most four
 analysed frames at a time (the two keys, the previous frame and the current
-one), so memory does not grow with the length of the shot.
+one), plus the frames analysed ahead for a batch, so memory does not grow
+with the length of the shot.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def propagate(
     targets: Sequence[int] | None = None,
     settings: PropagationSettings = PropagationSettings(),
     cancelled: Callable[[], bool] = lambda: False,
+    batch_frames: int = 1,
 ) -> Iterator[FrameResult]:
     """Yield the propagated fills of each target frame, in frame order.
 
@@ -110,6 +112,10 @@ def propagate(
     painted: frame -> animator fills kept as they are (keys included).
     targets: the frames to paint (default: all); the pass still walks from
              the key before the first target so chaining has its history.
+    batch_frames: when above 1 and the matcher can ``prepare`` frames (the
+             learned one: its CNN features), the next ``batch_frames`` frames
+             are analysed ahead and prepared in one call, which keeps a GPU
+             busy; the results are the same as frame by frame.
     """
     # A key's own fills are the animator's, whether or not the caller says so.
     painted = {**keys, **(painted or {})}
@@ -124,17 +130,26 @@ def propagate(
         start = before if before is not None else first_target
         order = [f for f in order if f >= start and f <= max(wanted)]
 
+    prepare = getattr(matcher, "prepare", None) if batch_frames > 1 else None
+    ahead: dict[int, Frame] = {}  # analysed ahead of their turn, for a batch
     held: dict[int, Frame] = {}
     previous: tuple[Frame, FillMap] | None = None
-    for number in order:
+    for at, number in enumerate(order):
         if cancelled():
             return
         started = time.perf_counter()
-        frame = analyse(number)
+        if prepare is not None and number not in ahead:
+            for upcoming in order[at : at + batch_frames]:
+                ahead[upcoming] = analyse(upcoming)
+            prepare([*ahead.values(), *held.values()])
+        frame = ahead.pop(number) if number in ahead else analyse(number)
         before, after = neighbouring_keys(number, key_numbers)
         for key in (before, after):
             if key is not None and key not in held:
-                held[key] = frame if key == number else analyse(key)
+                if key == number:
+                    held[key] = frame
+                else:
+                    held[key] = ahead[key] if key in ahead else analyse(key)
         held = {k: v for k, v in held.items() if k in (before, after)}
         analysed = time.perf_counter()
 

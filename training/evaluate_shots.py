@@ -91,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument("--weights", default=None, help="learned: file to load")
     parser.add_argument("--flag-below", type=float, default=0.6)
+    parser.add_argument(
+        "--chain-after",
+        type=int,
+        default=None,
+        help="frames from the key beyond which the frame before votes too "
+        "(default: the application's; a large number turns it off)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -101,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             matchers[name] = make_matcher(kind=name)
     settings = PropagationSettings(flag_below=args.flag_below)
+    if args.chain_after is not None:
+        settings = PropagationSettings(
+            flag_below=args.flag_below, chain_after=args.chain_after
+        )
     per: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     sources = available_sources(args.sources.split(","))
     started = time.perf_counter()

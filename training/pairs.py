@@ -26,12 +26,13 @@ import cv2
 import numpy as np
 import torch
 
+from engine.facade import DEFAULT_GAP
 from engine.features import FrameInputs, collate, frame_inputs
 from engine.fills import region_majority
 from engine.regions import Regions, segment_image
 
-# The application's default gap (engine.facade.DEFAULT_GAP).
-GAP = 2
+# Frames are segmented as the application segments them by default.
+GAP = DEFAULT_GAP
 
 # Which training.data module makes each source (clip art may not exist yet).
 SOURCE_MODULES = {

@@ -43,6 +43,9 @@ class TrainConfig:
     # -- io
     out_dir: str = "runs/matcher"
     resume: bool = False  # continue from out_dir/ckpt.pt
+    # Start from these weights (a .safetensors or a ckpt.pt of the same
+    # architecture) with a fresh optimiser and schedule: a warm restart.
+    init_from: str = ""
     export: str = ""  # when done, copy best weights here (safetensors)
     export_only: bool = False  # only export out_dir/best.safetensors
     # -- data (training/pairs.py)
@@ -136,6 +139,17 @@ def match_loss(
     best = log_probs.argmax(dim=-1, keepdim=True)
     correct = truth.gather(-1, best).squeeze(-1)
     return loss, correct[rows]
+
+
+def initial_weights(path: str, device: torch.device) -> dict[str, torch.Tensor]:
+    """A model state dict from shipped-style safetensors or a checkpoint
+    (never unpickled: safetensors, or torch.load with weights_only)."""
+    if path.endswith(".pt"):
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+        return ckpt["model"]
+    from safetensors.torch import load_file
+
+    return load_file(path, device=str(device))
 
 
 def _as_is(pairs: list) -> list:
@@ -254,6 +268,9 @@ def main(argv: list[str]) -> int:
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
     step, best_score, metrics = 0, -1.0, {}
+    if cfg.init_from and not cfg.resume:
+        model.load_state_dict(initial_weights(cfg.init_from, device))
+        log.info("weights from %s", cfg.init_from)
     if cfg.resume:
         ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
         model.load_state_dict(ckpt["model"])

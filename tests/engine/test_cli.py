@@ -191,3 +191,25 @@ def test_segment_bad_frames(tmp_path: Path, content: bytes) -> None:
         "bad frame 01.png",
     )
     assert not (tmp_path / "l.png").exists()
+
+
+def test_a_killed_runs_staging_folder_is_cleared_by_the_next_run(
+    tmp_path: Path,
+) -> None:
+    import os
+    import socket
+
+    from engine.outputs import STAGING_PREFIX, new_staging
+
+    host = socket.gethostname().replace("-", "_")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    abandoned = tmp_path / f"{STAGING_PREFIX}{host}-{dead.pid}-1"
+    running = tmp_path / f"{STAGING_PREFIX}{host}-{os.getppid()}-2"
+    elsewhere = tmp_path / f"{STAGING_PREFIX}farm_node_7-{dead.pid}-3"
+    for folder in (abandoned, running, elsewhere):
+        (folder / "color").mkdir(parents=True)
+    staging = new_staging(tmp_path)
+    assert not abandoned.exists()
+    assert running.exists() and elsewhere.exists()  # maybe still writing
+    assert staging.parent == tmp_path and not staging.exists()

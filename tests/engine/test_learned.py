@@ -132,3 +132,39 @@ def test_shipped_model_beats_overlap_on_a_generated_shot() -> None:
         "long", OverlapMatcher(), CHAINED, frames, fills, palette, shot
     )
     assert learned["segment_accuracy"] > overlap["segment_accuracy"]
+
+
+def test_frames_prepared_in_one_batch_match_as_frame_by_frame() -> None:
+    from engine.propagation import propagate
+
+    model = small_model()
+    frames = {n: frame(n, drawing(dx=3 * (n - 1))) for n in range(1, 7)}
+    key = frames[1]
+    n = key.regions.count
+    keys = {1: FillMap.empty(n).with_styles(np.arange(n), np.arange(n) % 3, 1)}
+
+    def run(batch: int) -> tuple[list[FillMap], list[int]]:
+        matcher = LearnedMatcher(model)
+        calls: list[int] = []
+        hook = matcher.model.encoder.register_forward_hook(
+            lambda _m, inputs, _o: calls.append(int(inputs[0]["image"].shape[0]))
+        )
+        results = propagate(
+            frames=sorted(frames),
+            keys=keys,
+            analyse=frames.__getitem__,
+            matcher=matcher,
+            n_styles=3,
+            batch_frames=batch,
+        )
+        fills = [r.fills for r in results]
+        hook.remove()
+        return fills, calls
+
+    single, single_calls = run(1)
+    batched, batched_calls = run(4)
+    assert single_calls == [1] * 6  # every frame encoded once, alone
+    assert batched_calls == [4, 2]  # the same six frames in two CNN calls
+    for a, b in zip(single, batched, strict=True):
+        np.testing.assert_array_equal(a.style, b.style)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-5)
