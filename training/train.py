@@ -116,13 +116,16 @@ def load_config(argv: list[str]) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup, then cosine decay to min_lr at max_steps."""
+def lr_at(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
+    """Linear warmup, then cosine decay to min_lr at max_steps, or at
+    max_minutes when the clock runs out first (``minutes`` since the start),
+    so a run cut short by time still ends annealed."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(
-        (step - cfg.warmup_steps) / max(cfg.max_steps - cfg.warmup_steps, 1), 1.0
-    )
+    progress = (step - cfg.warmup_steps) / max(cfg.max_steps - cfg.warmup_steps, 1)
+    if cfg.max_minutes > 0:
+        progress = max(progress, minutes / cfg.max_minutes)
+    progress = min(progress, 1.0)
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (
         cfg.lr - cfg.min_lr
     )
@@ -268,6 +271,7 @@ def main(argv: list[str]) -> int:
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
     step, best_score, metrics = 0, -1.0, {}
+    minutes_before = 0.0
     if cfg.init_from and not cfg.resume:
         model.load_state_dict(initial_weights(cfg.init_from, device))
         log.info("weights from %s", cfg.init_from)
@@ -276,6 +280,9 @@ def main(argv: list[str]) -> int:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]
+        # Time already trained: max_minutes and the schedule count the run's
+        # whole time, across resumes.
+        minutes_before = float(ckpt.get("minutes", 0.0))
     raw_model = model
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(
@@ -329,12 +336,14 @@ def main(argv: list[str]) -> int:
                 "config": json.dumps(asdict(cfg)),
                 "data_version": version,
                 "metrics": metrics,
+                "minutes": (time.time() - started) / 60,
             },
             out_dir / "ckpt.pt",
         )
 
     # -- the loop ------------------------------------------------------------
-    started = time.time()
+    # The run's start, as if it had never been interrupted.
+    started = time.time() - 60 * minutes_before
     model.train()
     window_loss, window_acc, window_time = [], [], time.time()
     for pairs in loader:
@@ -355,7 +364,7 @@ def main(argv: list[str]) -> int:
             )
         if last:
             break
-        lr = lr_at(step, cfg)
+        lr = lr_at(step, cfg, (time.time() - started) / 60)
         for group in optimizer.param_groups:
             group["lr"] = lr
         data = collate_pairs(pairs, device)

@@ -33,6 +33,15 @@ def test_learning_rate_warms_up_then_decays_to_min() -> None:
     assert lr_at(1000, cfg) == pytest.approx(1e-5)
 
 
+def test_a_run_capped_by_time_anneals_by_the_clock() -> None:
+    cfg = TrainConfig(
+        lr=1e-3, min_lr=1e-5, warmup_steps=10, max_steps=10_000, max_minutes=60
+    )
+    assert lr_at(20, cfg, minutes=30) == pytest.approx(0.5 * (1e-3 + 1e-5))
+    assert lr_at(20, cfg, minutes=60) == pytest.approx(1e-5)
+    assert lr_at(20, cfg, minutes=1) > 0.9e-3  # early on, steps still lead
+
+
 def test_truth_allows_many_correct_key_regions_and_the_dustbin() -> None:
     key = np.array([5, 7, 5, -1])
     target = np.array([5, 9, 7, -1])
