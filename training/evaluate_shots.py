@@ -20,6 +20,7 @@ import argparse
 import logging
 import time
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         help="frames from the key beyond which the frame before votes too "
         "(default: the application's; a large number turns it off)",
     )
+    parser.add_argument(
+        "--chain-weight",
+        type=float,
+        default=None,
+        help="weight of the frame before's vote (default: the application's)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -109,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
             matchers[name] = make_matcher(kind=name)
     settings = PropagationSettings(flag_below=args.flag_below)
     if args.chain_after is not None:
-        settings = PropagationSettings(
-            flag_below=args.flag_below, chain_after=args.chain_after
-        )
+        settings = replace(settings, chain_after=args.chain_after)
+    if args.chain_weight is not None:
+        settings = replace(settings, chain_weight=args.chain_weight)
     per: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     sources = available_sources(args.sources.split(","))
     started = time.perf_counter()
