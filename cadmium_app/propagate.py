@@ -87,7 +87,7 @@ def run_propagation(
             results[result.number] = result.fills
             keys_used[result.number] = result.keys_used
             thumbs[result.number] = small_labels(
-                engine.frame(result.number), thumb_step
+                result.frame or engine.frame(result.number), thumb_step
             )
             progress(done, total)
     if cancelled():

@@ -229,6 +229,12 @@ class ShotEngine:
                     self._cache.popitem(last=False)
         return frame
 
+    def hold_frames(self, count: int) -> None:
+        """Keep at least ``count`` analysed frames cached (a batch read
+        ahead must not push out the frames still being written)."""
+        with self._lock:
+            self._cache_size = max(self._cache_size, count)
+
     def prefetch(self, numbers: Sequence[int]) -> None:
         """Start reading and segmenting frames in a background thread, so
         decoding overlaps with matching of the frame before."""
@@ -407,10 +413,16 @@ def render_shot(
         position = {number: i for i, number in enumerate(frames)}
         batch = batch_frames(engine.matcher, engine.size)
         depth = batch + max(2, engine.loader_threads)
+        # The read-ahead, the keys and the frame before stay analysed.
+        engine.hold_frames(depth + 4)
 
         def analyse(number: int) -> Frame:
+            # Keys are left out of the read-ahead: propagation holds each
+            # key from when it is first needed, so reading it again when its
+            # turn comes would only repeat the work.
             at = position[number]
-            engine.prefetch(frames[at + 1 : at + 1 + depth])
+            upcoming = frames[at + 1 : at + 1 + depth]
+            engine.prefetch([n for n in upcoming if n not in keys])
             return engine.frame(number)
 
         results = propagate(
@@ -425,7 +437,7 @@ def render_shot(
             batch_frames=batch,
         )
         for done, result in enumerate(results, start=1):
-            frame = engine.frame(result.number)
+            frame = result.frame or engine.frame(result.number)
             name = shot.output_name(result.number)
             write_started = time.perf_counter()
             pending.append(

@@ -58,6 +58,9 @@ class FrameResult:
     fills: FillMap
     keys_used: tuple[int, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    # The analysed frame these fills belong to (for writing it out without
+    # analysing it again); None only where a caller builds results by hand.
+    frame: Frame | None = field(default=None, compare=False, repr=False)
 
     @property
     def flagged(self) -> np.ndarray:
@@ -150,7 +153,12 @@ def propagate(
             for upcoming in order[at : at + batch_frames]:
                 ahead[upcoming] = analyse(upcoming)
             prepare([*ahead.values(), *held.values()])
-        frame = ahead.pop(number) if number in ahead else analyse(number)
+        if number in ahead:
+            frame = ahead.pop(number)
+        elif number in held:  # a key, analysed when it was first needed
+            frame = held[number]
+        else:
+            frame = analyse(number)
         before, after = neighbouring_keys(number, key_numbers)
         for key in (before, after):
             if key is not None and key not in held:
@@ -186,9 +194,7 @@ def propagate(
             ):
                 prev_frame, prev_fills = previous
                 corr = matcher.match(prev_frame, prev_fills, frame)
-                votes.append(
-                    (vote(corr, prev_fills, n_styles), settings.chain_weight)
-                )
+                votes.append((vote(corr, prev_fills, n_styles), settings.chain_weight))
             used = tuple(k for k in (before, after) if k is not None)
             if not votes:  # a lone partial key: nothing else to learn from
                 assert own is not None
@@ -205,6 +211,7 @@ def propagate(
                 number=number,
                 fills=result_fills,
                 keys_used=used,
+                frame=frame,
                 timings={
                     "analyse_ms": (analysed - started) * 1000.0,
                     "match_ms": (matched - analysed) * 1000.0,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from engine.facade import batch_frames
-from engine.matching import AssignmentMatcher
+from engine.matching import AssignmentMatcher, Frame
 
 
 class _Prepares:
@@ -24,3 +28,27 @@ def test_frames_are_batched_on_a_gpu_only() -> None:
     assert batch_frames(_Prepares("cuda"), (8192, 8192)) == 1
     assert batch_frames(_Prepares("cpu"), (1920, 1080)) == 1
     assert batch_frames(AssignmentMatcher(), (1920, 1080)) == 1
+
+
+def test_colorizing_reads_and_segments_every_frame_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_cli import make_shot
+
+    import engine.facade as facade
+
+    shot = make_shot(tmp_path / "shot", frames=12, keys=(1, 12))
+    counts: Counter[int] = Counter()
+    load = facade.ShotEngine._load
+
+    def counting_load(self: facade.ShotEngine, number: int) -> Frame:
+        counts[number] += 1
+        return load(self, number)
+
+    monkeypatch.setattr(facade.ShotEngine, "_load", counting_load)
+    summary = facade.colorize_shot(
+        shot_path=shot, out=tmp_path / "out", matcher="assignment"
+    )
+    assert summary.frames == 12
+    assert sorted(counts) == list(range(1, 13))
+    assert counts == Counter(dict.fromkeys(range(1, 13), 1)), counts
