@@ -41,8 +41,15 @@ FLAG_METRICS = ("flagged", "silent", "flag_recall")
 
 
 def shot_scores(
-    shot: Any, matcher: Matcher, key_every: int, settings: PropagationSettings
+    shot: Any,
+    matcher: Matcher,
+    key_every: int,
+    settings: PropagationSettings,
+    sweep: tuple[float, ...] = (),
 ) -> dict[str, float]:
+    """Scores of one shot; with ``sweep``, also the flag metrics as they
+    would be at each of those thresholds (``flagged@0.7`` ...): flags do not
+    change what is painted, so one pass gives them all."""
     frames, truth, palette = analyse_shot(shot)
     numbers = [f.number for f in frames]
     keys = numbers[::key_every]
@@ -61,6 +68,7 @@ def shot_scores(
         settings=settings,
     )
     scores, flagged, silent, wrong_total, caught, regions = [], 0, 0, 0, 0, 0
+    swept = {t: np.zeros(2, np.int64) for t in sweep}  # flagged, caught
     for result in results:
         frame = by_number[result.number]
         fills: FillMap = result.fills
@@ -74,10 +82,19 @@ def shot_scores(
         silent += int((wrong & ~fills.flagged).sum())
         wrong_total += int(wrong.sum())
         caught += int((wrong & fills.flagged).sum())
+        for t, counts in swept.items():
+            flags = (fills.style == UNPAINTED) | (fills.confidence < t)
+            counts += (int(flags.sum()), int((wrong & flags).sum()))
     result_scores = mean_scores(scores)
     result_scores["flagged"] = flagged / max(regions, 1)
     result_scores["silent"] = silent / max(regions, 1)
     result_scores["flag_recall"] = caught / wrong_total if wrong_total else float("nan")
+    for t, (t_flagged, t_caught) in swept.items():
+        result_scores[f"flagged@{t:g}"] = t_flagged / max(regions, 1)
+        result_scores[f"silent@{t:g}"] = (wrong_total - t_caught) / max(regions, 1)
+        result_scores[f"flag_recall@{t:g}"] = (
+            t_caught / wrong_total if wrong_total else float("nan")
+        )
     return result_scores
 
 
@@ -105,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="weight of the frame before's vote (default: the application's)",
     )
+    parser.add_argument(
+        "--flag-sweep",
+        default="",
+        help="also print the flag metrics at these thresholds, e.g. 0.5,0.7,0.8",
+    )
     args = parser.parse_args(argv)
+    sweep = tuple(float(t) for t in args.flag_sweep.split(",") if t.strip())
     logging.basicConfig(level=logging.WARNING)
 
     matchers: dict[str, Matcher] = {}
@@ -131,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # the source could not make this shot
             for name, matcher in matchers.items():
                 per[(source, name)].append(
-                    shot_scores(shot, matcher, args.key_every, settings)
+                    shot_scores(shot, matcher, args.key_every, settings, sweep)
                 )
     columns = (*METRICS, *FLAG_METRICS)
     print(
@@ -152,6 +175,18 @@ def main(argv: list[str] | None = None) -> int:
             mean = {k: float(np.nanmean([r[k] for r in rows])) for k in columns}
             cells = " | ".join(f"{mean[k]:.3f}" for k in columns)
             print(f"| {source} | {len(rows)} | {name} | {cells} |")
+    if sweep:
+        print("\nReview flags at other thresholds (all sources)\n")
+        print("| matcher | flag below | " + " | ".join(FLAG_METRICS) + " |")
+        print("|---" * (len(FLAG_METRICS) + 2) + "|")
+        for name in matchers:
+            rows = [s for (_, m), v in per.items() if m == name for s in v]
+            for t in sweep:
+                cells = " | ".join(
+                    f"{np.nanmean([r[f'{k}@{t:g}'] for r in rows]):.3f}"
+                    for k in FLAG_METRICS
+                )
+                print(f"| {name} | {t:g} | {cells} |")
     return 0
 
 

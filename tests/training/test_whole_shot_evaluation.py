@@ -45,3 +45,15 @@ def test_the_table_has_a_row_per_source_and_matcher(capsys) -> None:  # type: ig
     table = capsys.readouterr().out
     assert "| procedural | 1 | overlap |" in table
     assert "| all | 1 | assignment |" in table
+
+
+def test_a_flag_sweep_agrees_with_a_run_at_that_threshold() -> None:
+    shot = generate_procedural(seed=8, index=0, size=(256, 192), frames=8)
+    swept = shot_scores(
+        shot, OverlapMatcher(), 4, PropagationSettings(flag_below=0.6), (0.9,)
+    )
+    direct = shot_scores(shot, OverlapMatcher(), 4, PropagationSettings(flag_below=0.9))
+    for metric in ("flagged", "silent", "flag_recall"):
+        assert swept[f"{metric}@0.9"] == pytest.approx(direct[metric], nan_ok=True)
+    assert swept["segment_accuracy"] == pytest.approx(direct["segment_accuracy"])
+    assert swept["flagged@0.9"] >= swept["flagged"]
