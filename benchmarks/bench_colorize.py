@@ -7,6 +7,9 @@ per-frame timings from report.json.
 
     python benchmarks/bench_colorize.py [--frames 100] [--sizes hd,4k]
         [--device auto|cpu|cuda] [--matcher auto|learned|assignment|overlap]
+
+Peak memory must not grow with the shot's length: compare
+``--sizes 360p --frames 100`` with ``--sizes 360p --frames 1000``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 from engine.imageio import write_png
 from training.data.procedural import generate_procedural
 
-SIZES = {"hd": (1920, 1080), "4k": (3840, 2160)}
+SIZES = {"360p": (640, 360), "hd": (1920, 1080), "4k": (3840, 2160)}
 KEY_EVERY = 12
 SEED = 20261122
 

@@ -88,7 +88,7 @@ class PairView(QWidget):
         self.setMinimumSize(480, 220)
         self.pair: Pair | None = None
         self.doubtful_only = False
-        self.threshold = 0.6
+        self.threshold = 0.7
         self.drawn_lines = 0
         self.highlight: tuple[str, int] | None = None  # ("key"|"target", region)
         self._images: tuple[QImage, QImage] | None = None

@@ -17,6 +17,7 @@ import numpy as np
 from engine.errors import CadmiumError
 from engine.facade import DEFAULT_GAP, MATCHERS, colorize_shot
 from engine.imageio import read_image, write_png
+from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
 EXIT_INPUT = 2
@@ -45,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--keys", type=_frame_list, help="key frames, e.g. 1,24")
     col.add_argument("--gap", type=int, default=None, help="close gaps up to PX")
     col.add_argument("--matcher", choices=MATCHERS, default="auto")
-    col.add_argument("--flag-below", type=float, default=0.6, help="confidence")
+    col.add_argument(
+        "--flag-below",
+        type=float,
+        default=PropagationSettings().flag_below,
+        help="confidence under which a region is flagged for review",
+    )
     col.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -111,7 +117,6 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 def run_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.propagation import PropagationSettings
 
     settings = PropagationSettings(flag_below=args.flag_below)
     several = len(args.shots) > 1

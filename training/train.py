@@ -10,11 +10,12 @@ A config file (JSON, keys of TrainConfig) overrides the defaults and
 GPU (mixed precision), and on several GPUs or machines under torchrun
 (DistributedDataParallel; each rank makes its own shots). Checkpoints go to
 ``out_dir``: ``ckpt.pt`` (for resuming: weights, optimizer, step, config,
-data version, metrics) and ``best.safetensors`` (the best weights so far, in
-the engine's shipped format, model config and training record in the
-metadata). ``--export=resources/matcher.safetensors`` copies the best
-weights there when the run ends; with ``--export_only=true`` it only does
-that.
+data version, metrics), ``best.safetensors`` (the best weights so far by
+the periodic validation) and ``last.safetensors`` (the latest), both in the
+engine's shipped format with the model config and training record in the
+metadata. ``--export=resources/matcher.safetensors`` copies the ``ship``
+weights (best or last) there when the run ends; with ``--export_only=true``
+it only does that.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ class TrainConfig:
     # Start from these weights (a .safetensors or a ckpt.pt of the same
     # architecture) with a fresh optimiser and schedule: a warm restart.
     init_from: str = ""
-    export: str = ""  # when done, copy best weights here (safetensors)
-    export_only: bool = False  # only export out_dir/best.safetensors
+    export: str = ""  # when done, copy the shipped weights here (safetensors)
+    export_only: bool = False  # only export (see ship)
+    # Which weights to export: "best" (best periodic validation accuracy; a
+    # few held-out shots, so noisy) or "last" (the end of the schedule).
+    ship: str = "best"
     # -- data (training/pairs.py)
     seed: int = 1  # training shots: seeds 1.. ; evaluation uses eval_seed
     sources: str = "procedural,lottie,clipart"  # those that exist are used
@@ -177,11 +181,23 @@ def main(argv: list[str]) -> int:
         sample_pairs,
     )
 
+    if cfg.ship not in ("best", "last"):
+        raise SystemExit(f"ship={cfg.ship!r}: use best or last")
+    shipped = out_dir / f"{cfg.ship}.safetensors"
     if cfg.export_only:
-        best = out_dir / "best.safetensors"
-        model_from_bytes(best.read_bytes(), str(best))  # refuse to ship a bad file
-        shutil.copyfile(best, cfg.export)
-        log.info("exported %s -> %s", best, cfg.export)
+        if cfg.ship == "last" and not shipped.exists():
+            # Runs from before last.safetensors existed: the final checkpoint.
+            ckpt = torch.load(out_dir / "ckpt.pt", weights_only=True)
+            model = MatchingModel(json.loads(ckpt["model_conf"]))
+            model.load_state_dict(ckpt["model"])
+            run = json.loads(ckpt["config"])
+            info = {"step": ckpt["step"], "metrics": ckpt["metrics"]}
+            info |= {"run_config": run, "data_version": ckpt["data_version"]}
+            info["sources"] = list(available_sources(run["sources"].split(",")))
+            save_matcher(model, shipped, info)
+        model_from_bytes(shipped.read_bytes(), str(shipped))  # refuse a bad file
+        shutil.copyfile(shipped, cfg.export)
+        log.info("exported %s -> %s", shipped, cfg.export)
         return 0
 
     # -- distributed and device -------------------------------------------
@@ -326,6 +342,7 @@ def main(argv: list[str]) -> int:
         }
         if best:
             save_matcher(raw_model, out_dir / "best.safetensors", info)
+        save_matcher(raw_model, out_dir / "last.safetensors", info)
         torch.save(
             {
                 "model": raw_model.state_dict(),
@@ -401,8 +418,8 @@ def main(argv: list[str]) -> int:
             window_loss, window_acc, window_time = [], [], time.time()
 
     if master and cfg.export:
-        shutil.copyfile(out_dir / "best.safetensors", cfg.export)
-        log.info("exported %s -> %s", out_dir / "best.safetensors", cfg.export)
+        shutil.copyfile(shipped, cfg.export)
+        log.info("exported %s -> %s", shipped, cfg.export)
     if distributed:
         torch.distributed.destroy_process_group()
     return 0
