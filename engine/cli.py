@@ -117,7 +117,6 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 def run_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-
     settings = PropagationSettings(flag_below=args.flag_below)
     several = len(args.shots) > 1
     names = [shot.resolve().name for shot in args.shots]
