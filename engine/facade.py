@@ -229,12 +229,6 @@ class ShotEngine:
                     self._cache.popitem(last=False)
         return frame
 
-    def hold_frames(self, count: int) -> None:
-        """Keep at least ``count`` analysed frames cached (a batch read
-        ahead must not push out the frames still being written)."""
-        with self._lock:
-            self._cache_size = max(self._cache_size, count)
-
     def prefetch(self, numbers: Sequence[int]) -> None:
         """Start reading and segmenting frames in a background thread, so
         decoding overlaps with matching of the frame before."""
@@ -339,7 +333,12 @@ def colorize_shot(
     if not 0 <= gap <= 64:
         raise CadmiumError(f"--gap {gap}: use 0 (off) to 64 px")
     key_numbers = _choose_keys(shot, keys)
-    engine = ShotEngine(shot=shot, gap=gap, matcher=matcher, device=device)
+    # Propagation holds the frames it works on and hands each to the writers,
+    # so the cache only bridges reading the keys' fills and their first use
+    # (the first three keys; a later one is segmented again when reached).
+    engine = ShotEngine(
+        shot=shot, gap=gap, matcher=matcher, device=device, cache_frames=3
+    )
     engine.check_sizes()
     if device == "cuda":
         resolve_device(device)  # fail now, not after the keys are read
@@ -413,8 +412,10 @@ def render_shot(
         position = {number: i for i, number in enumerate(frames)}
         batch = batch_frames(engine.matcher, engine.size)
         depth = batch + max(2, engine.loader_threads)
-        # The read-ahead, the keys and the frame before stay analysed.
-        engine.hold_frames(depth + 4)
+        # Four HD frames' worth waiting to be written, and at least one per
+        # writer thread (4 at HD, 2 at 4K).
+        width, height = engine.size
+        max_pending = max(2, min(4, 4 * 1920 * 1080 // max(width * height, 1)))
 
         def analyse(number: int) -> Frame:
             # Keys are left out of the read-ahead: propagation holds each
@@ -445,8 +446,9 @@ def render_shot(
                     write_frame_layers, staging, name, frame, result.fills, palette
                 )
             )
-            # Bound the frames waiting to be written, and surface errors early.
-            while len(pending) > 4:
+            # Bound the frames waiting to be written (each holds its frame and
+            # two RGBA layers), and surface errors early.
+            while len(pending) > max_pending:
                 pending.pop(0).result()
             timings = {**frame.timings, **result.timings}
             timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000

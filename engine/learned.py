@@ -18,6 +18,7 @@ import json
 import logging
 import struct
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,7 +101,9 @@ class MatchingModel(nn.Module):
 
 @dataclass(frozen=True)
 class _Encoded:
-    labels: np.ndarray  # the label map these descriptors belong to
+    # The label map these descriptors belong to, weakly: the cache must not
+    # keep a dropped frame's label map alive (33 MB at 4K, 16 frames).
+    labels: weakref.ref[np.ndarray]
     descriptors: torch.Tensor  # [n x D]
     position: torch.Tensor  # [n x 2]
     edges: torch.Tensor  # [2 x E]
@@ -134,11 +137,12 @@ class LearnedMatcher:
         labels = frame.regions.labels
         with self._lock:
             hit = self._cache.get(frame.number)
-            if hit is None or not (
-                hit.labels is labels
+            encoded_labels = hit.labels() if hit is not None else None
+            if encoded_labels is None or not (
+                encoded_labels is labels
                 or (
-                    hit.labels.shape == labels.shape
-                    and np.array_equal(hit.labels, labels)
+                    encoded_labels.shape == labels.shape
+                    and np.array_equal(encoded_labels, labels)
                 )
             ):
                 return None
@@ -181,7 +185,7 @@ class LearnedMatcher:
             for i in members:
                 item, end = inputs[i], start + inputs[i].count
                 encoded[i] = _Encoded(
-                    frames[i].regions.labels,
+                    weakref.ref(frames[i].regions.labels),
                     descriptors[start:end],
                     data["position"][start:end],
                     torch.from_numpy(item.edges).to(self.device),
