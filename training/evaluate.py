@@ -13,6 +13,9 @@ painted from the ground-truth colours, and the other frames are painted by
     prev   key = the previous frame (each frame on its own)
     long   key = the first frame; every later frame matched to it directly
     ends   keys = the first and the last frame
+    self   (not by default) every frame painted from its own ground truth
+           through the engine's regions: the ceiling segmentation leaves to
+           any matcher (``--protocols self --matchers overlap``)
 
 Matchers: "learned" and "assignment" match each frame to its key(s)
 directly; "learned-app" (optional) propagates as the application does by
@@ -48,6 +51,8 @@ from training.pairs import GAP, available_sources
 log = logging.getLogger("evaluate")
 
 PROTOCOLS = ("prev", "long", "ends")
+# Also known: "self", the segmentation ceiling (no matching; see run_protocol).
+ALL_PROTOCOLS = (*PROTOCOLS, "self")
 DIRECT = PropagationSettings(chain_after=10**9)
 CHAINED = PropagationSettings(chain_after=0)
 
@@ -121,6 +126,10 @@ def run_protocol(
         predicted = painted([1], numbers[1:])
     elif protocol == "ends":
         predicted = painted([1, n], numbers[1:-1])
+    elif protocol == "self":
+        # Each frame painted from its own ground truth through the engine's
+        # regions: the ceiling that segmentation leaves to any matcher.
+        predicted = {t: truth_fills[t - 1] for t in numbers[1:]}
     else:
         raise ValueError(f"unknown protocol {protocol!r}")
     scores = []
@@ -175,7 +184,7 @@ def markdown_table(results: dict[str, Any], counts: dict[str, int]) -> str:
     lines = [header, "|" + "---|" * 7]
     sources = sorted(s for s in results if s != "all") + ["all"]
     for source in sources:
-        for protocol in PROTOCOLS:
+        for protocol in ALL_PROTOCOLS:
             for name, scores in results[source].get(protocol, {}).items():
                 cells = " | ".join(f"{scores[m]:.4f}" for m in METRICS)
                 shots = counts.get(source, 0)

@@ -77,3 +77,19 @@ def test_protocols_run_on_a_generated_shot() -> None:
             assert 0.0 <= scores["segment_accuracy"] <= 1.0
     table = markdown_table(results, {"procedural": 1, "all": 1})
     assert "| all (1) | long | overlap |" in table
+
+
+def test_the_self_protocol_is_an_upper_bound_for_every_matcher() -> None:
+    from training.data.procedural import generate_procedural
+
+    shot = generate_procedural(4321, 0, (192, 144), 6)
+    matchers = {"assignment": (AssignmentMatcher(), DIRECT)}
+    results = evaluate(
+        matchers=matchers, shots=[shot], protocols=("prev", "long", "self")
+    )["all"]
+    ceiling = results["self"]["assignment"]["segment_accuracy"]
+    assert ceiling > 0.9
+    for protocol in ("prev", "long"):
+        assert results[protocol]["assignment"]["segment_accuracy"] <= ceiling
+    table = markdown_table({"all": results}, {"all": 1})
+    assert "| all (1) | self | assignment |" in table
