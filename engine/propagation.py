@@ -146,30 +146,36 @@ def propagate(
 
     prepare = getattr(matcher, "prepare", None) if batch_frames > 1 else None
     ahead: dict[int, Frame] = {}  # analysed ahead of their turn, for a batch
-    held: dict[int, Frame] = {}
+    held: dict[int, Frame] = {}  # the keys in use (before, after, current)
     previous: tuple[Frame, FillMap] | None = None
+
+    def get(number: int) -> Frame:
+        """An analysed frame, reusing one held or read ahead: each frame is
+        analysed once per pass."""
+        if number in held:
+            return held[number]
+        if number in ahead:
+            return ahead[number]
+        return analyse(number)
+
     for at, number in enumerate(order):
         if cancelled():
             return
         started = time.perf_counter()
-        if prepare is not None and number not in ahead:
-            for upcoming in order[at : at + batch_frames]:
-                ahead[upcoming] = analyse(upcoming)
-            prepare([*ahead.values(), *held.values()])
-        if number in ahead:
-            frame = ahead.pop(number)
-        elif number in held:  # a key, analysed when it was first needed
-            frame = held[number]
-        else:
-            frame = analyse(number)
         before, after = neighbouring_keys(number, key_numbers)
+        # Keys first: they may still be cached from reading their fills.
         for key in (before, after):
             if key is not None and key not in held:
-                if key == number:
-                    held[key] = frame
-                else:
-                    held[key] = ahead[key] if key in ahead else analyse(key)
-        held = {k: v for k, v in held.items() if k in (before, after)}
+                held[key] = get(key)
+        if prepare is not None and number not in ahead and number not in held:
+            for upcoming in order[at : at + batch_frames]:
+                ahead[upcoming] = get(upcoming)
+            prepare([*ahead.values(), *held.values()])
+        frame = get(number)
+        ahead.pop(number, None)
+        if number in keys:
+            held[number] = frame  # the key before the frames that follow
+        held = {k: v for k, v in held.items() if k in (before, after, number)}
         analysed = time.perf_counter()
 
         own = painted.get(number)

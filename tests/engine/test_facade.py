@@ -30,14 +30,10 @@ def test_frames_are_batched_on_a_gpu_only() -> None:
     assert batch_frames(AssignmentMatcher(), (1920, 1080)) == 1
 
 
-def test_colorizing_reads_and_segments_every_frame_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from test_cli import make_shot
-
+def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
+    """How often each frame is read and segmented from now on."""
     import engine.facade as facade
 
-    shot = make_shot(tmp_path / "shot", frames=12, keys=(1, 12))
     counts: Counter[int] = Counter()
     load = facade.ShotEngine._load
 
@@ -46,9 +42,45 @@ def test_colorizing_reads_and_segments_every_frame_once(
         return load(self, number)
 
     monkeypatch.setattr(facade.ShotEngine, "_load", counting_load)
+    return counts
+
+
+def test_colorizing_reads_and_segments_every_frame_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_cli import make_shot
+
+    import engine.facade as facade
+
+    shot = make_shot(tmp_path / "shot", frames=12, keys=(1, 12))
+    counts = count_loads(monkeypatch)
     summary = facade.colorize_shot(
         shot_path=shot, out=tmp_path / "out", matcher="assignment"
     )
     assert summary.frames == 12
     assert sorted(counts) == list(range(1, 13))
     assert counts == Counter(dict.fromkeys(range(1, 13), 1)), counts
+
+
+def test_colorizing_in_batches_writes_what_frame_by_frame_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GPU path (frames read ahead, CNN features in batches), run on the
+    CPU: same images, every frame still read once."""
+    import numpy as np
+    from test_cli import make_shot
+
+    import engine.facade as facade
+    from engine.imageio import read_image
+
+    shot = make_shot(tmp_path / "shot", frames=10, keys=(1, 10))
+    facade.colorize_shot(shot_path=shot, out=tmp_path / "single", matcher="learned")
+    counts = count_loads(monkeypatch)
+    monkeypatch.setattr(facade, "batch_frames", lambda matcher, size: 4)
+    facade.colorize_shot(shot_path=shot, out=tmp_path / "batched", matcher="learned")
+    assert counts == Counter(dict.fromkeys(range(1, 11), 1)), counts
+    for name in sorted(p.name for p in (tmp_path / "single" / "color").iterdir()):
+        np.testing.assert_array_equal(
+            read_image(tmp_path / "single" / "color" / name),
+            read_image(tmp_path / "batched" / "color" / name),
+        )
