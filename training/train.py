@@ -185,16 +185,6 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"ship={cfg.ship!r}: use best or last")
     shipped = out_dir / f"{cfg.ship}.safetensors"
     if cfg.export_only:
-        if cfg.ship == "last" and not shipped.exists():
-            # Runs from before last.safetensors existed: the final checkpoint.
-            ckpt = torch.load(out_dir / "ckpt.pt", weights_only=True)
-            model = MatchingModel(json.loads(ckpt["model_conf"]))
-            model.load_state_dict(ckpt["model"])
-            run = json.loads(ckpt["config"])
-            info = {"step": ckpt["step"], "metrics": ckpt["metrics"]}
-            info |= {"run_config": run, "data_version": ckpt["data_version"]}
-            info["sources"] = list(available_sources(run["sources"].split(",")))
-            save_matcher(model, shipped, info)
         model_from_bytes(shipped.read_bytes(), str(shipped))  # refuse a bad file
         shutil.copyfile(shipped, cfg.export)
         log.info("exported %s -> %s", shipped, cfg.export)
