@@ -10,6 +10,7 @@ A cancelled run changes nothing.
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from PySide6.QtCore import QObject, Signal
 
 from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
-from cadmium_app.outputs import write_outputs
+from cadmium_app.outputs import add_remaining_frames
 from cadmium_app.session import Session
 from cadmium_app.timeline import TimelineController
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
+from engine.outputs import StagedOutput
 from engine.project import Snapshot
 from engine.propagation import PropagationSettings
 from engine.regions import Regions
@@ -70,48 +72,63 @@ def run_propagation(
         )
     # A lone key has no other key to be painted from.
     chosen = [t for t in targets if not (t in keys and len(keys) == 1)]
-    total = len(chosen) + (len(snap.shot.frames) if out is not None else 0)
+    total = len(chosen)
     results: dict[int, FillMap] = {}
     thumbs: dict[int, np.ndarray] = {}
-    keys_used: dict[int, tuple[int, ...]] = {}
-    if chosen:
-        runs = engine.propagate(
-            keys=keys,
-            n_styles=len(snap.palette),
-            painted=painted,
-            targets=chosen,
-            settings=PropagationSettings(flag_below=flag_below),
-            cancelled=cancelled,
-        )
-        for done, result in enumerate(runs, start=1):
-            results[result.number] = result.fills
-            keys_used[result.number] = result.keys_used
-            thumbs[result.number] = small_labels(
-                result.frame or engine.frame(result.number), thumb_step
+    with ExitStack() as stack:
+        # A colorize run writes each frame as soon as it is painted, while
+        # propagation still holds it (reading it again afterwards would
+        # segment it twice on shots longer than the engine's cache).
+        staged = None
+        if out is not None:
+            staged = stack.enter_context(
+                StagedOutput(snap.shot, out, layers=("color", "composite"))
             )
-            progress(done, total)
-    if cancelled():
-        return None
-    if out is not None:
-        report = {
-            "shot": str(snap.shot.root),
-            "keys": sorted(keys),
-            "matcher": engine.matcher.name,
-            "gap": snap.gap,
-            "flag_below": flag_below,
-            "palette": snap.palette.to_json(),
-        }
-        write_outputs(
-            snap,
-            out,
-            frame_of=engine.frame,
-            layers=("color", "composite"),
-            fills=results,
-            report=report,
-            keys_used=keys_used,
-            progress=lambda d, _t: progress(len(chosen) + d, total),
-            cancelled=cancelled,
-        )
+            total += len(set(snap.shot.frames) - set(chosen))
+        if chosen:
+            runs = engine.propagate(
+                keys=keys,
+                n_styles=len(snap.palette),
+                painted=painted,
+                targets=chosen,
+                settings=PropagationSettings(flag_below=flag_below),
+                cancelled=cancelled,
+            )
+            for done, result in enumerate(runs, start=1):
+                frame = result.frame or engine.frame(result.number)
+                results[result.number] = result.fills
+                thumbs[result.number] = small_labels(frame, thumb_step)
+                if staged is not None:
+                    staged.add(
+                        result.number,
+                        frame,
+                        result.fills,
+                        snap.palette,
+                        key=result.number in snap.keys,
+                        keys_used=list(result.keys_used),
+                    )
+                progress(done, total)
+        if cancelled():
+            return None
+        if staged is not None:
+            add_remaining_frames(
+                staged,
+                snap,
+                frame_of=engine.frame,
+                progress=lambda d, _t: progress(len(chosen) + d, total),
+                cancelled=cancelled,
+                keys_used=[],
+            )
+            staged.publish(
+                {
+                    "shot": str(snap.shot.root),
+                    "keys": sorted(keys),
+                    "matcher": engine.matcher.name,
+                    "gap": snap.gap,
+                    "flag_below": flag_below,
+                    "palette": snap.palette.to_json(),
+                }
+            )
     return RunResult(engine=engine, fills=results, thumbs=thumbs, out=out)
 
 

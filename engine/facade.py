@@ -7,10 +7,8 @@ and the GUI thread never pays for it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -18,14 +16,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from engine.errors import CadmiumError, ShotError
 from engine.fills import FillMap, fills_from_color
-from engine.imageio import atomic_write_bytes, image_size, read_image
+from engine.imageio import image_size, read_image
 from engine.matching import (
     AssignmentMatcher,
     Correspondence,
@@ -34,11 +31,8 @@ from engine.matching import (
     OverlapMatcher,
 )
 from engine.outputs import (
+    StagedOutput,
     check_out_folder,
-    frame_report,
-    new_staging,
-    publish,
-    write_frame_layers,
 )
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
@@ -395,27 +389,15 @@ def render_shot(
     """
     started = time.perf_counter() if started is None else started
     shot = engine.shot
-    out_dir = check_out_folder(shot, out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     key_numbers = sorted(keys)
     painted = {**keys, **(painted or {})}
-    staging = new_staging(out_dir)
-    frames_report: list[dict[str, Any]] = []
     total = len(shot.frames)
     flagged = unpainted = 0
-    writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cadmium-write")
-    pending: list[Future[None]] = []
-    try:
-        (staging / "color").mkdir(parents=True)
-        (staging / "composite").mkdir()
+    with StagedOutput(shot, out) as staged:
         frames = shot.frames
         position = {number: i for i, number in enumerate(frames)}
         batch = batch_frames(engine.matcher, engine.size)
         depth = batch + max(2, engine.loader_threads)
-        # Four HD frames' worth waiting to be written, and at least one per
-        # writer thread (4 at HD, 2 at 4K).
-        width, height = engine.size
-        max_pending = max(2, min(4, 4 * 1920 * 1080 // max(width * height, 1)))
 
         def analyse(number: int) -> Frame:
             # Keys are left out of the read-ahead: propagation holds each
@@ -439,60 +421,42 @@ def render_shot(
         )
         for done, result in enumerate(results, start=1):
             frame = result.frame or engine.frame(result.number)
-            name = shot.output_name(result.number)
             write_started = time.perf_counter()
-            pending.append(
-                writer.submit(
-                    write_frame_layers, staging, name, frame, result.fills, palette
-                )
-            )
-            # Bound the frames waiting to be written (each holds its frame and
-            # two RGBA layers), and surface errors early.
-            while len(pending) > max_pending:
-                pending.pop(0).result()
             timings = {**frame.timings, **result.timings}
-            timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000
-            frames_report.append(
-                frame_report(
-                    number=result.number,
-                    name=name,
-                    regions=frame.regions,
-                    fills=result.fills,
-                    palette=palette,
-                    keys_used=list(result.keys_used),
-                    timings_ms={k: round(v, 2) for k, v in timings.items()},
-                )
+            staged.add(
+                result.number,
+                frame,
+                result.fills,
+                palette,
+                keys_used=list(result.keys_used),
             )
+            timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000
+            staged.frames[result.number]["timings_ms"] = {
+                k: round(v, 2) for k, v in timings.items()
+            }
             flagged += len(result.flagged)
             unpainted += len(result.unpainted)
             if progress is not None:
                 progress(done, total)
         if cancelled():
             raise CadmiumError("cancelled; nothing was written")
-        for future in pending:
-            future.result()
         matcher_name = engine.matcher.name
-        report = {
-            "shot": str(shot.root),
-            "keys": key_numbers,
-            "matcher": matcher_name,
-            "gap": engine.gap,
-            "flag_below": settings.flag_below,
-            "palette": palette.to_json(),
-            "frames": frames_report,
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        atomic_write_bytes(
-            staging / "report.json", (json.dumps(report, indent=1) + "\n").encode()
+        staged.wait()
+        out_dir = staged.publish(
+            {
+                "shot": str(shot.root),
+                "keys": key_numbers,
+                "matcher": matcher_name,
+                "gap": engine.gap,
+                "flag_below": settings.flag_below,
+                "palette": palette.to_json(),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
         )
-        publish(staging, out_dir, ("color", "composite", "report.json"))
-    finally:
-        writer.shutdown(wait=True)
-        shutil.rmtree(staging, ignore_errors=True)
     return ColorizeSummary(
         shot=shot.root,
         out=out_dir,
-        frames=len(frames_report),
+        frames=len(staged.frames),
         keys=tuple(key_numbers),
         flagged_regions=flagged,
         unpainted_regions=unpainted,

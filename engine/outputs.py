@@ -9,19 +9,22 @@ the previous outputs as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from engine.errors import CadmiumError
 from engine.fills import FillMap, color_layer, composite
-from engine.imageio import to_rgba8, write_png
+from engine.imageio import atomic_write_bytes, to_rgba8, write_png
 from engine.lineart import ink_channels, to_8bit
 from engine.matching import Frame
 from engine.palette import Palette
@@ -170,3 +173,124 @@ def publish(staging: Path, out_dir: Path, names: Iterable[str]) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink(missing_ok=True)
+
+
+class StagedOutput:
+    """Frames' layers written into a staging folder inside the output folder
+    while the work goes on, and swapped into place together by `publish`.
+
+        with StagedOutput(shot, out, layers=("color", "composite")) as staged:
+            for ...:
+                staged.add(number, frame, fills, palette, keys_used=[1])
+            staged.publish(report={"keys": [1]})
+
+    PNGs are encoded on two writer threads (zlib releases the GIL); the
+    frames waiting for them are bounded (four HD frames' worth, at least one
+    per thread), so a long shot never piles up in memory, and a writer's
+    error surfaces at the next `add`. Leaving the block without `publish`
+    (an error, a cancel) removes the staging folder and leaves the output
+    folder as it was.
+    """
+
+    WRITERS = 2
+
+    def __init__(
+        self,
+        shot: Shot,
+        out: str | Path,
+        *,
+        layers: Iterable[str] = ("color", "composite"),
+    ) -> None:
+        self.layers = tuple(layers)
+        unknown = set(self.layers) - set(LAYERS)
+        if unknown:
+            raise ValueError(f"unknown layer {sorted(unknown)[0]!r}")
+        self.shot = shot
+        self.out_dir = check_out_folder(shot, out)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.staging = new_staging(self.out_dir)
+        for layer in self.layers:
+            (self.staging / layer).mkdir(parents=True)
+        # report.json entries by frame number (callers may add to them).
+        self.frames: dict[int, dict[str, Any]] = {}
+        self._pending: list[Future[None]] = []
+        self._writer = ThreadPoolExecutor(
+            max_workers=self.WRITERS, thread_name_prefix="cadmium-write"
+        )
+
+    def __enter__(self) -> StagedOutput:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def add(
+        self,
+        number: int,
+        frame: Frame,
+        fills: FillMap,
+        palette: Palette,
+        **report: Any,
+    ) -> None:
+        """Queue frame ``number``'s layers; its report.json entry gets
+        ``report`` besides the regions, flags and unpainted count."""
+        name = self.shot.output_name(number)
+        self._pending.append(
+            self._writer.submit(
+                write_frame_layers,
+                self.staging,
+                name,
+                frame,
+                fills,
+                palette,
+                self.layers,
+            )
+        )
+        height, width = frame.regions.shape
+        most = max(self.WRITERS, min(4, 4 * 1920 * 1080 // max(width * height, 1)))
+        while len(self._pending) > most:
+            self._pending.pop(0).result()
+        self.frames[number] = frame_report(
+            number=number,
+            name=name,
+            regions=frame.regions,
+            fills=fills,
+            palette=palette,
+            **report,
+        )
+
+    def publish(self, report: dict[str, Any] | None = None) -> Path:
+        """Wait for the writers, write report.json (``report`` plus every
+        frame's entry, in frame order) when given, and swap it all in."""
+        self.wait()
+        names = list(self.layers)
+        if report is not None:
+            document = {
+                **report,
+                "frames": [self.frames[n] for n in sorted(self.frames)],
+            }
+            atomic_write_bytes(
+                self.staging / "report.json",
+                (json.dumps(document, indent=1) + "\n").encode(),
+            )
+            names.append("report.json")
+        publish(self.staging, self.out_dir, names)
+        return self.out_dir
+
+    def wait(self) -> None:
+        """Wait until every queued frame is written (raises its error)."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()
+
+    def close(self) -> None:
+        """Stop the writers and remove what is left of the staging folder."""
+        for future in self._pending:
+            future.cancel()
+        self._writer.shutdown(wait=True)
+        shutil.rmtree(self.staging, ignore_errors=True)

@@ -12,12 +12,14 @@ from app_helpers import (
     RING,
     click_image,
     go_to,
+    make_shot,
     open_and_wait,
     pixel,
     points,
     style_rgb,
     wait_job,
 )
+from probes import count_loads
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
@@ -202,3 +204,26 @@ def test_cancelling_a_run_changes_nothing(qtbot: QtBot, window: MainWindow) -> N
     assert job.outcome == "cancelled"
     assert project.revision == revision and window.session.undo_stack.count() == 0
     assert not window.session.jobs.widget.isVisible()
+
+
+def test_colorize_shot_segments_each_painted_frame_once(
+    qtbot: QtBot,
+    window: MainWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frames are written while propagation holds them: with a frame cache
+    smaller than the shot, none is read and segmented again to be written."""
+    open_and_wait(qtbot, window, make_shot(tmp_path / "long", frames=10))
+    engine = window.session.engine
+    assert engine is not None
+    engine._cache_size = 2
+    loads = count_loads(monkeypatch)
+    out = tmp_path / "out"
+    window.propagation.colorize_shot(out)
+    wait_job(qtbot, window.propagation.last_job)
+    assert window.propagation.last_job.outcome == "ok"
+    assert len(list((out / "composite").iterdir())) == 10
+    # Frames the run had to read (not cached when it began) were read once.
+    assert set(range(3, 11)) <= set(loads)
+    assert max(loads.values()) == 1, loads

@@ -7,9 +7,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from probes import count_loads
 
 from engine.facade import batch_frames
-from engine.matching import AssignmentMatcher, Frame
+from engine.matching import AssignmentMatcher
 
 
 class _Prepares:
@@ -28,21 +29,6 @@ def test_frames_are_batched_on_a_gpu_only() -> None:
     assert batch_frames(_Prepares("cuda"), (8192, 8192)) == 1
     assert batch_frames(_Prepares("cpu"), (1920, 1080)) == 1
     assert batch_frames(AssignmentMatcher(), (1920, 1080)) == 1
-
-
-def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
-    """How often each frame is read and segmented from now on."""
-    import engine.facade as facade
-
-    counts: Counter[int] = Counter()
-    load = facade.ShotEngine._load
-
-    def counting_load(self: facade.ShotEngine, number: int) -> Frame:
-        counts[number] += 1
-        return load(self, number)
-
-    monkeypatch.setattr(facade.ShotEngine, "_load", counting_load)
-    return counts
 
 
 def test_colorizing_reads_and_segments_every_frame_once(
