@@ -117,7 +117,7 @@ def run_propagation(
                 frame_of=engine.frame,
                 progress=lambda d, _t: progress(len(chosen) + d, total),
                 cancelled=cancelled,
-                keys_used=[],
+                keys_used=(),
             )
             staged.publish(
                 {

@@ -421,16 +421,18 @@ def render_shot(
         )
         for done, result in enumerate(results, start=1):
             frame = result.frame or engine.frame(result.number)
-            write_started = time.perf_counter()
-            timings = {**frame.timings, **result.timings}
-            staged.add(
+            queued = staged.add(
                 result.number,
                 frame,
                 result.fills,
                 palette,
                 keys_used=list(result.keys_used),
             )
-            timings["queue_write_ms"] = (time.perf_counter() - write_started) * 1000
+            timings = {
+                **frame.timings,
+                **result.timings,
+                "queue_write_ms": queued * 1000,
+            }
             staged.frames[result.number]["timings_ms"] = {
                 k: round(v, 2) for k, v in timings.items()
             }

@@ -9,6 +9,7 @@ the previous outputs as they were.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -207,10 +208,18 @@ class StagedOutput:
             raise ValueError(f"unknown layer {sorted(unknown)[0]!r}")
         self.shot = shot
         self.out_dir = check_out_folder(shot, out)
+        # A folder made here and never published to is removed again: a
+        # cancelled run leaves nothing behind.
+        self._made_out_dir = not self.out_dir.exists()
+        self._published = False
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.staging = new_staging(self.out_dir)
-        for layer in self.layers:
-            (self.staging / layer).mkdir(parents=True)
+        try:
+            for layer in self.layers:
+                (self.staging / layer).mkdir(parents=True)
+        except OSError:
+            self._remove_unpublished()
+            raise
         # report.json entries by frame number (callers may add to them).
         self.frames: dict[int, dict[str, Any]] = {}
         self._pending: list[Future[None]] = []
@@ -236,10 +245,20 @@ class StagedOutput:
         fills: FillMap,
         palette: Palette,
         **report: Any,
-    ) -> None:
+    ) -> float:
         """Queue frame ``number``'s layers; its report.json entry gets
-        ``report`` besides the regions, flags and unpainted count."""
+        ``report`` besides the regions, flags and unpainted count. Returns
+        the seconds spent queueing (waiting for a writer included)."""
         name = self.shot.output_name(number)
+        self.frames[number] = frame_report(
+            number=number,
+            name=name,
+            regions=frame.regions,
+            fills=fills,
+            palette=palette,
+            **report,
+        )
+        started = time.perf_counter()
         self._pending.append(
             self._writer.submit(
                 write_frame_layers,
@@ -255,14 +274,7 @@ class StagedOutput:
         most = max(self.WRITERS, min(4, 4 * 1920 * 1080 // max(width * height, 1)))
         while len(self._pending) > most:
             self._pending.pop(0).result()
-        self.frames[number] = frame_report(
-            number=number,
-            name=name,
-            regions=frame.regions,
-            fills=fills,
-            palette=palette,
-            **report,
-        )
+        return time.perf_counter() - started
 
     def publish(self, report: dict[str, Any] | None = None) -> Path:
         """Wait for the writers, write report.json (``report`` plus every
@@ -280,6 +292,7 @@ class StagedOutput:
             )
             names.append("report.json")
         publish(self.staging, self.out_dir, names)
+        self._published = True
         return self.out_dir
 
     def wait(self) -> None:
@@ -293,4 +306,10 @@ class StagedOutput:
         for future in self._pending:
             future.cancel()
         self._writer.shutdown(wait=True)
+        self._remove_unpublished()
+
+    def _remove_unpublished(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+        if self._made_out_dir and not self._published:
+            with contextlib.suppress(OSError):
+                self.out_dir.rmdir()  # only if empty

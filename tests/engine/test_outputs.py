@@ -55,3 +55,12 @@ def test_a_failed_run_leaves_the_previous_outputs_as_they_were(
         raise RuntimeError("the run failed")
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
     assert sorted(p.name for p in out.iterdir()) == ["color"]
+
+
+def test_a_cancelled_run_removes_the_folder_it_made(tmp_path: Path) -> None:
+    engine, palette = staged_frames(tmp_path)
+    out = tmp_path / "new" / "out"
+    with StagedOutput(engine.shot, out) as staged:
+        frame = engine.frame(1)
+        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+    assert not out.exists()
