@@ -43,9 +43,10 @@ class PropagationSettings:
     frames; `python -m training.evaluate_shots --shots 3 --chain-weight W`):
     segment accuracy 0.738 at weight 1, 0.765 at 0.3, 0.771 without it;
     0.3 keeps most of the accuracy, and its extra review flags.
-    The same shots put the flag threshold at 0.7: 27% of regions flagged and
-    1.5% painted wrong without a flag, against 23% and 2.8% at 0.6 and 33%
-    and 0.8% at 0.8 (`--flag-sweep 0.5,0.6,0.7,0.8`).
+    The same shots put the flag threshold at 0.7: with the shipped weights
+    26% of regions flagged and 1.5% painted wrong without a flag, against
+    21% and 2.8% at 0.6 and 31% and 0.8% at 0.8 (`--flag-sweep
+    0.5,0.6,0.7,0.8`).
     """
 
     flag_below: float = 0.7

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "--weights", help=".safetensors or ckpt.pt (default: shipped weights)"
     )
     parser.add_argument("--seed", type=int, default=777)
-    parser.add_argument("--shots", type=int, default=8, help="shots per source")
+    parser.add_argument("--shots", type=int, default=16, help="shots per source")
     parser.add_argument("--size", default="640x360", help="WxH")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--sources", default="procedural,lottie,clipart")
