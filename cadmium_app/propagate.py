@@ -81,9 +81,7 @@ def run_propagation(
         # segment it twice on shots longer than the engine's cache).
         staged = None
         if out is not None:
-            staged = stack.enter_context(
-                StagedOutput(snap.shot, out, layers=("color", "composite"))
-            )
+            staged = stack.enter_context(StagedOutput(snap.shot, out))
             total += len(set(snap.shot.frames) - set(chosen))
         if chosen:
             runs = engine.propagate(
@@ -95,13 +93,12 @@ def run_propagation(
                 cancelled=cancelled,
             )
             for done, result in enumerate(runs, start=1):
-                frame = result.frame or engine.frame(result.number)
                 results[result.number] = result.fills
-                thumbs[result.number] = small_labels(frame, thumb_step)
+                thumbs[result.number] = small_labels(result.frame, thumb_step)
                 if staged is not None:
                     staged.add(
                         result.number,
-                        frame,
+                        result.frame,
                         result.fills,
                         snap.palette,
                         key=result.number in snap.keys,

@@ -30,10 +30,7 @@ from engine.matching import (
     Matcher,
     OverlapMatcher,
 )
-from engine.outputs import (
-    StagedOutput,
-    check_out_folder,
-)
+from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, segment_image
@@ -420,22 +417,14 @@ def render_shot(
             batch_frames=batch,
         )
         for done, result in enumerate(results, start=1):
-            frame = result.frame or engine.frame(result.number)
-            queued = staged.add(
+            staged.add(
                 result.number,
-                frame,
+                result.frame,
                 result.fills,
                 palette,
                 keys_used=list(result.keys_used),
+                timings_ms={**result.frame.timings, **result.timings},
             )
-            timings = {
-                **frame.timings,
-                **result.timings,
-                "queue_write_ms": queued * 1000,
-            }
-            staged.frames[result.number]["timings_ms"] = {
-                k: round(v, 2) for k, v in timings.items()
-            }
             flagged += len(result.flagged)
             unpainted += len(result.unpainted)
             if progress is not None:

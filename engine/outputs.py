@@ -15,7 +15,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -220,7 +220,7 @@ class StagedOutput:
         except OSError:
             self._remove_unpublished()
             raise
-        # report.json entries by frame number (callers may add to them).
+        # report.json entries by frame number.
         self.frames: dict[int, dict[str, Any]] = {}
         self._pending: list[Future[None]] = []
         self._writer = ThreadPoolExecutor(
@@ -244,13 +244,16 @@ class StagedOutput:
         frame: Frame,
         fills: FillMap,
         palette: Palette,
+        *,
+        timings_ms: Mapping[str, float] | None = None,
         **report: Any,
-    ) -> float:
+    ) -> None:
         """Queue frame ``number``'s layers; its report.json entry gets
-        ``report`` besides the regions, flags and unpainted count. Returns
-        the seconds spent queueing (waiting for a writer included)."""
+        ``report`` besides the regions, flags and unpainted count. With
+        ``timings_ms`` the entry also gets those stage times plus
+        ``queue_write_ms`` (queueing, waiting for a writer included)."""
         name = self.shot.output_name(number)
-        self.frames[number] = frame_report(
+        entry = self.frames[number] = frame_report(
             number=number,
             name=name,
             regions=frame.regions,
@@ -274,7 +277,11 @@ class StagedOutput:
         most = max(self.WRITERS, min(4, 4 * 1920 * 1080 // max(width * height, 1)))
         while len(self._pending) > most:
             self._pending.pop(0).result()
-        return time.perf_counter() - started
+        if timings_ms is not None:
+            queued = {"queue_write_ms": (time.perf_counter() - started) * 1000}
+            entry["timings_ms"] = {
+                k: round(v, 2) for k, v in {**timings_ms, **queued}.items()
+            }
 
     def publish(self, report: dict[str, Any] | None = None) -> Path:
         """Wait for the writers, write report.json (``report`` plus every

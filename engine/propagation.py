@@ -61,10 +61,10 @@ class FrameResult:
     number: int
     fills: FillMap
     keys_used: tuple[int, ...]
+    # The analysed frame these fills belong to: writers use it instead of
+    # analysing the frame again.
+    frame: Frame = field(compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
-    # The analysed frame these fills belong to (for writing it out without
-    # analysing it again); None only where a caller builds results by hand.
-    frame: Frame | None = field(default=None, compare=False, repr=False)
 
     @property
     def flagged(self) -> np.ndarray:

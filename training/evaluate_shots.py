@@ -108,7 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default="procedural,lottie,clipart")
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument("--weights", default=None, help="learned: file to load")
-    parser.add_argument("--flag-below", type=float, default=0.6)
+    parser.add_argument(
+        "--flag-below",
+        type=float,
+        default=PropagationSettings().flag_below,
+        help="review-flag threshold (default: the application's)",
+    )
     parser.add_argument(
         "--chain-after",
         type=int,

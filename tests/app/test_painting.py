@@ -13,6 +13,7 @@ from app_helpers import (
     click_image,
     go_to,
     make_shot,
+    make_window,
     open_and_wait,
     pixel,
     points,
@@ -207,17 +208,12 @@ def test_cancelling_a_run_changes_nothing(qtbot: QtBot, window: MainWindow) -> N
 
 
 def test_colorize_shot_segments_each_painted_frame_once(
-    qtbot: QtBot,
-    window: MainWindow,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Frames are written while propagation holds them: with a frame cache
     smaller than the shot, none is read and segmented again to be written."""
+    window = make_window(qtbot, tmp_path, frame_cache=2)
     open_and_wait(qtbot, window, make_shot(tmp_path / "long", frames=10))
-    engine = window.session.engine
-    assert engine is not None
-    engine._cache_size = 2
     loads = count_loads(monkeypatch)
     out = tmp_path / "out"
     window.propagation.colorize_shot(out)
@@ -227,3 +223,4 @@ def test_colorize_shot_segments_each_painted_frame_once(
     # Frames the run had to read (not cached when it began) were read once.
     assert set(range(3, 11)) <= set(loads)
     assert max(loads.values()) == 1, loads
+    window.close()
