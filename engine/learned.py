@@ -74,10 +74,21 @@ class MatchingModel(nn.Module):
         """B pairs in one batch of 2B frames of one size: the B keys first,
         then the B targets (see engine.features.collate for the keys).
 
+        Pairs that share frames (training draws several pairs from one shot)
+        may have each frame encoded once: ``frames`` is then the collated
+        distinct frames (the encoder's input) and ``region_index`` [N] long
+        gives, for each region of the 2B frames above, its row among the
+        distinct frames' regions; the 2B frames' entries then need only
+        position, batch, edges, edge_attr and counts.
+
         Returns GraphMatcher's outputs: log_probs [B x M1 x (M0 + 1)],
         mask0 [B x M0], mask1 [B x M1].
         """
-        descriptors = self.encoder(data)["descriptors"]
+        if "frames" in data:
+            encoded = self.encoder(data["frames"])["descriptors"]
+            descriptors = encoded[data["region_index"]]
+        else:
+            descriptors = self.encoder(data)["descriptors"]
         counts = data["counts"]
         b = len(counts) // 2
         n0 = int(sum(counts[:b]))

@@ -8,6 +8,12 @@ its identity (several when the key's part is split into several regions),
 and to "no match" when no key region has it. Regions without any labelled
 pixel carry identity -1 and are left out of the loss.
 
+Each region also carries its part's *colour*, and a second truth adds to
+the first every key region of the target region's colour: the application
+paints a region with the colour its matches vote for, so a
+fragment matched to another part of the same colour (the other eye, a
+sleeve cut off by the arm) is painted right. See `train.match_loss`.
+
 Segmentation is the engine's own (`engine.regions.segment_image`), with the
 application's default gap closing, so training sees the regions inference
 will see.
@@ -67,6 +73,23 @@ def region_identity(regions: Regions, truth: np.ndarray) -> np.ndarray:
     return best.astype(np.int64)
 
 
+def pack_colors(color: np.ndarray) -> np.ndarray:
+    """int64 [...]: one integer per RGBA colour of ``color`` [... x 4]."""
+    c = color.astype(np.int64)
+    return (c[..., 0] << 24) | (c[..., 1] << 16) | (c[..., 2] << 8) | c[..., 3]
+
+
+def part_colors(labels: np.ndarray, color: np.ndarray) -> np.ndarray:
+    """int64 [max label + 1]: the packed colour of each part (the colour at
+    the part's first pixel; a generated part has one flat colour), -1 for
+    label values that do not occur."""
+    lut = np.full(int(labels.max()) + 1, -1, np.int64)
+    flat = labels.reshape(-1)
+    values, first = np.unique(flat, return_index=True)
+    lut[values] = pack_colors(color.reshape(-1, color.shape[-1])[first])
+    return lut
+
+
 def correspondence_truth(key_id: np.ndarray, target_id: np.ndarray) -> np.ndarray:
     """bool [n_target x (n_key + 1)]: the correct columns of each target row
     (the last column is "no match"). Rows of unknown targets are all False."""
@@ -79,7 +102,8 @@ def correspondence_truth(key_id: np.ndarray, target_id: np.ndarray) -> np.ndarra
 @dataclass(frozen=True)
 class SegmentedFrame:
     inputs: FrameInputs
-    identity: np.ndarray  # int64 [n]
+    identity: np.ndarray  # int64 [n], -1 unknown
+    color: np.ndarray  # int64 [n], packed colour of the identity's part, -1 unknown
 
 
 @dataclass(frozen=True)
@@ -101,11 +125,15 @@ def augment_frame(
 
 
 def segment_frame(
-    line: np.ndarray, labels: np.ndarray, work_side: int
+    line: np.ndarray, labels: np.ndarray, colors: np.ndarray, work_side: int
 ) -> SegmentedFrame:
+    """Segment one frame; ``colors`` is `part_colors` of the shot's frame."""
     lineart, regions = segment_image(line, gap=GAP)
     inputs = frame_inputs(lineart, regions, work_side=work_side)
-    return SegmentedFrame(inputs, region_identity(regions, labels))
+    identity = region_identity(regions, labels)
+    known = (identity >= 0) & (identity < len(colors))
+    color = np.where(known, colors[np.where(known, identity, 0)], -1)
+    return SegmentedFrame(inputs, identity, color)
 
 
 def drawing_starts(numbers: int, step: int) -> list[int]:
@@ -129,12 +157,15 @@ def sample_pairs(
     frames = len(shot.line)
     step = int(shot.meta.get("step", 1)) if hasattr(shot, "meta") else 1
     starts = drawing_starts(frames, step)
+    # One object per frame: pairs sharing a frame share it (and collate_pairs
+    # encodes it once).
     cache: dict[int, SegmentedFrame] = {}
 
     def frame(i: int) -> SegmentedFrame:
         if i not in cache:
+            colors = part_colors(shot.labels[i], shot.color[i])
             line, labels = augment_frame(shot.line[i], shot.labels[i], flip, turns)
-            cache[i] = segment_frame(line, labels, work_side)
+            cache[i] = segment_frame(line, labels, colors, work_side)
         return cache[i]
 
     pairs = []
@@ -153,24 +184,51 @@ def sample_pairs(
     return pairs
 
 
-def collate_pairs(
-    pairs: list[Pair], device: torch.device | str = "cpu"
-) -> dict[str, Any]:
-    """Model input (keys first, then targets; see MatchingModel.forward) and
-    the ground truth ``truth`` [B x M1 x (M0 + 1)] bool, padded like the
-    model's log_probs (the dustbin stays the last column)."""
-    data = collate(
-        [p.key.inputs for p in pairs] + [p.target.inputs for p in pairs], device
-    )
+def _padded_truth(pairs: list[Pair], field: str) -> np.ndarray:
+    """bool [B x M1 x (M0 + 1)]: `correspondence_truth` of each pair on the
+    regions' ``field`` ("identity" or "color"), padded like log_probs."""
     m0 = max(p.key.inputs.count for p in pairs)
     m1 = max(p.target.inputs.count for p in pairs)
     truth = np.zeros((len(pairs), m1, m0 + 1), bool)
     for b, p in enumerate(pairs):
-        t = correspondence_truth(p.key.identity, p.target.identity)
+        t = correspondence_truth(getattr(p.key, field), getattr(p.target, field))
         n1, n0 = t.shape[0], t.shape[1] - 1
         truth[b, :n1, :n0] = t[:, :n0]
         truth[b, :n1, m0] = t[:, n0]
+    return truth
+
+
+def collate_pairs(
+    pairs: list[Pair], device: torch.device | str = "cpu"
+) -> dict[str, Any]:
+    """Model input (keys first, then targets; see MatchingModel.forward) with
+    each distinct frame encoded once, and the ground truth, padded like the
+    model's log_probs [B x M1 x (M0 + 1)] (the dustbin stays the last
+    column): ``truth`` (the same part; "no match" for a part the key lacks)
+    and ``color_truth`` (``truth``, or a part of the same colour), both
+    bool."""
+    slots = [p.key for p in pairs] + [p.target for p in pairs]
+    distinct: dict[int, int] = {}  # id of a frame -> its place in frames
+    frames: list[SegmentedFrame] = []
+    for frame in slots:
+        if id(frame) not in distinct:
+            distinct[id(frame)] = len(frames)
+            frames.append(frame)
+    starts = np.cumsum([0] + [f.inputs.count for f in frames])
+    data = collate([f.inputs for f in slots], device)
+    for key in ("image", "grid", "anchor", "geometry"):
+        del data[key]  # the matcher's view needs only the graph and positions
+    data["frames"] = collate([f.inputs for f in frames], device)
+    index = np.concatenate(
+        [np.arange(f.inputs.count) + starts[distinct[id(f)]] for f in slots]
+    ).astype(np.int64)
+    data["region_index"] = torch.from_numpy(index).to(device)
+    truth = _padded_truth(pairs, "identity")
+    # A part that is not in the key may still be painted right by a part of
+    # its colour; "no match" stays right for it.
+    color_truth = truth | _padded_truth(pairs, "color")
     data["truth"] = torch.from_numpy(truth).to(device)
+    data["color_truth"] = torch.from_numpy(color_truth).to(device)
     data["distance"] = torch.tensor([p.distance for p in pairs], device=device)
     return data
 

@@ -60,6 +60,9 @@ class TrainConfig:
     shots_per_batch: int = 2
     pairs_per_shot: int = 4
     long_share: float = 0.5  # share of long-range pairs
+    # Weight of the colour term of the loss (see match_loss); 0 trains on
+    # part identity alone, as the first runs did.
+    color_loss: float = 0.0
     num_workers: int = 1  # data processes per rank
     # -- model (engine.learned.MatchingModel)
     work_side: int = 384
@@ -139,7 +142,14 @@ def match_loss(
     log_probs: torch.Tensor, truth: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """-log of the probability summed over all correct columns, per target
-    region with a known identity; returns (mean loss, per-row correct-argmax)."""
+    region with a known identity; returns (mean loss, per-row correct-argmax).
+
+    With ``truth`` the same part (collate_pairs' ``truth``) this teaches which
+    part a region is; with ``color_truth`` it is the loss of what the
+    application paints (a region's colour sums its match probabilities over
+    key regions of one colour), so it stops spending capacity on telling
+    apart parts of one colour. The training loss is the first plus
+    ``color_loss`` times the second."""
     rows = truth.any(dim=-1)
     picked = log_probs.masked_fill(~truth, -1e4).logsumexp(dim=-1)
     loss = -(picked[rows]).mean()
@@ -309,16 +319,19 @@ def main(argv: list[str]) -> int:
         raw_model.eval()
         result = {}
         for kind, pairs in val_pairs.items():
-            losses, correct = [], []
+            losses, correct, color_correct = [], [], []
             for i in range(0, len(pairs), 8):
                 data = collate_pairs(pairs[i : i + 8], device)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                     out = raw_model(data)
                 loss, ok = match_loss(out["log_probs"], data["truth"])
+                _, color_ok = match_loss(out["log_probs"], data["color_truth"])
                 losses.append(loss.item())
                 correct.append(ok.float())
+                color_correct.append(color_ok.float())
             result[f"{kind}_loss"] = float(np.mean(losses))
             result[f"{kind}_acc"] = float(torch.cat(correct).mean())
+            result[f"{kind}_color_acc"] = float(torch.cat(color_correct).mean())
         raw_model.train()
         return result
 
@@ -378,6 +391,9 @@ def main(argv: list[str]) -> int:
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             out = model(data)
         loss, ok = match_loss(out["log_probs"], data["truth"])
+        if cfg.color_loss:
+            color_loss, _ = match_loss(out["log_probs"], data["color_truth"])
+            loss = loss + cfg.color_loss * color_loss
         if not torch.isfinite(loss):
             # A degenerate batch (a frame without regions); every rank skips
             # it together only if all see it, so under DDP it is an error.

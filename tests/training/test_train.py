@@ -10,7 +10,15 @@ import pytest
 import torch
 
 from engine.learned import load_matcher, read_metadata
-from training.pairs import correspondence_truth, region_identity
+from training.pairs import (
+    Pair,
+    collate_pairs,
+    correspondence_truth,
+    part_colors,
+    region_identity,
+    sample_pairs,
+    segment_frame,
+)
 from training.train import TrainConfig, load_config, lr_at, main, match_loss
 
 
@@ -79,6 +87,45 @@ def test_region_identity_is_the_majority_label() -> None:
     assert identity[left] == 4 and identity[right] == 9
 
 
+def test_color_truth_accepts_any_key_region_of_the_target_part_color() -> None:
+    # Three bands; parts 1 and 3 are painted the same red, part 2 blue.
+    line = np.full((40, 90), 255, np.uint8)
+    line[:, 29:31] = line[:, 59:61] = 0
+    labels = np.zeros((40, 90), np.uint16)
+    labels[:, :29], labels[:, 31:59], labels[:, 61:] = 1, 2, 3
+    color = np.zeros((40, 90, 4), np.uint8)
+    color[labels != 2] = (220, 30, 30, 255)
+    color[labels == 2] = (30, 30, 220, 255)
+    frame = segment_frame(line, labels, part_colors(labels, color), work_side=96)
+    data = collate_pairs([Pair(frame, frame, 0)])
+    by_part = {int(part): i for i, part in enumerate(frame.identity)}
+    left, middle, right = by_part[1], by_part[2], by_part[3]
+    same_part = data["truth"][0, left].nonzero().flatten().tolist()
+    same_color = data["color_truth"][0, left].nonzero().flatten().tolist()
+    assert same_part == [left]
+    assert sorted(same_color) == sorted([left, right])
+    assert data["color_truth"][0, middle].nonzero().flatten().tolist() == [middle]
+
+
+def test_pairs_sharing_frames_encode_each_frame_once_with_the_same_output() -> None:
+    from engine.features import collate
+    from engine.learned import MatchingModel
+    from training.data.generate import generate_shot
+
+    shot = generate_shot(5, 0, size=(160, 120), frames=4, sources=("procedural",))
+    pairs = sample_pairs(shot, np.random.default_rng(0), 6, work_side=160)
+    data = collate_pairs(pairs)
+    distinct = len({id(p.key) for p in pairs} | {id(p.target) for p in pairs})
+    assert data["frames"]["image"].shape[0] == distinct < 2 * len(pairs)
+    # The same pairs with every frame encoded on its own.
+    plain = collate([p.key.inputs for p in pairs] + [p.target.inputs for p in pairs])
+    torch.manual_seed(0)
+    model = MatchingModel({"work_side": 160}).eval()
+    with torch.no_grad():
+        shared, each = model(data)["log_probs"], model(plain)["log_probs"]
+    assert torch.allclose(shared, each, atol=1e-5)
+
+
 def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "run"
     export = tmp_path / "exported.safetensors"
@@ -97,13 +144,16 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
             "--num_workers=0",
             "--dim=32",
             "--layers=2",
+            "--color_loss=0.5",
             f"--export={export}",
         ]
     )
     assert code == 0
     meta = read_metadata(export.read_bytes())
     assert json.loads(meta["step"]) in (2, 3)  # the best evaluation
-    assert {"short_acc", "long_acc"} <= set(json.loads(meta["metrics"]))
+    assert {"short_acc", "long_acc", "short_color_acc"} <= set(
+        json.loads(meta["metrics"])
+    )
     assert json.loads(meta["run_config"])["max_steps"] == 3
     assert meta["data_version"]
     assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
