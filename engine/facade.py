@@ -431,13 +431,12 @@ def render_shot(
                 progress(done, total)
         if cancelled():
             raise CadmiumError("cancelled; nothing was written")
-        matcher_name = engine.matcher.name
-        staged.wait()
+        staged.wait()  # before the clock is read: "seconds" covers the writes
         out_dir = staged.publish(
             {
                 "shot": str(shot.root),
                 "keys": key_numbers,
-                "matcher": matcher_name,
+                "matcher": engine.matcher.name,
                 "gap": engine.gap,
                 "flag_below": settings.flag_below,
                 "palette": palette.to_json(),
@@ -452,7 +451,7 @@ def render_shot(
         flagged_regions=flagged,
         unpainted_regions=unpainted,
         seconds=time.perf_counter() - started,
-        matcher=matcher_name,
+        matcher=engine.matcher.name,
     )
 
 

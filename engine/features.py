@@ -247,40 +247,58 @@ def frame_inputs(
     )
 
 
+def _offsets(counts: list[int]) -> np.ndarray:
+    """First batch-wide region index of each frame."""
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+
+def _cat(
+    arrays: list[np.ndarray], device: torch.device | str, axis: int = 0
+) -> torch.Tensor:
+    return torch.from_numpy(np.concatenate(arrays, axis=axis)).to(device)
+
+
+def collate_graphs(
+    frames: list[FrameInputs], device: torch.device | str = "cpu"
+) -> dict[str, Any]:
+    """The matcher's view of a batch of frames: position [N x 2], batch [N]
+    (frame of each region), edges [2 x E] (batch-wide region numbers),
+    edge_attr [E x EDGE_DIM] and counts (list of n per frame)."""
+    counts = [f.count for f in frames]
+    offsets = _offsets(counts)
+    return {
+        "position": _cat([f.position for f in frames], device),
+        "batch": _cat([np.full(c, i, np.int64) for i, c in enumerate(counts)], device),
+        "edges": _cat(
+            [f.edges + o for f, o in zip(frames, offsets, strict=True)], device, axis=1
+        ),
+        "edge_attr": _cat([f.edge_attr for f in frames], device),
+        "counts": counts,
+    }
+
+
 def collate(
     frames: list[FrameInputs], device: torch.device | str = "cpu"
 ) -> dict[str, Any]:
     """Batch frames of one work size: regions are numbered through the batch.
 
-    Returns image [B x 3 x h x w], grid [B x h4 x w4] (batch-wide region
-    index, -1 none), anchor and position [N x 2], geometry [N x G], batch [N] (frame of
-    each region), edges [2 x E] (batch-wide), edge_attr [E x EDGE_DIM],
-    counts (list of n per frame).
+    Returns `collate_graphs`' entries and the encoder's: image
+    [B x 3 x h x w], grid [B x h4 x w4] (batch-wide region index, -1 none),
+    anchor [N x 2] and geometry [N x G].
     """
-    counts = [f.count for f in frames]
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    offsets = _offsets([f.count for f in frames])
     grid = np.stack(
         [
             np.where(f.grid >= 0, f.grid + o, -1)
             for f, o in zip(frames, offsets, strict=True)
         ]
     )
-
-    def cat(arrays: list[np.ndarray], axis: int = 0) -> torch.Tensor:
-        return torch.from_numpy(np.concatenate(arrays, axis=axis)).to(device)
-
     return {
         "image": torch.from_numpy(np.stack([f.image for f in frames])).to(device),
         "grid": torch.from_numpy(grid).to(device),
-        "anchor": cat([f.anchor for f in frames]),
-        "position": cat([f.position for f in frames]),
-        "geometry": cat([f.geometry for f in frames]),
-        "batch": cat([np.full(c, i, np.int64) for i, c in enumerate(counts)]),
-        "edges": cat(
-            [f.edges + o for f, o in zip(frames, offsets, strict=True)], axis=1
-        ),
-        "edge_attr": cat([f.edge_attr for f in frames]),
-        "counts": counts,
+        "anchor": _cat([f.anchor for f in frames], device),
+        "geometry": _cat([f.geometry for f in frames], device),
+        **collate_graphs(frames, device),
     }
 
 

@@ -33,7 +33,7 @@ METRICS = (
 BACKGROUND_LABEL = 1
 
 
-def _packed(rgba: np.ndarray) -> np.ndarray:
+def packed_colors(rgba: np.ndarray) -> np.ndarray:
     """uint32 [H x W] per RGBA pixel; every fully transparent pixel is one value."""
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     packed = rgba.view(np.uint32).reshape(rgba.shape[:2]).copy()
@@ -59,8 +59,8 @@ def frame_scores(
     n_segments = int(components.max())
     if n_segments == 0:
         return dict.fromkeys(METRICS, float("nan"))
-    pred = _packed(predicted)[inside]
-    true = _packed(truth)[inside]
+    pred = packed_colors(predicted)[inside]
+    true = packed_colors(truth)[inside]
     values, inverse = np.unique(np.concatenate([pred, true]), return_inverse=True)
     pred_i, true_i = inverse[: len(pred)], inverse[len(pred) :]
     correct = _majority(segment, pred_i, n_segments, len(values)) == _majority(

@@ -33,9 +33,10 @@ import numpy as np
 import torch
 
 from engine.facade import DEFAULT_GAP
-from engine.features import FrameInputs, collate, frame_inputs
+from engine.features import FrameInputs, collate, collate_graphs, frame_inputs
 from engine.fills import region_majority
 from engine.regions import Regions, segment_image
+from training.metrics import packed_colors
 
 # Frames are segmented as the application segments them by default.
 GAP = DEFAULT_GAP
@@ -73,20 +74,14 @@ def region_identity(regions: Regions, truth: np.ndarray) -> np.ndarray:
     return best.astype(np.int64)
 
 
-def pack_colors(color: np.ndarray) -> np.ndarray:
-    """int64 [...]: one integer per RGBA colour of ``color`` [... x 4]."""
-    c = color.astype(np.int64)
-    return (c[..., 0] << 24) | (c[..., 1] << 16) | (c[..., 2] << 8) | c[..., 3]
-
-
 def part_colors(labels: np.ndarray, color: np.ndarray) -> np.ndarray:
-    """int64 [max label + 1]: the packed colour of each part (the colour at
-    the part's first pixel; a generated part has one flat colour), -1 for
-    label values that do not occur."""
+    """int64 [max label + 1]: each part's colour packed as the metric packs
+    it (`training.metrics.packed_colors`; the colour at the part's first
+    pixel, a generated part having one flat colour), -1 for label values
+    that do not occur."""
     lut = np.full(int(labels.max()) + 1, -1, np.int64)
-    flat = labels.reshape(-1)
-    values, first = np.unique(flat, return_index=True)
-    lut[values] = pack_colors(color.reshape(-1, color.shape[-1])[first])
+    values, first = np.unique(labels.reshape(-1), return_index=True)
+    lut[values] = packed_colors(color).reshape(-1)[first]
     return lut
 
 
@@ -131,9 +126,9 @@ def segment_frame(
     lineart, regions = segment_image(line, gap=GAP)
     inputs = frame_inputs(lineart, regions, work_side=work_side)
     identity = region_identity(regions, labels)
-    known = (identity >= 0) & (identity < len(colors))
-    color = np.where(known, colors[np.where(known, identity, 0)], -1)
-    return SegmentedFrame(inputs, identity, color)
+    return SegmentedFrame(
+        inputs, identity, np.where(identity >= 0, colors[identity], -1)
+    )
 
 
 def drawing_starts(numbers: int, step: int) -> list[int]:
@@ -215,9 +210,7 @@ def collate_pairs(
             distinct[id(frame)] = len(frames)
             frames.append(frame)
     starts = np.cumsum([0] + [f.inputs.count for f in frames])
-    data = collate([f.inputs for f in slots], device)
-    for key in ("image", "grid", "anchor", "geometry"):
-        del data[key]  # the matcher's view needs only the graph and positions
+    data = collate_graphs([f.inputs for f in slots], device)
     data["frames"] = collate([f.inputs for f in frames], device)
     index = np.concatenate(
         [np.arange(f.inputs.count) + starts[distinct[id(f)]] for f in slots]
