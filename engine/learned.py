@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from engine.errors import ModelError
-from engine.features import RegionEncoder, collate, frame_inputs
+from engine.features import RegionEncoder, collate, frame_inputs, style_codes
 from engine.fills import FillMap
 from engine.matching import Correspondence, Frame
 from engine.model.conf import merge_conf
@@ -79,7 +79,9 @@ class MatchingModel(nn.Module):
         distinct frames (the encoder's input) and ``region_index`` [N] long
         gives, for each region of the 2B frames above, its row among the
         distinct frames' regions; the 2B frames' entries then need only
-        position, batch, edges, edge_attr and counts.
+        position, batch, edges, edge_attr and counts. Optional
+        ``style_codes0`` [N0 x C]: the keys' fills (engine.features.
+        style_codes), in the keys' region order.
 
         Returns GraphMatcher's outputs: log_probs [B x M1 x (M0 + 1)],
         mask0 [B x M0], mask1 [B x M1].
@@ -94,8 +96,10 @@ class MatchingModel(nn.Module):
         n0 = int(sum(counts[:b]))
         batch, edges, attr = data["batch"], data["edges"], data["edge_attr"]
         key_edges = edges[0] < n0
+        styles = {k: data[k] for k in ("style_codes0",) if k in data}
         return self.matcher(
             {
+                **styles,
                 "descriptors0": descriptors[:n0],
                 "position0": data["position"][:n0],
                 "batch0": batch[:n0],
@@ -219,9 +223,15 @@ class LearnedMatcher:
             prob[:, n_key] = 1.0
             return Correspondence(prob)
         k, t = self.encode(key), self.encode(target)
+        styles = {}
+        width = int(self.model.matcher.conf["style_codes"])
+        if width > 0:
+            codes = style_codes(key_fills.style, width)
+            styles["style_codes0"] = torch.from_numpy(codes).to(self.device)
         with torch.inference_mode():
             out = self.model.matcher(
                 {
+                    **styles,
                     "descriptors0": k.descriptors,
                     "position0": k.position,
                     "batch0": torch.zeros(n_key, dtype=torch.long, device=self.device),
@@ -299,6 +309,16 @@ def read_metadata(data: bytes) -> dict[str, str]:
     return dict(header.get("__metadata__") or {})
 
 
+def rebuild_model(conf: dict[str, Any]) -> MatchingModel:
+    """The network a saved configuration describes. Saved configurations
+    are complete, so a key they lack is one added since: it takes the value
+    that matches how those weights were trained, not today's default."""
+    conf = json.loads(json.dumps(conf))
+    # Before run 5 the key's fills were not an input.
+    conf.setdefault("matcher", {}).setdefault("style_codes", 0)
+    return MatchingModel(conf)
+
+
 def model_from_bytes(
     data: bytes, source: str = "weights"
 ) -> tuple[MatchingModel, dict[str, Any]]:
@@ -323,10 +343,17 @@ def model_from_bytes(
         except ValueError:
             info[k] = v
     try:
-        model = MatchingModel(info["model_conf"])
+        model = rebuild_model(info["model_conf"])
         state = load(data)
         model.load_state_dict(state, strict=True)
-    except (ValueError, RuntimeError, KeyError, SafetensorError) as exc:
+    except (
+        ValueError,
+        RuntimeError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        SafetensorError,
+    ) as exc:
         raise ModelError(f"{source}: weights do not fit the network ({exc})") from None
     return model.eval(), info
 

@@ -61,9 +61,9 @@ def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
     """The learned matcher from shipped weights, a .safetensors or a ckpt.pt."""
     from engine.learned import (
         LearnedMatcher,
-        MatchingModel,
         load_matcher,
         load_shipped_matcher,
+        rebuild_model,
     )
 
     if weights is None:
@@ -72,7 +72,7 @@ def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
         import torch
 
         ckpt = torch.load(weights, map_location="cpu", weights_only=True)
-        model = MatchingModel(json.loads(ckpt["model_conf"]))
+        model = rebuild_model(json.loads(ckpt["model_conf"]))
         model.load_state_dict(ckpt["model"])
         return LearnedMatcher(model, device=device)
     return load_matcher(weights, device=device)

@@ -33,7 +33,13 @@ import numpy as np
 import torch
 
 from engine.facade import DEFAULT_GAP
-from engine.features import FrameInputs, collate, collate_graphs, frame_inputs
+from engine.features import (
+    FrameInputs,
+    collate,
+    collate_graphs,
+    frame_inputs,
+    style_codes,
+)
 from engine.fills import region_majority
 from engine.regions import Regions, segment_image
 from training.metrics import packed_colors
@@ -193,15 +199,40 @@ def _padded_truth(pairs: list[Pair], field: str) -> np.ndarray:
     return truth
 
 
+def key_style_codes(
+    pairs: list[Pair],
+    width: int,
+    rng: np.random.Generator | None = None,
+    unpainted_share: float = 0.0,
+) -> np.ndarray:
+    """The keys' fills as the matcher sees them (engine.features.style_codes
+    of the parts' colours), keys concatenated: [sum of key regions x (width
+    + 1)]. With ``rng``, codes are drawn afresh for this batch and each key
+    region is shown unpainted with probability ``unpainted_share`` (keys an
+    animator has not finished); without it, codes are the fixed ones."""
+    colors = np.concatenate([p.key.color for p in pairs])
+    # Unknown parts and transparent colours (packed 0) are unpainted.
+    styles = np.where(colors > 0, colors, -1)
+    if rng is not None and unpainted_share > 0:
+        styles[rng.random(len(styles)) < unpainted_share] = -1
+    return style_codes(styles, width, rng)
+
+
 def collate_pairs(
-    pairs: list[Pair], device: torch.device | str = "cpu"
+    pairs: list[Pair],
+    device: torch.device | str = "cpu",
+    *,
+    style_width: int = 0,
+    rng: np.random.Generator | None = None,
+    unpainted_share: float = 0.0,
 ) -> dict[str, Any]:
     """Model input (keys first, then targets; see MatchingModel.forward) with
     each distinct frame encoded once, and the ground truth, padded like the
     model's log_probs [B x M1 x (M0 + 1)] (the dustbin stays the last
     column): ``truth`` (the same part; "no match" for a part the key lacks)
     and ``color_truth`` (``truth``, or a part of the same colour), both
-    bool."""
+    bool. With ``style_width`` > 0 the keys' fills are input too
+    (`key_style_codes`)."""
     slots = [p.key for p in pairs] + [p.target for p in pairs]
     distinct: dict[int, int] = {}  # id of a frame -> its place in frames
     frames: list[SegmentedFrame] = []
@@ -216,6 +247,9 @@ def collate_pairs(
         [np.arange(f.inputs.count) + starts[distinct[id(f)]] for f in slots]
     ).astype(np.int64)
     data["region_index"] = torch.from_numpy(index).to(device)
+    if style_width > 0:
+        codes = key_style_codes(pairs, style_width, rng, unpainted_share)
+        data["style_codes0"] = torch.from_numpy(codes).to(device)
     truth = _padded_truth(pairs, "identity")
     # A part that is not in the key may still be painted right by a part of
     # its colour; "no match" stays right for it.

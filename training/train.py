@@ -64,11 +64,15 @@ class TrainConfig:
     # part identity alone, as the first runs did.
     color_loss: float = 0.0
     num_workers: int = 1  # data processes per rank
+    # Share of key regions shown unpainted to the network (keys an animator
+    # has not finished painting); see training.pairs.key_style_codes.
+    unpainted_share: float = 0.1
     # -- model (engine.learned.MatchingModel)
     work_side: int = 384
     dim: int = 64
     layers: int = 5
     heads: int = 4
+    style_codes: int = 16  # width of the key's style codes; 0 = fills not input
     # -- optimisation
     max_steps: int = 6000
     lr: float = 1e-3
@@ -279,7 +283,11 @@ def main(argv: list[str]) -> int:
     # -- model ---------------------------------------------------------------
     model_conf = {
         "encoder": {"backbone": {"dim": cfg.dim}},
-        "matcher": {"layers": cfg.layers, "heads": cfg.heads},
+        "matcher": {
+            "layers": cfg.layers,
+            "heads": cfg.heads,
+            "style_codes": cfg.style_codes,
+        },
         "work_side": cfg.work_side,
     }
     model = MatchingModel(model_conf).to(device)
@@ -289,8 +297,28 @@ def main(argv: list[str]) -> int:
     step, best_score, metrics = 0, -1.0, {}
     minutes_before = 0.0
     if cfg.init_from and not cfg.resume:
-        model.load_state_dict(initial_weights(cfg.init_from, device))
-        log.info("weights from %s", cfg.init_from)
+        # Weights from before the key's fills were an input lack only the
+        # zero-initialised read of them, which leaves the network as it was.
+        try:
+            result = model.load_state_dict(
+                initial_weights(cfg.init_from, device), strict=False
+            )
+        except RuntimeError as exc:  # a tensor of another shape
+            detail = str(exc).strip().splitlines()[-1].strip()
+            raise SystemExit(
+                f"init_from {cfg.init_from}: weights do not fit the network ({detail})"
+            ) from None
+        added = [k for k in result.missing_keys if k.startswith("matcher.key_style.")]
+        if result.unexpected_keys or len(added) != len(result.missing_keys):
+            raise SystemExit(
+                f"init_from {cfg.init_from}: weights do not fit the network "
+                f"(missing {result.missing_keys}, unexpected {result.unexpected_keys})"
+            )
+        log.info(
+            "weights from %s%s",
+            cfg.init_from,
+            "; the key's style read starts at zero" if added else "",
+        )
     if cfg.resume:
         ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
         model.load_state_dict(ckpt["model"])
@@ -321,7 +349,9 @@ def main(argv: list[str]) -> int:
         for kind, pairs in val_pairs.items():
             losses, correct, color_correct = [], [], []
             for i in range(0, len(pairs), 8):
-                data = collate_pairs(pairs[i : i + 8], device)
+                data = collate_pairs(
+                    pairs[i : i + 8], device, style_width=cfg.style_codes
+                )
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                     out = raw_model(data)
                 loss, ok = match_loss(out["log_probs"], data["truth"])
@@ -362,6 +392,8 @@ def main(argv: list[str]) -> int:
         )
 
     # -- the loop ------------------------------------------------------------
+    # Fresh style codes every batch (a resumed run draws new ones).
+    style_rng = np.random.default_rng([cfg.seed, rank, step])
     # The run's start, as if it had never been interrupted.
     started = time.time() - 60 * minutes_before
     model.train()
@@ -387,7 +419,13 @@ def main(argv: list[str]) -> int:
         lr = lr_at(step, cfg, (time.time() - started) / 60)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        data = collate_pairs(pairs, device)
+        data = collate_pairs(
+            pairs,
+            device,
+            style_width=cfg.style_codes,
+            rng=style_rng,
+            unpainted_share=cfg.unpainted_share,
+        )
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             out = model(data)
         loss, ok = match_loss(out["log_probs"], data["truth"])

@@ -14,9 +14,16 @@ look first at its own frame, then at the other one:
                      nearby, flat heads look everywhere; like ALiBi, but in
                      the image plane).
 
-Both frames go through the same weights, so the network is symmetric, and
-nothing depends on the order in which regions are numbered: graph attention
-and dense attention are permutation equivariant, and so is the output.
+Before the first layer the key's regions also learn how the key is
+painted: a linear read of each key region's style code (engine.features.
+style_codes: a random code per style, zero when unpainted) is added to its
+descriptor, so self-attention can tell which neighbours share a colour and
+treat a part cut up by lines as one. The read starts at zero, so weights
+trained without it load and behave as before (a warm restart).
+
+Otherwise both frames go through the same weights, and nothing depends on
+the order in which regions are numbered: graph attention and dense
+attention are permutation equivariant, and so is the output.
 
 After the last layer, a target region i scores every key region j by a dot
 product of projected descriptors minus a learned multiple of their squared
@@ -121,6 +128,9 @@ class GraphMatcher(nn.Module):
         # neighbouring drawings, so the network starts from there.
         "locality": [400.0, 100.0, 20.0, 1.0],
         "score_locality": 300.0,  # the same for the final match score
+        # Width of the key's style codes (engine.features.style_codes); 0 =
+        # the key's fills are not an input (weights from before run 5).
+        "style_codes": 16,
     }
 
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
@@ -144,6 +154,12 @@ class GraphMatcher(nn.Module):
         self.score_locality = nn.Parameter(
             torch.tensor(float(conf["score_locality"])).log()
         )
+        # The key's styles, read into its descriptors; zero at the start.
+        self.key_style: nn.Linear | None = None
+        if conf["style_codes"] > 0:
+            self.key_style = nn.Linear(conf["style_codes"] + 1, dim)
+            nn.init.zeros_(self.key_style.weight)
+            nn.init.zeros_(self.key_style.bias)
         self.project = nn.Linear(dim, dim)
         self.dustbin = nn.Linear(dim, 1)
         # "No match" starts unlikely: most regions do have a match.
@@ -161,7 +177,9 @@ class GraphMatcher(nn.Module):
 
         descriptors0 [N0 x D], position0 [N0 x 2] (centroid over the frame's
         long side), batch0 [N0] (pair of each region, sorted), edges0
-        [2 x E0], edge_attr0 [E0 x A]; the same with "1".
+        [2 x E0], edge_attr0 [E0 x A]; the same with "1". Optional
+        style_codes0 [N0 x (style_codes + 1)]: the key's fills (absent = an
+        unpainted key).
         Returns:
           log_probs  [B x M1 x (M0 + 1)]: per target region, log-probabilities
                      over the key regions and "no match" (last column);
@@ -170,6 +188,11 @@ class GraphMatcher(nn.Module):
           mask1      [B x M1] bool, real target regions.
         """
         x0, x1 = data["descriptors0"], data["descriptors1"]
+        if self.key_style is not None:
+            codes = data.get("style_codes0")
+            if codes is None:
+                codes = x0.new_zeros(x0.shape[0], self.key_style.in_features)
+            x0 = x0 + self.key_style(codes.to(x0.dtype))
         batch0, batch1 = data["batch0"], data["batch1"]
         size = (
             int(max(int(batch0.max()), int(batch1.max())) + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 from pathlib import Path
 
@@ -58,6 +59,31 @@ def test_weights_round_trip_through_safetensors(tmp_path: Path) -> None:
     a = LearnedMatcher(model).match(key, fills, target).prob
     b = loaded.match(key, fills, target).prob
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_weights_saved_before_the_style_input_load_without_it(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    conf = {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    older = MatchingModel(conf | {"matcher": {"layers": 2, "style_codes": 0}})
+    path = tmp_path / "older.safetensors"
+    save_matcher(older, path, {"step": 1})
+    # As those files were written: their configuration has no style_codes.
+    meta = read_metadata(path.read_bytes())
+    model_conf = json.loads(meta["model_conf"])
+    del model_conf["matcher"]["style_codes"]
+    meta["model_conf"] = json.dumps(model_conf)
+    save_file(older.state_dict(), str(path), metadata=meta)
+    loaded = load_matcher(path)
+    assert loaded.model.matcher.key_style is None
+    key, target = frame(1, drawing()), frame(2, drawing(dx=5))
+    fills = FillMap.empty(key.regions.count)
+    np.testing.assert_allclose(
+        loaded.match(key, fills, target).prob,
+        LearnedMatcher(older.eval()).match(key, fills, target).prob,
+        atol=1e-6,
+    )
 
 
 def test_bad_weights_raise_model_error(tmp_path: Path) -> None:

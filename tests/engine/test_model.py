@@ -14,6 +14,7 @@ from engine.features import (
     RegionEncoder,
     collate,
     frame_inputs,
+    style_codes,
 )
 from engine.learned import MatchingModel
 from engine.model.backbone import Backbone
@@ -120,6 +121,38 @@ def test_matching_model_batches_pairs_and_rows_are_distributions() -> None:
     assert out["mask1"][0].sum() == b.count and out["mask1"][1].sum() == c.count
 
 
+def test_key_regions_sharing_a_style_share_a_code_and_unpainted_get_none() -> None:
+    codes = style_codes(np.array([3, 3, -1, 5]), 8)
+    assert codes.shape == (4, 9)
+    np.testing.assert_array_equal(codes[0], codes[1])
+    assert not codes[2].any()
+    assert not np.allclose(codes[0, :8], codes[3, :8])
+    assert codes[[0, 1, 3], 8].tolist() == [1, 1, 1]  # "painted"
+    # Outside training a style has one code whatever else the key holds.
+    np.testing.assert_array_equal(style_codes(np.array([5]), 8)[0], codes[3])
+    drawn = style_codes(np.array([3, 3, 5]), 8, np.random.default_rng(0))
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+    assert not np.allclose(drawn[0], codes[0])
+
+
+def test_the_key_style_read_starts_at_zero_then_the_fills_count() -> None:
+    torch.manual_seed(0)
+    model = MatchingModel(
+        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    ).eval()
+    key, target = inputs_of(drawing()), inputs_of(drawing(dx=6))
+    plain = collate([key, target])
+    painted = dict(plain)
+    painted["style_codes0"] = torch.from_numpy(
+        style_codes(np.arange(key.count) % 3, 16)
+    )
+    with torch.no_grad():
+        before = model(plain)["log_probs"]
+        torch.testing.assert_close(model(painted)["log_probs"], before)
+        torch.nn.init.normal_(model.matcher.key_style.weight)
+        assert not torch.allclose(model(painted)["log_probs"], before)
+
+
 def _permuted(inputs: FrameInputs, perm: np.ndarray) -> FrameInputs:
     """The same frame with region i renumbered perm_inv[i]: new region k is
     old region perm[k]."""
@@ -142,13 +175,17 @@ def test_permuting_region_order_permutes_the_output() -> None:
         {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 3}}
     )
     model.eval()
+    torch.nn.init.normal_(model.matcher.key_style.weight)  # the key's fills count
     key, target = inputs_of(drawing()), inputs_of(drawing(dx=8, split=True))
     rng = np.random.default_rng(3)
     pk, pt = rng.permutation(key.count), rng.permutation(target.count)
+    codes = torch.from_numpy(style_codes(rng.integers(-1, 3, key.count), 16))
+    data = collate([key, target]) | {"style_codes0": codes}
+    permuted = collate([_permuted(key, pk), _permuted(target, pt)]) | {
+        "style_codes0": codes[pk]
+    }
     with torch.no_grad():
-        ref = model(collate([key, target]))["log_probs"][0]
-        out = model(collate([_permuted(key, pk), _permuted(target, pt)]))["log_probs"][
-            0
-        ]
+        ref = model(data)["log_probs"][0]
+        out = model(permuted)["log_probs"][0]
     columns = np.append(pk, key.count)  # the dustbin stays last
     torch.testing.assert_close(out, ref[pt][:, columns], atol=1e-4, rtol=1e-4)

@@ -12,6 +12,7 @@ import torch
 from engine.learned import load_matcher, read_metadata
 from training.pairs import (
     Pair,
+    SegmentedFrame,
     collate_pairs,
     correspondence_truth,
     part_colors,
@@ -87,8 +88,8 @@ def test_region_identity_is_the_majority_label() -> None:
     assert identity[left] == 4 and identity[right] == 9
 
 
-def test_color_truth_accepts_any_key_region_of_the_target_part_color() -> None:
-    # Three bands; parts 1 and 3 are painted the same red, part 2 blue.
+def three_bands() -> SegmentedFrame:
+    """Three bands; parts 1 and 3 are painted the same red, part 2 blue."""
     line = np.full((40, 90), 255, np.uint8)
     line[:, 29:31] = line[:, 59:61] = 0
     labels = np.zeros((40, 90), np.uint16)
@@ -96,7 +97,11 @@ def test_color_truth_accepts_any_key_region_of_the_target_part_color() -> None:
     color = np.zeros((40, 90, 4), np.uint8)
     color[labels != 2] = (220, 30, 30, 255)
     color[labels == 2] = (30, 30, 220, 255)
-    frame = segment_frame(line, labels, part_colors(labels, color), work_side=96)
+    return segment_frame(line, labels, part_colors(labels, color), work_side=96)
+
+
+def test_color_truth_accepts_any_key_region_of_the_target_part_color() -> None:
+    frame = three_bands()
     data = collate_pairs([Pair(frame, frame, 0)])
     by_part = {int(part): i for i, part in enumerate(frame.identity)}
     left, middle, right = by_part[1], by_part[2], by_part[3]
@@ -105,6 +110,26 @@ def test_color_truth_accepts_any_key_region_of_the_target_part_color() -> None:
     assert same_part == [left]
     assert sorted(same_color) == sorted([left, right])
     assert data["color_truth"][0, middle].nonzero().flatten().tolist() == [middle]
+
+
+def test_key_regions_of_one_colour_get_one_style_code() -> None:
+    frame = three_bands()
+    by_part = {int(part): i for i, part in enumerate(frame.identity)}
+    left, middle, right = by_part[1], by_part[2], by_part[3]
+    data = collate_pairs([Pair(frame, frame, 0)], style_width=8)
+    codes = data["style_codes0"]
+    assert codes.shape == (frame.inputs.count, 9)
+    assert torch.equal(codes[left], codes[right])
+    assert not torch.equal(codes[left], codes[middle])
+    # Training draws new codes per batch, and can hide a key's fills.
+    rng = np.random.default_rng(0)
+    drawn = collate_pairs([Pair(frame, frame, 0)], style_width=8, rng=rng)
+    assert torch.equal(drawn["style_codes0"][left], drawn["style_codes0"][right])
+    assert not torch.equal(drawn["style_codes0"][left], codes[left])
+    hidden = collate_pairs(
+        [Pair(frame, frame, 0)], style_width=8, rng=rng, unpainted_share=1.0
+    )
+    assert not hidden["style_codes0"].any()
 
 
 def test_pairs_sharing_frames_encode_each_frame_once_with_the_same_output() -> None:
@@ -159,3 +184,45 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
     assert ckpt["step"] == 3
+
+
+def test_a_warm_restart_from_weights_without_the_style_input(tmp_path: Path) -> None:
+    """Weights trained before the key's fills were an input start a run that
+    has them: the new read starts at zero, everything else is loaded."""
+    from engine.learned import MatchingModel, save_matcher
+
+    torch.manual_seed(0)
+    older = MatchingModel(
+        {
+            "encoder": {"backbone": {"dim": 32}},
+            "matcher": {"layers": 2, "style_codes": 0},
+            "work_side": 192,
+        }
+    )
+    save_matcher(older, tmp_path / "older.safetensors", {"step": 1})
+    out = tmp_path / "run"
+    args = [
+        f"--out_dir={out}",
+        f"--init_from={tmp_path / 'older.safetensors'}",
+        "--sources=procedural",
+        "--sizes=192x144",
+        "--frames=6",
+        "--pairs_per_shot=2",
+        "--max_steps=1",
+        "--warmup_steps=1",
+        "--eval_shots=1",
+        "--eval_size=192x144",
+        "--num_workers=0",
+        "--dim=32",
+        "--layers=2",
+        "--work_side=192",
+    ]
+    assert main(args) == 0
+    trained = load_matcher(out / "last.safetensors").model
+    assert trained.matcher.conf["style_codes"] == 16
+    # The stem moved by at most one step of the optimiser from the old one.
+    stem = "encoder.backbone.stem.0.weight"
+    delta = trained.state_dict()[stem] - older.state_dict()[stem]
+    assert delta.abs().max() < 0.01
+    with pytest.raises(SystemExit, match="do not fit"):
+        main([*args, "--dim=16", f"--out_dir={tmp_path / 'other'}"])
