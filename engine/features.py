@@ -254,31 +254,35 @@ STYLE_CODE_SEED = 20261122
 def style_codes(
     styles: np.ndarray, width: int, rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """The key's fills as matcher input: float32 [n x (width + 1)].
+    """One key's fills as matcher input: float32 [n x (width + 1)].
 
     ``styles`` int [n] names each region's style (any integer id; negative =
     unpainted). Every style gets a random code of ``width`` normal values and
     the last column says "painted"; unpainted regions get a zero row. The
-    codes carry no colour, only which regions share one: the network learns
-    from them that several key regions are one part, and a style's hue or
-    name never changes a match. Training draws fresh codes from ``rng`` for
-    every batch, so nothing else can be learned from them; without ``rng``
-    style id s always gets the same code (seeded by STYLE_CODE_SEED and s).
+    codes say only which regions share a style: the network learns from them
+    that several key regions are one part. Training draws fresh codes from
+    ``rng`` for every key, so nothing else can be learned from them; without
+    ``rng`` the k-th style met in region order gets the k-th of a fixed list
+    of codes (seeded by STYLE_CODE_SEED), so the palette's order, names and
+    hues never change a match.
     """
     styles = np.asarray(styles, np.int64)
     codes = np.zeros((len(styles), width + 1), np.float32)
     painted = styles >= 0
-    values, inverse = np.unique(styles[painted], return_inverse=True)
+    _, first, inverse = np.unique(
+        styles[painted], return_index=True, return_inverse=True
+    )
     if rng is not None:
-        table = rng.standard_normal((len(values), width))
+        table = rng.standard_normal((len(first), width))
     else:
+        rank = np.argsort(np.argsort(first))  # styles in order of appearance
         table = np.array(
             [
-                np.random.default_rng([STYLE_CODE_SEED, int(v)]).standard_normal(width)
-                for v in values
+                np.random.default_rng([STYLE_CODE_SEED, int(r)]).standard_normal(width)
+                for r in rank
             ]
-        ).reshape(len(values), width)
-    codes[painted, :width] = table[inverse]
+        ).reshape(len(first), width)
+    codes[painted, :width] = table[inverse.reshape(-1)]
     codes[painted, width] = 1.0
     return codes
 

@@ -226,7 +226,15 @@ class LearnedMatcher:
         styles = {}
         width = int(self.model.matcher.conf["style_codes"])
         if width > 0:
-            codes = style_codes(key_fills.style, width)
+            if len(key_fills) != n_key:
+                raise ValueError(
+                    f"key frame {key.number}: {len(key_fills)} fills for "
+                    f"{n_key} regions"
+                )
+            # Regions flagged for review are shown as unpainted: a doubtful
+            # fill (the frame before, painted by propagation) must not
+            # mislead the match.
+            codes = style_codes(np.where(key_fills.flagged, -1, key_fills.style), width)
             styles["style_codes0"] = torch.from_numpy(codes).to(self.device)
         with torch.inference_mode():
             out = self.model.matcher(
@@ -313,6 +321,8 @@ def rebuild_model(conf: dict[str, Any]) -> MatchingModel:
     """The network a saved configuration describes. Saved configurations
     are complete, so a key they lack is one added since: it takes the value
     that matches how those weights were trained, not today's default."""
+    if not isinstance(conf, dict):
+        raise ValueError("model configuration is not a mapping")
     conf = json.loads(json.dumps(conf))
     # Before run 5 the key's fills were not an input.
     conf.setdefault("matcher", {}).setdefault("style_codes", 0)
@@ -346,14 +356,7 @@ def model_from_bytes(
         model = rebuild_model(info["model_conf"])
         state = load(data)
         model.load_state_dict(state, strict=True)
-    except (
-        ValueError,
-        RuntimeError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        SafetensorError,
-    ) as exc:
+    except (ValueError, RuntimeError, KeyError, SafetensorError) as exc:
         raise ModelError(f"{source}: weights do not fit the network ({exc})") from None
     return model.eval(), info
 

@@ -203,19 +203,26 @@ def key_style_codes(
     pairs: list[Pair],
     width: int,
     rng: np.random.Generator | None = None,
-    unpainted_share: float = 0.0,
+    unpainted: float = 0.0,
 ) -> np.ndarray:
     """The keys' fills as the matcher sees them (engine.features.style_codes
     of the parts' colours), keys concatenated: [sum of key regions x (width
-    + 1)]. With ``rng``, codes are drawn afresh for this batch and each key
-    region is shown unpainted with probability ``unpainted_share`` (keys an
-    animator has not finished); without it, codes are the fixed ones."""
-    colors = np.concatenate([p.key.color for p in pairs])
-    # Unknown parts and transparent colours (packed 0) are unpainted.
-    styles = np.where(colors > 0, colors, -1)
-    if rng is not None and unpainted_share > 0:
-        styles[rng.random(len(styles)) < unpainted_share] = -1
-    return style_codes(styles, width, rng)
+    + 1)]. With ``rng`` codes are drawn afresh for this batch, and keys are
+    shown as an animator may leave them: each colour of a key unpainted with
+    probability ``unpainted``, and with the same probability the whole key;
+    without it, codes are the fixed ones."""
+    codes = []
+    for pair in pairs:
+        # Unknown parts and transparent colours (packed 0) are unpainted.
+        styles = np.where(pair.key.color > 0, pair.key.color, -1)
+        if rng is not None and unpainted > 0:
+            if rng.random() < unpainted:
+                styles[:] = -1
+            values = np.unique(styles[styles >= 0])
+            hidden = values[rng.random(len(values)) < unpainted]
+            styles[np.isin(styles, hidden)] = -1
+        codes.append(style_codes(styles, width, rng))
+    return np.concatenate(codes)
 
 
 def collate_pairs(
@@ -224,7 +231,7 @@ def collate_pairs(
     *,
     style_width: int = 0,
     rng: np.random.Generator | None = None,
-    unpainted_share: float = 0.0,
+    unpainted: float = 0.0,
 ) -> dict[str, Any]:
     """Model input (keys first, then targets; see MatchingModel.forward) with
     each distinct frame encoded once, and the ground truth, padded like the
@@ -248,7 +255,7 @@ def collate_pairs(
     ).astype(np.int64)
     data["region_index"] = torch.from_numpy(index).to(device)
     if style_width > 0:
-        codes = key_style_codes(pairs, style_width, rng, unpainted_share)
+        codes = key_style_codes(pairs, style_width, rng, unpainted)
         data["style_codes0"] = torch.from_numpy(codes).to(device)
     truth = _padded_truth(pairs, "identity")
     # A part that is not in the key may still be painted right by a part of

@@ -64,9 +64,10 @@ class TrainConfig:
     # part identity alone, as the first runs did.
     color_loss: float = 0.0
     num_workers: int = 1  # data processes per rank
-    # Share of key regions shown unpainted to the network (keys an animator
-    # has not finished painting); see training.pairs.key_style_codes.
-    unpainted_share: float = 0.1
+    # Keys shown as an animator may leave them: each colour of a key, and a
+    # whole key, unpainted with this probability (training.pairs.
+    # key_style_codes).
+    unpainted: float = 0.1
     # -- model (engine.learned.MatchingModel)
     work_side: int = 384
     dim: int = 64
@@ -186,7 +187,12 @@ def main(argv: list[str]) -> int:
     )
     out_dir = Path(cfg.out_dir)
 
-    from engine.learned import MatchingModel, model_from_bytes, save_matcher
+    from engine.learned import (
+        MatchingModel,
+        model_from_bytes,
+        rebuild_model,
+        save_matcher,
+    )
     from training.pairs import (
         PairBatches,
         available_sources,
@@ -290,7 +296,12 @@ def main(argv: list[str]) -> int:
         },
         "work_side": cfg.work_side,
     }
-    model = MatchingModel(model_conf).to(device)
+    if cfg.resume:
+        # The network the run began with (a config may have gained keys).
+        ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
+        model = rebuild_model(json.loads(ckpt["model_conf"])).to(device)
+    else:
+        model = MatchingModel(model_conf).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
@@ -320,7 +331,6 @@ def main(argv: list[str]) -> int:
             "; the key's style read starts at zero" if added else "",
         )
     if cfg.resume:
-        ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]
@@ -424,7 +434,7 @@ def main(argv: list[str]) -> int:
             device,
             style_width=cfg.style_codes,
             rng=style_rng,
-            unpainted_share=cfg.unpainted_share,
+            unpainted=cfg.unpainted,
         )
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             out = model(data)

@@ -86,6 +86,29 @@ def test_weights_saved_before_the_style_input_load_without_it(tmp_path: Path) ->
     )
 
 
+def test_the_key_fills_count_but_doubtful_ones_and_the_palette_order_do_not() -> None:
+    model = small_model()
+    torch.nn.init.normal_(model.matcher.key_style.weight)
+    matcher = LearnedMatcher(model)
+    key, target = frame(1, drawing()), frame(2, drawing(dx=5))
+    n = key.regions.count
+    unpainted = FillMap.empty(n)
+    painted = unpainted.with_styles(np.arange(n), np.arange(n) % 3, origin=1)
+    renamed = unpainted.with_styles(np.arange(n), 7 - np.arange(n) % 3, origin=1)
+    doubtful = FillMap(
+        painted.style, painted.origin, painted.confidence, np.ones(n, bool)
+    )
+
+    def prob(fills: FillMap) -> np.ndarray:
+        return matcher.match(key, fills, target).prob
+
+    assert not np.allclose(prob(painted), prob(unpainted))
+    np.testing.assert_allclose(prob(renamed), prob(painted), atol=1e-6)
+    np.testing.assert_allclose(prob(doubtful), prob(unpainted), atol=1e-6)
+    with pytest.raises(ValueError, match="fills for"):
+        matcher.match(key, FillMap.empty(n + 1), target)
+
+
 def test_bad_weights_raise_model_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")

@@ -127,7 +127,7 @@ def test_key_regions_of_one_colour_get_one_style_code() -> None:
     assert torch.equal(drawn["style_codes0"][left], drawn["style_codes0"][right])
     assert not torch.equal(drawn["style_codes0"][left], codes[left])
     hidden = collate_pairs(
-        [Pair(frame, frame, 0)], style_width=8, rng=rng, unpainted_share=1.0
+        [Pair(frame, frame, 0)], style_width=8, rng=rng, unpainted=1.0
     )
     assert not hidden["style_codes0"].any()
 
