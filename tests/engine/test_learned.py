@@ -143,6 +143,19 @@ def test_shipped_weights_load_from_package_resources() -> None:
 
 
 @needs_shipped
+def test_the_shipped_network_reads_how_the_key_is_painted() -> None:
+    matcher = load_shipped_matcher("cpu")
+    assert matcher.model.matcher.conf["style_codes"] > 0
+    key, target = frame(1, drawing()), frame(2, drawing(dx=5))
+    n = key.regions.count
+    unpainted = FillMap.empty(n)
+    painted = unpainted.with_styles(np.arange(n), np.arange(n) % 2, origin=1)
+    a = matcher.match(key, unpainted, target).prob
+    b = matcher.match(key, painted, target).prob
+    assert np.abs(a - b).max() > 1e-3
+
+
+@needs_shipped
 def test_a_split_region_takes_its_key_region_twice() -> None:
     """The head's region, cut in two by a new line, matches the head both times.
 
