@@ -317,6 +317,12 @@ def read_metadata(data: bytes) -> dict[str, str]:
     return dict(header.get("__metadata__") or {})
 
 
+# Parameters added to the network since weights were first shipped, each
+# initialised so that it leaves the network as it was: weights saved without
+# them can start a training run (a warm restart) with them.
+NEUTRAL_ADDITIONS = ("matcher.key_style.",)  # the key's style read (run 5)
+
+
 def rebuild_model(conf: dict[str, Any]) -> MatchingModel:
     """The network a saved configuration describes. Saved configurations
     are complete, so a key they lack is one added since: it takes the value

@@ -188,6 +188,7 @@ def main(argv: list[str]) -> int:
     out_dir = Path(cfg.out_dir)
 
     from engine.learned import (
+        NEUTRAL_ADDITIONS,
         MatchingModel,
         model_from_bytes,
         rebuild_model,
@@ -287,29 +288,32 @@ def main(argv: list[str]) -> int:
                 )
 
     # -- model ---------------------------------------------------------------
-    model_conf = {
-        "encoder": {"backbone": {"dim": cfg.dim}},
-        "matcher": {
-            "layers": cfg.layers,
-            "heads": cfg.heads,
-            "style_codes": cfg.style_codes,
-        },
-        "work_side": cfg.work_side,
-    }
     if cfg.resume:
         # The network the run began with (a config may have gained keys).
         ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
         model = rebuild_model(json.loads(ckpt["model_conf"])).to(device)
     else:
-        model = MatchingModel(model_conf).to(device)
+        model = MatchingModel(
+            {
+                "encoder": {"backbone": {"dim": cfg.dim}},
+                "matcher": {
+                    "layers": cfg.layers,
+                    "heads": cfg.heads,
+                    "style_codes": cfg.style_codes,
+                },
+                "work_side": cfg.work_side,
+            }
+        ).to(device)
+    # The width of the keys' style codes is the network's, not the config's.
+    style_width = int(model.matcher.conf["style_codes"])
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
     step, best_score, metrics = 0, -1.0, {}
     minutes_before = 0.0
     if cfg.init_from and not cfg.resume:
-        # Weights from before the key's fills were an input lack only the
-        # zero-initialised read of them, which leaves the network as it was.
+        # Older weights may lack parameters added since, which start out
+        # leaving the network as it was (engine.learned.NEUTRAL_ADDITIONS).
         try:
             result = model.load_state_dict(
                 initial_weights(cfg.init_from, device), strict=False
@@ -319,7 +323,7 @@ def main(argv: list[str]) -> int:
             raise SystemExit(
                 f"init_from {cfg.init_from}: weights do not fit the network ({detail})"
             ) from None
-        added = [k for k in result.missing_keys if k.startswith("matcher.key_style.")]
+        added = [k for k in result.missing_keys if k.startswith(NEUTRAL_ADDITIONS)]
         if result.unexpected_keys or len(added) != len(result.missing_keys):
             raise SystemExit(
                 f"init_from {cfg.init_from}: weights do not fit the network "
@@ -328,7 +332,9 @@ def main(argv: list[str]) -> int:
         log.info(
             "weights from %s%s",
             cfg.init_from,
-            "; the key's style read starts at zero" if added else "",
+            f"; {len(added)} tensors added since keep their neutral start"
+            if added
+            else "",
         )
     if cfg.resume:
         model.load_state_dict(ckpt["model"])
@@ -359,9 +365,7 @@ def main(argv: list[str]) -> int:
         for kind, pairs in val_pairs.items():
             losses, correct, color_correct = [], [], []
             for i in range(0, len(pairs), 8):
-                data = collate_pairs(
-                    pairs[i : i + 8], device, style_width=cfg.style_codes
-                )
+                data = collate_pairs(pairs[i : i + 8], device, style_width=style_width)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                     out = raw_model(data)
                 loss, ok = match_loss(out["log_probs"], data["truth"])
@@ -432,7 +436,7 @@ def main(argv: list[str]) -> int:
         data = collate_pairs(
             pairs,
             device,
-            style_width=cfg.style_codes,
+            style_width=style_width,
             rng=style_rng,
             unpainted=cfg.unpainted,
         )
