@@ -23,9 +23,14 @@ default (engine.propagation.PropagationSettings: beyond 3 frames from the
 key, the frame before votes too); "overlap" is chained from the key (each
 frame also takes the colours of the frame before, as painted by the same
 pass: propagation with chain_after=0), which is how paint-through is used in
-practice. Scores are those of training.metrics, per shot over the non-key
-frames, then averaged over shots, per data source and over all. Prints a
-markdown table.
+practice. "reachable" (not by default) is a perfect matcher: each region
+goes to the key regions of its true colour, or to "no match" when the key
+has none (a part that appears), propagated like "learned": the ceiling the
+keys and the segmentation leave to any matcher under each protocol.
+
+Scores are those of training.metrics, per shot over the non-key frames,
+then averaged over shots, per data source and over all. Prints a markdown
+table.
 """
 
 from __future__ import annotations
@@ -40,9 +45,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.fills import FillMap, color_layer, fills_from_color
-from engine.matching import AssignmentMatcher, Frame, Matcher, OverlapMatcher
-from engine.palette import Palette
+from engine.matching import (
+    AssignmentMatcher,
+    Correspondence,
+    Frame,
+    Matcher,
+    OverlapMatcher,
+)
+from engine.palette import UNPAINTED, Palette
 from engine.propagation import PropagationSettings, propagate
 from engine.regions import segment_image
 from training.metrics import METRICS, frame_scores, mean_scores
@@ -76,6 +89,27 @@ def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
         model.load_state_dict(ckpt["model"])
         return LearnedMatcher(model, device=device)
     return load_matcher(weights, device=device)
+
+
+class ReachableMatcher:
+    """The perfect matcher, from the ground truth of the shot being scored:
+    a target region's probability is spread over the key regions painted
+    with its true colour, or all on "no match" when the key has none."""
+
+    name = "reachable"
+
+    def __init__(self) -> None:
+        self.truth: dict[int, FillMap] = {}  # frame number -> true fills
+
+    def match(self, key: Frame, key_fills: FillMap, target: Frame) -> Correspondence:
+        true_style = self.truth[target.number].style
+        same = (true_style[:, None] == key_fills.style[None, :]) & (
+            key_fills.style[None, :] != UNPAINTED
+        )
+        prob = np.zeros((len(true_style), len(key_fills) + 1), np.float32)
+        prob[:, :-1] = same
+        prob[~same.any(axis=1), -1] = 1.0
+        return Correspondence(prob / prob.sum(axis=1, keepdims=True))
 
 
 def analyse_shot(shot: Any) -> tuple[list[Frame], list[FillMap], Palette]:
@@ -155,6 +189,10 @@ def evaluate(
     for shot in shots:
         frames, truth_fills, palette = analyse_shot(shot)
         for name, (matcher, settings) in matchers.items():
+            if isinstance(matcher, ReachableMatcher):
+                matcher.truth = {
+                    f.number: t for f, t in zip(frames, truth_fills, strict=True)
+                }
             clear = getattr(matcher, "clear", None)
             if clear is not None:
                 clear()  # frame numbers repeat from shot to shot
@@ -251,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             matchers["learned (app defaults)"] = (learned, PropagationSettings())
         elif name == "assignment":
             matchers[name] = (AssignmentMatcher(), DIRECT)
+        elif name == "reachable":
+            matchers[name] = (ReachableMatcher(), DIRECT)
         elif name == "overlap":
             matchers["overlap (chained)"] = (OverlapMatcher(), CHAINED)
         else:

@@ -11,7 +11,7 @@ from test_cli import make_shot
 from engine.facade import ShotEngine, colorize_shot
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, color_layer
 from engine.imageio import read_image, write_png
-from engine.matching import Correspondence, Frame, OverlapMatcher, vote
+from engine.matching import Correspondence, Frame, OverlapMatcher, Vote, vote
 from engine.palette import UNPAINTED, Palette, Style
 from engine.propagation import (
     PropagationSettings,
@@ -53,6 +53,40 @@ def test_unmatched_regions_are_left_unpainted_and_flagged() -> None:
     assert result.style[0] == UNPAINTED and result.flagged[0]
     assert result.style[1] == 3 and not result.flagged[1]
     assert result.origin[1] == ORIGIN_PROPAGATED
+
+
+def _key_votes(
+    near: list[list[float]], far: list[list[float]]
+) -> list[tuple[Vote, float]]:
+    """Votes of a nearer key (weight 0.75) and a farther one (0.25), each
+    with one region per style: style 0 "red", style 1 "blue"."""
+    fills = FillMap.empty(2).with_styles(
+        np.arange(2), np.array([0, 1]), ORIGIN_ANIMATOR
+    )
+    return [
+        (vote(Correspondence(np.array(near, np.float32)), fills, 2), 0.75),
+        (vote(Correspondence(np.array(far, np.float32)), fills, 2), 0.25),
+    ]
+
+
+def test_a_part_only_the_farther_key_has_takes_its_colour_flagged() -> None:
+    # Region 0 appears after the nearer key (no match there); the farther
+    # key has it, painted blue. Region 1 neither key can place.
+    votes = _key_votes(near=[[0, 0, 1], [0, 0, 1]], far=[[0, 1, 0], [0, 0, 1]])
+    result = combine_votes(votes, PropagationSettings(), 2)
+    assert result.style[0] == 1 and result.flagged[0]
+    assert result.confidence[0] == pytest.approx(0.25)
+    assert result.style[1] == UNPAINTED and result.flagged[1]
+
+
+def test_when_both_keys_place_a_region_the_nearer_one_weighs_more() -> None:
+    votes = _key_votes(near=[[1, 0, 0]], far=[[0, 1, 0]])
+    result = combine_votes(votes, PropagationSettings(), 2)
+    assert result.style[0] == 0 and result.confidence[0] == pytest.approx(0.75)
+    agreeing = combine_votes(
+        _key_votes([[1, 0, 0]], [[1, 0, 0]]), PropagationSettings(), 2
+    )
+    assert agreeing.style[0] == 0 and not agreeing.flagged[0]
 
 
 def _engine(root: Path) -> ShotEngine:

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from engine.matching import AssignmentMatcher, OverlapMatcher
-from training.evaluate import CHAINED, DIRECT, evaluate, markdown_table
+from training.evaluate import (
+    CHAINED,
+    DIRECT,
+    ReachableMatcher,
+    evaluate,
+    markdown_table,
+)
 from training.metrics import frame_scores
 
 RED, GREEN, BLUE, NONE = (
@@ -93,3 +99,23 @@ def test_the_self_protocol_is_an_upper_bound_for_every_matcher() -> None:
         assert results[protocol]["assignment"]["segment_accuracy"] <= ceiling
     table = markdown_table({"all": results}, {"all": 1})
     assert "| all (1) | self | assignment |" in table
+
+
+def test_the_reachable_ceiling_bounds_every_matcher_and_is_bounded_by_self() -> None:
+    from training.data.procedural import generate_procedural
+
+    shot = generate_procedural(4321, 1, (192, 144), 8)
+    matchers = {
+        "reachable": (ReachableMatcher(), DIRECT),
+        "assignment": (AssignmentMatcher(), DIRECT),
+        "overlap": (OverlapMatcher(), CHAINED),
+    }
+    results = evaluate(
+        matchers=matchers, shots=[shot], protocols=("prev", "long", "ends", "self")
+    )["all"]
+    ceiling = results["self"]["reachable"]["segment_accuracy"]
+    for protocol in ("prev", "long", "ends"):
+        reachable = results[protocol]["reachable"]["segment_accuracy"]
+        assert reachable <= ceiling
+        for name in ("assignment", "overlap"):
+            assert results[protocol][name]["segment_accuracy"] <= reachable
