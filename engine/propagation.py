@@ -48,7 +48,9 @@ class PropagationSettings:
     Measured with the learned matcher on whole held-out shots (keys every 12
     frames; `python -m training.evaluate_shots --shots 3 --chain-weight W`):
     segment accuracy 0.738 at weight 1, 0.765 at 0.3, 0.771 without it;
-    0.3 keeps most of the accuracy, and its extra review flags.
+    0.3 keeps most of the accuracy, and its extra review flags. With later
+    weights (run 5) and votes combined as now, 0.3 is ahead: 0.815 with
+    1.1% wrong without a flag, against 0.813 and 1.3% without it.
     The same shots put the flag threshold at 0.7: with the shipped weights
     26% of regions flagged and 1.5% painted wrong without a flag, against
     21% and 2.8% at 0.6 and 31% and 0.8% at 0.8 (`--flag-sweep

@@ -10,6 +10,10 @@ behave, over the engine's regions of the non-key frames:
                  errors an animator would not be pointed to
     flag_recall  share of wrong regions that were flagged
 
+Matchers: those of the application (learned, assignment, overlap) and
+"reachable", the perfect matcher of training.evaluate: the ceiling the keys
+and the segmentation leave (parts that appear between keys are unreachable).
+
     python -m training.evaluate_shots --shots 6 --frames 36 --key-every 12 \
         --size 640x360 --seed 424242 --matchers learned,assignment,overlap
 """
@@ -33,7 +37,7 @@ from engine.palette import UNPAINTED
 from engine.propagation import PropagationSettings, propagate
 from training.data.__main__ import parse_size
 from training.data.generate import generate_shot
-from training.evaluate import analyse_shot, load_learned
+from training.evaluate import ReachableMatcher, analyse_shot, load_learned
 from training.metrics import METRICS, frame_scores, mean_scores
 from training.pairs import available_sources
 
@@ -58,6 +62,8 @@ def shot_scores(
     def analyse(number: int) -> Frame:
         return by_number[number]
 
+    if isinstance(matcher, ReachableMatcher):
+        matcher.truth = {f.number: t for f, t in zip(frames, truth, strict=True)}
     results = propagate(
         frames=numbers,
         keys={k: truth[k - 1] for k in keys},
@@ -140,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.matchers.split(","):
         if name == "learned":
             matchers[name] = load_learned(args.weights)
+        elif name == "reachable":
+            matchers[name] = ReachableMatcher()
         else:
             matchers[name] = make_matcher(kind=name)
     settings = PropagationSettings(flag_below=args.flag_below)

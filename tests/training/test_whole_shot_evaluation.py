@@ -5,6 +5,7 @@ import pytest
 from engine.matching import OverlapMatcher
 from engine.propagation import PropagationSettings
 from training.data.procedural import generate_procedural
+from training.evaluate import ReachableMatcher
 from training.evaluate_shots import main, shot_scores
 
 
@@ -37,7 +38,7 @@ def test_the_table_has_a_row_per_source_and_matcher(capsys) -> None:  # type: ig
                 "--sources",
                 "procedural",
                 "--matchers",
-                "overlap,assignment",
+                "overlap,assignment,reachable",
             ]
         )
         == 0
@@ -45,6 +46,14 @@ def test_the_table_has_a_row_per_source_and_matcher(capsys) -> None:  # type: ig
     table = capsys.readouterr().out
     assert "| procedural | 1 | overlap |" in table
     assert "| all | 1 | assignment |" in table
+    assert "| all | 1 | reachable |" in table
+
+
+def test_the_perfect_matcher_paints_nothing_wrong_without_a_flag() -> None:
+    shot = generate_procedural(seed=8, index=0, size=(256, 192), frames=12)
+    scores = shot_scores(shot, ReachableMatcher(), 6, PropagationSettings())
+    assert scores["silent"] == 0.0
+    assert scores["segment_accuracy"] > 0.9
 
 
 def test_a_flag_sweep_agrees_with_a_run_at_that_threshold() -> None:
