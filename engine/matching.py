@@ -92,9 +92,11 @@ def vote(corr: Correspondence, key_fills: FillMap, n_styles: int) -> Vote:
 
     A key region votes with its fill's confidence (1 for animator fills, less
     for propagated ones used as a stepping stone); the rest of its mass, and
-    all of an unpainted region's, goes to "unknown".
+    all of an unpainted or flagged region's, goes to "unknown": a fill still
+    to be reviewed is a guess, and passing it on would lift the guess over
+    the flag threshold in the frames that follow.
     """
-    painted = key_fills.style != UNPAINTED
+    painted = (key_fills.style != UNPAINTED) & ~key_fills.flagged
     style = np.where(painted, key_fills.style, n_styles)
     weight = np.where(painted, key_fills.confidence, 0.0).astype(np.float32)
     weight = np.append(weight, 0.0)  # the "no match" column

@@ -7,16 +7,18 @@ away, the frame just before (already painted by this same pass) votes too,
 which follows slow drift that a distant key alone would miss.
 
 How votes combine (`combine_votes`). Each vote spreads a region over the
-styles and "unknown" (no match, or an unpainted key region). A region is
-unknown only as far as *every* vote says so (the product of their unknown
-shares): a part that appears after the key before, and is painted in the
-key after, takes the key after's colour even when the key before is
-nearer and has no match for it. Otherwise the region takes the style with
-the largest weighted vote. Its confidence is that style's share of all
-the weighted votes, "unknown" included, so such a part is painted but
-flagged for review; below ``flag_below`` a region is flagged. A region
-that no vote can colour is left unpainted and flagged: a guess would be
-silently wrong. What the animator painted is never overwritten.
+styles and "unknown": no match, a key region that is unpainted or flagged
+for review, or the doubt in a propagated fill (its confidence below 1).
+"Unknown" counts only as far as *every* vote says it (the product of the
+votes' unknown shares); the rest goes to the styles in proportion to their
+weighted votes, and the region is left unpainted (and flagged) when the
+product outweighs the best style. So a part that appears after the key
+before, and is painted in the key after, takes the key after's colour even
+when the key before is nearer and has no match for it. A region's
+confidence is its style's share of all the weighted votes, "unknown"
+included, so such a part is flagged when the key that has it is the
+farther one; below ``flag_below`` a region is flagged. What the animator
+painted is never overwritten.
 
 The pass runs once through the shot in frame order and holds at most four
 analysed frames at a time (the two keys, the previous frame and the current
@@ -97,6 +99,7 @@ def combine_votes(
     votes: Sequence[tuple[Vote, float]], settings: PropagationSettings, n_styles: int
 ) -> FillMap:
     """Weighted votes to fills (origin: propagated); see the module's notes.
+    A vote of weight 0 takes no part.
 
     Measured on whole held-out shots (`python -m training.evaluate_shots
     --shots 3`, keys every 12 frames): weighing "unknown" like a style, a
@@ -105,15 +108,21 @@ def combine_votes(
     0.815, with as many regions flagged (24%) and as few wrong without a
     flag (1.1%).
     """
+    votes = [(v, w) for v, w in votes if w > 0]
+    if not votes:
+        raise ValueError("combine_votes needs a vote of positive weight")
     total = sum(w for _, w in votes)
     shares = sum(v.scores * (w / total) for v, w in votes)
     assert isinstance(shares, np.ndarray)
-    known = shares[:, :n_styles]
-    unknown = np.prod([v.scores[:, n_styles] for v, _ in votes], axis=0)
-    # The styles' shares, rescaled to the mass no vote leaves unknown.
-    scale = (1.0 - unknown) / np.maximum(known.sum(axis=1), 1e-12)
-    decided = np.concatenate([known * scale[:, None], unknown[:, None]], axis=1)
-    best = decided.argmax(axis=1)
+    if len(votes) == 1:
+        decided = shares  # the product of one vote is that vote
+    else:
+        known = shares[:, :n_styles]
+        unknown = np.prod([v.scores[:, n_styles] for v, _ in votes], axis=0)
+        # The mass no vote leaves unknown, spread like the styles' votes.
+        scale = (1.0 - unknown) / np.maximum(known.sum(axis=1), 1e-12)
+        decided = np.concatenate([known * scale[:, None], unknown[:, None]], axis=1)
+    best = decided.argmax(axis=1)  # a tie goes to the style
     no_match = best == n_styles
     confidence = shares[np.arange(len(best)), best].astype(np.float32)
     style = np.where(no_match, UNPAINTED, best).astype(np.int32)

@@ -94,7 +94,11 @@ def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
 class ReachableMatcher:
     """The perfect matcher, from the ground truth of the shot being scored:
     a target region's probability is spread over the key regions painted
-    with its true colour, or all on "no match" when the key has none."""
+    with its true colour, or all on "no match" when the key has none.
+
+    Its ceiling is on the engine's regions, each with its majority true
+    colour (as the "self" protocol's): where one region spans two true
+    segments, the metric's segments could in principle fare otherwise."""
 
     name = "reachable"
 
@@ -103,6 +107,11 @@ class ReachableMatcher:
 
     def match(self, key: Frame, key_fills: FillMap, target: Frame) -> Correspondence:
         true_style = self.truth[target.number].style
+        if len(true_style) != target.regions.count:
+            raise ValueError(
+                f"frame {target.number}: truth for {len(true_style)} regions, "
+                f"the frame has {target.regions.count} (truth of another shot?)"
+            )
         same = (true_style[:, None] == key_fills.style[None, :]) & (
             key_fills.style[None, :] != UNPAINTED
         )

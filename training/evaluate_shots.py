@@ -12,7 +12,7 @@ behave, over the engine's regions of the non-key frames:
 
 Matchers: those of the application (learned, assignment, overlap) and
 "reachable", the perfect matcher of training.evaluate: the ceiling the keys
-and the segmentation leave (parts that appear between keys are unreachable).
+and the segmentation leave (a part that neither key has is unreachable).
 
     python -m training.evaluate_shots --shots 6 --frames 36 --key-every 12 \
         --size 640x360 --seed 424242 --matchers learned,assignment,overlap

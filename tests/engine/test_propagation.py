@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -87,6 +88,42 @@ def test_when_both_keys_place_a_region_the_nearer_one_weighs_more() -> None:
         _key_votes([[1, 0, 0]], [[1, 0, 0]]), PropagationSettings(), 2
     )
     assert agreeing.style[0] == 0 and not agreeing.flagged[0]
+
+
+def test_one_vote_is_taken_as_it_is_ties_going_to_the_style() -> None:
+    scores = np.array([[0.3, 0.1, 0.3, 0.3], [0.1, 0.1, 0.1, 0.7]], np.float32)
+    result = combine_votes([(Vote(scores), 1.0)], PropagationSettings(), 3)
+    assert result.style[0] == 0 and result.flagged[0]
+    assert result.confidence[0] == pytest.approx(0.3)
+    assert result.style[1] == UNPAINTED
+
+
+def test_a_vote_of_weight_zero_changes_nothing() -> None:
+    [(near, _), (far, _)] = _key_votes(near=[[0, 0, 1]], far=[[0, 1, 0]])
+    alone = combine_votes([(near, 1.0)], PropagationSettings(), 2)
+    with_zero = combine_votes([(near, 1.0), (far, 0.0)], PropagationSettings(), 2)
+    assert with_zero.style.tolist() == alone.style.tolist() == [UNPAINTED]
+    with pytest.raises(ValueError):
+        combine_votes([(near, 0.0)], PropagationSettings(), 2)
+
+
+def test_the_frame_before_alone_can_paint_a_region_but_only_flagged() -> None:
+    # Neither key places region 0; the frame before (weight 0.3) has it red.
+    keys = _key_votes(near=[[0, 0, 1]], far=[[0, 0, 1]])
+    before_fills = FillMap.empty(1).with_styles(np.array([0]), 0, ORIGIN_ANIMATOR)
+    before = vote(Correspondence(np.array([[1, 0]], np.float32)), before_fills, 2)
+    result = combine_votes([*keys, (before, 0.3)], PropagationSettings(), 2)
+    assert result.style[0] == 0 and result.flagged[0]
+
+
+def test_a_fill_flagged_for_review_is_not_passed_on() -> None:
+    fills = FillMap.empty(2).with_styles(
+        np.arange(2), np.array([0, 1]), ORIGIN_ANIMATOR
+    )
+    doubtful = replace(fills, flagged=np.array([True, False]))
+    corr = Correspondence(np.array([[1, 0, 0], [0, 1, 0]], np.float32))
+    scores = vote(corr, doubtful, n_styles=2).scores
+    assert scores.tolist() == [[0, 0, 1], [0, 1, 0]]
 
 
 def _engine(root: Path) -> ShotEngine:
