@@ -51,11 +51,12 @@ class PropagationSettings:
     frames; `python -m training.evaluate_shots --shots 3 --chain-weight W`):
     segment accuracy 0.738 at weight 1, 0.765 at 0.3, 0.771 without it;
     0.3 keeps most of the accuracy, and its extra review flags. With later
-    weights (run 5) and votes combined as now, 0.3 is ahead: 0.815 with
-    1.1% wrong without a flag, against 0.813 and 1.3% without it.
+    weights (run 5) and votes combined as now, both give 0.813, and 0.3
+    leaves 1.0% wrong without a flag (26% flagged) against 1.3% (23%)
+    without it (`--chain-after 1000000`).
     The same shots put the flag threshold at 0.7: with the shipped weights
-    26% of regions flagged and 1.5% painted wrong without a flag, against
-    21% and 2.8% at 0.6 and 31% and 0.8% at 0.8 (`--flag-sweep
+    26% of regions flagged and 1.0% painted wrong without a flag, against
+    23% and 1.5% at 0.6 and 30% and 0.7% at 0.8 (`--flag-sweep
     0.5,0.6,0.7,0.8`).
     """
 
@@ -104,9 +105,9 @@ def combine_votes(
     Measured on whole held-out shots (`python -m training.evaluate_shots
     --shots 3`, keys every 12 frames): weighing "unknown" like a style, a
     nearer key that has no match outvoted a farther key that had the part
-    (0.788 segment accuracy); taking it only where every vote agrees gives
-    0.815, with as many regions flagged (24%) and as few wrong without a
-    flag (1.1%).
+    (0.788 segment accuracy, 24% flagged, 1.1% wrong without a flag);
+    taking it only where every vote agrees, and not passing on fills
+    flagged for review, gives 0.813, 26% and 1.0%.
     """
     votes = [(v, w) for v, w in votes if w > 0]
     if not votes:
