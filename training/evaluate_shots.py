@@ -44,6 +44,13 @@ from training.pairs import available_sources
 FLAG_METRICS = ("flagged", "silent", "flag_recall")
 
 
+def nan_mean(values: list[float]) -> float:
+    """Mean over the values that are not NaN; NaN when none is (flag recall
+    of a matcher that painted nothing wrong), without numpy's warning."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")
+
+
 def shot_scores(
     shot: Any,
     matcher: Matcher,
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = per.get((source, name), [])
             if not rows:
                 continue
-            mean = {k: float(np.nanmean([r[k] for r in rows])) for k in columns}
+            mean = {k: nan_mean([r[k] for r in rows]) for k in columns}
             cells = " | ".join(f"{mean[k]:.3f}" for k in columns)
             print(f"| {source} | {len(rows)} | {name} | {cells} |")
     if sweep:
@@ -196,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = [s for (_, m), v in per.items() if m == name for s in v]
             for t in sweep:
                 cells = " | ".join(
-                    f"{np.nanmean([r[f'{k}@{t:g}'] for r in rows]):.3f}"
+                    f"{nan_mean([r[f'{k}@{t:g}'] for r in rows]):.3f}"
                     for k in FLAG_METRICS
                 )
                 print(f"| {name} | {t:g} | {cells} |")
