@@ -52,6 +52,12 @@ class FillMap:
         return self.style != UNPAINTED
 
     @property
+    def settled(self) -> np.ndarray:
+        """Regions painted and not flagged for review: the fills other frames
+        may learn from (a flagged fill is still a guess)."""
+        return self.painted & ~self.flagged
+
+    @property
     def by_animator(self) -> np.ndarray:
         return self.origin == ORIGIN_ANIMATOR
 

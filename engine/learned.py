@@ -36,6 +36,7 @@ from engine.fills import FillMap
 from engine.matching import Correspondence, Frame
 from engine.model.conf import merge_conf
 from engine.model.matcher import GraphMatcher
+from engine.palette import UNPAINTED
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +232,11 @@ class LearnedMatcher:
                     f"key frame {key.number}: {len(key_fills)} fills for "
                     f"{n_key} regions"
                 )
-            # Regions flagged for review are shown as unpainted: a doubtful
-            # fill (the frame before, painted by propagation) must not
-            # mislead the match.
-            codes = style_codes(np.where(key_fills.flagged, -1, key_fills.style), width)
+            # Only settled fills are shown: a fill flagged for review (the
+            # frame before, painted by propagation) must not mislead the match.
+            codes = style_codes(
+                np.where(key_fills.settled, key_fills.style, UNPAINTED), width
+            )
             styles["style_codes0"] = torch.from_numpy(codes).to(self.device)
         with torch.inference_mode():
             out = self.model.matcher(

@@ -28,7 +28,6 @@ from scipy.optimize import linear_sum_assignment
 
 from engine.fills import FillMap
 from engine.lineart import LineArt
-from engine.palette import UNPAINTED
 from engine.regions import Regions
 
 
@@ -96,7 +95,7 @@ def vote(corr: Correspondence, key_fills: FillMap, n_styles: int) -> Vote:
     to be reviewed is a guess, and passing it on would lift the guess over
     the flag threshold in the frames that follow.
     """
-    painted = (key_fills.style != UNPAINTED) & ~key_fills.flagged
+    painted = key_fills.settled
     style = np.where(painted, key_fills.style, n_styles)
     weight = np.where(painted, key_fills.confidence, 0.0).astype(np.float32)
     weight = np.append(weight, 0.0)  # the "no match" column

@@ -121,6 +121,16 @@ class ReachableMatcher:
         return Correspondence(prob / prob.sum(axis=1, keepdims=True))
 
 
+def start_shot(matcher: Matcher, frames: list[Frame], truth: list[FillMap]) -> None:
+    """Ready a matcher for the next shot: the perfect matcher takes its
+    truth, and cached frames go (frame numbers repeat from shot to shot)."""
+    if isinstance(matcher, ReachableMatcher):
+        matcher.truth = {f.number: t for f, t in zip(frames, truth, strict=True)}
+    clear = getattr(matcher, "clear", None)
+    if clear is not None:
+        clear()
+
+
 def analyse_shot(shot: Any) -> tuple[list[Frame], list[FillMap], Palette]:
     """Engine frames of a generated shot and ground-truth fills of each."""
     frames, fills = [], []
@@ -198,13 +208,7 @@ def evaluate(
     for shot in shots:
         frames, truth_fills, palette = analyse_shot(shot)
         for name, (matcher, settings) in matchers.items():
-            if isinstance(matcher, ReachableMatcher):
-                matcher.truth = {
-                    f.number: t for f, t in zip(frames, truth_fills, strict=True)
-                }
-            clear = getattr(matcher, "clear", None)
-            if clear is not None:
-                clear()  # frame numbers repeat from shot to shot
+            start_shot(matcher, frames, truth_fills)
             for protocol in protocols:
                 scores = run_protocol(
                     protocol, matcher, settings, frames, truth_fills, palette, shot

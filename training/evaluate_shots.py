@@ -37,18 +37,16 @@ from engine.palette import UNPAINTED
 from engine.propagation import PropagationSettings, propagate
 from training.data.__main__ import parse_size
 from training.data.generate import generate_shot
-from training.evaluate import ReachableMatcher, analyse_shot, load_learned
-from training.metrics import METRICS, frame_scores, mean_scores
+from training.evaluate import (
+    ReachableMatcher,
+    analyse_shot,
+    load_learned,
+    start_shot,
+)
+from training.metrics import METRICS, frame_scores, mean_scores, nan_mean
 from training.pairs import available_sources
 
 FLAG_METRICS = ("flagged", "silent", "flag_recall")
-
-
-def nan_mean(values: list[float]) -> float:
-    """Mean over the values that are not NaN; NaN when none is (flag recall
-    of a matcher that painted nothing wrong), without numpy's warning."""
-    kept = [v for v in values if not np.isnan(v)]
-    return float(np.mean(kept)) if kept else float("nan")
 
 
 def shot_scores(
@@ -69,8 +67,7 @@ def shot_scores(
     def analyse(number: int) -> Frame:
         return by_number[number]
 
-    if isinstance(matcher, ReachableMatcher):
-        matcher.truth = {f.number: t for f, t in zip(frames, truth, strict=True)}
+    start_shot(matcher, frames, truth)
     results = propagate(
         frames=numbers,
         keys={k: truth[k - 1] for k in keys},

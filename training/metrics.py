@@ -85,10 +85,14 @@ def frame_scores(
     }
 
 
+def nan_mean(values: Iterable[float]) -> float:
+    """Mean of the values that are not NaN; NaN when none is (without
+    numpy's warning)."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")
+
+
 def mean_scores(scores: Iterable[dict[str, float]]) -> dict[str, float]:
     """Metric-wise mean, ignoring NaN (a frame without a metric's segments)."""
     scores = list(scores)
-    return {
-        k: float(np.nanmean([s[k] for s in scores])) if scores else float("nan")
-        for k in METRICS
-    }
+    return {k: nan_mean(s[k] for s in scores) for k in METRICS}
