@@ -90,9 +90,9 @@ class Actions:
     mode_paint: QAction
     mode_paint_unpainted: QAction
     mode_unpaint: QAction
-    gap_2: QAction
     gap_4: QAction
     gap_8: QAction
+    gap_12: QAction
     # Navigate
     previous_frame: QAction
     next_frame: QAction
@@ -227,9 +227,9 @@ def build_actions(w: MainWindow) -> Actions:
         mode_unpaint=make_action(
             w, "Unpaint", lambda: tools.set_mode(FillMode.UNPAINT), shortcut="Alt+3"
         ),
-        gap_2=make_action(w, "Close gaps: 2 px", lambda: w.gap.set_gap(2)),
         gap_4=make_action(w, "Close gaps: 4 px", lambda: w.gap.set_gap(4)),
         gap_8=make_action(w, "Close gaps: 8 px", lambda: w.gap.set_gap(8)),
+        gap_12=make_action(w, "Close gaps: 12 px", lambda: w.gap.set_gap(12)),
         previous_frame=make_action(
             w, "Previous frame", lambda: s.step(-1), shortcut=[",", "Left"]
         ),

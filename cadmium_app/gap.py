@@ -1,4 +1,4 @@
-"""Gap closing: a 0-10 px slider with 2/4/8 presets.
+"""Gap closing: a 0-16 px slider with 4/8/12 presets.
 
 A new gap means a new segmentation of every frame. The fills painted so far
 are carried over on a worker thread (each frame's fills, drawn with the old
@@ -21,8 +21,8 @@ from engine.project import resegment_fills
 
 log = logging.getLogger(__name__)
 
-PRESETS = (2, 4, 8)
-MAX_GAP = 10
+PRESETS = (4, 8, 12)
+MAX_GAP = 16
 
 
 class GapWidget(QWidget):
@@ -38,7 +38,7 @@ class GapWidget(QWidget):
         self.slider.setFixedWidth(110)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.setToolTip(
-            "Gap closing, 0 (off) to 10 px; closures are drawn in cyan"
+            f"Gap closing, 0 (off) to {MAX_GAP} px; closures are drawn in cyan"
         )
         layout.addWidget(self.slider)
         self.value = QLabel()

@@ -140,9 +140,9 @@ class MainWindow(QMainWindow):
                 a.mode_paint_unpainted,
                 a.mode_unpaint,
                 None,
-                a.gap_2,
                 a.gap_4,
                 a.gap_8,
+                a.gap_12,
             ],
             "&Navigate": [
                 a.previous_frame,

@@ -22,6 +22,7 @@ from PIL import Image
 
 from engine.errors import CadmiumError, ShotError
 from engine.fills import FillMap, fills_from_color
+from engine.gaps import DEFAULT_GAP
 from engine.imageio import image_size, read_image
 from engine.matching import (
     AssignmentMatcher,
@@ -38,7 +39,6 @@ from engine.shot import Shot, open_shot
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GAP = 4
 MATCHERS = ("auto", "learned", "assignment", "overlap")
 
 

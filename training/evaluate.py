@@ -131,12 +131,15 @@ def start_shot(matcher: Matcher, frames: list[Frame], truth: list[FillMap]) -> N
         clear()
 
 
-def analyse_shot(shot: Any) -> tuple[list[Frame], list[FillMap], Palette]:
-    """Engine frames of a generated shot and ground-truth fills of each."""
+def analyse_shot(
+    shot: Any, gap: int = GAP
+) -> tuple[list[Frame], list[FillMap], Palette]:
+    """Engine frames of a generated shot (gaps closed up to ``gap`` px) and
+    ground-truth fills of each."""
     frames, fills = [], []
     palette = Palette()
     for i, line in enumerate(shot.line):
-        lineart, regions = segment_image(line, gap=GAP)
+        lineart, regions = segment_image(line, gap=gap)
         frames.append(Frame(number=i + 1, image=line, lineart=lineart, regions=regions))
         frame_fills, palette = fills_from_color(regions, shot.color[i], palette)
         fills.append(frame_fills)
@@ -200,13 +203,14 @@ def evaluate(
     matchers: dict[str, tuple[Matcher, PropagationSettings]],
     shots: list[Any],
     protocols: tuple[str, ...] = PROTOCOLS,
+    gap: int = GAP,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """results[source][protocol][matcher] -> mean scores over the shots
     (source "all" pools every shot)."""
     per_shot: dict[tuple[str, str, str], list[dict[str, float]]] = defaultdict(list)
     for shot in shots:
-        frames, truth_fills, palette = analyse_shot(shot)
+        frames, truth_fills, palette = analyse_shot(shot, gap)
         for name, (matcher, settings) in matchers.items():
             start_shot(matcher, frames, truth_fills)
             for protocol in protocols:
@@ -278,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
     )
+    parser.add_argument(
+        "--gap", type=int, default=GAP, help=f"close gaps up to PX (default {GAP})"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -322,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         matchers=matchers,
         shots=shots,
         protocols=protocols,
+        gap=args.gap,
         progress=lambda name: log.info("scored %s", name),
     )
     table = markdown_table(results, counts)

@@ -44,7 +44,7 @@ from training.evaluate import (
     start_shot,
 )
 from training.metrics import METRICS, frame_scores, mean_scores, nan_mean
-from training.pairs import available_sources
+from training.pairs import GAP, available_sources
 
 FLAG_METRICS = ("flagged", "silent", "flag_recall")
 
@@ -55,11 +55,12 @@ def shot_scores(
     key_every: int,
     settings: PropagationSettings,
     sweep: tuple[float, ...] = (),
+    gap: int = GAP,
 ) -> dict[str, float]:
     """Scores of one shot; with ``sweep``, also the flag metrics as they
     would be at each of those thresholds (``flagged@0.7`` ...): flags do not
     change what is painted, so one pass gives them all."""
-    frames, truth, palette = analyse_shot(shot)
+    frames, truth, palette = analyse_shot(shot, gap)
     numbers = [f.number for f in frames]
     keys = numbers[::key_every]
     by_number = {f.number: f for f in frames}
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument("--weights", default=None, help="learned: file to load")
     parser.add_argument(
+        "--gap", type=int, default=GAP, help=f"close gaps up to PX (default {GAP})"
+    )
+    parser.add_argument(
         "--flag-below",
         type=float,
         default=PropagationSettings().flag_below,
@@ -171,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # the source could not make this shot
             for name, matcher in matchers.items():
                 per[(source, name)].append(
-                    shot_scores(shot, matcher, args.key_every, settings, sweep)
+                    shot_scores(
+                        shot, matcher, args.key_every, settings, sweep, args.gap
+                    )
                 )
     columns = (*METRICS, *FLAG_METRICS)
     print(

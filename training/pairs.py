@@ -126,10 +126,14 @@ def augment_frame(
 
 
 def segment_frame(
-    line: np.ndarray, labels: np.ndarray, colors: np.ndarray, work_side: int
+    line: np.ndarray,
+    labels: np.ndarray,
+    colors: np.ndarray,
+    work_side: int,
+    gap: int = GAP,
 ) -> SegmentedFrame:
     """Segment one frame; ``colors`` is `part_colors` of the shot's frame."""
-    lineart, regions = segment_image(line, gap=GAP)
+    lineart, regions = segment_image(line, gap=gap)
     inputs = frame_inputs(lineart, regions, work_side=work_side)
     identity = region_identity(regions, labels)
     return SegmentedFrame(
@@ -151,6 +155,7 @@ def sample_pairs(
     *,
     flip: bool = False,
     turns: int = 0,
+    gap: int = GAP,
 ) -> list[Pair]:
     """``count`` pairs from one shot: short range (the next one to three
     drawings) or long range (anywhere in the shot), either direction; the
@@ -166,7 +171,7 @@ def sample_pairs(
         if i not in cache:
             colors = part_colors(shot.labels[i], shot.color[i])
             line, labels = augment_frame(shot.line[i], shot.labels[i], flip, turns)
-            cache[i] = segment_frame(line, labels, colors, work_side)
+            cache[i] = segment_frame(line, labels, colors, work_side, gap)
         return cache[i]
 
     pairs = []
@@ -286,6 +291,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         pairs_per_shot: int,
         work_side: int,
         long_share: float = 0.5,
+        gap: int = GAP,
         rank: int = 0,
         world_size: int = 1,
         start: int = 0,
@@ -294,7 +300,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         self.seed, self.sizes, self.frames = seed, list(sizes), frames
         self.sources = tuple(sources)
         self.shots_per_batch, self.pairs_per_shot = shots_per_batch, pairs_per_shot
-        self.work_side, self.long_share = work_side, long_share
+        self.work_side, self.long_share, self.gap = work_side, long_share, gap
         self.rank, self.world_size = rank, world_size
         self.start = start  # batches already used (a resumed run skips them)
 
@@ -334,6 +340,7 @@ class PairBatches(torch.utils.data.IterableDataset):
                     self.long_share,
                     flip=bool(rng.random() < 0.5),
                     turns=turns,
+                    gap=self.gap,
                 )
             yield pairs
             batch_index += streams

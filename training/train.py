@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.gaps import DEFAULT_GAP
+
 log = logging.getLogger("train")
 
 
@@ -60,6 +62,9 @@ class TrainConfig:
     shots_per_batch: int = 2
     pairs_per_shot: int = 4
     long_share: float = 0.5  # share of long-range pairs
+    # Gap closing of the frames the network sees, in px at the generated
+    # frame's size (as the application segments them by default).
+    gap: int = DEFAULT_GAP
     # Weight of the colour term of the loss (see match_loss); 0 trains on
     # part identity alone, as the first runs did.
     color_loss: float = 0.0
@@ -251,6 +256,7 @@ def main(argv: list[str]) -> int:
         pairs_per_shot=cfg.pairs_per_shot,
         work_side=cfg.work_side,
         long_share=cfg.long_share,
+        gap=cfg.gap,
         rank=rank,
         world_size=world_size,
         start=start_step,
@@ -284,7 +290,7 @@ def main(argv: list[str]) -> int:
             )
             for kind, share in (("short", 0.0), ("long", 1.0)):
                 val_pairs[kind] += sample_pairs(
-                    shot, rng, 4, cfg.work_side, long_share=share
+                    shot, rng, 4, cfg.work_side, long_share=share, gap=cfg.gap
                 )
 
     # -- model ---------------------------------------------------------------

@@ -101,13 +101,14 @@ def test_gap_slider_reanalyses_and_keeps_fills(
     open_and_wait(qtbot, window, shot_dir)
     wait_job(qtbot, window.propagation.propagate_all())
     before = pixel(window, *points(1)["ring"])
-    window.gap.widget.presets[2].click()  # 8 px
     project = window.session.project
     assert project is not None
-    qtbot.waitUntil(lambda: project.gap == 8 and window.session.editable, timeout=15000)
+    assert project.gap == 8  # the default
+    window.gap.widget.presets[0].click()  # 4 px
+    qtbot.waitUntil(lambda: project.gap == 4 and window.session.editable, timeout=15000)
     qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
-    assert window.session.engine.gap == 8  # type: ignore[union-attr]
-    assert window.gap.widget.slider.value() == 8
+    assert window.session.engine.gap == 4  # type: ignore[union-attr]
+    assert window.gap.widget.slider.value() == 4
     assert pixel(window, *points(1)["ring"]) == before
     assert window.session.undo_stack.count() == 0
     assert all(project.fills(n) is not None for n in project.shot.frames)
