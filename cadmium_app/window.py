@@ -278,7 +278,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)  # type: ignore[arg-type]
         else:
-            self.resize(1280, 820)
+            # First run: most of the screen, so every toolbar shows in full.
+            screen = self.screen().availableGeometry()
+            self.resize(int(screen.width() * 0.9), int(screen.height() * 0.9))
         if state is not None:
             self.restoreState(state)  # type: ignore[arg-type]
 
