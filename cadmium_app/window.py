@@ -278,9 +278,17 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)  # type: ignore[arg-type]
         else:
-            # First run: most of the screen, so every toolbar shows in full.
+            # First run: most of the screen (at least 1280x820 where it
+            # fits), centred, so the toolbars show in full on wide screens.
             screen = self.screen().availableGeometry()
-            self.resize(int(screen.width() * 0.9), int(screen.height() * 0.9))
+            width = min(screen.width(), max(1280, int(screen.width() * 0.9)))
+            height = min(screen.height(), max(820, int(screen.height() * 0.9)))
+            self.setGeometry(
+                screen.x() + (screen.width() - width) // 2,
+                screen.y() + (screen.height() - height) // 2,
+                width,
+                height,
+            )
         if state is not None:
             self.restoreState(state)  # type: ignore[arg-type]
 

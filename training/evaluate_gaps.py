@@ -1,8 +1,9 @@
 """How each gap setting segments the held-out drawings: leaks and cuts.
 
 Every frame is segmented with each gap setting and painted from its own
-ground truth (each engine region takes its majority true colour, as the
-"self" protocol of `training.evaluate`), so no matcher is involved:
+ground truth (each engine region takes its majority true colour, as in
+the "self" protocol of `training.evaluate`, but over every frame of the
+shot), so no matcher is involved:
 
     leak-free  segment accuracy of that painting. A part that leaked into
                a neighbour through a gap left open loses its colour.

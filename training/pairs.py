@@ -32,7 +32,6 @@ import cv2
 import numpy as np
 import torch
 
-from engine.facade import DEFAULT_GAP
 from engine.features import (
     FrameInputs,
     collate,
@@ -41,6 +40,7 @@ from engine.features import (
     style_codes,
 )
 from engine.fills import region_majority
+from engine.gaps import DEFAULT_GAP
 from engine.regions import Regions, segment_image
 from training.metrics import packed_colors
 
