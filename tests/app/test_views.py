@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from cadmium_app import cli
+from cadmium_app.gap import PRESETS
 from cadmium_app.settings import load_settings
 from cadmium_app.timeline import STATUS_ROLE
 from cadmium_app.window import MainWindow
@@ -93,6 +94,14 @@ def test_palette_edits_recolour_every_frame_and_undo(
         window.actions.undo.trigger()
     assert project.palette[style].color[:3] == (216, 67, 60)
     assert pixel(window, *points(5)["ring"]) == (216, 67, 60)
+
+
+def test_the_tools_menu_offers_the_toolbar_gap_presets(window: MainWindow) -> None:
+    buttons = [b.text() for b in window.gap.widget.presets]
+    assert buttons == [str(px) for px in PRESETS]
+    tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
+    offered = [a.text() for a in tools.actions() if a.text().startswith("Close gaps")]
+    assert offered == [f"Close gaps: {px} px" for px in PRESETS]
 
 
 def test_gap_slider_reanalyses_and_keeps_fills(
