@@ -3,6 +3,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from training.evaluate_gaps import gap_scores
 
@@ -48,3 +49,22 @@ def test_a_fold_line_ending_near_the_outline_is_cut_by_a_wide_setting() -> None:
     wide = gap_scores(shot, 8)
     assert wide["cut"] == 0.5  # the inside of the box, of two parts
     assert wide["leak_free"] == 1.0  # both halves keep the part's colour
+
+
+def test_the_command_prints_a_row_per_source_and_gap(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from training.evaluate_gaps import main
+
+    argv = ["--shots", "1", "--sources", "procedural", "--gaps", "0,8"]
+    assert main([*argv, "--size", "192x144", "--frames", "4"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| ")]
+    assert [r.split(" | ")[:2] for r in rows[1:]] == [
+        ["| all (1)", "0"],
+        ["| all (1)", "8"],
+        ["| procedural (1)", "0"],
+        ["| procedural (1)", "8"],
+    ]
+    for row in rows[1:]:
+        leak_free = float(row.split(" | ")[2])
+        assert 0.5 < leak_free <= 1.0
