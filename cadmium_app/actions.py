@@ -6,13 +6,14 @@ container, so tests trigger any of them by name
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from cadmium_app.gap import PRESETS
 from cadmium_app.tools import Tool
 from engine.project import FillMode
 
@@ -90,9 +91,7 @@ class Actions:
     mode_paint: QAction
     mode_paint_unpainted: QAction
     mode_unpaint: QAction
-    gap_4: QAction
-    gap_8: QAction
-    gap_12: QAction
+    gap_presets: tuple[QAction, ...]  # one per cadmium_app.gap.PRESETS
     # Navigate
     previous_frame: QAction
     next_frame: QAction
@@ -105,9 +104,6 @@ class Actions:
     propagate_all: QAction
     colorize_shot: QAction
     cancel_task: QAction
-
-    def all(self) -> dict[str, QAction]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def build_actions(w: MainWindow) -> Actions:
@@ -227,9 +223,10 @@ def build_actions(w: MainWindow) -> Actions:
         mode_unpaint=make_action(
             w, "Unpaint", lambda: tools.set_mode(FillMode.UNPAINT), shortcut="Alt+3"
         ),
-        gap_4=make_action(w, "Close gaps: 4 px", lambda: w.gap.set_gap(4)),
-        gap_8=make_action(w, "Close gaps: 8 px", lambda: w.gap.set_gap(8)),
-        gap_12=make_action(w, "Close gaps: 12 px", lambda: w.gap.set_gap(12)),
+        gap_presets=tuple(
+            make_action(w, f"Close gaps: {px} px", lambda px=px: w.gap.set_gap(px))
+            for px in PRESETS
+        ),
         previous_frame=make_action(
             w, "Previous frame", lambda: s.step(-1), shortcut=[",", "Left"]
         ),

@@ -1,6 +1,8 @@
 """Application settings: the packaged defaults, then the user's overrides.
 
-The defaults live in ``cadmium_app/defaults.json``. A user file (``$CADMIUM_SETTINGS``
+The defaults live in ``cadmium_app/defaults.json``, except those the engine
+owns (gap closing, the review-flag threshold), which come from it so the
+application and the command line agree. A user file (``$CADMIUM_SETTINGS``
 or ``settings.json`` in the platform's config folder) may override any of them;
 a key that is not a setting, or a value of the wrong type, is an error that
 names it. Window geometry is not a setting: it lives in ``QSettings``.
@@ -13,6 +15,9 @@ from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from engine.gaps import DEFAULT_GAP
+from engine.propagation import PropagationSettings
 
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
 
@@ -61,7 +66,8 @@ def _read(path: Path) -> dict[str, Any]:
 
 def default_settings() -> AppSettings:
     text = resources.files("cadmium_app").joinpath("defaults.json").read_text()
-    return AppSettings(**_check(json.loads(text), "defaults.json"))
+    engine = {"gap": DEFAULT_GAP, "flag_below": PropagationSettings().flag_below}
+    return AppSettings(**engine, **_check(json.loads(text), "defaults.json"))
 
 
 def load_settings(user_file: Path | None = None, **overrides: Any) -> AppSettings:

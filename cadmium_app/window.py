@@ -140,9 +140,7 @@ class MainWindow(QMainWindow):
                 a.mode_paint_unpainted,
                 a.mode_unpaint,
                 None,
-                a.gap_4,
-                a.gap_8,
-                a.gap_12,
+                *a.gap_presets,
             ],
             "&Navigate": [
                 a.previous_frame,
