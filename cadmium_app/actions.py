@@ -43,7 +43,9 @@ def make_action(
         action.setShortcuts([QKeySequence(k) for k in keys])
     if icon_name:
         action.setIcon(icon(name=icon_name))
-    shown = f"{tip or text.rstrip('…')}"
+    # The name first: on an icon-only toolbar the tooltip is all it shows.
+    name = text.rstrip("…")
+    shown = f"{name}: {tip}" if tip else name
     if keys:
         shown += f" ({', '.join(keys)})"
     action.setToolTip(shown)

@@ -10,13 +10,11 @@ from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QLabel,
     QMainWindow,
-    QToolBar,
     QWidget,
 )
 
@@ -31,6 +29,7 @@ from cadmium_app.propagate import PropagationController
 from cadmium_app.session import Session
 from cadmium_app.settings import AppSettings, load_settings
 from cadmium_app.timeline import TimelineController, TimelineView
+from cadmium_app.toolbars import Toolbars
 from cadmium_app.tools import MODE_NAMES, CanvasController, Tool
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,11 @@ class MainWindow(QMainWindow):
         )
         self.actions: Actions = build_actions(self)
         self._menus()
-        self._toolbar()
+        self.toolbars = Toolbars(
+            self, self.actions, self.gap.widget, self.canvas_controller.set_mode
+        )
+        self.mode_box = self.toolbars.mode_box
+        self._sync_tool_actions()
         self._status_bar()
 
         self.session.modified_changed.connect(lambda _m: self._update_title())
@@ -169,40 +172,6 @@ class MainWindow(QMainWindow):
                 else:
                     menu.addAction(action)
 
-    def _toolbar(self) -> None:
-        a = self.actions
-        files = QToolBar("File", self)
-        files.setObjectName("fileToolbar")
-        for action in (a.open_shot, a.save, a.undo, a.redo):
-            files.addAction(action)
-        self.addToolBar(files)
-        bar = QToolBar("Paint", self)
-        bar.setObjectName("paintToolbar")
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        bar.addAction(a.fill_tool)
-        self.mode_box = QComboBox()
-        self.mode_box.setObjectName("fillMode")
-        self.mode_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.mode_box.setToolTip("Fill mode (Alt+1, Alt+2, Alt+3)")
-        for mode, name in MODE_NAMES.items():
-            self.mode_box.addItem(name, mode)
-        self.mode_box.activated.connect(
-            lambda i: self.canvas_controller.set_mode(self.mode_box.itemData(i))
-        )
-        bar.addWidget(self.mode_box)
-        for action in (a.picker_tool, a.onion_skin, None, a.fill_check, a.next_problem):
-            bar.addSeparator() if action is None else bar.addAction(action)
-        bar.addSeparator()
-        bar.addWidget(self.gap.widget)
-        self.addToolBar(bar)
-        run = QToolBar("Colorize", self)
-        run.setObjectName("colorizeToolbar")
-        run.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (a.propagate_current, a.colorize_shot, a.correspondence):
-            run.addAction(action)
-        self.addToolBar(run)
-        self._sync_tool_actions()
-
     def _status_bar(self) -> None:
         status = self.statusBar()
         self.frame_label = QLabel()
@@ -277,7 +246,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)  # type: ignore[arg-type]
         else:
             # First run: most of the screen (at least 1280x820 where it
-            # fits), centred, so the toolbars show in full on wide screens.
+            # fits), centred.
             screen = self.screen().availableGeometry()
             width = min(screen.width(), max(1280, int(screen.width() * 0.9)))
             height = min(screen.height(), max(820, int(screen.height() * 0.9)))
@@ -289,6 +258,10 @@ class MainWindow(QMainWindow):
             )
         if state is not None:
             self.restoreState(state)  # type: ignore[arg-type]
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        self.toolbars.fit(event.size().width())
+        super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if not self._closing and not self.files.confirm_close():

@@ -1,0 +1,90 @@
+"""The toolbars: File; Paint (tools, fill mode, gap closing); Colorize.
+
+Paint and Colorize label their buttons. On a window too narrow for every
+label (a laptop screen) they show icons only, each button keeping its name
+as a tooltip, so the gap slider and the Colorize actions stay on screen
+instead of going behind the toolbar's overflow arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QMainWindow, QToolBar, QWidget
+
+from cadmium_app.actions import Actions
+from cadmium_app.tools import MODE_NAMES, FillMode
+
+LABELLED = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+ICONS_ONLY = Qt.ToolButtonStyle.ToolButtonIconOnly
+# Room left for the toolbar area's margins and handles (px).
+SLACK = 24
+
+
+class Toolbars:
+    def __init__(
+        self,
+        window: QMainWindow,
+        actions: Actions,
+        gap_widget: QWidget,
+        set_mode: Callable[[FillMode], None],
+    ) -> None:
+        a = actions
+        self.files = QToolBar("File", window)
+        self.files.setObjectName("fileToolbar")
+        for action in (a.open_shot, a.save, a.undo, a.redo):
+            self.files.addAction(action)
+
+        self.paint = QToolBar("Paint", window)
+        self.paint.setObjectName("paintToolbar")
+        self.paint.addAction(a.fill_tool)
+        self.mode_box = QComboBox()
+        self.mode_box.setObjectName("fillMode")
+        self.mode_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.mode_box.setToolTip("Fill mode (Alt+1, Alt+2, Alt+3)")
+        for mode, name in MODE_NAMES.items():
+            self.mode_box.addItem(name, mode)
+        self.mode_box.activated.connect(lambda i: set_mode(self.mode_box.itemData(i)))
+        self.paint.addWidget(self.mode_box)
+        for action in (a.picker_tool, a.onion_skin, None, a.fill_check, a.next_problem):
+            if action is None:
+                self.paint.addSeparator()
+            else:
+                self.paint.addAction(action)
+        self.paint.addSeparator()
+        self.paint.addWidget(gap_widget)
+
+        self.colorize = QToolBar("Colorize", window)
+        self.colorize.setObjectName("colorizeToolbar")
+        for action in (a.propagate_current, a.colorize_shot, a.correspondence):
+            self.colorize.addAction(action)
+
+        for bar in (self.files, self.paint, self.colorize):
+            window.addToolBar(bar)
+        self._labelled_width: int | None = None
+        self.set_labelled(True)
+
+    @property
+    def labelled(self) -> bool:
+        return self.paint.toolButtonStyle() == LABELLED
+
+    def set_labelled(self, labelled: bool) -> None:
+        for bar in (self.paint, self.colorize):
+            bar.setToolButtonStyle(LABELLED if labelled else ICONS_ONLY)
+
+    def labelled_width(self) -> int:
+        """The width the three toolbars take with their labels shown."""
+        if self._labelled_width is None:
+            shown = self.labelled
+            self.set_labelled(True)
+            bars = (self.files, self.paint, self.colorize)
+            self._labelled_width = sum(bar.sizeHint().width() for bar in bars)
+            self.set_labelled(shown)
+        return self._labelled_width
+
+    def fit(self, window_width: int) -> None:
+        """Labels where the window is wide enough for them, icons elsewhere."""
+        labelled = window_width >= self.labelled_width() + SLACK
+        if labelled != self.labelled:
+            self.set_labelled(labelled)
