@@ -32,7 +32,9 @@ class LineStyle:
     mode: str  # "rgba" (transparent), "rgb" or "grey" (on white)
     ink_rgb: tuple[int, int, int]
     gap_rate: float  # expected gaps per drawing
-    gap_size: float  # px, length of a gap along the line
+    # px: each gap erases a disc as wide as the thickest line plus gap_size,
+    # so the opening along the line is about line width + gap_size long.
+    gap_size: float
     scan_noise: float  # 0 = clean; else grain sigma (0..1 scale)
 
     def to_json(self) -> dict[str, Any]:
@@ -114,7 +116,8 @@ def cut_gaps(
     style: LineStyle,
     rng: np.random.Generator,
 ) -> LineRender:
-    """Erase the line across its whole width at ``count`` random places."""
+    """Erase the line across its whole width at ``count`` random places:
+    discs of diameter (thickest line width + ``style.gap_size``)."""
     ys, xs = np.nonzero(lines.ink >= 1.0)
     if len(ys) == 0:
         return lines
