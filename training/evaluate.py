@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from engine.fills import FillMap, color_layer, fills_from_color
+from engine.gaps import DEFAULT_GAP
 from engine.matching import (
     AssignmentMatcher,
     Correspondence,
@@ -59,7 +60,7 @@ from engine.palette import UNPAINTED, Palette
 from engine.propagation import PropagationSettings, propagate
 from engine.regions import segment_image
 from training.metrics import METRICS, frame_scores, mean_scores
-from training.pairs import GAP, available_sources
+from training.pairs import available_sources
 
 log = logging.getLogger("evaluate")
 
@@ -132,7 +133,7 @@ def start_shot(matcher: Matcher, frames: list[Frame], truth: list[FillMap]) -> N
 
 
 def analyse_shot(
-    shot: Any, gap: int = GAP
+    shot: Any, gap: int = DEFAULT_GAP
 ) -> tuple[list[Frame], list[FillMap], Palette]:
     """Engine frames of a generated shot (gaps closed up to ``gap`` px) and
     ground-truth fills of each."""
@@ -203,7 +204,7 @@ def evaluate(
     matchers: dict[str, tuple[Matcher, PropagationSettings]],
     shots: list[Any],
     protocols: tuple[str, ...] = PROTOCOLS,
-    gap: int = GAP,
+    gap: int = DEFAULT_GAP,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """results[source][protocol][matcher] -> mean scores over the shots
@@ -283,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
     )
     parser.add_argument(
-        "--gap", type=int, default=GAP, help=f"close gaps up to PX (default {GAP})"
+        "--gap",
+        type=int,
+        default=DEFAULT_GAP,
+        help=f"close gaps up to PX (default {DEFAULT_GAP})",
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)

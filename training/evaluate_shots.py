@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from engine.facade import make_matcher
 from engine.fills import FillMap, color_layer
+from engine.gaps import DEFAULT_GAP
 from engine.matching import Frame, Matcher
 from engine.palette import UNPAINTED
 from engine.propagation import PropagationSettings, propagate
@@ -44,7 +45,7 @@ from training.evaluate import (
     start_shot,
 )
 from training.metrics import METRICS, frame_scores, mean_scores, nan_mean
-from training.pairs import GAP, available_sources
+from training.pairs import available_sources
 
 FLAG_METRICS = ("flagged", "silent", "flag_recall")
 
@@ -55,7 +56,7 @@ def shot_scores(
     key_every: int,
     settings: PropagationSettings,
     sweep: tuple[float, ...] = (),
-    gap: int = GAP,
+    gap: int = DEFAULT_GAP,
 ) -> dict[str, float]:
     """Scores of one shot; with ``sweep``, also the flag metrics as they
     would be at each of those thresholds (``flagged@0.7`` ...): flags do not
@@ -120,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument("--weights", default=None, help="learned: file to load")
     parser.add_argument(
-        "--gap", type=int, default=GAP, help=f"close gaps up to PX (default {GAP})"
+        "--gap",
+        type=int,
+        default=DEFAULT_GAP,
+        help=f"close gaps up to PX (default {DEFAULT_GAP})",
     )
     parser.add_argument(
         "--flag-below",

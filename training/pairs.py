@@ -44,9 +44,6 @@ from engine.gaps import DEFAULT_GAP
 from engine.regions import Regions, segment_image
 from training.metrics import packed_colors
 
-# Frames are segmented as the application segments them by default.
-GAP = DEFAULT_GAP
-
 # Which training.data module makes each source (clip art may not exist yet).
 SOURCE_MODULES = {
     "procedural": "training.data.procedural",
@@ -130,7 +127,7 @@ def segment_frame(
     labels: np.ndarray,
     colors: np.ndarray,
     work_side: int,
-    gap: int = GAP,
+    gap: int = DEFAULT_GAP,
 ) -> SegmentedFrame:
     """Segment one frame; ``colors`` is `part_colors` of the shot's frame."""
     lineart, regions = segment_image(line, gap=gap)
@@ -155,7 +152,7 @@ def sample_pairs(
     *,
     flip: bool = False,
     turns: int = 0,
-    gap: int = GAP,
+    gap: int = DEFAULT_GAP,
 ) -> list[Pair]:
     """``count`` pairs from one shot: short range (the next one to three
     drawings) or long range (anywhere in the shot), either direction; the
@@ -291,7 +288,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         pairs_per_shot: int,
         work_side: int,
         long_share: float = 0.5,
-        gap: int = GAP,
+        gap: int = DEFAULT_GAP,
         rank: int = 0,
         world_size: int = 1,
         start: int = 0,
