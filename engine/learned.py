@@ -323,6 +323,30 @@ def read_metadata(data: bytes) -> dict[str, str]:
 # initialised so that it leaves the network as it was: weights saved without
 # them can start a training run (a warm restart) with them.
 NEUTRAL_ADDITIONS = ("matcher.key_style.",)  # the key's style read (run 5)
+LAYER_PREFIXES = ("matcher.self_layers.", "matcher.cross_layers.")
+
+
+def neutral_start(model: MatchingModel, missing: Sequence[str]) -> list[str]:
+    """After loading older or shallower weights with ``strict=False``: the
+    names in ``missing`` that start out leaving the network as the weights
+    had it, which are parameters added since (NEUTRAL_ADDITIONS) and graph
+    layers beyond those the weights have (made pass-through here, so a
+    7-layer network starts as the 5-layer one it was loaded from). Any
+    other missing name is left out of the list, for the caller to refuse."""
+    layers = int(model.matcher.conf["layers"])
+    present = {
+        int(name[len(prefix) :].split(".")[0])
+        for name in model.state_dict()
+        for prefix in LAYER_PREFIXES
+        if name.startswith(prefix) and name not in missing
+    }
+    first = max(present) + 1 if present else 0
+    if present != set(range(first)):
+        return [n for n in missing if n.startswith(NEUTRAL_ADDITIONS)]
+    if first < layers:
+        model.matcher.pass_through(first)
+    added = tuple(f"{p}{i}." for p in LAYER_PREFIXES for i in range(first, layers))
+    return [n for n in missing if n.startswith((*NEUTRAL_ADDITIONS, *added))]
 
 
 def rebuild_model(conf: dict[str, Any]) -> MatchingModel:

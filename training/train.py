@@ -193,9 +193,9 @@ def main(argv: list[str]) -> int:
     out_dir = Path(cfg.out_dir)
 
     from engine.learned import (
-        NEUTRAL_ADDITIONS,
         MatchingModel,
         model_from_bytes,
+        neutral_start,
         rebuild_model,
         save_matcher,
     )
@@ -318,8 +318,9 @@ def main(argv: list[str]) -> int:
     step, best_score, metrics = 0, -1.0, {}
     minutes_before = 0.0
     if cfg.init_from and not cfg.resume:
-        # Older weights may lack parameters added since, which start out
-        # leaving the network as it was (engine.learned.NEUTRAL_ADDITIONS).
+        # Older weights may lack parameters added since, and shallower ones
+        # the last graph layers: both start out leaving the network as it
+        # was (engine.learned.neutral_start).
         try:
             result = model.load_state_dict(
                 initial_weights(cfg.init_from, device), strict=False
@@ -329,7 +330,7 @@ def main(argv: list[str]) -> int:
             raise SystemExit(
                 f"init_from {cfg.init_from}: weights do not fit the network ({detail})"
             ) from None
-        added = [k for k in result.missing_keys if k.startswith(NEUTRAL_ADDITIONS)]
+        added = neutral_start(model, result.missing_keys)
         if result.unexpected_keys or len(added) != len(result.missing_keys):
             raise SystemExit(
                 f"init_from {cfg.init_from}: weights do not fit the network "

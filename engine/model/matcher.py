@@ -172,6 +172,17 @@ class GraphMatcher(nn.Module):
             self.dustbin.weight.mul_(0.1)
             self.dustbin.bias.zero_()
 
+    def pass_through(self, first: int) -> None:
+        """Make layers ``first`` onwards leave the descriptors unchanged
+        (each update's last linear at zero): the network then computes what
+        the first ``first`` layers compute, which starts a deeper network
+        from a shallower one's weights (engine.learned.neutral_start)."""
+        with torch.no_grad():
+            for layer in (*self.self_layers[first:], *self.cross_layers[first:]):
+                last = layer.update.mlp[-1]
+                last.weight.zero_()
+                last.bias.zero_()
+
     def forward(self, data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Key frame "0", target frame "1"; B pairs, regions concatenated.
 

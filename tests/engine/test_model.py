@@ -16,7 +16,7 @@ from engine.features import (
     frame_inputs,
     style_codes,
 )
-from engine.learned import MatchingModel
+from engine.learned import MatchingModel, neutral_start
 from engine.model.backbone import Backbone
 from engine.model.matcher import GraphMatcher
 from engine.regions import segment_image
@@ -151,6 +151,26 @@ def test_the_key_style_read_starts_at_zero_then_the_fills_count() -> None:
         torch.testing.assert_close(model(painted)["log_probs"], before)
         torch.nn.init.normal_(model.matcher.key_style.weight)
         assert not torch.allclose(model(painted)["log_probs"], before)
+
+
+def test_a_deeper_network_starts_as_the_shallower_one_it_is_loaded_from() -> None:
+    torch.manual_seed(0)
+    conf = {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    shallow = MatchingModel(conf).eval()
+    deep = MatchingModel({**conf, "matcher": {"layers": 4}}).eval()
+    loaded = deep.load_state_dict(shallow.state_dict(), strict=False)
+    added = neutral_start(deep, loaded.missing_keys)
+    assert sorted(added) == sorted(loaded.missing_keys)  # all of layers 2 and 3
+    data = collate([inputs_of(drawing()), inputs_of(drawing(dx=6))])
+    with torch.no_grad():
+        torch.testing.assert_close(deep(data)["log_probs"], shallow(data)["log_probs"])
+    # Weights with a hole in their layers are not a shallower network.
+    holed = {
+        k: v for k, v in shallow.state_dict().items() if ".self_layers.0." not in k
+    }
+    fresh = MatchingModel({**conf, "matcher": {"layers": 4}})
+    missing = fresh.load_state_dict(holed, strict=False).missing_keys
+    assert len(neutral_start(fresh, missing)) < len(missing)
 
 
 def _permuted(inputs: FrameInputs, perm: np.ndarray) -> FrameInputs:

@@ -186,9 +186,10 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert ckpt["step"] == 3
 
 
-def test_a_warm_restart_from_weights_without_the_style_input(tmp_path: Path) -> None:
+def test_a_warm_restart_from_older_or_shallower_weights(tmp_path: Path) -> None:
     """Weights trained before the key's fills were an input start a run that
-    has them: the new read starts at zero, everything else is loaded."""
+    has them: the new read starts at zero, everything else is loaded. So do
+    weights with fewer graph layers."""
     from engine.learned import MatchingModel, save_matcher
 
     torch.manual_seed(0)
@@ -226,3 +227,9 @@ def test_a_warm_restart_from_weights_without_the_style_input(tmp_path: Path) -> 
     assert delta.abs().max() < 0.01
     with pytest.raises(SystemExit, match="do not fit"):
         main([*args, "--dim=16", f"--out_dir={tmp_path / 'other'}"])
+    # A deeper network starts from them too: its added layers pass through.
+    deeper = tmp_path / "deeper"
+    assert main([*args, "--layers=3", f"--out_dir={deeper}"]) == 0
+    assert (
+        load_matcher(deeper / "last.safetensors").model.conf["matcher"]["layers"] == 3
+    )
