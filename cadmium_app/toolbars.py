@@ -3,14 +3,16 @@
 Paint and Colorize label their buttons. On a window too narrow for every
 label (a laptop screen) they show icons only, each button keeping its name
 as a tooltip, so the gap slider and the Colorize actions stay on screen
-instead of going behind the toolbar's overflow arrow.
+instead of going behind the toolbar's overflow arrow. What must fit is the
+widest row of toolbars, as the animator has arranged them (moved to another
+row, floated, turned vertical or hidden).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QMainWindow, QToolBar, QWidget
 
 from cadmium_app.actions import Actions
@@ -22,7 +24,7 @@ ICONS_ONLY = Qt.ToolButtonStyle.ToolButtonIconOnly
 SLACK = 24
 
 
-class Toolbars:
+class Toolbars(QObject):
     def __init__(
         self,
         window: QMainWindow,
@@ -30,6 +32,8 @@ class Toolbars:
         gap_widget: QWidget,
         set_mode: Callable[[FillMode], None],
     ) -> None:
+        super().__init__(window)
+        self._window = window
         a = actions
         self.files = QToolBar("File", window)
         self.files.setObjectName("fileToolbar")
@@ -60,10 +64,25 @@ class Toolbars:
         for action in (a.propagate_current, a.colorize_shot, a.correspondence):
             self.colorize.addAction(action)
 
-        for bar in (self.files, self.paint, self.colorize):
+        self.bars = (self.files, self.paint, self.colorize)
+        for bar in self.bars:
             window.addToolBar(bar)
-        self._labelled_width: int | None = None
         self.set_labelled(True)
+        # Each toolbar's width with labels, measured while all lie in a row.
+        self._labelled_widths = {bar: bar.sizeHint().width() for bar in self.bars}
+        # Toolbars the animator moves to another row, floats, turns or hides
+        # change what must fit: check again once the move has settled.
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(0)
+        self._refit.timeout.connect(lambda: self.fit(window.width()))
+        for bar in self.bars:
+            bar.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide):
+            self._refit.start()
+        return False
 
     @property
     def labelled(self) -> bool:
@@ -74,14 +93,19 @@ class Toolbars:
             bar.setToolButtonStyle(LABELLED if labelled else ICONS_ONLY)
 
     def labelled_width(self) -> int:
-        """The width the three toolbars take with their labels shown."""
-        if self._labelled_width is None:
-            shown = self.labelled
-            self.set_labelled(True)
-            bars = (self.files, self.paint, self.colorize)
-            self._labelled_width = sum(bar.sizeHint().width() for bar in bars)
-            self.set_labelled(shown)
-        return self._labelled_width
+        """The width of the widest row of docked, horizontal toolbars with
+        their labels shown."""
+        rows: dict[tuple[int, int], int] = {}
+        for bar in self.bars:
+            if (
+                bar.isHidden()
+                or bar.isFloating()
+                or bar.orientation() != Qt.Orientation.Horizontal
+            ):
+                continue
+            row = (self._window.toolBarArea(bar).value, bar.y())
+            rows[row] = rows.get(row, 0) + self._labelled_widths[bar]
+        return max(rows.values(), default=0)
 
     def fit(self, window_width: int) -> None:
         """Labels where the window is wide enough for them, icons elsewhere."""

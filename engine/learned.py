@@ -330,9 +330,10 @@ def neutral_start(model: MatchingModel, missing: Sequence[str]) -> list[str]:
     """After loading older or shallower weights with ``strict=False``: the
     names in ``missing`` that start out leaving the network as the weights
     had it, which are parameters added since (NEUTRAL_ADDITIONS) and graph
-    layers beyond those the weights have (made pass-through here, so a
-    7-layer network starts as the 5-layer one it was loaded from). Any
-    other missing name is left out of the list, for the caller to refuse."""
+    layers beyond the last one the weights have (made pass-through here, so
+    a 7-layer network starts as the 5-layer one it was loaded from). Any
+    other missing name (a layer below the last one, say) is left out of the
+    list, for the caller to refuse the weights."""
     layers = int(model.matcher.conf["layers"])
     present = {
         int(name[len(prefix) :].split(".")[0])
@@ -341,10 +342,14 @@ def neutral_start(model: MatchingModel, missing: Sequence[str]) -> list[str]:
         if name.startswith(prefix) and name not in missing
     }
     first = max(present) + 1 if present else 0
-    if present != set(range(first)):
-        return [n for n in missing if n.startswith(NEUTRAL_ADDITIONS)]
     if first < layers:
         model.matcher.pass_through(first)
+        log.info(
+            "graph layers %d-%d start as pass-through (the weights have %d)",
+            first + 1,
+            layers,
+            first,
+        )
     added = tuple(f"{p}{i}." for p in LAYER_PREFIXES for i in range(first, layers))
     return [n for n in missing if n.startswith((*NEUTRAL_ADDITIONS, *added))]
 

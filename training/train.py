@@ -47,7 +47,8 @@ class TrainConfig:
     out_dir: str = "runs/matcher"
     resume: bool = False  # continue from out_dir/ckpt.pt
     # Start from these weights (a .safetensors or a ckpt.pt of the same
-    # architecture) with a fresh optimiser and schedule: a warm restart.
+    # architecture, or older or shallower: engine.learned.neutral_start)
+    # with a fresh optimiser and schedule: a warm restart.
     init_from: str = ""
     export: str = ""  # when done, copy the shipped weights here (safetensors)
     export_only: bool = False  # only export (see ship)
@@ -177,6 +178,12 @@ def initial_weights(path: str, device: torch.device) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     return load_file(path, device=str(device))
+
+
+def _names(keys: list[str], shown: int = 4) -> str:
+    """A few parameter names and how many more: a whole layer is dozens."""
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    return f"{keys[:shown]}{more}"
 
 
 def _as_is(pairs: list) -> list:
@@ -334,7 +341,8 @@ def main(argv: list[str]) -> int:
         if result.unexpected_keys or len(added) != len(result.missing_keys):
             raise SystemExit(
                 f"init_from {cfg.init_from}: weights do not fit the network "
-                f"(missing {result.missing_keys}, unexpected {result.unexpected_keys})"
+                f"(missing {_names(result.missing_keys)}, "
+                f"unexpected {_names(result.unexpected_keys)})"
             )
         log.info(
             "weights from %s%s",

@@ -230,6 +230,9 @@ def test_a_warm_restart_from_older_or_shallower_weights(tmp_path: Path) -> None:
     # A deeper network starts from them too: its added layers pass through.
     deeper = tmp_path / "deeper"
     assert main([*args, "--layers=3", f"--out_dir={deeper}"]) == 0
-    assert (
-        load_matcher(deeper / "last.safetensors").model.conf["matcher"]["layers"] == 3
-    )
+    deep = load_matcher(deeper / "last.safetensors").model
+    assert deep.matcher.conf["layers"] == 3
+    # The added layer started as pass-through: one step from zero.
+    assert deep.matcher.self_layers[2].update.mlp[-1].weight.abs().max() < 0.01
+    with pytest.raises(SystemExit, match="do not fit"):  # deeper weights
+        main([*args, "--layers=1", f"--out_dir={tmp_path / 'shallower'}"])
