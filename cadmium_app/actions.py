@@ -153,7 +153,6 @@ def build_actions(w: MainWindow) -> Actions:
             w.toggle_key,
             shortcut="Shift+K",
             icon_name="key",
-            tip="Mark or unmark the frame as a key",
         ),
         zoom_in=make_action(w, "Zoom in", canvas.zoom_in, shortcut=["+", "="]),
         zoom_out=make_action(w, "Zoom out", canvas.zoom_out, shortcut="-"),

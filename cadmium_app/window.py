@@ -196,9 +196,9 @@ class MainWindow(QMainWindow):
 
     def _update_frame_label(self) -> None:
         self.frame_label.setText(self.canvas_controller.badge_text())
-        self.actions.toggle_key.setText(
-            "Unmark key" if self._current_is_key() else "Mark as key"
-        )
+        toggle = self.actions.toggle_key
+        toggle.setText("Unmark key" if self._current_is_key() else "Mark as key")
+        toggle.setToolTip(f"{toggle.text()} ({toggle.shortcut().toString()})")
 
     def _on_fills(self, frames: tuple[int, ...]) -> None:
         if self.session.frame in frames:

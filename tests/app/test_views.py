@@ -268,5 +268,6 @@ def test_mark_key_shortcut(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> 
     project = window.session.project
     assert project is not None and project.keys == {1, 3}
     assert window.actions.toggle_key.text() == "Unmark key"
+    assert window.actions.toggle_key.toolTip() == "Unmark key (Shift+K)"
     window.actions.undo.trigger()
     assert project.keys == {1}
