@@ -26,6 +26,21 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
+def tooltip(text: str, tip: str, keys: Sequence[str]) -> str:
+    """The action's name first (on an icon-only toolbar the tooltip is all
+    that shows it), then what it does and its shortcuts."""
+    name = text.rstrip("…")
+    shown = f"{name}: {tip}" if tip else name
+    return f"{shown} ({', '.join(keys)})" if keys else shown
+
+
+def retitle(action: QAction, text: str) -> None:
+    """A new name for an action whose name says its state (Mark/Unmark)."""
+    action.setText(text)
+    keys = [k.toString() for k in action.shortcuts()]
+    action.setToolTip(tooltip(text, "", keys))
+
+
 def make_action(
     parent: QWidget,
     text: str,
@@ -43,12 +58,7 @@ def make_action(
         action.setShortcuts([QKeySequence(k) for k in keys])
     if icon_name:
         action.setIcon(icon(name=icon_name))
-    # The name first: on an icon-only toolbar the tooltip is all it shows.
-    name = text.rstrip("…")
-    shown = f"{name}: {tip}" if tip else name
-    if keys:
-        shown += f" ({', '.join(keys)})"
-    action.setToolTip(shown)
+    action.setToolTip(tooltip(text, tip, keys))
     action.setStatusTip(tip or text)
     if checkable:
         action.setCheckable(True)

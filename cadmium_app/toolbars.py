@@ -22,6 +22,7 @@ LABELLED = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
 ICONS_ONLY = Qt.ToolButtonStyle.ToolButtonIconOnly
 # Room left for the toolbar area's margins and handles (px).
 SLACK = 24
+REFIT_ON = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide)
 
 
 class Toolbars(QObject):
@@ -70,17 +71,18 @@ class Toolbars(QObject):
         self.set_labelled(True)
         # Each toolbar's width with labels, measured while all lie in a row.
         self._labelled_widths = {bar: bar.sizeHint().width() for bar in self.bars}
-        # Toolbars the animator moves to another row, floats, turns or hides
-        # change what must fit: check again once the move has settled.
+        # The window resized, or a toolbar the animator moved to another row,
+        # floated, turned or hid: check again once the layout has settled.
         self._refit = QTimer(self)
         self._refit.setSingleShot(True)
         self._refit.setInterval(0)
-        self._refit.timeout.connect(lambda: self.fit(window.width()))
+        self._refit.timeout.connect(lambda: self.fit())
+        window.installEventFilter(self)
         for bar in self.bars:
             bar.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() in (QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide):
+        if event.type() in REFIT_ON:
             self._refit.start()
         return False
 
@@ -107,8 +109,8 @@ class Toolbars(QObject):
             rows[row] = rows.get(row, 0) + self._labelled_widths[bar]
         return max(rows.values(), default=0)
 
-    def fit(self, window_width: int) -> None:
+    def fit(self) -> None:
         """Labels where the window is wide enough for them, icons elsewhere."""
-        labelled = window_width >= self.labelled_width() + SLACK
+        labelled = self._window.width() >= self.labelled_width() + SLACK
         if labelled != self.labelled:
             self.set_labelled(labelled)

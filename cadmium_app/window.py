@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QResizeEvent
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cadmium_app.actions import Actions, build_actions, icon
+from cadmium_app.actions import Actions, build_actions, icon, retitle
 from cadmium_app.canvas import Canvas
 from cadmium_app.correspondence import CorrespondenceController, CorrespondenceWindow
 from cadmium_app.dialogs import Dialogs
@@ -78,7 +78,6 @@ class MainWindow(QMainWindow):
         self.toolbars = Toolbars(
             self, self.actions, self.gap.widget, self.canvas_controller.set_mode
         )
-        self.mode_box = self.toolbars.mode_box
         self._sync_tool_actions()
         self._status_bar()
 
@@ -196,9 +195,10 @@ class MainWindow(QMainWindow):
 
     def _update_frame_label(self) -> None:
         self.frame_label.setText(self.canvas_controller.badge_text())
-        toggle = self.actions.toggle_key
-        toggle.setText("Unmark key" if self._current_is_key() else "Mark as key")
-        toggle.setToolTip(f"{toggle.text()} ({toggle.shortcut().toString()})")
+        retitle(
+            self.actions.toggle_key,
+            "Unmark key" if self._current_is_key() else "Mark as key",
+        )
 
     def _on_fills(self, frames: tuple[int, ...]) -> None:
         if self.session.frame in frames:
@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
             "paint-unpainted": a.mode_paint_unpainted,
             "unpaint": a.mode_unpaint,
         }[tools.mode.value].setChecked(True)
-        self.mode_box.setCurrentIndex(list(MODE_NAMES).index(tools.mode))
+        self.toolbars.mode_box.setCurrentIndex(list(MODE_NAMES).index(tools.mode))
 
     def _current_is_key(self) -> bool:
         project = self.session.project
@@ -258,10 +258,6 @@ class MainWindow(QMainWindow):
             )
         if state is not None:
             self.restoreState(state)  # type: ignore[arg-type]
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
-        self.toolbars.fit(event.size().width())
-        super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if not self._closing and not self.files.confirm_close():

@@ -266,6 +266,16 @@ def make_shots(
     return shots
 
 
+def add_gap_argument(parser: argparse.ArgumentParser) -> None:
+    """``--gap``: the gap closing the frames are segmented with."""
+    parser.add_argument(
+        "--gap",
+        type=int,
+        default=DEFAULT_GAP,
+        help=f"close gaps up to PX (default {DEFAULT_GAP})",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.evaluate", description=__doc__.split("\n")[0]
@@ -283,12 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
     )
-    parser.add_argument(
-        "--gap",
-        type=int,
-        default=DEFAULT_GAP,
-        help=f"close gaps up to PX (default {DEFAULT_GAP})",
-    )
+    add_gap_argument(parser)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")

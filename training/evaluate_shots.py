@@ -40,6 +40,7 @@ from training.data.__main__ import parse_size
 from training.data.generate import generate_shot
 from training.evaluate import (
     ReachableMatcher,
+    add_gap_argument,
     analyse_shot,
     load_learned,
     start_shot,
@@ -120,12 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default="procedural,lottie,clipart")
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument("--weights", default=None, help="learned: file to load")
-    parser.add_argument(
-        "--gap",
-        type=int,
-        default=DEFAULT_GAP,
-        help=f"close gaps up to PX (default {DEFAULT_GAP})",
-    )
+    add_gap_argument(parser)
     parser.add_argument(
         "--flag-below",
         type=float,

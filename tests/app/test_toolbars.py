@@ -28,7 +28,7 @@ def test_a_narrow_window_shows_icons_and_keeps_every_control(
     qtbot.waitUntil(lambda: on_screen(window))
     assert "Colorize" in window.actions.colorize_shot.toolTip()  # named on hover
     # As before: labels on a narrow window hide controls.
-    monkeypatch.setattr(window.toolbars, "fit", lambda _width: None)
+    monkeypatch.setattr(window.toolbars, "fit", lambda: None)
     window.toolbars.set_labelled(True)
     qtbot.waitUntil(lambda: not on_screen(window))
 
