@@ -3,12 +3,13 @@ config, data, model, evaluate(), learning-rate schedule, the loop, export.
 
     python -m training.train                                  # defaults
     python -m training.train training/configs/cpu.json --max_steps=20
-    torchrun --nproc_per_node=8 -m training.train training/configs/gpu.json
+    torchrun --standalone --nproc_per_node=8 -m training.train training/configs/gpu.json
 
 A config file (JSON, keys of TrainConfig) overrides the defaults and
 ``--key=value`` flags override both. The same script runs on the CPU, on one
 GPU (mixed precision), and on several GPUs or machines under torchrun
-(DistributedDataParallel; each rank makes its own shots). Checkpoints go to
+(DistributedDataParallel; each rank makes its own shots; the tests run it
+on two CPU processes). Checkpoints go to
 ``out_dir``: ``ckpt.pt`` (for resuming: weights, optimizer, step, config,
 data version, metrics), ``best.safetensors`` (the best weights so far by
 the periodic validation) and ``last.safetensors`` (the latest), both in the
@@ -428,8 +429,16 @@ def main(argv: list[str]) -> int:
     model.train()
     window_loss, window_acc, window_time = [], [], time.time()
     for pairs in loader:
+        minutes = (time.time() - started) / 60
+        if distributed:
+            # The clock decides the last step and the learning rate: every
+            # rank must read the same one, or they stop at different steps
+            # (and wait for each other forever) and their weights drift apart.
+            clock = torch.tensor([minutes], dtype=torch.float64, device=device)
+            torch.distributed.all_reduce(clock, op=torch.distributed.ReduceOp.MAX)
+            minutes = float(clock.item())
         last = step >= cfg.max_steps or (
-            cfg.max_minutes > 0 and time.time() - started > cfg.max_minutes * 60
+            cfg.max_minutes > 0 and minutes > cfg.max_minutes
         )
         if master and (step % cfg.eval_every == 0 or last) and (step > 0 or cfg.resume):
             metrics = evaluate()
@@ -445,7 +454,7 @@ def main(argv: list[str]) -> int:
             )
         if last:
             break
-        lr = lr_at(step, cfg, (time.time() - started) / 60)
+        lr = lr_at(step, cfg, minutes)
         for group in optimizer.param_groups:
             group["lr"] = lr
         data = collate_pairs(

@@ -80,6 +80,11 @@ class GraphSelfAttention(nn.Module):
         self.conv = TransformerConv(
             dim, dim // heads, heads=heads, edge_dim=edge_dim, root_weight=False
         )
+        # torch-geometric builds the skip projection even without
+        # root_weight, and never runs it. Frozen, so that DistributedDataParallel
+        # does not wait for its gradient; it stays in the state dict, as in
+        # the shipped weights.
+        self.conv.lin_skip.requires_grad_(False)
         self.update = Update(dim)
 
     def forward(

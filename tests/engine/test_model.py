@@ -153,6 +153,24 @@ def test_the_key_style_read_starts_at_zero_then_the_fills_count() -> None:
         assert not torch.allclose(model(painted)["log_probs"], before)
 
 
+def test_every_trainable_parameter_learns_from_the_loss() -> None:
+    """DistributedDataParallel waits for a gradient of every trainable
+    parameter: one the forward pass never uses stops a multi-GPU run."""
+    model = MatchingModel(
+        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    )
+    key, target = inputs_of(drawing()), inputs_of(drawing(dx=6))
+    data = collate([key, target])
+    data["style_codes0"] = torch.from_numpy(style_codes(np.arange(key.count) % 3, 16))
+    model(data)["log_probs"][0, :, 0].sum().backward()
+    unused = [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
+    assert unused == []
+
+
 def test_a_deeper_network_starts_as_the_shallower_one_it_is_loaded_from() -> None:
     torch.manual_seed(0)
     conf = {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}

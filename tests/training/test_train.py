@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,24 +153,30 @@ def test_pairs_sharing_frames_encode_each_frame_once_with_the_same_output() -> N
     assert torch.allclose(shared, each, atol=1e-5)
 
 
+# A run of three steps on small frames and a small network.
+TINY_RUN = [
+    "--sources=procedural",
+    "--sizes=192x144",
+    "--frames=6",
+    "--pairs_per_shot=2",
+    "--max_steps=3",
+    "--warmup_steps=1",
+    "--eval_shots=1",
+    "--eval_size=192x144",
+    "--num_workers=0",
+    "--dim=32",
+    "--layers=2",
+]
+
+
 def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "run"
     export = tmp_path / "exported.safetensors"
     code = main(
         [
             f"--out_dir={out}",
-            "--sources=procedural",
-            "--sizes=192x144",
-            "--frames=6",
-            "--pairs_per_shot=2",
-            "--max_steps=3",
-            "--warmup_steps=1",
+            *TINY_RUN,
             "--eval_every=2",
-            "--eval_shots=1",
-            "--eval_size=192x144",
-            "--num_workers=0",
-            "--dim=32",
-            "--layers=2",
             "--color_loss=0.5",
             f"--export={export}",
         ]
@@ -184,6 +192,40 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
     assert ckpt["step"] == 3
+
+
+def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
+    """The multi-GPU path (DistributedDataParallel under torchrun), on two
+    CPU processes: both ranks step together to the end and rank 0 saves."""
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "training.train",
+        f"--out_dir={out}",
+        *TINY_RUN,
+        "--device=cpu",
+        "--threads=1",
+        "--eval_every=3",
+        # A clock-limited run: the ranks must agree on when it ends.
+        "--max_minutes=30",
+    ]
+    done = subprocess.run(
+        command,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
+    assert (
+        json.loads(read_metadata((out / "last.safetensors").read_bytes())["step"]) == 3
+    )
 
 
 def test_a_warm_restart_from_older_or_shallower_weights(tmp_path: Path) -> None:
@@ -205,17 +247,8 @@ def test_a_warm_restart_from_older_or_shallower_weights(tmp_path: Path) -> None:
     args = [
         f"--out_dir={out}",
         f"--init_from={tmp_path / 'older.safetensors'}",
-        "--sources=procedural",
-        "--sizes=192x144",
-        "--frames=6",
-        "--pairs_per_shot=2",
+        *TINY_RUN,
         "--max_steps=1",
-        "--warmup_steps=1",
-        "--eval_shots=1",
-        "--eval_size=192x144",
-        "--num_workers=0",
-        "--dim=32",
-        "--layers=2",
         "--work_side=192",
     ]
     assert main(args) == 0
