@@ -426,6 +426,9 @@ def main(argv: list[str]) -> int:
     style_rng = np.random.default_rng([cfg.seed, rank, step])
     # The run's start, as if it had never been interrupted.
     started = time.time() - 60 * minutes_before
+    # No evaluation at the step a run starts from: step 0, or a resumed
+    # step, which was evaluated when its checkpoint was written.
+    first_step = step
     model.train()
     window_loss, window_acc, window_time = [], [], time.time()
     for pairs in loader:
@@ -440,7 +443,7 @@ def main(argv: list[str]) -> int:
         last = step >= cfg.max_steps or (
             cfg.max_minutes > 0 and minutes > cfg.max_minutes
         )
-        if master and (step % cfg.eval_every == 0 or last) and (step > 0 or cfg.resume):
+        if master and (step % cfg.eval_every == 0 or last) and step > first_step:
             metrics = evaluate()
             score = 0.5 * (metrics["short_acc"] + metrics["long_acc"])
             is_best = score > best_score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -192,6 +193,20 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
     assert ckpt["step"] == 3
+
+
+def test_a_resumed_run_goes_on_from_its_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "run"
+    args = [f"--out_dir={out}", *TINY_RUN, "--eval_every=2"]
+    assert main([*args, "--max_steps=2"]) == 0
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="train"):
+        assert main([*args, "--max_steps=4", "--resume=true"]) == 0
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 4
+    evaluated = [r.getMessage().split(":")[0] for r in caplog.records]
+    assert [m for m in evaluated if m.startswith("eval")] == ["eval step 4"]
 
 
 def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
