@@ -171,6 +171,9 @@ def main() -> int:
         import torch
 
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    unknown = sorted(set(devices) - {"cpu", "cuda"})
+    if unknown:
+        parser.error(f"--devices: {', '.join(unknown)} (use cpu, cuda or auto)")
     rows = []
     for device in devices:
         for size in args.sizes.split(","):

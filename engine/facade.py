@@ -53,7 +53,9 @@ def resolve_device(device: str) -> str:
     if torch.cuda.is_available():
         return "cuda"
     if device == "cuda":
-        raise CadmiumError("--device cuda: no CUDA GPU is available here")
+        raise CadmiumError(
+            "device cuda: no CUDA GPU is available here (use auto or cpu)"
+        )
     return "cpu"
 
 
@@ -75,6 +77,8 @@ def make_matcher(
     if kind not in MATCHERS:
         raise CadmiumError(f"unknown matcher {kind!r} (use {', '.join(MATCHERS)})")
     if kind in ("auto", "learned"):
+        # A GPU asked for and missing is an error, never a quiet fallback.
+        device = resolve_device(device)
         try:
             import torch
 
@@ -82,7 +86,7 @@ def make_matcher(
 
             if torch_threads is not None:
                 torch.set_num_threads(torch_threads)
-            return load_shipped_matcher(device=resolve_device(device))
+            return load_shipped_matcher(device=device)
         except (ImportError, CadmiumError) as exc:
             if kind == "learned":
                 raise CadmiumError(f"learned matcher unavailable: {exc}") from None

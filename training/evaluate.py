@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.facade import resolve_device
 from engine.fills import FillMap, color_layer, fills_from_color
 from engine.gaps import DEFAULT_GAP
 from engine.matching import (
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
     )
     add_gap_argument(parser)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -304,17 +305,18 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     width, height = (int(v) for v in args.size.lower().split("x"))
     sources = available_sources([s for s in args.sources.split(",") if s])
     protocols = tuple(p for p in args.protocols.split(",") if p)
     matchers: dict[str, tuple[Matcher, PropagationSettings]] = {}
     for name in args.matchers.split(","):
         if name == "learned":
-            matchers[name] = (load_learned(args.weights, args.device), DIRECT)
+            matchers[name] = (load_learned(args.weights, device), DIRECT)
         elif name == "learned-app":
             # As the application propagates: the key, and past chain_after
             # frames from it also the frame before.
-            learned = load_learned(args.weights, args.device)
+            learned = load_learned(args.weights, device)
             matchers["learned (app defaults)"] = (learned, PropagationSettings())
         elif name == "assignment":
             matchers[name] = (AssignmentMatcher(), DIRECT)

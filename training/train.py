@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -170,15 +171,16 @@ def match_loss(
     return loss, correct[rows]
 
 
-def initial_weights(path: str, device: torch.device) -> dict[str, torch.Tensor]:
-    """A model state dict from shipped-style safetensors or a checkpoint
-    (never unpickled: safetensors, or torch.load with weights_only)."""
+def initial_weights(path: str) -> dict[str, torch.Tensor]:
+    """A model state dict, on the CPU, from shipped-style safetensors or a
+    checkpoint (never unpickled: safetensors, or torch.load with
+    weights_only)."""
     if path.endswith(".pt"):
-        ckpt = torch.load(path, map_location=device, weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
         return ckpt["model"]
     from safetensors.torch import load_file
 
-    return load_file(path, device=str(device))
+    return load_file(path, device="cpu")
 
 
 def _names(keys: list[str], shown: int = 4) -> str:
@@ -191,10 +193,25 @@ def _as_is(pairs: list) -> list:
     return pairs
 
 
+def _leave_stopping_to_the_main_process(_: int) -> None:
+    """Data workers ignore SIGTERM (sent to the whole process group, say):
+    the main process finishes its step and saves, then stops them."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def main(argv: list[str]) -> int:
     cfg = load_config(argv)
-    # `kill PID` exits cleanly, so the data workers are stopped with us.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # `kill PID` (a scheduler's or `timeout`'s SIGTERM) ends the run after
+    # the step under way, with a checkpoint to go on from (--resume=true);
+    # a second one exits at once.
+    stop_asked = threading.Event()
+
+    def ask_stop(*_: object) -> None:
+        if stop_asked.is_set():
+            sys.exit(143)
+        stop_asked.set()
+
+    signal.signal(signal.SIGTERM, ask_stop)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
     )
@@ -241,7 +258,9 @@ def main(argv: list[str]) -> int:
     torch.manual_seed(cfg.seed + rank)
     use_amp = device.type == "cuda"
     amp_dtype = (
-        torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        torch.bfloat16
+        if use_amp and torch.cuda.is_bf16_supported(including_emulation=False)
+        else torch.float16
     )
     scaler = torch.amp.GradScaler(enabled=use_amp and amp_dtype == torch.float16)
     if master:
@@ -254,7 +273,9 @@ def main(argv: list[str]) -> int:
     # A resumed run goes on with new shots, not the ones it began with.
     start_step = 0
     if cfg.resume:
-        start_step = torch.load(out_dir / "ckpt.pt", weights_only=True)["step"]
+        start_step = torch.load(
+            out_dir / "ckpt.pt", map_location="cpu", weights_only=True
+        )["step"]
     batches = PairBatches(
         seed=cfg.seed,
         sizes=sizes,
@@ -276,6 +297,7 @@ def main(argv: list[str]) -> int:
         collate_fn=_as_is,
         prefetch_factor=2 if cfg.num_workers else None,
         persistent_workers=cfg.num_workers > 0,
+        worker_init_fn=_leave_stopping_to_the_main_process,
         # Forked workers can deadlock on locks held by the parent's thread
         # pools (OpenMP, the SVG and Lottie renderers); spawn starts clean.
         multiprocessing_context="spawn" if cfg.num_workers else None,
@@ -304,7 +326,10 @@ def main(argv: list[str]) -> int:
     # -- model ---------------------------------------------------------------
     if cfg.resume:
         # The network the run began with (a config may have gained keys).
-        ckpt = torch.load(out_dir / "ckpt.pt", map_location=device, weights_only=True)
+        # Loaded on the CPU: load_state_dict copies to the model's device, and
+        # the optimiser's step counts must stay on the CPU (else every step
+        # syncs with the GPU once per parameter).
+        ckpt = torch.load(out_dir / "ckpt.pt", map_location="cpu", weights_only=True)
         model = rebuild_model(json.loads(ckpt["model_conf"])).to(device)
     else:
         model = MatchingModel(
@@ -330,9 +355,7 @@ def main(argv: list[str]) -> int:
         # the last graph layers: both start out leaving the network as it
         # was (engine.learned.neutral_start).
         try:
-            result = model.load_state_dict(
-                initial_weights(cfg.init_from, device), strict=False
-            )
+            result = model.load_state_dict(initial_weights(cfg.init_from), strict=False)
         except RuntimeError as exc:  # a tensor of another shape
             detail = str(exc).strip().splitlines()[-1].strip()
             raise SystemExit(
@@ -429,19 +452,26 @@ def main(argv: list[str]) -> int:
     # No evaluation at the step a run starts from: step 0, or a resumed
     # step, which was evaluated when its checkpoint was written.
     first_step = step
+    stopping = False
     model.train()
     window_loss, window_acc, window_time = [], [], time.time()
     for pairs in loader:
         minutes = (time.time() - started) / 60
+        stopping = stop_asked.is_set()
         if distributed:
-            # The clock decides the last step and the learning rate: every
-            # rank must read the same one, or they stop at different steps
-            # (and wait for each other forever) and their weights drift apart.
-            clock = torch.tensor([minutes], dtype=torch.float64, device=device)
-            torch.distributed.all_reduce(clock, op=torch.distributed.ReduceOp.MAX)
-            minutes = float(clock.item())
-        last = step >= cfg.max_steps or (
-            cfg.max_minutes > 0 and minutes > cfg.max_minutes
+            # The clock and a stop decide the last step, and the clock the
+            # learning rate: every rank must read the same, or they stop at
+            # different steps (and wait for each other forever) and their
+            # weights drift apart.
+            shared = torch.tensor(
+                [minutes, float(stopping)], dtype=torch.float64, device=device
+            )
+            torch.distributed.all_reduce(shared, op=torch.distributed.ReduceOp.MAX)
+            minutes, stopping = float(shared[0]), bool(shared[1] > 0)
+        last = (
+            stopping
+            or step >= cfg.max_steps
+            or (cfg.max_minutes > 0 and minutes > cfg.max_minutes)
         )
         if master and (step % cfg.eval_every == 0 or last) and step > first_step:
             metrics = evaluate()
@@ -502,12 +532,14 @@ def main(argv: list[str]) -> int:
             )
             window_loss, window_acc, window_time = [], [], time.time()
 
-    if master and cfg.export:
+    if stopping and master:
+        log.info("stopped at step %d; go on with --resume=true", step)
+    elif master and cfg.export:
         shutil.copyfile(shipped, cfg.export)
         log.info("exported %s -> %s", shipped, cfg.export)
     if distributed:
         torch.distributed.destroy_process_group()
-    return 0
+    return 143 if stopping else 0
 
 
 if __name__ == "__main__":

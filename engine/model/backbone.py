@@ -86,7 +86,7 @@ class Backbone(nn.Module):
         use_amp = bool(self.conf["mixed_precision"]) and image.is_cuda
         amp_dtype = (
             torch.bfloat16
-            if use_amp and torch.cuda.is_bf16_supported()
+            if use_amp and torch.cuda.is_bf16_supported(including_emulation=False)
             else torch.float16
         )
         with torch.autocast(image.device.type, dtype=amp_dtype, enabled=use_amp):

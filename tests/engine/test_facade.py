@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from probes import count_loads
 
-from engine.facade import batch_frames
+from engine.errors import CadmiumError
+from engine.facade import batch_frames, make_matcher
 from engine.matching import AssignmentMatcher
 
 
@@ -70,3 +71,11 @@ def test_colorizing_in_batches_writes_what_frame_by_frame_writes(
             read_image(tmp_path / "single" / "color" / name),
             read_image(tmp_path / "batched" / "color" / name),
         )
+
+
+def test_a_missing_gpu_is_an_error_not_a_quieter_matcher() -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(CadmiumError, match="no CUDA GPU"):
+        make_matcher(kind="auto", device="cuda")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -154,6 +155,8 @@ def test_pairs_sharing_frames_encode_each_frame_once_with_the_same_output() -> N
     assert torch.allclose(shared, each, atol=1e-5)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # A run of three steps on small frames and a small network.
 TINY_RUN = [
     "--sources=procedural",
@@ -195,18 +198,45 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert ckpt["step"] == 3
 
 
-def test_a_resumed_run_goes_on_from_its_checkpoint(
+def test_a_run_stopped_by_sigterm_goes_on_from_its_checkpoint(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A scheduler's (or `timeout`'s) SIGTERM: the step under way ends, a
+    checkpoint is written, and --resume=true goes on from it."""
     out = tmp_path / "run"
-    args = [f"--out_dir={out}", *TINY_RUN, "--eval_every=2"]
-    assert main([*args, "--max_steps=2"]) == 0
+    args = [f"--out_dir={out}", *TINY_RUN, "--eval_every=1000"]
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "training.train",
+            *args,
+            "--max_steps=200",  # ends by itself (and fails) if no signal comes
+            "--log_every=1",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stderr is not None
+    for line in run.stderr:  # the log: wait for the first training step
+        if " step 1:" in line:
+            break
+    run.send_signal(signal.SIGTERM)
+    _, rest = run.communicate(timeout=120)
+    assert run.returncode == 143, rest
+    assert "go on with --resume=true" in rest
+    stopped = torch.load(out / "ckpt.pt", weights_only=True)["step"]
+    assert stopped >= 1
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="train"):
-        assert main([*args, "--max_steps=4", "--resume=true"]) == 0
-    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 4
+        assert main([*args, f"--max_steps={stopped + 1}", "--resume=true"]) == 0
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == stopped + 1
+    # The step it resumed from was evaluated when saved, and not again.
     evaluated = [r.getMessage().split(":")[0] for r in caplog.records]
-    assert [m for m in evaluated if m.startswith("eval")] == ["eval step 4"]
+    assert [m for m in evaluated if m.startswith("eval")] == [
+        f"eval step {stopped + 1}"
+    ]
 
 
 def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
@@ -231,7 +261,7 @@ def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
     ]
     done = subprocess.run(
         command,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
