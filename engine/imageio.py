@@ -172,12 +172,28 @@ def write_png(path: str | Path, image: np.ndarray, *, compression: int = 1) -> N
     atomic_write_bytes(path, encode_png(image, compression))
 
 
+# The permissions a plain open() would give a new file (mkstemp's are 0600,
+# which other users of a render farm or a compositing tool could not read).
+# Read once, at import, before any thread: os.umask can only be read by
+# setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+NEW_FILE_MODE = 0o666 & ~_UMASK
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write bytes so that readers see the old file or the new one, never half."""
+    """Write bytes so that readers see the old file or the new one, never half.
+    The file gets the permissions the umask gives any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temporary name carries the start of the file's name only: the
+    # whole may already be as long as a name can be.
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name[:48]}.", suffix=".tmp", dir=path.parent
+    )
     try:
+        if hasattr(os, "fchmod"):  # POSIX
+            os.fchmod(fd, NEW_FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

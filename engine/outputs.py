@@ -33,17 +33,41 @@ from engine.regions import Regions
 from engine.shot import Shot
 
 LAYERS = ("color", "line", "composite")
+REPORT = "report.json"
+# Left in every output folder Cadmium publishes: a folder holding color/ or
+# line/ without it (or report.json) is someone's shot, not outputs to replace.
+MARK = ".cadmium-output"
 
 
 def check_out_folder(shot: Shot, out: str | Path) -> Path:
-    """The resolved output folder; never the shot folder or inside it."""
+    """The resolved output folder: never the shot folder, inside it, or a
+    folder whose outputs would replace it; never a folder holding work that
+    Cadmium did not write (another shot's painted keys, say)."""
     root = shot.root.resolve()
     target = Path(out).resolve()
     if target == root or root in target.parents:
         raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
+    for name in (*LAYERS, REPORT):
+        if target / name == root or target / name in root.parents:
+            raise CadmiumError(
+                f"{out}: its {name} would replace the shot folder {shot.root}"
+            )
     if target.exists() and not target.is_dir():
         raise CadmiumError(f"{out}: exists and is not a folder")
+    ours = (target / MARK).exists() or (target / REPORT).exists()
+    foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
+    if foreign and not ours:
+        raise CadmiumError(
+            f"{out}: holds {foreign[0]} that Cadmium did not write (a shot?); "
+            "choose an empty folder or an earlier output folder"
+        )
     return target
+
+
+def _cannot_write(where: Path, exc: OSError) -> CadmiumError:
+    """An output-side OSError as the one-line error the user sees."""
+    what = Path(exc.filename) if exc.filename else where
+    return CadmiumError(f"{what}: cannot write ({exc.strerror or exc})")
 
 
 def line_rgba(image: np.ndarray) -> np.ndarray:
@@ -159,21 +183,44 @@ def new_staging(out_dir: Path) -> Path:
     return out_dir / f"{STAGING_PREFIX}{host}-{os.getpid()}-{time.time_ns()}"
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def publish(staging: Path, out_dir: Path, names: Iterable[str]) -> None:
-    """Swap staged outputs into ``out_dir``, replacing a previous run's."""
-    for name in names:
-        target, old = out_dir / name, out_dir / f".{name}.old"
-        if old.is_dir():
-            shutil.rmtree(old)
-        elif old.exists():
-            old.unlink()
-        if target.exists():
-            target.rename(old)
-        (staging / name).rename(target)
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
+    """Swap staged outputs into ``out_dir``, replacing a previous run's: all
+    of them, or none when a move fails (the previous ones are put back)."""
+    names = list(names)
+    set_aside: list[str] = []  # previous outputs moved to .<name>.old
+    placed: list[str] = []
+    try:
+        atomic_write_bytes(out_dir / MARK, b"outputs written by Cadmium\n")
+        for name in names:
+            target, old = out_dir / name, out_dir / f".{name}.old"
+            _remove(old)  # left by a run killed while swapping
+            if target.exists() or target.is_symlink():
+                target.rename(old)
+                set_aside.append(name)
+        for name in names:
+            (staging / name).rename(out_dir / name)
+            placed.append(name)
+    except OSError as exc:
+        for name in reversed(placed):
+            with contextlib.suppress(OSError):
+                (out_dir / name).rename(staging / name)
+        for name in reversed(set_aside):
+            with contextlib.suppress(OSError):
+                (out_dir / f".{name}.old").rename(out_dir / name)
+        raise CadmiumError(
+            f"{out_dir}: could not put the outputs in place "
+            f"({exc.strerror or exc}); the previous ones are kept"
+        ) from None
+    for name in set_aside:
+        with contextlib.suppress(OSError):
+            _remove(out_dir / f".{name}.old")
 
 
 class StagedOutput:
@@ -212,14 +259,17 @@ class StagedOutput:
         # cancelled run leaves nothing behind.
         self._made_out_dir = not self.out_dir.exists()
         self._published = False
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.staging = new_staging(self.out_dir)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.staging = new_staging(self.out_dir)
+        except OSError as exc:
+            raise _cannot_write(self.out_dir, exc) from None
         try:
             for layer in self.layers:
                 (self.staging / layer).mkdir(parents=True)
-        except OSError:
+        except OSError as exc:
             self._remove_unpublished()
-            raise
+            raise _cannot_write(self.out_dir, exc) from None
         # report.json entries by frame number.
         self.frames: dict[int, dict[str, Any]] = {}
         self._pending: list[Future[None]] = []
@@ -276,7 +326,7 @@ class StagedOutput:
         height, width = frame.regions.shape
         most = max(self.WRITERS, min(4, 4 * 1920 * 1080 // max(width * height, 1)))
         while len(self._pending) > most:
-            self._pending.pop(0).result()
+            self._written(self._pending.pop(0))
         if timings_ms is not None:
             queued = {"queue_write_ms": (time.perf_counter() - started) * 1000}
             entry["timings_ms"] = {
@@ -293,11 +343,14 @@ class StagedOutput:
                 **report,
                 "frames": [self.frames[n] for n in sorted(self.frames)],
             }
-            atomic_write_bytes(
-                self.staging / "report.json",
-                (json.dumps(document, indent=1) + "\n").encode(),
-            )
-            names.append("report.json")
+            try:
+                atomic_write_bytes(
+                    self.staging / REPORT,
+                    (json.dumps(document, indent=1) + "\n").encode(),
+                )
+            except OSError as exc:
+                raise _cannot_write(self.out_dir, exc) from None
+            names.append(REPORT)
         publish(self.staging, self.out_dir, names)
         self._published = True
         return self.out_dir
@@ -305,8 +358,15 @@ class StagedOutput:
     def wait(self) -> None:
         """Wait until every queued frame is written (raises its error)."""
         for future in self._pending:
-            future.result()
+            self._written(future)
         self._pending.clear()
+
+    def _written(self, future: Future[None]) -> None:
+        """Wait for one frame's files; a write error as a one-line error."""
+        try:
+            future.result()
+        except OSError as exc:
+            raise _cannot_write(self.out_dir, exc) from None
 
     def close(self) -> None:
         """Stop the writers and remove what is left of the staging folder."""
@@ -319,4 +379,5 @@ class StagedOutput:
         shutil.rmtree(self.staging, ignore_errors=True)
         if self._made_out_dir and not self._published:
             with contextlib.suppress(OSError):
+                (self.out_dir / MARK).unlink(missing_ok=True)
                 self.out_dir.rmdir()  # only if empty

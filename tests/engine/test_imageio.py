@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -58,6 +59,21 @@ def test_write_png_round_trips_and_leaves_no_temporary_files(tmp_path: Path) -> 
     write_png(tmp_path / "labels.png", labels)
     assert np.array_equal(read_image(tmp_path / "labels.png"), labels)
     assert [p.name for p in tmp_path.iterdir()] == ["labels.png"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
+def test_written_files_are_readable_as_any_new_file_and_may_have_long_names(
+    tmp_path: Path,
+) -> None:
+    """A render farm's other users read the outputs: the umask decides, as
+    for any file, and a name as long as the file system allows works."""
+    name = "x" * 240 + "_0005.png"
+    write_png(tmp_path / name, _drawing())
+    mode = (tmp_path / name).stat().st_mode & 0o777
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path) -> None:

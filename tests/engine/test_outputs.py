@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from test_cli import make_shot
 
+from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
 from engine.outputs import STAGING_PREFIX, StagedOutput
@@ -47,14 +48,75 @@ def test_a_failed_run_leaves_the_previous_outputs_as_they_were(
 ) -> None:
     engine, palette = staged_frames(tmp_path)
     out = tmp_path / "out"
-    (out / "color").mkdir(parents=True)
-    (out / "color" / "sc01_0001.png").write_bytes(b"earlier run")
+    earlier_output(out)
     with pytest.raises(RuntimeError), StagedOutput(engine.shot, out) as staged:
         frame = engine.frame(1)
         staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
         raise RuntimeError("the run failed")
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
-    assert sorted(p.name for p in out.iterdir()) == ["color"]
+    assert sorted(p.name for p in out.iterdir()) == ["color", "report.json"]
+
+
+def earlier_output(out: Path) -> None:
+    """What an earlier run left in ``out``: its colour frame and report."""
+    (out / "color").mkdir(parents=True)
+    (out / "color" / "sc01_0001.png").write_bytes(b"earlier run")
+    (out / "report.json").write_text('{"run": "earlier"}')
+
+
+def test_a_swap_that_fails_halfway_puts_the_earlier_outputs_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, palette = staged_frames(tmp_path)
+    out = tmp_path / "out"
+    earlier_output(out)
+    rename = Path.rename
+
+    def failing(self: Path, target: Path) -> Path:
+        if Path(target) == out / "report.json" and STAGING_PREFIX in str(self):
+            raise PermissionError(13, "Permission denied", str(target))
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with (
+        pytest.raises(CadmiumError, match="previous ones are kept"),
+        StagedOutput(engine.shot, out) as staged,
+    ):
+        frame = engine.frame(1)
+        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+        staged.publish({"run": "new"})
+    assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
+    assert json.loads((out / "report.json").read_text()) == {"run": "earlier"}
+    assert not list(out.glob(".*.old")) and not list(out.glob(STAGING_PREFIX + "*"))
+
+
+def test_outputs_never_replace_a_shot(tmp_path: Path) -> None:
+    """Neither the shot itself (a shot folder named like an output layer,
+    with OUT its parent) nor another shot's painted keys."""
+    shot = open_shot(make_shot(tmp_path / "cut" / "composite", frames=2))
+    with pytest.raises(CadmiumError, match="would replace the shot folder"):
+        StagedOutput(shot, tmp_path / "cut")
+    other = make_shot(tmp_path / "other", frames=2)
+    with pytest.raises(CadmiumError, match="Cadmium did not write"):
+        StagedOutput(shot, other)
+    assert (other / "color" / "0001.png").exists()
+    # An earlier output folder (marked when published) is replaced.
+    out = tmp_path / "out"
+    with StagedOutput(shot, out, layers=("color",)) as staged:
+        staged.publish()
+    with StagedOutput(shot, out, layers=("color",)) as staged:
+        staged.publish()
+    assert sorted(p.name for p in out.iterdir()) == [".cadmium-output", "color"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(
+    tmp_path: Path,
+) -> None:
+    engine, _ = staged_frames(tmp_path)
+    (tmp_path / "a file").write_text("not a folder")
+    with pytest.raises(CadmiumError, match="cannot write") as error:
+        StagedOutput(engine.shot, tmp_path / "a file" / "out")
+    assert "\n" not in str(error.value)
 
 
 def test_a_cancelled_run_removes_the_folder_it_made(tmp_path: Path) -> None:
