@@ -538,6 +538,11 @@ def main(argv: list[str]) -> int:
         shutil.copyfile(shipped, cfg.export)
         log.info("exported %s -> %s", shipped, cfg.export)
     if distributed:
+        # The DDP wrapper goes before its process group, or tearing it down
+        # at exit can wait forever on the group; and every rank waits for
+        # rank 0's last evaluation and save.
+        del model
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return 143 if stopping else 0
 

@@ -264,7 +264,7 @@ def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
