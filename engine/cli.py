@@ -1,40 +1,70 @@
 """Command-line entry points that need no GUI: ``segment`` and ``colorize-shot``.
 
 Every input problem ends in one line on stderr (``cadmium: <reason>``) and
-exit status 2; the contract is in shared/docs/shot-format.md.
+exit status 2; Ctrl-C ends in 130 and SIGTERM in 143, each with one line and
+nothing left half-written. The contract is in shared/docs/shot-format.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 import numpy as np
 
 from engine.errors import CadmiumError
-from engine.facade import DEFAULT_GAP, MATCHERS, colorize_shot
-from engine.imageio import read_image, write_png
+from engine.facade import DEFAULT_GAP, MATCHERS, check_gap_option, colorize_shot
+from engine.gaps import MAX_GAP
+from engine.imageio import atomic_write_bytes, encode_png, read_image
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt so
+    the run unwinds the same way (staged outputs removed, threads stopped).
+    A BaseException, so no ``except Exception`` on the way swallows it."""
+
+
+def build_parser(
+    add_commands: Callable[
+        [argparse._SubParsersAction[argparse.ArgumentParser]], object
+    ]
+    | None = None,
+) -> argparse.ArgumentParser:
+    """The ``cadmium`` parser; ``add_commands`` adds commands listed before
+    the engine's (the application's ``open``), without the engine knowing
+    them."""
     parser = argparse.ArgumentParser(
         prog="cadmium",
         description="Cadmium: segment, match and paint 2D animation shots.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = parser.add_subparsers(dest="command")
+    if add_commands is not None:
+        add_commands(sub)
 
     seg = sub.add_parser("segment", help="split one line frame into regions")
     seg.add_argument("frame", type=Path, help="line-art frame (PNG, TGA, TIFF)")
     seg.add_argument("--out", type=Path, required=True, help="16-bit label map PNG")
-    seg.add_argument("--gap", type=int, default=DEFAULT_GAP, help="close gaps up to PX")
+    seg.add_argument(
+        "--gap",
+        type=int,
+        default=DEFAULT_GAP,
+        help=f"close gaps up to PX (0-{MAX_GAP})",
+    )
     seg.add_argument("--threshold", type=float, default=None, help="ink threshold 0-1")
     seg.add_argument("--min-area", type=int, default=DEFAULT_MIN_AREA)
     seg.add_argument("--preview", type=Path, help="random-colour preview PNG")
@@ -44,13 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--out", type=Path, required=True, help="output folder")
     col.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     col.add_argument("--keys", type=_frame_list, help="key frames, e.g. 1,24")
-    col.add_argument("--gap", type=int, default=None, help="close gaps up to PX")
+    col.add_argument(
+        "--gap", type=int, default=None, help=f"close gaps up to PX (0-{MAX_GAP})"
+    )
     col.add_argument("--matcher", choices=MATCHERS, default="auto")
     col.add_argument(
         "--flag-below",
         type=float,
         default=PropagationSettings().flag_below,
-        help="confidence under which a region is flagged for review",
+        help="confidence (0-1) under which a region is flagged for review",
     )
     col.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -65,43 +97,111 @@ def _frame_list(text: str) -> list[int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run(parser, parser.parse_args(argv))
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the engine command ``args`` names; its exit status."""
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="cadmium: %(message)s",
     )
-    try:
-        if args.command == "segment":
-            return run_segment(args)
-        if args.command == "colorize-shot":
-            return run_colorize(args)
-    except CadmiumError as exc:
-        print(f"cadmium: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("cadmium: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    with _sigterm_raises():
+        try:
+            if args.command == "segment":
+                return run_segment(args)
+            if args.command == "colorize-shot":
+                return run_colorize(args)
+        except CadmiumError as exc:
+            print(f"cadmium: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+        except KeyboardInterrupt:
+            print("cadmium: interrupted; nothing was written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Terminated:
+            print("cadmium: terminated; nothing was written", file=sys.stderr)
+            return EXIT_TERMINATED
     parser.print_help()
     return 0
 
 
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM (schedulers, ``timeout``, ``kill``) raises `Terminated` in the
+    main thread while the block runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # A second SIGTERM must not cut the clean-up of the first short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def run_segment(args: argparse.Namespace) -> int:
-    if args.gap < 0:
-        raise CadmiumError(f"--gap {args.gap}: must be 0 or more")
+    check_gap_option(args.gap)
+    destinations = {"--out": args.out}
+    if args.preview:
+        destinations["--preview"] = args.preview
+    for option, path in destinations.items():
+        check_destination(path, option, args.frame)
+    if args.preview and _same_file(args.preview, args.out):
+        raise CadmiumError(f"--preview {args.preview}: is the --out file too")
     image = read_image(args.frame)
     _, regions = segment_image(
         image, gap=args.gap, threshold=args.threshold, min_area=args.min_area
     )
     if regions.count > 65535:
         raise CadmiumError(f"{args.frame}: {regions.count} regions do not fit 16 bits")
-    write_png(args.out, regions.labels.astype(np.uint16))
+    # Both encoded before either is written: nothing can fail half-way but
+    # the disk itself.
+    images = {"--out": regions.labels.astype(np.uint16)}
     if args.preview:
-        write_png(args.preview, preview_image(regions))
+        images["--preview"] = preview_image(regions)
+    encoded = {option: encode_png(image) for option, image in images.items()}
+    for option, data in encoded.items():
+        try:
+            atomic_write_bytes(destinations[option], data)
+        except OSError as exc:
+            raise CadmiumError(
+                f"{option} {destinations[option]}: cannot write ({exc.strerror or exc})"
+            ) from None
     print(
         f"{args.frame}: {regions.count} regions, "
         f"{len(regions.closures.segments)} gap closures -> {args.out}"
     )
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)  # links and other spellings too
+    return a.resolve() == b.resolve()
+
+
+def check_destination(path: Path, option: str, source: Path) -> None:
+    """Refuse, before anything is written, an output file that would replace
+    ``source`` or cannot be written."""
+    if path.is_dir():
+        raise CadmiumError(f"{option} {path}: is a folder; name the PNG to write")
+    if _same_file(path, source):
+        raise CadmiumError(
+            f"{option} {path}: is the input frame, which it would overwrite"
+        )
+    folder = path.parent
+    while not folder.exists():  # missing folders are made when writing
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CadmiumError(f"{option} {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CadmiumError(f"{option} {path}: cannot write into {folder}")
 
 
 def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
@@ -117,6 +217,10 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 def run_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    if args.gap is not None:
+        check_gap_option(args.gap)
+    if not 0 <= args.flag_below <= 1:  # NaN too
+        raise CadmiumError(f"--flag-below {args.flag_below}: use a number from 0 to 1")
     settings = PropagationSettings(flag_below=args.flag_below)
     several = len(args.shots) > 1
     names = [shot.resolve().name for shot in args.shots]
@@ -137,7 +241,9 @@ def run_colorize(args: argparse.Namespace) -> int:
                         total=total,
                         unit="frame",
                         desc=shot.name,
-                        disable=args.quiet,
+                        # None: only on a terminal, so a log or a pipe
+                        # gets the summary or the error alone.
+                        disable=True if args.quiet else None,
                         file=sys.stderr,
                     )
                 )

@@ -22,7 +22,7 @@ from PIL import Image
 
 from engine.errors import CadmiumError, ShotError
 from engine.fills import FillMap, fills_from_color
-from engine.gaps import DEFAULT_GAP
+from engine.gaps import DEFAULT_GAP, gap_problem
 from engine.imageio import image_size, read_image
 from engine.matching import (
     AssignmentMatcher,
@@ -57,6 +57,13 @@ def resolve_device(device: str) -> str:
             "device cuda: no CUDA GPU is available here (use auto or cpu)"
         )
     return "cpu"
+
+
+def check_gap_option(gap: int) -> None:
+    """--gap is the same range for every command (and shot.json's setting)."""
+    problem = gap_problem(gap)
+    if problem:
+        raise CadmiumError(f"--gap {gap}: {problem}")
 
 
 def make_matcher(
@@ -157,17 +164,22 @@ class ShotEngine:
             self._size = frame_size(self.shot.line[self.shot.frames[0]])
         return self._size
 
+    def size_error(self, path: Path, size: tuple[int, int]) -> ShotError:
+        """A frame of another size than the shot's, naming the frame the
+        shot's size was read from (when that one is the odd one out)."""
+        first = self.shot.line[self.shot.frames[0]].name
+        return ShotError(
+            f"{path}: size {size[0]}x{size[1]} differs from {first}'s "
+            f"{self.size[0]}x{self.size[1]}"
+        )
+
     def check_sizes(self) -> None:
         """Every line and colour frame has the size of the first line frame."""
-        expected = self.size
         for folder in (self.shot.line, self.shot.color):
             for number in sorted(folder):
                 size = frame_size(folder[number])
-                if size != expected:
-                    raise ShotError(
-                        f"{folder[number]}: size {size[0]}x{size[1]} differs from "
-                        f"the shot's {expected[0]}x{expected[1]}"
-                    )
+                if size != self.size:
+                    raise self.size_error(folder[number], size)
 
     def set_gap(self, gap: int) -> None:
         """Change the gap-closing distance; cached analyses are dropped."""
@@ -180,11 +192,7 @@ class ShotEngine:
 
     def analyse_image(self, number: int, image: np.ndarray) -> Frame:
         if image_size(image) != self.size:
-            w, h = image_size(image)
-            raise ShotError(
-                f"{self.shot.line[number]}: size {w}x{h} differs from the shot's "
-                f"{self.size[0]}x{self.size[1]}"
-            )
+            raise self.size_error(self.shot.line[number], image_size(image))
         started = time.perf_counter()
         lineart, regions = segment_image(
             image, gap=self.gap, threshold=self.threshold, min_area=self.min_area
@@ -253,11 +261,7 @@ class ShotEngine:
             raise ShotError(f"{self.shot.root}: frame {number} has no color/ frame")
         color = read_image(path)
         if image_size(color) != self.size:
-            w, h = image_size(color)
-            raise ShotError(
-                f"{path}: size {w}x{h} differs from the line frame's "
-                f"{self.size[0]}x{self.size[1]}"
-            )
+            raise self.size_error(path, image_size(color))
         return fills_from_color(self.frame(number).regions, color, palette)
 
     def correspondence(
@@ -325,8 +329,7 @@ def colorize_shot(
     out_dir = check_out_folder(shot, out)
     if gap is None:
         gap = int(shot.meta.settings.get("gap", DEFAULT_GAP))
-    if not 0 <= gap <= 64:
-        raise CadmiumError(f"--gap {gap}: use 0 (off) to 64 px")
+    check_gap_option(gap)
     key_numbers = _choose_keys(shot, keys)
     # Propagation holds the frames it works on and hands each to the writers,
     # so the cache only bridges reading the keys' fills and their first use

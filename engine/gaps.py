@@ -47,6 +47,9 @@ from scipy.spatial import cKDTree
 # a closure from a line end meant to stay open, which costs far less (both
 # halves are matched). Measured in the README, "Gap closing".
 DEFAULT_GAP = 8
+# The widest gap any command or shot.json may ask for: past it, closures
+# bridge lines that were drawn apart on purpose.
+MAX_GAP = 64
 
 RING_SAMPLES = 16
 RAY_ANGLES_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
@@ -60,6 +63,19 @@ RING_MARGIN = 1.0
 # Rays off the stroke's axis cost a little more, so a straight-ahead hit wins
 # over a slightly nearer one to the side.
 ANGLE_PENALTY = 0.3
+
+
+def gap_problem(gap: object) -> str | None:
+    """Why ``gap`` is not a gap-closing distance, worded for the user, or
+    None when it is one (a whole number of px from 0 to MAX_GAP)."""
+    if (
+        isinstance(gap, int | float)
+        and not isinstance(gap, bool)
+        and 0 <= gap <= MAX_GAP
+        and float(gap).is_integer()
+    ):
+        return None
+    return f"use a whole number of px from 0 (off) to {MAX_GAP}"
 
 
 @dataclass(frozen=True)

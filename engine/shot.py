@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ShotError
+from engine.gaps import gap_problem
 from engine.imageio import IMAGE_SUFFIXES, atomic_write_bytes
 from engine.palette import Palette
 
@@ -101,6 +102,14 @@ def read_meta(path: Path) -> ShotMeta:
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ShotError(f"{path}: settings must be an object")
+    if "gap" in settings:
+        # Checked here, where the file is named, so the command line and the
+        # application both blame shot.json and not a flag nobody gave.
+        problem = gap_problem(settings["gap"])
+        if problem:
+            shown = json.dumps(settings["gap"])
+            raise ShotError(f"{path}: settings.gap {shown}: {problem}")
+        settings = {**settings, "gap": int(settings["gap"])}
     return ShotMeta(fps=fps, palette=palette, keys=keys, settings=settings)
 
 

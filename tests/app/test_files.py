@@ -127,9 +127,15 @@ def test_bad_folders_show_a_message_and_keep_running(
     cv2.imwrite(str(mismatched / "line" / "A_0002.png"), small)
     empty = tmp_path / "empty"
     empty.mkdir()
+    wide_gap = make_shot(tmp_path / "wide_gap", frames=2)
+    (wide_gap / "shot.json").write_text('{"settings": {"gap": "wide"}}')
+    huge_gap = make_shot(tmp_path / "huge_gap", frames=2)
+    (huge_gap / "shot.json").write_text('{"settings": {"gap": 100}}')
     for folder, reason in (
         (unreadable, "0001.png"),
         (mismatched, "differs"),
+        (wide_gap, 'shot.json: settings.gap "wide": use a whole number of px'),
+        (huge_gap, "shot.json: settings.gap 100: use a whole number of px"),
         (empty, "no line/ folder"),
         (tmp_path / "missing", "not found"),
     ):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import cv2
@@ -16,8 +20,10 @@ from engine.cli import main
 from engine.imageio import read_image, write_png
 from engine.regions import segment_image
 
+Completed = subprocess.CompletedProcess[str]
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+
+def run_cli(*args: str) -> Completed:
     return subprocess.run(
         [sys.executable, "-m", "cadmium_app.cli", *args],
         capture_output=True,
@@ -118,13 +124,17 @@ def test_several_shots_in_one_command(tmp_path: Path) -> None:
     assert len(list((out / "b" / "composite").iterdir())) == 2
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:
+    """The command run in this process (faster), seen as a subprocess."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out, err)
+
+
+def _one_line_error(result: Completed, *words: str) -> None:
     assert result.returncode == 2
-    # A progress bar may stand before it when the problem shows mid-run; the
-    # reason itself is one line, and the last.
-    lines = [
-        line for line in result.stderr.strip().splitlines() if "frame/s" not in line
-    ]
+    # Off a terminal no progress bar stands before it, even mid-run.
+    lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("cadmium: ")
     for word in words:
@@ -136,7 +146,7 @@ def test_bad_input_gives_one_line_errors_and_writes_nothing(tmp_path: Path) -> N
     shot = make_shot(tmp_path / "shot", frames=3)
     out = tmp_path / "out"
 
-    def colorize(*extra: str) -> subprocess.CompletedProcess[str]:
+    def colorize(*extra: str) -> Completed:
         return run_cli(
             "colorize-shot",
             str(shot),
@@ -213,3 +223,178 @@ def test_a_killed_runs_staging_folder_is_cleared_by_the_next_run(
     assert not abandoned.exists()
     assert running.exists() and elsewhere.exists()  # maybe still writing
     assert staging.parent == tmp_path and not staging.exists()
+
+
+@pytest.mark.parametrize("gap", ['"wide"', "null", "100"])
+def test_a_bad_gap_in_shot_json_is_blamed_on_shot_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], gap: str
+) -> None:
+    shot = make_shot(tmp_path / "shot", frames=2)
+    (shot / "shot.json").write_text(f'{{"settings": {{"gap": {gap}}}}}')
+    result = run_main(
+        capsys, "colorize-shot", str(shot), "--out", str(tmp_path / "out")
+    )
+    _one_line_error(result, str(shot / "shot.json"), f"settings.gap {gap}:")
+    assert "--gap" not in result.stderr  # a flag never given
+    assert not (tmp_path / "out").exists()
+
+
+def test_segment_never_overwrites_its_input_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = tmp_path / "frame.png"
+    write_png(frame, open_circle(3))
+    line_art = frame.read_bytes()
+    (tmp_path / "link.png").symlink_to(frame)
+    for option, same in (
+        ("--out", str(frame)),
+        ("--out", str(tmp_path / "." / "link.png")),
+        ("--preview", str(frame)),
+    ):
+        extra = (
+            [option, same] if option == "--out" else ["--out", "l.png", option, same]
+        )
+        result = run_main(capsys, "segment", str(frame), *extra)
+        _one_line_error(result, f"{option} {same}", "is the input frame")
+    assert frame.read_bytes() == line_art
+
+
+def test_segment_refuses_a_folder_or_an_unwritable_place_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = tmp_path / "frame.png"
+    write_png(frame, open_circle(3))
+    labels = tmp_path / "labels.png"
+    result = run_main(capsys, "segment", str(frame), "--out", str(tmp_path))
+    _one_line_error(result, f"--out {tmp_path}", "is a folder")
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file")
+    preview = blocker / "preview.png"
+    result = run_main(
+        capsys, "segment", str(frame), "--out", str(labels), "--preview", str(preview)
+    )
+    _one_line_error(result, f"--preview {preview}", "is not a folder")
+    assert not labels.exists()  # no half result
+    result = run_main(
+        capsys, "segment", str(frame), "--out", str(labels), "--preview", str(labels)
+    )
+    _one_line_error(result, "is the --out file too")
+    assert not labels.exists()
+
+
+def test_gap_and_flag_below_are_checked_alike_by_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = tmp_path / "frame.png"
+    write_png(frame, open_circle(3))
+    shot = make_shot(tmp_path / "shot", frames=2)
+    out = str(tmp_path / "out")
+    for gap in ("1000", "-1", "65"):
+        reason = f"--gap {gap}: use a whole number of px from 0 (off) to 64"
+        segment = run_main(
+            capsys, "segment", str(frame), "--out", "l.png", "--gap", gap
+        )
+        _one_line_error(segment, reason)
+        colorize = run_main(
+            capsys, "colorize-shot", str(shot), "--out", out, "--gap", gap
+        )
+        _one_line_error(colorize, reason)
+    for value in ("2", "nan", "-0.1", "inf"):
+        result = run_main(
+            capsys, "colorize-shot", str(shot), "--out", out, "--flag-below", value
+        )
+        _one_line_error(result, "--flag-below", "use a number from 0 to 1")
+    assert not (tmp_path / "l.png").exists() and not (tmp_path / "out").exists()
+
+
+# SIGTERM sent by the run to itself once the first frame is staged, as a
+# scheduler or `timeout` would send it.
+TERMINATED_MID_RUN = """
+import os, signal, sys
+import engine.facade as facade
+from engine.outputs import STAGING_PREFIX
+from cadmium_app.cli import main
+
+out = sys.argv[-1]
+original = facade.propagate
+
+def propagate(**kwargs):
+    for result in original(**kwargs):
+        yield result
+        staged = any(p.startswith(STAGING_PREFIX) for p in os.listdir(out))
+        print("staged" if staged else "not staged", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+facade.propagate = propagate
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_ends_a_run_like_ctrl_c_with_status_143(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=4)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", TERMINATED_MID_RUN, "colorize-shot", str(shot)]
+        + ["--matcher", "assignment", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout == "staged\n"
+    assert result.returncode == 143
+    assert result.stderr == "cadmium: terminated; nothing was written\n"
+    assert not out.exists()  # made by the run, so removed with its staging
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=3)
+    command = ["colorize-shot", str(shot), "--matcher", "assignment", "--out"]
+    piped = run_cli(*command, str(tmp_path / "piped"))
+    assert piped.returncode == 0 and piped.stderr == ""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import termios
+
+    parent, child = pty.openpty()
+    # A terminal 100 columns wide (a new one is 0 wide: no room for a bar).
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "cadmium_app.cli", *command, str(tmp_path / "tty")],
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+    ) as process:
+        os.close(child)
+        seen = b""
+        with contextlib.suppress(OSError):  # EIO once the child is gone
+            while chunk := os.read(parent, 4096):
+                seen += chunk
+        os.close(parent)
+    assert process.returncode == 0
+    assert b"3/3" in seen and b"frame" in seen
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header reads fine but that holds no pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_a_size_mismatch_names_the_frame_the_shots_size_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shot = make_shot(tmp_path / "shot", frames=2)
+    (shot / "line" / "sc01_0001.png").write_bytes(_png_header_only(16000, 16000))
+    result = run_main(
+        capsys, "colorize-shot", str(shot), "--out", str(tmp_path / "out")
+    )
+    _one_line_error(
+        result,
+        f"{shot / 'line' / 'sc01_0002.png'}: size 200x120 differs from "
+        "sc01_0001.png's 16000x16000",
+    )

@@ -78,3 +78,27 @@ def test_colour_frame_without_line_frame_is_refused(tmp_path: Path) -> None:
     _frame(tmp_path / "color" / "0002.png")
     with pytest.raises(ShotError, match="no line frame"):
         open_shot(tmp_path)
+
+
+@pytest.mark.parametrize("gap", ['"wide"', "null", "100", "-1", "true", "8.5", "[8]"])
+def test_a_bad_gap_in_shot_json_names_the_file_and_the_setting(
+    tmp_path: Path, gap: str
+) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    (tmp_path / "shot.json").write_text(f'{{"settings": {{"gap": {gap}}}}}')
+    with pytest.raises(ShotError) as error:
+        open_shot(tmp_path)
+    message = str(error.value)
+    assert message.startswith(str(tmp_path / "shot.json"))
+    assert f"settings.gap {gap}: use a whole number of px from 0 (off) to 64" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("gap", "read"), [("0", 0), ("64", 64), ("12.0", 12)])
+def test_a_good_gap_in_shot_json_is_read_as_whole_px(
+    tmp_path: Path, gap: str, read: int
+) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    (tmp_path / "shot.json").write_text(f'{{"settings": {{"gap": {gap}}}}}')
+    settings = open_shot(tmp_path).meta.settings
+    assert settings["gap"] == read and isinstance(settings["gap"], int)

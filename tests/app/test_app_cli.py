@@ -1,0 +1,64 @@
+"""The ``cadmium`` console script's application side: ``cadmium`` alone and
+``cadmium open [SHOT]``, as a user at a shell meets them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cadmium_app.cli import missing_display
+
+Completed = subprocess.CompletedProcess[str]
+
+
+def cadmium_without_display(*args: str) -> Completed:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "cadmium_app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_help_lists_open_and_says_what_no_command_does() -> None:
+    result = cadmium_without_display("--help")
+    assert result.returncode == 0
+    assert "open" in result.stdout.split("positional arguments")[0]
+    assert "open the desktop application" in result.stdout
+    assert "With no command, cadmium opens the desktop application." in result.stdout
+
+
+def test_open_has_its_own_help_and_starts_nothing() -> None:
+    result = cadmium_without_display("open", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: cadmium open [-h] [SHOT]")
+    assert result.stderr == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland")
+@pytest.mark.parametrize("args", [(), ("open",), ("open", "shot"), ("-v", "open", "x")])
+def test_no_display_is_one_line_and_status_2(args: tuple[str, ...]) -> None:
+    result = cadmium_without_display(*args)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "cadmium: no display to open the application on "
+        "(neither DISPLAY nor WAYLAND_DISPLAY is set)\n"
+    )
+
+
+def test_a_display_or_a_chosen_qt_platform_is_enough() -> None:
+    assert missing_display({}, "linux") is not None
+    assert missing_display({"DISPLAY": ":0"}, "linux") is None
+    assert missing_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert missing_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert missing_display({}, "darwin") is None
+    assert missing_display({}, "win32") is None
