@@ -9,11 +9,13 @@ an autosave newer than what is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
@@ -47,7 +49,9 @@ class FileController(QObject):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.session = session
-        self.close_after_save = False
+        # What to do once the save under way lands (close, open another).
+        self._after_save: Callable[[], object] | None = None
+        self._autosave_warned = False  # autosave failures: one message
         self._save_lock = threading.Lock()  # saves and autosaves share files
         self._autosaved_revision = -1
         self._autosave_job: Job | None = None
@@ -81,6 +85,21 @@ class FileController(QObject):
             return self.open_project(path)
         return self.open_shot(path)
 
+    def may_replace(self, then: Callable[[], object]) -> bool:
+        """True when the open work may be replaced now. With unsaved changes
+        the animator chooses: save (``then`` runs once the save lands),
+        discard, or cancel."""
+        project = self.session.project
+        if project is None or not self.session.modified:
+            return True
+        answer = self.session.dialogs.unsaved_changes()
+        if answer == "discard":
+            self._discard_autosave(project)
+            return True
+        if answer == "save" and self.save() is not None:
+            self._after_save = then
+        return False
+
     def ask_open_shot(self) -> None:
         path = self.session.dialogs.open_folder("Open shot folder")
         if path is not None:
@@ -105,7 +124,10 @@ class FileController(QObject):
 
     def open_shot(self, path: Path) -> bool:
         """Open a shot folder; its color/ frames become keys (read off the GUI
-        thread). Bad input shows a message and leaves the current work open."""
+        thread). Bad input shows a message and leaves the current work open;
+        unsaved work is never replaced without asking."""
+        if not self.may_replace(lambda: self.open_shot(path)):
+            return False
         settings = self.session.settings
         try:
             shot = open_shot(path)
@@ -168,6 +190,8 @@ class FileController(QObject):
         self._offer_recovery(project)
 
     def open_project(self, path: Path) -> bool:
+        if not self.may_replace(lambda: self.open_project(path)):
+            return False
         try:
             project = load_project(path, history_limit=self.session.settings.undo_limit)
             engine = self._engine(project)
@@ -214,7 +238,8 @@ class FileController(QObject):
 
     def _discard_autosave(self, project: Project) -> None:
         autosave, data_dir = self.autosave_files(project)
-        autosave.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never where it could be written
+            autosave.unlink(missing_ok=True)
         if project.path is None:  # its own folder; a project's is shared
             shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -276,12 +301,13 @@ class FileController(QObject):
                 shutil.rmtree(old_autosave[1], ignore_errors=True)
             session.status.emit(f"Saved {saved}")
             self.saved.emit(saved)
-            if self.close_after_save:
-                self.close_requested.emit()
+            then, self._after_save = self._after_save, None
+            if then is not None:
+                then()
 
         job.succeeded.connect(done)
         job.failed.connect(session.dialogs.error)
-        job.failed.connect(lambda _m: setattr(self, "close_after_save", False))
+        job.failed.connect(lambda _m: setattr(self, "_after_save", None))
         session.jobs.submit(job)
         return job
 
@@ -307,10 +333,23 @@ class FileController(QObject):
         job.succeeded.connect(
             lambda revision: setattr(self, "_autosaved_revision", revision)
         )
-        job.failed.connect(lambda message: log.warning("autosave failed: %s", message))
+        job.failed.connect(self._autosave_failed)
         self._autosave_job = job
         session.jobs.submit(job)
         return job
+
+    def _autosave_failed(self, message: str) -> None:
+        """Said on the status bar each time, and once in a message: the
+        animator must know that a crash would now lose their work."""
+        log.warning("autosave failed: %s", message)
+        self.session.status.emit(f"{message} (your work is not being protected)")
+        if not self._autosave_warned:
+            self._autosave_warned = True
+            self.session.dialogs.error(
+                f"{message}. Until an autosave succeeds, a crash would lose "
+                "unsaved work: save the project, or set autosave_dir in the "
+                "settings to a folder that can be written."
+            )
 
     # -- export
     def ask_export(self) -> Job | None:
@@ -349,7 +388,14 @@ class FileController(QObject):
                 f"Exported {len(snap.shot.frames)} frames to {where}"
             )
         )
-        job.failed.connect(session.dialogs.error)
+
+        def failed(message: str) -> None:
+            if job.is_cancelled():  # the animator's own choice: no warning
+                session.status.emit("Export cancelled; nothing was written")
+            else:
+                session.dialogs.error(f"Export stopped: {message}")
+
+        job.failed.connect(failed)
         if not session.jobs.submit(job, exclusive=True):
             session.dialogs.error(
                 "Another long task is running: wait for it or cancel it"
@@ -361,15 +407,6 @@ class FileController(QObject):
     def confirm_close(self) -> bool:
         """True when the window may close now."""
         project = self.session.project
-        if project is None:
-            return True
-        if not self.session.modified:
+        if project is not None and not self.session.modified:
             self._discard_autosave(project)
-            return True
-        answer = self.session.dialogs.unsaved_changes()
-        if answer == "discard":
-            self._discard_autosave(project)
-            return True
-        if answer == "save" and self.save() is not None:
-            self.close_after_save = True
-        return False
+        return self.may_replace(self.close_requested.emit)

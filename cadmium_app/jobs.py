@@ -49,6 +49,12 @@ class _Runnable(QRunnable):
             result = job.work(job.report, job.is_cancelled)
         except CadmiumError as exc:
             outcome, payload = "failed", str(exc)
+        except OSError as exc:  # the disk or a folder said no: not a bug
+            where = f"{exc.filename}: " if exc.filename else ""
+            outcome, payload = (
+                "failed",
+                f"{job.title.rstrip('…')} failed: {where}{exc.strerror or exc}",
+            )
         except Exception as exc:  # a bug: keep the traceback in the log
             log.exception("%s failed", job.title)
             outcome, payload = "failed", f"{job.title} failed: {exc!r}"

@@ -223,3 +223,65 @@ def test_killing_the_app_mid_save_loses_no_saved_work(
     assert loaded.painted_frames == sorted(saved)
     for frame, (style, *_rest) in saved.items():
         assert np.array_equal(loaded.fills(frame).style, style)  # type: ignore[union-attr]
+
+
+def test_opening_another_shot_asks_before_replacing_unsaved_painting(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, line_shot: Path, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+    answers = ["cancel", "save"]
+    window.dialogs.unsaved_changes = lambda: answers.pop(0)  # type: ignore[method-assign]
+    # Cancel: the painting stays open, unsaved.
+    assert not window.open_path(shot_dir)
+    project = window.session.project
+    assert project is not None and project.shot.root == line_shot
+    assert window.session.modified
+    # Save: the project is saved, then the other shot opens.
+    path = tmp_path / "painted.cadmium"
+    window.dialogs.save_project_file = lambda *a: path  # type: ignore[method-assign]
+    window.open_path(shot_dir)
+    qtbot.waitUntil(
+        lambda: (
+            window.session.project is not None
+            and window.session.project.shot.root == shot_dir
+        ),
+        timeout=20000,
+    )
+    assert not answers
+    reopened = load_project(path)
+    assert reopened.fills(1) is not None
+
+
+def test_a_failing_autosave_is_said_once_and_closing_still_works(
+    qtbot: QtBot, line_shot: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "a file").write_text("not a folder")
+    window = make_window(qtbot, tmp_path, autosave_dir=str(tmp_path / "a file" / "as"))
+    errors: list[str] = []
+    window.dialogs.error = errors.append  # type: ignore[method-assign]
+    open_and_wait(qtbot, window, line_shot)
+    for style in (3, 4):
+        window.session.set_style(style)
+        click_image(qtbot, window, *points(1)["ring"])
+        wait_job(qtbot, window.files.autosave())
+    assert len(errors) == 1 and "a crash would lose unsaved work" in errors[0]
+    window.close()  # discards the autosave it could not write: no error
+    assert not window.isVisible()
+
+
+def test_saving_where_no_folder_can_be_is_a_one_line_message(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "a file").write_text("not a folder")
+    errors: list[str] = []
+    window.dialogs.error = errors.append  # type: ignore[method-assign]
+    open_and_wait(qtbot, window, line_shot)
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+    wait_job(qtbot, window.files.save_as(tmp_path / "a file" / "scene.cadmium"))
+    assert len(errors) == 1
+    assert "Not a directory" in errors[0] and "Error(" not in errors[0]
+    assert "\n" not in errors[0]
+    assert window.session.modified
