@@ -34,9 +34,24 @@ from engine.shot import Shot
 
 LAYERS = ("color", "line", "composite")
 REPORT = "report.json"
-# Left in every output folder Cadmium publishes: a folder holding color/ or
-# line/ without it (or report.json) is someone's shot, not outputs to replace.
+# Left in every output folder Cadmium publishes, naming the shot the outputs
+# came from: a folder holding color/ or line/ without it (or report.json) is
+# someone's shot, and one with another shot's outputs may be a shot in use
+# (the application's exports open as shots), so neither is replaced.
 MARK = ".cadmium-output"
+
+
+def _outputs_shot(folder: Path) -> Path | None:
+    """The shot whose outputs ``folder`` holds, as its mark or report.json
+    name it; None when neither names one."""
+    for name in (MARK, REPORT):
+        try:
+            shot = json.loads((folder / name).read_text(encoding="utf-8"))["shot"]
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        if isinstance(shot, str):
+            return Path(shot).resolve()
+    return None
 
 
 def check_out_folder(shot: Shot, out: str | Path) -> Path:
@@ -60,6 +75,12 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
         raise CadmiumError(
             f"{out}: holds {foreign[0]} that Cadmium did not write (a shot?); "
             "choose an empty folder or an earlier output folder"
+        )
+    other = _outputs_shot(target) if foreign else None
+    if other is not None and other != root:
+        raise CadmiumError(
+            f"{out}: holds the outputs of another shot ({other}); "
+            "choose an empty folder or this shot's earlier output folder"
         )
     return target
 
@@ -190,14 +211,16 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def publish(staging: Path, out_dir: Path, names: Iterable[str]) -> None:
-    """Swap staged outputs into ``out_dir``, replacing a previous run's: all
-    of them, or none when a move fails (the previous ones are put back)."""
+def publish(staging: Path, out_dir: Path, names: Iterable[str], *, shot: Path) -> None:
+    """Swap staged outputs of ``shot`` into ``out_dir``, replacing a previous
+    run's: all of them, or none when a move fails (the previous ones are put
+    back)."""
     names = list(names)
     set_aside: list[str] = []  # previous outputs moved to .<name>.old
     placed: list[str] = []
     try:
-        atomic_write_bytes(out_dir / MARK, b"outputs written by Cadmium\n")
+        mark = {"written_by": "Cadmium", "shot": str(shot.resolve())}
+        atomic_write_bytes(out_dir / MARK, (json.dumps(mark) + "\n").encode())
         for name in names:
             target, old = out_dir / name, out_dir / f".{name}.old"
             _remove(old)  # left by a run killed while swapping
@@ -351,7 +374,7 @@ class StagedOutput:
             except OSError as exc:
                 raise _cannot_write(self.out_dir, exc) from None
             names.append(REPORT)
-        publish(self.staging, self.out_dir, names)
+        publish(self.staging, self.out_dir, names, shot=self.shot.root)
         self._published = True
         return self.out_dir
 

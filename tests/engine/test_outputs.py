@@ -107,6 +107,11 @@ def test_outputs_never_replace_a_shot(tmp_path: Path) -> None:
     with StagedOutput(shot, out, layers=("color",)) as staged:
         staged.publish()
     assert sorted(p.name for p in out.iterdir()) == [".cadmium-output", "color"]
+    # Another shot's outputs are not: the application's exports open as
+    # shots, and a painted project may stand on them.
+    second = open_shot(make_shot(tmp_path / "second", frames=2))
+    with pytest.raises(CadmiumError, match="outputs of another shot"):
+        StagedOutput(second, out)
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(
