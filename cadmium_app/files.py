@@ -153,13 +153,19 @@ class FileController(QObject):
 
         def work(
             progress: Progress, cancelled: Cancelled
-        ) -> tuple[dict[int, FillMap], Palette]:
+        ) -> tuple[dict[int, FillMap], Palette, list[str]]:
+            """Every key that can be read; one that cannot (a truncated
+            file) is skipped and named, the others still load."""
             fills: dict[int, FillMap] = {}
+            skipped: list[str] = []
             known = palette
             for done, key in enumerate(keys, start=1):
-                fills[key], known = engine.key_fills(key, known)
+                try:
+                    fills[key], known = engine.key_fills(key, known)
+                except CadmiumError as exc:
+                    skipped.append(f"key {key} skipped: {exc}")
                 progress(done, len(keys))
-            return fills, known
+            return fills, known, skipped
 
         job = Job(f"Reading {len(keys)} painted keys…", work, cancellable=False)
         job.succeeded.connect(lambda result: self._keys_read(project, *result))
@@ -169,10 +175,16 @@ class FileController(QObject):
         return True
 
     def _keys_read(
-        self, project: Project, fills: dict[int, FillMap], palette: Palette
+        self,
+        project: Project,
+        fills: dict[int, FillMap],
+        palette: Palette,
+        skipped: list[str],
     ) -> None:
         if self.session.project is not project:
             return
+        if skipped:
+            self.session.dialogs.error("; ".join(skipped))
         project.palette = palette
         for key, key_fills in fills.items():
             project.set_fills(key, key_fills)

@@ -285,3 +285,18 @@ def test_saving_where_no_folder_can_be_is_a_one_line_message(
     assert "Not a directory" in errors[0] and "Error(" not in errors[0]
     assert "\n" not in errors[0]
     assert window.session.modified
+
+
+def test_an_unreadable_key_is_skipped_and_named_the_others_load(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    shot = make_shot(tmp_path / "two_keys", keys=(1, 4))
+    key = shot / "color" / "0004.png"
+    key.write_bytes(key.read_bytes()[:300])  # truncated by a failed copy
+    errors: list[str] = []
+    window.dialogs.error = errors.append  # type: ignore[method-assign]
+    open_and_wait(qtbot, window, shot)
+    assert window.session.project is not None
+    assert window.session.project.keys == {1}
+    assert len(errors) == 1 and errors[0].startswith("key 4 skipped: ")
+    assert "0004.png" in errors[0] and "\n" not in errors[0]
