@@ -17,7 +17,7 @@ from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import Session
 from engine.facade import ShotEngine
 from engine.fills import FillMap
-from engine.project import resegment_fills
+from engine.project import Project, resegment_fills
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class GapController(QObject):
         job = Job(f"Closing gaps up to {gap} px…", work)
         job.succeeded.connect(lambda carried: self._apply(gap, new, carried))
         job.failed.connect(session.dialogs.error)
-        job.finished.connect(self._finished)
+        job.finished.connect(lambda: self._finished(project))
         if not session.jobs.submit(job, exclusive=True):
             session.dialogs.error(
                 "Another long task is running: wait for it or cancel it"
@@ -151,6 +151,9 @@ class GapController(QObject):
         self.session.status.emit(f"Gaps up to {gap} px closed; undo history cleared")
         self.gap_applied.emit(gap)
 
-    def _finished(self) -> None:
-        self.session.editable = True
+    def _finished(self, project: Project) -> None:
+        # Another shot opened meanwhile is made editable by its own opening
+        # (once its keys are read), not here.
+        if self.session.project is project:
+            self.session.editable = True
         self._show_project_gap()

@@ -22,6 +22,7 @@ from app_helpers import (
     points,
     style_rgb,
     wait_job,
+    wait_ready,
 )
 from pytestqt.qtbot import QtBot
 
@@ -300,3 +301,21 @@ def test_an_unreadable_key_is_skipped_and_named_the_others_load(
     assert window.session.project.keys == {1}
     assert len(errors) == 1 and errors[0].startswith("key 4 skipped: ")
     assert "0004.png" in errors[0] and "\n" not in errors[0]
+
+
+def test_a_gap_change_ending_after_another_shot_opened_leaves_it_locked(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, line_shot: Path
+) -> None:
+    """The new shot is editable once its keys are read, not when the old
+    shot's gap change ends: a stroke before that would be lost to them."""
+    open_and_wait(qtbot, window, line_shot)
+    job = window.gap.set_gap(12)
+    assert job is not None
+    assert window.open_path(shot_dir)  # its keys are read after the gap job
+    editable_when_done: list[bool] = []
+    job.finished.connect(lambda: editable_when_done.append(window.session.editable))
+    qtbot.waitUntil(lambda: job.done, timeout=20000)
+    assert editable_when_done == [False]
+    wait_ready(qtbot, window)
+    assert window.session.project is not None
+    assert window.session.project.keys == {1}
