@@ -39,6 +39,8 @@ class RunResult:
     fills: dict[int, FillMap]
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)
     out: Path | None = None
+    # Frames that could not be read, each with the reason, left as they were.
+    skipped: dict[int, str] = field(default_factory=dict)
 
     @property
     def flagged(self) -> int:
@@ -75,6 +77,11 @@ def run_propagation(
     total = len(chosen)
     results: dict[int, FillMap] = {}
     thumbs: dict[int, np.ndarray] = {}
+    skipped: dict[int, str] = {}
+
+    def skip(number: int, error: CadmiumError) -> None:
+        skipped[number] = str(error)
+
     with ExitStack() as stack:
         # A colorize run writes each frame as soon as it is painted, while
         # propagation still holds it (reading it again afterwards would
@@ -91,6 +98,9 @@ def run_propagation(
                 targets=chosen,
                 settings=PropagationSettings(flag_below=flag_below),
                 cancelled=cancelled,
+                # Propagating paints the frames it can read; a colorize run
+                # writes every frame or nothing.
+                unreadable=None if staged is not None else skip,
             )
             for done, result in enumerate(runs, start=1):
                 results[result.number] = result.fills
@@ -126,7 +136,9 @@ def run_propagation(
                     "palette": snap.palette.to_json(),
                 }
             )
-    return RunResult(engine=engine, fills=results, thumbs=thumbs, out=out)
+    return RunResult(
+        engine=engine, fills=results, thumbs=thumbs, out=out, skipped=skipped
+    )
 
 
 class PropagationController(QObject):
@@ -224,3 +236,10 @@ class PropagationController(QObject):
         if result.out is not None:
             session.dialogs.info(f"{summary}.\nWrote {result.out}")
         session.status.emit(summary)
+        if result.skipped:
+            numbers = sorted(result.skipped)
+            which = "frame" if len(numbers) == 1 else "frames"
+            session.dialogs.error(
+                f"{label}: skipped unreadable {which} "
+                f"{', '.join(map(str, numbers))} ({result.skipped[numbers[0]]})"
+            )

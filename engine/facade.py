@@ -278,6 +278,7 @@ class ShotEngine:
         targets: Sequence[int] | None = None,
         settings: PropagationSettings = PropagationSettings(),
         cancelled: Callable[[], bool] = lambda: False,
+        unreadable: Callable[[int, CadmiumError], None] | None = None,
     ) -> Iterator[FrameResult]:
         return propagate(
             frames=self.shot.frames,
@@ -289,6 +290,7 @@ class ShotEngine:
             targets=targets,
             settings=settings,
             cancelled=cancelled,
+            unreadable=unreadable,
         )
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import CadmiumError
 from engine.fills import ORIGIN_PROPAGATED, FillMap
 from engine.matching import Frame, Matcher, Vote, vote
 from engine.palette import UNPAINTED
@@ -149,6 +150,7 @@ def propagate(
     settings: PropagationSettings = PropagationSettings(),
     cancelled: Callable[[], bool] = lambda: False,
     batch_frames: int = 1,
+    unreadable: Callable[[int, CadmiumError], None] | None = None,
 ) -> Iterator[FrameResult]:
     """Yield the propagated fills of each target frame, in frame order.
 
@@ -162,6 +164,10 @@ def propagate(
              learned one: its CNN features), the next ``batch_frames`` frames
              are analysed ahead and prepared in one call, which keeps a GPU
              busy; the results are the same as frame by frame.
+    unreadable: when given, a frame other than a key whose analysis fails
+             (a truncated file) is passed to it with the error and skipped:
+             it yields nothing, and the frame after it is not chained from
+             it. Without it the error ends the pass.
     """
     # A key's own fills are the animator's, whether or not the caller says so.
     painted = {**keys, **(painted or {})}
@@ -201,9 +207,21 @@ def propagate(
                 held[key] = get(key)
         if prepare is not None and number not in ahead and number not in held:
             for upcoming in order[at : at + batch_frames]:
-                ahead[upcoming] = get(upcoming)
+                try:
+                    ahead[upcoming] = get(upcoming)
+                except CadmiumError:
+                    if unreadable is None or upcoming in keys:
+                        raise
+                    # Said and skipped when its turn comes.
             prepare([*ahead.values(), *held.values()])
-        frame = get(number)
+        try:
+            frame = get(number)
+        except CadmiumError as exc:
+            if unreadable is None or number in keys:
+                raise
+            unreadable(number, exc)
+            previous = None
+            continue
         ahead.pop(number, None)
         if number in keys:
             held[number] = frame  # the key before the frames that follow

@@ -319,3 +319,22 @@ def test_a_gap_change_ending_after_another_shot_opened_leaves_it_locked(
     wait_ready(qtbot, window)
     assert window.session.project is not None
     assert window.session.project.keys == {1}
+
+
+def test_propagating_paints_around_an_unreadable_frame_and_names_it(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    shot = make_shot(tmp_path / "cut", frames=6)
+    line = shot / "line" / "A_0004.png"
+    line.write_bytes(line.read_bytes()[:300])  # header intact, pixels cut
+    errors: list[str] = []
+    window.dialogs.error = errors.append  # type: ignore[method-assign]
+    open_and_wait(qtbot, window, shot)
+    wait_job(qtbot, window.propagation.propagate_all())
+    project = window.session.project
+    assert project is not None
+    assert sorted(project.painted_frames) == [1, 2, 3, 5, 6]
+    # Said when the timeline first read it, and again by the propagation.
+    said = [e for e in errors if e.startswith("Propagate")]
+    assert len(said) == 1 and "unreadable frame 4 " in said[0]
+    assert "A_0004.png" in said[0] and "\n" not in said[0]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from test_cli import make_shot
 
+from engine.errors import CadmiumError
 from engine.facade import ShotEngine, colorize_shot
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, color_layer
 from engine.imageio import read_image, write_png
@@ -153,6 +154,25 @@ def test_partial_keys_are_never_overwritten(tmp_path: Path) -> None:
     others = np.arange(frame3.regions.count) != region
     assert (fills3.style[others] != UNPAINTED).all()
     assert np.array_equal(results[1].fills.style, key.style)
+
+
+def test_an_unreadable_frame_is_skipped_only_when_the_caller_says_so(
+    tmp_path: Path,
+) -> None:
+    shot = make_shot(tmp_path / "shot", frames=5, keys=(1,))
+    line = shot / "line" / "sc01_0003.png"
+    line.write_bytes(line.read_bytes()[:200])  # header intact, pixels cut
+    engine = _engine(shot)
+    key, palette = engine.key_fills(1, Palette())
+    run = {"keys": {1: key}, "n_styles": len(palette)}
+    with pytest.raises(CadmiumError, match=r"sc01_0003\.png"):
+        list(engine.propagate(**run))
+    skipped: dict[int, str] = {}
+    done = engine.propagate(
+        **run, unreadable=lambda n, exc: skipped.__setitem__(n, str(exc))
+    )
+    assert [r.number for r in done] == [1, 2, 4, 5]  # the key, as it is
+    assert list(skipped) == [3] and "sc01_0003.png" in skipped[3]
 
 
 def test_recolouring_a_style_recolours_every_frame(tmp_path: Path) -> None:
