@@ -36,7 +36,7 @@ from engine.project import (
     load_project,
     save_project,
 )
-from engine.shot import open_shot
+from engine.shot import open_shot, shot_gap
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +88,13 @@ class FileController(QObject):
     def may_replace(self, then: Callable[[], object]) -> bool:
         """True when the open work may be replaced now. With unsaved changes
         the animator chooses: save (``then`` runs once the save lands),
-        discard, or cancel."""
+        discard, or cancel. Its autosave goes only once it is replaced
+        (`_replacing`), so a shot that then fails to open loses nothing."""
         project = self.session.project
         if project is None or not self.session.modified:
             return True
         answer = self.session.dialogs.unsaved_changes()
         if answer == "discard":
-            self._discard_autosave(project)
             return True
         if answer == "save" and self.save() is not None:
             self._after_save = then
@@ -131,7 +131,7 @@ class FileController(QObject):
         settings = self.session.settings
         try:
             shot = open_shot(path)
-            gap = int(shot.meta.settings.get("gap", settings.gap))
+            gap = shot_gap(shot, settings.gap)
             palette = shot.meta.palette or default_palette()
             project = Project(
                 shot=shot,
@@ -143,6 +143,7 @@ class FileController(QObject):
         except (CadmiumError, ValueError, TypeError) as exc:
             self.session.dialogs.error(f"Cannot open {path}: {exc}")
             return False
+        self._replacing()
         self.session.set_project(project, engine)
         self._autosaved_revision = project.revision
         keys = sorted(shot.color)
@@ -210,6 +211,7 @@ class FileController(QObject):
         except CadmiumError as exc:
             self.session.dialogs.error(str(exc))
             return False
+        self._replacing()
         self.session.set_project(project, engine)
         self._autosaved_revision = project.revision
         self.opened.emit()
@@ -418,7 +420,14 @@ class FileController(QObject):
     # -- closing
     def confirm_close(self) -> bool:
         """True when the window may close now."""
-        project = self.session.project
-        if project is not None and not self.session.modified:
-            self._discard_autosave(project)
-        return self.may_replace(self.close_requested.emit)
+        if not self.may_replace(self.close_requested.emit):
+            return False
+        self._replacing()
+        return True
+
+    def _replacing(self) -> None:
+        """The open work is about to go (saved, discarded or unchanged): its
+        autosave goes with it, and so does an open waiting for a save."""
+        self._after_save = None
+        if self.session.project is not None:
+            self._discard_autosave(self.session.project)

@@ -128,7 +128,7 @@ def run_propagation(
             )
             staged.publish(
                 {
-                    "shot": str(snap.shot.root),
+                    "shot": str(snap.shot.root.resolve()),
                     "keys": sorted(keys),
                     "matcher": engine.matcher.name,
                     "gap": snap.gap,

@@ -35,7 +35,7 @@ from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, segment_image
-from engine.shot import Shot, open_shot
+from engine.shot import Shot, open_shot, shot_gap
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,7 @@ def colorize_shot(
     shot = open_shot(shot_path)
     out_dir = check_out_folder(shot, out)
     if gap is None:
-        gap = int(shot.meta.settings.get("gap", DEFAULT_GAP))
+        gap = shot_gap(shot, DEFAULT_GAP)
     check_gap_option(gap)
     key_numbers = _choose_keys(shot, keys)
     # Propagation holds the frames it works on and hands each to the writers,
@@ -443,7 +443,7 @@ def render_shot(
         staged.wait()  # before the clock is read: "seconds" covers the writes
         out_dir = staged.publish(
             {
-                "shot": str(shot.root),
+                "shot": str(shot.root.resolve()),
                 "keys": key_numbers,
                 "matcher": engine.matcher.name,
                 "gap": engine.gap,

@@ -13,9 +13,11 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -43,15 +45,24 @@ MARK = ".cadmium-output"
 
 def _outputs_shot(folder: Path) -> Path | None:
     """The shot whose outputs ``folder`` holds, as its mark or report.json
-    name it; None when neither names one."""
+    name it, when that shot is a folder on this machine; None when neither
+    names one that is (a shot since moved, or named from another machine's
+    mount of a shared disk, is not held against the folder)."""
     for name in (MARK, REPORT):
         try:
             shot = json.loads((folder / name).read_text(encoding="utf-8"))["shot"]
         except (OSError, ValueError, TypeError, KeyError):
             continue
-        if isinstance(shot, str):
-            return Path(shot).resolve()
+        if isinstance(shot, str) and Path(shot).is_absolute() and Path(shot).is_dir():
+            return Path(shot)
     return None
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # links, and case on macOS and Windows
+    except OSError:
+        return False
 
 
 def check_out_folder(shot: Shot, out: str | Path) -> Path:
@@ -69,7 +80,12 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
             )
     if target.exists() and not target.is_dir():
         raise CadmiumError(f"{out}: exists and is not a folder")
+    # composite/ is no shot's: a folder with it and no shot.json is an
+    # export from before output folders were marked.
     ours = (target / MARK).exists() or (target / REPORT).exists()
+    ours = ours or (
+        (target / "composite").is_dir() and not (target / "shot.json").exists()
+    )
     foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
     if foreign and not ours:
         raise CadmiumError(
@@ -77,10 +93,10 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
             "choose an empty folder or an earlier output folder"
         )
     other = _outputs_shot(target) if foreign else None
-    if other is not None and other != root:
+    if other is not None and not _same_folder(other, root):
         raise CadmiumError(
-            f"{out}: holds the outputs of another shot ({other}); "
-            "choose an empty folder or this shot's earlier output folder"
+            f"{out}: holds the outputs of another shot ({other}); choose another "
+            f"folder (or delete {out}/{MARK} to let this shot's replace them)"
         )
     return target
 
@@ -230,13 +246,15 @@ def publish(staging: Path, out_dir: Path, names: Iterable[str], *, shot: Path) -
         for name in names:
             (staging / name).rename(out_dir / name)
             placed.append(name)
-    except OSError as exc:
+    except BaseException as exc:
         for name in reversed(placed):
             with contextlib.suppress(OSError):
                 (out_dir / name).rename(staging / name)
         for name in reversed(set_aside):
             with contextlib.suppress(OSError):
                 (out_dir / f".{name}.old").rename(out_dir / name)
+        if not isinstance(exc, OSError):
+            raise
         raise CadmiumError(
             f"{out_dir}: could not put the outputs in place "
             f"({exc.strerror or exc}); the previous ones are kept"
@@ -244,6 +262,26 @@ def publish(staging: Path, out_dir: Path, names: Iterable[str], *, shot: Path) -
     for name in set_aside:
         with contextlib.suppress(OSError):
             _remove(out_dir / f".{name}.old")
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (they are delivered
+    at its end), so an interrupted run never leaves outputs half swapped.
+    Only the main thread receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda n, _f: caught.append(n)) for s in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for number in caught[:1]:
+            signal.raise_signal(number)
 
 
 class StagedOutput:
@@ -374,8 +412,9 @@ class StagedOutput:
             except OSError as exc:
                 raise _cannot_write(self.out_dir, exc) from None
             names.append(REPORT)
-        publish(self.staging, self.out_dir, names, shot=self.shot.root)
-        self._published = True
+        with _signals_deferred():
+            publish(self.staging, self.out_dir, names, shot=self.shot.root)
+            self._published = True
         return self.out_dir
 
     def wait(self) -> None:

@@ -219,7 +219,8 @@ def propagate(
         except CadmiumError as exc:
             if unreadable is None or number in keys:
                 raise
-            unreadable(number, exc)
+            if number in wanted:  # not a frame walked through for chaining
+                unreadable(number, exc)
             previous = None
             continue
         ahead.pop(number, None)

@@ -102,14 +102,6 @@ def read_meta(path: Path) -> ShotMeta:
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ShotError(f"{path}: settings must be an object")
-    if "gap" in settings:
-        # Checked here, where the file is named, so the command line and the
-        # application both blame shot.json and not a flag nobody gave.
-        problem = gap_problem(settings["gap"])
-        if problem:
-            shown = json.dumps(settings["gap"])
-            raise ShotError(f"{path}: settings.gap {shown}: {problem}")
-        settings = {**settings, "gap": int(settings["gap"])}
     return ShotMeta(fps=fps, palette=palette, keys=keys, settings=settings)
 
 
@@ -136,6 +128,21 @@ class Shot:
     def output_name(self, frame: int) -> str:
         """The file name outputs use for a frame: the line frame's, as PNG."""
         return self.line[frame].with_suffix(".png").name
+
+
+def shot_gap(shot: Shot, default: int) -> int:
+    """The gap closing (px) shot.json's settings ask for, else ``default``.
+    Checked where it is used (opening a shot, colorizing without --gap), not
+    when shot.json is read, so a project, which keeps its own gap, opens
+    whatever the file says; a bad value blames shot.json, not a flag."""
+    if "gap" not in shot.meta.settings:
+        return default
+    value = shot.meta.settings["gap"]
+    problem = gap_problem(value)
+    if problem:
+        where = shot.root / SHOT_FILE
+        raise ShotError(f"{where}: settings.gap {json.dumps(value)}: {problem}")
+    return int(value)
 
 
 def open_shot(root: str | Path) -> Shot:

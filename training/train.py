@@ -31,6 +31,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,13 @@ def _names(keys: list[str], shown: int = 4) -> str:
     """A few parameter names and how many more: a whole layer is dozens."""
     more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
     return f"{keys[:shown]}{more}"
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a file beside ``path``, then move it into place."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
 
 
 def _as_is(pairs: list) -> list:
@@ -426,23 +434,27 @@ def main(argv: list[str]) -> int:
             "data_version": version,
             "sources": list(sources),
         }
+
+        # Each file is written beside its place and moved in: a run killed
+        # while saving keeps the previous checkpoint whole.
+        def weights(file: Path) -> None:
+            save_matcher(raw_model, file, info)
+
         if best:
-            save_matcher(raw_model, out_dir / "best.safetensors", info)
-        save_matcher(raw_model, out_dir / "last.safetensors", info)
-        torch.save(
-            {
-                "model": raw_model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "model_conf": json.dumps(raw_model.conf),
-                "step": step,
-                "best_score": best_score,
-                "config": json.dumps(asdict(cfg)),
-                "data_version": version,
-                "metrics": metrics,
-                "minutes": (time.time() - started) / 60,
-            },
-            out_dir / "ckpt.pt",
-        )
+            _replace(out_dir / "best.safetensors", weights)
+        _replace(out_dir / "last.safetensors", weights)
+        state = {
+            "model": raw_model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "model_conf": json.dumps(raw_model.conf),
+            "step": step,
+            "best_score": best_score,
+            "config": json.dumps(asdict(cfg)),
+            "data_version": version,
+            "metrics": metrics,
+            "minutes": (time.time() - started) / 60,
+        }
+        _replace(out_dir / "ckpt.pt", lambda f: torch.save(state, f))
 
     # -- the loop ------------------------------------------------------------
     # Fresh style codes every batch (a resumed run draws new ones).
@@ -450,7 +462,7 @@ def main(argv: list[str]) -> int:
     # The run's start, as if it had never been interrupted.
     started = time.time() - 60 * minutes_before
     # No evaluation at the step a run starts from: step 0, or a resumed
-    # step, which was evaluated when its checkpoint was written.
+    # step, saved (and evaluated, unless the run was stopped) before.
     first_step = step
     stopping = False
     model.train()
@@ -473,7 +485,12 @@ def main(argv: list[str]) -> int:
             or step >= cfg.max_steps
             or (cfg.max_minutes > 0 and minutes > cfg.max_minutes)
         )
-        if master and (step % cfg.eval_every == 0 or last) and step > first_step:
+        if master and stopping and step > first_step:
+            # Stopped from outside: save before the sender's grace runs out
+            # (torchrun's and schedulers' are about 30 s); the evaluation
+            # waits for the next slice.
+            save(step, metrics, best=False)
+        elif master and (step % cfg.eval_every == 0 or last) and step > first_step:
             metrics = evaluate()
             score = 0.5 * (metrics["short_acc"] + metrics["long_acc"])
             is_best = score > best_score
@@ -533,7 +550,10 @@ def main(argv: list[str]) -> int:
             window_loss, window_acc, window_time = [], [], time.time()
 
     if stopping and master:
-        log.info("stopped at step %d; go on with --resume=true", step)
+        if step > first_step:
+            log.info("stopped at step %d; go on with --resume=true", step)
+        else:
+            log.info("stopped before a step was taken; nothing new was saved")
     elif master and cfg.export:
         shutil.copyfile(shipped, cfg.export)
         log.info("exported %s -> %s", shipped, cfg.export)

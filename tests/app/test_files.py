@@ -338,3 +338,18 @@ def test_propagating_paints_around_an_unreadable_frame_and_names_it(
     said = [e for e in errors if e.startswith("Propagate")]
     assert len(said) == 1 and "unreadable frame 4 " in said[0]
     assert "A_0004.png" in said[0] and "\n" not in said[0]
+
+
+def test_discarding_for_a_shot_that_then_fails_to_open_keeps_the_autosave(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+    wait_job(qtbot, window.files.autosave())
+    autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
+    errors: list[str] = []
+    window.dialogs.error = errors.append  # type: ignore[method-assign]
+    (tmp_path / "not a shot").mkdir()
+    assert not window.open_path(tmp_path / "not a shot")  # asked: discard
+    assert errors and window.session.modified and autosave.exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from test_cli import make_shot
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
-from engine.outputs import STAGING_PREFIX, StagedOutput
+from engine.outputs import LAYERS, MARK, STAGING_PREFIX, StagedOutput
 from engine.palette import Palette
 from engine.shot import open_shot
 
@@ -131,3 +133,50 @@ def test_a_cancelled_run_removes_the_folder_it_made(tmp_path: Path) -> None:
         frame = engine.frame(1)
         staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
     assert not out.exists()
+
+
+def test_earlier_outputs_are_replaced_even_unmarked_or_from_a_moved_shot(
+    tmp_path: Path,
+) -> None:
+    shot = open_shot(make_shot(tmp_path / "shot", frames=2))
+    # An export from before folders were marked: its layers, no shot.json.
+    old_export = tmp_path / "old_export"
+    for layer in LAYERS:
+        (old_export / layer).mkdir(parents=True)
+    # Outputs whose mark names a shot folder since moved (or on another
+    # machine's mount of a shared disk).
+    moved = tmp_path / "moved"
+    (moved / "color").mkdir(parents=True)
+    (moved / MARK).write_text(json.dumps({"shot": str(tmp_path / "gone")}))
+    for out in (old_export, moved):
+        with StagedOutput(shot, out, layers=("color",)) as staged:
+            staged.publish()
+        assert json.loads((out / MARK).read_text())["shot"] == str(shot.root.resolve())
+
+
+def test_ctrl_c_while_outputs_are_swapped_in_waits_for_the_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, palette = staged_frames(tmp_path)
+    out = tmp_path / "out"
+    earlier_output(out)
+    rename = Path.rename
+
+    def interrupted(self: Path, target: Path) -> Path:
+        if Path(target) == out / "color" and STAGING_PREFIX in str(self):
+            os.kill(os.getpid(), signal.SIGINT)  # between two moves
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        StagedOutput(engine.shot, out, layers=("color", "composite")) as staged,
+    ):
+        frame = engine.frame(1)
+        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+        staged.publish({"run": "new"})
+    # Delivered once every output was in place: all new, none half swapped.
+    assert json.loads((out / "report.json").read_text())["run"] == "new"
+    assert (out / "color" / "sc01_0001.png").read_bytes() != b"earlier run"
+    assert (out / "composite").is_dir() and (out / MARK).exists()
+    assert not list(out.glob(".*.old")) and not list(out.glob(STAGING_PREFIX + "*"))

@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import ShotError
 from engine.imageio import write_png
-from engine.shot import frame_number, open_shot
+from engine.shot import frame_number, open_shot, shot_gap
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,9 @@ def test_a_bad_gap_in_shot_json_names_the_file_and_the_setting(
 ) -> None:
     _frame(tmp_path / "line" / "0001.png")
     (tmp_path / "shot.json").write_text(f'{{"settings": {{"gap": {gap}}}}}')
+    shot = open_shot(tmp_path)  # a project keeps its own gap: it still opens
     with pytest.raises(ShotError) as error:
-        open_shot(tmp_path)
+        shot_gap(shot, 8)
     message = str(error.value)
     assert message.startswith(str(tmp_path / "shot.json"))
     assert f"settings.gap {gap}: use a whole number of px from 0 (off) to 64" in message
@@ -100,5 +101,5 @@ def test_a_good_gap_in_shot_json_is_read_as_whole_px(
 ) -> None:
     _frame(tmp_path / "line" / "0001.png")
     (tmp_path / "shot.json").write_text(f'{{"settings": {{"gap": {gap}}}}}')
-    settings = open_shot(tmp_path).meta.settings
-    assert settings["gap"] == read and isinstance(settings["gap"], int)
+    gap = shot_gap(open_shot(tmp_path), 8)
+    assert gap == read and isinstance(gap, int)

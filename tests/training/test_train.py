@@ -256,7 +256,7 @@ def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
         "--device=cpu",
         "--threads=1",
         "--eval_every=3",
-        # A clock-limited run: the ranks must agree on when it ends.
+        # A clock-limited run (the ranks share one clock; here the steps end it).
         "--max_minutes=30",
     ]
     done = subprocess.run(
