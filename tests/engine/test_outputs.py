@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,20 +67,31 @@ def earlier_output(out: Path) -> None:
     (out / "report.json").write_text('{"run": "earlier"}')
 
 
+def when_staged_moves_to(
+    monkeypatch: pytest.MonkeyPatch, target: Path, event: Callable[[], None]
+) -> None:
+    """Run ``event`` as a staged output is about to move to ``target``."""
+    rename = Path.rename
+
+    def hooked(self: Path, to: Path) -> Path:
+        if Path(to) == target and STAGING_PREFIX in str(self):
+            event()
+        return rename(self, to)
+
+    monkeypatch.setattr(Path, "rename", hooked)
+
+
 def test_a_swap_that_fails_halfway_puts_the_earlier_outputs_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, palette = staged_frames(tmp_path)
     out = tmp_path / "out"
     earlier_output(out)
-    rename = Path.rename
 
-    def failing(self: Path, target: Path) -> Path:
-        if Path(target) == out / "report.json" and STAGING_PREFIX in str(self):
-            raise PermissionError(13, "Permission denied", str(target))
-        return rename(self, target)
+    def refuse() -> None:
+        raise PermissionError(13, "Permission denied", str(out / "report.json"))
 
-    monkeypatch.setattr(Path, "rename", failing)
+    when_staged_moves_to(monkeypatch, out / "report.json", refuse)
     with (
         pytest.raises(CadmiumError, match="previous ones are kept"),
         StagedOutput(engine.shot, out) as staged,
@@ -160,14 +172,10 @@ def test_ctrl_c_while_outputs_are_swapped_in_waits_for_the_swap(
     engine, palette = staged_frames(tmp_path)
     out = tmp_path / "out"
     earlier_output(out)
-    rename = Path.rename
-
-    def interrupted(self: Path, target: Path) -> Path:
-        if Path(target) == out / "color" and STAGING_PREFIX in str(self):
-            os.kill(os.getpid(), signal.SIGINT)  # between two moves
-        return rename(self, target)
-
-    monkeypatch.setattr(Path, "rename", interrupted)
+    # Between two moves:
+    when_staged_moves_to(
+        monkeypatch, out / "color", lambda: os.kill(os.getpid(), signal.SIGINT)
+    )
     with (
         pytest.raises(KeyboardInterrupt),
         StagedOutput(engine.shot, out, layers=("color", "composite")) as staged,
