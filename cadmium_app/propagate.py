@@ -39,7 +39,8 @@ class RunResult:
     fills: dict[int, FillMap]
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)
     out: Path | None = None
-    # Frames that could not be read, each with the reason, left as they were.
+    # Frames that could not be read or analysed, each with the reason,
+    # left as they were.
     skipped: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -128,7 +129,6 @@ def run_propagation(
             )
             staged.publish(
                 {
-                    "shot": str(snap.shot.root.resolve()),
                     "keys": sorted(keys),
                     "matcher": engine.matcher.name,
                     "gap": snap.gap,
@@ -240,6 +240,6 @@ class PropagationController(QObject):
             numbers = sorted(result.skipped)
             which = "frame" if len(numbers) == 1 else "frames"
             session.dialogs.error(
-                f"{label}: skipped unreadable {which} "
+                f"{label}: skipped {which} "
                 f"{', '.join(map(str, numbers))} ({result.skipped[numbers[0]]})"
             )

@@ -23,7 +23,7 @@ import numpy as np
 from engine.errors import CadmiumError
 from engine.facade import DEFAULT_GAP, MATCHERS, check_gap_option, colorize_shot
 from engine.gaps import MAX_GAP
-from engine.imageio import atomic_write_bytes, encode_png, read_image
+from engine.imageio import atomic_write_bytes, encode_png, read_image, same_path
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
@@ -152,7 +152,7 @@ def run_segment(args: argparse.Namespace) -> int:
         destinations["--preview"] = args.preview
     for option, path in destinations.items():
         check_destination(path, option, args.frame)
-    if args.preview and _same_file(args.preview, args.out):
+    if args.preview and same_path(args.preview, args.out):
         raise CadmiumError(f"--preview {args.preview}: is the --out file too")
     image = read_image(args.frame)
     _, regions = segment_image(
@@ -180,18 +180,12 @@ def run_segment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.exists() and b.exists():
-        return os.path.samefile(a, b)  # links and other spellings too
-    return a.resolve() == b.resolve()
-
-
 def check_destination(path: Path, option: str, source: Path) -> None:
     """Refuse, before anything is written, an output file that would replace
     ``source`` or cannot be written."""
     if path.is_dir():
         raise CadmiumError(f"{option} {path}: is a folder; name the PNG to write")
-    if _same_file(path, source):
+    if same_path(path, source):
         raise CadmiumError(
             f"{option} {path}: is the input frame, which it would overwrite"
         )
@@ -217,8 +211,6 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 def run_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    if args.gap is not None:
-        check_gap_option(args.gap)
     if not 0 <= args.flag_below <= 1:  # NaN too
         raise CadmiumError(f"--flag-below {args.flag_below}: use a number from 0 to 1")
     settings = PropagationSettings(flag_below=args.flag_below)

@@ -443,7 +443,6 @@ def render_shot(
         staged.wait()  # before the clock is read: "seconds" covers the writes
         out_dir = staged.publish(
             {
-                "shot": str(shot.root.resolve()),
                 "keys": key_numbers,
                 "matcher": engine.matcher.name,
                 "gap": engine.gap,

@@ -181,6 +181,16 @@ os.umask(_UMASK)
 NEW_FILE_MODE = 0o666 & ~_UMASK
 
 
+def same_path(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` name one file or folder: through links, other
+    spellings and, on macOS and Windows, letter case (by the paths alone
+    when either does not exist)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write bytes so that readers see the old file or the new one, never half.
     The file gets the permissions the umask gives any new file."""

@@ -33,6 +33,7 @@ from torch import nn
 from engine.errors import ModelError
 from engine.features import RegionEncoder, collate, frame_inputs, style_codes
 from engine.fills import FillMap
+from engine.imageio import atomic_write_bytes
 from engine.matching import Correspondence, Frame
 from engine.model.conf import merge_conf
 from engine.model.matcher import GraphMatcher
@@ -290,8 +291,9 @@ def mutual_rerank(log_probs: torch.Tensor, strength: float) -> torch.Tensor:
 
 def save_matcher(model: MatchingModel, path: str | Path, info: dict[str, Any]) -> None:
     """Weights and configuration as safetensors; ``info`` values (step,
-    metrics, run config, data version) go into the metadata as JSON."""
-    from safetensors.torch import save_file
+    metrics, run config, data version) go into the metadata as JSON. Written
+    atomically: a process killed while saving leaves the previous file."""
+    from safetensors.torch import save
 
     state = {
         k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()
@@ -302,7 +304,7 @@ def save_matcher(model: MatchingModel, path: str | Path, info: dict[str, Any]) -
         "model_conf": json.dumps(model.conf, sort_keys=True),
     }
     metadata.update({k: json.dumps(v, sort_keys=True) for k, v in info.items()})
-    save_file(state, str(path), metadata=metadata)
+    atomic_write_bytes(path, save(state, metadata=metadata))
 
 
 def read_metadata(data: bytes) -> dict[str, str]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from engine.errors import CadmiumError
 from engine.fills import FillMap, color_layer, composite
-from engine.imageio import atomic_write_bytes, to_rgba8, write_png
+from engine.imageio import atomic_write_bytes, same_path, to_rgba8, write_png
 from engine.lineart import ink_channels, to_8bit
 from engine.matching import Frame
 from engine.palette import Palette
@@ -58,13 +58,6 @@ def _outputs_shot(folder: Path) -> Path | None:
     return None
 
 
-def _same_folder(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)  # links, and case on macOS and Windows
-    except OSError:
-        return False
-
-
 def check_out_folder(shot: Shot, out: str | Path) -> Path:
     """The resolved output folder: never the shot folder, inside it, or a
     folder whose outputs would replace it; never a folder holding work that
@@ -93,7 +86,7 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
             "choose an empty folder or an earlier output folder"
         )
     other = _outputs_shot(target) if foreign else None
-    if other is not None and not _same_folder(other, root):
+    if other is not None and not same_path(other, root):
         raise CadmiumError(
             f"{out}: holds the outputs of another shot ({other}); choose another "
             f"folder (or delete {out}/{MARK} to let this shot's replace them)"
@@ -395,12 +388,13 @@ class StagedOutput:
             }
 
     def publish(self, report: dict[str, Any] | None = None) -> Path:
-        """Wait for the writers, write report.json (``report`` plus every
-        frame's entry, in frame order) when given, and swap it all in."""
+        """Wait for the writers, write report.json (the shot, ``report`` and
+        every frame's entry, in frame order) when given, and swap it all in."""
         self.wait()
         names = list(self.layers)
         if report is not None:
             document = {
+                "shot": str(self.shot.root.resolve()),
                 **report,
                 "frames": [self.frames[n] for n in sorted(self.frames)],
             }

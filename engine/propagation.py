@@ -165,7 +165,8 @@ def propagate(
              are analysed ahead and prepared in one call, which keeps a GPU
              busy; the results are the same as frame by frame.
     unreadable: when given, a frame other than a key whose analysis fails
-             (a truncated file) is passed to it with the error and skipped:
+             (a truncated file, another size) is passed to it with the error
+             and skipped:
              it yields nothing, and the frame after it is not chained from
              it. Without it the error ends the pass.
     """

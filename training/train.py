@@ -22,6 +22,7 @@ it only does that.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import math
@@ -31,7 +32,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from engine.gaps import DEFAULT_GAP
+from engine.imageio import atomic_write_bytes
 
 log = logging.getLogger("train")
 
@@ -188,13 +189,6 @@ def _names(keys: list[str], shown: int = 4) -> str:
     """A few parameter names and how many more: a whole layer is dozens."""
     more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
     return f"{keys[:shown]}{more}"
-
-
-def _replace(path: Path, write: Callable[[Path], object]) -> None:
-    """``write`` a file beside ``path``, then move it into place."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
 
 
 def _as_is(pairs: list) -> list:
@@ -434,15 +428,11 @@ def main(argv: list[str]) -> int:
             "data_version": version,
             "sources": list(sources),
         }
-
-        # Each file is written beside its place and moved in: a run killed
-        # while saving keeps the previous checkpoint whole.
-        def weights(file: Path) -> None:
-            save_matcher(raw_model, file, info)
-
+        # Every file is written atomically: a run killed while saving keeps
+        # the previous checkpoint whole.
         if best:
-            _replace(out_dir / "best.safetensors", weights)
-        _replace(out_dir / "last.safetensors", weights)
+            save_matcher(raw_model, out_dir / "best.safetensors", info)
+        save_matcher(raw_model, out_dir / "last.safetensors", info)
         state = {
             "model": raw_model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -454,7 +444,9 @@ def main(argv: list[str]) -> int:
             "metrics": metrics,
             "minutes": (time.time() - started) / 60,
         }
-        _replace(out_dir / "ckpt.pt", lambda f: torch.save(state, f))
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(out_dir / "ckpt.pt", buffer.getvalue())
 
     # -- the loop ------------------------------------------------------------
     # Fresh style codes every batch (a resumed run draws new ones).

@@ -336,7 +336,7 @@ def test_propagating_paints_around_an_unreadable_frame_and_names_it(
     assert sorted(project.painted_frames) == [1, 2, 3, 5, 6]
     # Said when the timeline first read it, and again by the propagation.
     said = [e for e in errors if e.startswith("Propagate")]
-    assert len(said) == 1 and "unreadable frame 4 " in said[0]
+    assert len(said) == 1 and "skipped frame 4 (" in said[0]
     assert "A_0004.png" in said[0] and "\n" not in said[0]
 
 

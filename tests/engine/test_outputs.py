@@ -50,21 +50,28 @@ def test_a_failed_run_leaves_the_previous_outputs_as_they_were(
     tmp_path: Path,
 ) -> None:
     engine, palette = staged_frames(tmp_path)
-    out = tmp_path / "out"
-    earlier_output(out)
+    out = earlier_output(tmp_path)
     with pytest.raises(RuntimeError), StagedOutput(engine.shot, out) as staged:
-        frame = engine.frame(1)
-        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+        add_blank_frame(staged, engine, palette)
         raise RuntimeError("the run failed")
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
     assert sorted(p.name for p in out.iterdir()) == ["color", "report.json"]
 
 
-def earlier_output(out: Path) -> None:
-    """What an earlier run left in ``out``: its colour frame and report."""
+def earlier_output(tmp_path: Path) -> Path:
+    """An output folder as an earlier run left it: its colour frame and
+    report."""
+    out = tmp_path / "out"
     (out / "color").mkdir(parents=True)
     (out / "color" / "sc01_0001.png").write_bytes(b"earlier run")
     (out / "report.json").write_text('{"run": "earlier"}')
+    return out
+
+
+def add_blank_frame(staged: StagedOutput, engine: ShotEngine, palette: Palette) -> None:
+    """Frame 1, unpainted, as a run under way adds it."""
+    frame = engine.frame(1)
+    staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
 
 
 def when_staged_moves_to(
@@ -85,8 +92,7 @@ def test_a_swap_that_fails_halfway_puts_the_earlier_outputs_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, palette = staged_frames(tmp_path)
-    out = tmp_path / "out"
-    earlier_output(out)
+    out = earlier_output(tmp_path)
 
     def refuse() -> None:
         raise PermissionError(13, "Permission denied", str(out / "report.json"))
@@ -96,8 +102,7 @@ def test_a_swap_that_fails_halfway_puts_the_earlier_outputs_back(
         pytest.raises(CadmiumError, match="previous ones are kept"),
         StagedOutput(engine.shot, out) as staged,
     ):
-        frame = engine.frame(1)
-        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+        add_blank_frame(staged, engine, palette)
         staged.publish({"run": "new"})
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
     assert json.loads((out / "report.json").read_text()) == {"run": "earlier"}
@@ -142,8 +147,7 @@ def test_a_cancelled_run_removes_the_folder_it_made(tmp_path: Path) -> None:
     engine, palette = staged_frames(tmp_path)
     out = tmp_path / "new" / "out"
     with StagedOutput(engine.shot, out) as staged:
-        frame = engine.frame(1)
-        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+        add_blank_frame(staged, engine, palette)
     assert not out.exists()
 
 
@@ -170,8 +174,7 @@ def test_ctrl_c_while_outputs_are_swapped_in_waits_for_the_swap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, palette = staged_frames(tmp_path)
-    out = tmp_path / "out"
-    earlier_output(out)
+    out = earlier_output(tmp_path)
     # Between two moves:
     when_staged_moves_to(
         monkeypatch, out / "color", lambda: os.kill(os.getpid(), signal.SIGINT)
@@ -180,8 +183,7 @@ def test_ctrl_c_while_outputs_are_swapped_in_waits_for_the_swap(
         pytest.raises(KeyboardInterrupt),
         StagedOutput(engine.shot, out, layers=("color", "composite")) as staged,
     ):
-        frame = engine.frame(1)
-        staged.add(1, frame, FillMap.empty(frame.regions.count), palette)
+        add_blank_frame(staged, engine, palette)
         staged.publish({"run": "new"})
     # Delivered once every output was in place: all new, none half swapped.
     assert json.loads((out / "report.json").read_text())["run"] == "new"
