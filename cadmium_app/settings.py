@@ -4,8 +4,9 @@ The defaults live in ``cadmium_app/defaults.json``, except those the engine
 owns (gap closing, the review-flag threshold), which come from it so the
 application and the command line agree. A user file (``$CADMIUM_SETTINGS``
 or ``settings.json`` in the platform's config folder) may override any of them;
-a key that is not a setting, or a value of the wrong type, is an error that
-names it. Window geometry is not a setting: it lives in ``QSettings``.
+a key that is not a setting, a value of the wrong type or one out of its
+range is an error that names it. Window geometry is not a setting: it lives
+in ``QSettings``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from engine.gaps import DEFAULT_GAP
+from engine.facade import DEVICES, MATCHERS
+from engine.gaps import DEFAULT_GAP, gap_problem
 from engine.propagation import PropagationSettings
 
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
@@ -36,6 +38,34 @@ class AppSettings:
     undo_limit: int
 
 
+# Allowed values: a tuple of choices, or an inclusive (low, high) range where
+# None is unbounded. The gap has the engine's own check.
+_CHOICES: dict[str, tuple[str, ...]] = {"matcher": MATCHERS, "device": DEVICES}
+_RANGES: dict[str, tuple[float, float | None]] = {
+    "flag_below": (0, 1),
+    "autosave_seconds": (0, None),
+    "onion_opacity": (0, 1),
+    "thumbnail_width": (16, 512),
+    "frame_cache": (1, None),
+    "undo_limit": (0, None),  # 0: no limit (Qt's undo stack)
+}
+
+
+def _value_problem(key: str, value: Any) -> str | None:
+    """Why a value of the right type is still not allowed, or None."""
+    if key == "gap":
+        return gap_problem(value)
+    if key in _CHOICES and value not in _CHOICES[key]:
+        return f"use one of {', '.join(_CHOICES[key])}"
+    if key in _RANGES:
+        low, high = _RANGES[key]
+        if high is None and not value >= low:  # NaN too
+            return f"use a number of at least {low}"
+        if high is not None and not low <= value <= high:
+            return f"use a number from {low} to {high}"
+    return None
+
+
 def _check(values: dict[str, Any], origin: str) -> dict[str, Any]:
     known = {f.name: _TYPES[str(f.type)] for f in fields(AppSettings)}
     for key, value in values.items():
@@ -51,6 +81,9 @@ def _check(values: dict[str, Any], origin: str) -> dict[str, Any]:
             raise ValueError(
                 f"{origin}: setting {key!r} must be {wanted.__name__}, got {value!r}"
             )
+        problem = _value_problem(key, value)
+        if problem:
+            raise ValueError(f"{origin}: setting {key!r} is {value!r}: {problem}")
     return {k: (float(v) if known[k] is float else v) for k, v in values.items()}
 
 

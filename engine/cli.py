@@ -21,7 +21,13 @@ from types import FrameType
 import numpy as np
 
 from engine.errors import CadmiumError
-from engine.facade import DEFAULT_GAP, MATCHERS, check_gap_option, colorize_shot
+from engine.facade import (
+    DEFAULT_GAP,
+    DEVICES,
+    MATCHERS,
+    check_gap_option,
+    colorize_shot,
+)
 from engine.gaps import MAX_GAP
 from engine.imageio import atomic_write_bytes, encode_png, read_image, same_path
 from engine.propagation import PropagationSettings
@@ -72,7 +78,7 @@ def build_parser(
     col = sub.add_parser("colorize-shot", help="paint every frame from the keys")
     col.add_argument("shots", type=Path, nargs="+", metavar="SHOT")
     col.add_argument("--out", type=Path, required=True, help="output folder")
-    col.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    col.add_argument("--device", choices=DEVICES, default="auto")
     col.add_argument("--keys", type=_frame_list, help="key frames, e.g. 1,24")
     col.add_argument(
         "--gap", type=int, default=None, help=f"close gaps up to PX (0-{MAX_GAP})"

@@ -40,12 +40,13 @@ from engine.shot import Shot, open_shot, shot_gap
 log = logging.getLogger(__name__)
 
 MATCHERS = ("auto", "learned", "assignment", "overlap")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: str) -> str:
     """'auto' -> 'cuda' when a GPU is usable, else 'cpu'; checks 'cuda'."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise CadmiumError(f"unknown device {device!r} (use auto, cpu or cuda)")
+    if device not in DEVICES:
+        raise CadmiumError(f"unknown device {device!r} (use {', '.join(DEVICES)})")
     if device == "cpu":
         return "cpu"
     import torch

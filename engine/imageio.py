@@ -45,6 +45,7 @@ def read_image(path: str | Path) -> np.ndarray:
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
     _refuse_huge(path, data)
+    _refuse_damaged_png(path, data)
     image = _decode_with_opencv(data)
     if image is None:
         image = _decode_with_pillow(path, data)
@@ -70,6 +71,33 @@ def _refuse_huge(path: Path, data: bytes) -> None:
         return
     if width * height > MAX_PIXELS:
         raise ImageError(f"{path}: frame too large ({width}x{height})")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _refuse_damaged_png(path: Path, data: bytes) -> None:
+    """Check a PNG's chunks (lengths, checksums, the end) before decoding,
+    so a damaged one is refused with our one line and libpng never prints
+    its own error to the terminal."""
+    import io
+
+    if not data.startswith(_PNG_SIGNATURE):
+        return
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+    except Image.DecompressionBombError:
+        return  # size is _refuse_huge's and the decoders' business
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _damaged(path: Path, exc: Exception) -> ImageError:
+    truncated = "truncated" in str(exc).lower()
+    return ImageError(
+        f"{path}: {'truncated image' if truncated else 'not an image or corrupt'}"
+    )
 
 
 def _decode_with_opencv(data: bytes) -> np.ndarray | None:
@@ -103,10 +131,7 @@ def _decode_with_pillow(path: Path, data: bytes) -> np.ndarray:
     except ImageError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        reason = "not an image or corrupt"
-        if "truncated" in str(exc).lower():
-            reason = "truncated image"
-        raise ImageError(f"{path}: {reason}") from None
+        raise _damaged(path, exc) from None
     except Image.DecompressionBombError:
         raise ImageError(f"{path}: frame too large") from None
     return array

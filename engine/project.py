@@ -483,7 +483,9 @@ def save_project(
     """Write a project file and its fill files (see the module docstring).
 
     regions_of: frame -> its Regions, to write the style-index images; None
-                writes the region arrays only (autosave).
+                writes the region arrays only (autosave), and so does a
+                frame whose line art cannot be read any more (its fills are
+                kept, not lost with the save).
     keep_also:  other project files sharing ``data_dir`` whose fill files
                 must survive the clean-up (the autosave beside a project).
     """
@@ -497,7 +499,7 @@ def save_project(
             raise CadmiumError("save cancelled; the previous save is kept")
         fills: FillMap | None = snap.fills.get(frame)
         image = snap.images.get(frame)
-        regions = regions_of(frame) if regions_of is not None else None
+        regions = _regions_or_none(regions_of, frame)
         if regions is not None:
             fills, image = snap.fills_for(frame, regions), None
         if fills is None or len(fills) == 0:
@@ -534,6 +536,18 @@ def save_project(
     }
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     _collect_garbage(data_dir, [path, *keep_also])
+
+
+def _regions_or_none(
+    regions_of: Callable[[int], Regions] | None, frame: int
+) -> Regions | None:
+    if regions_of is None:
+        return None
+    try:
+        return regions_of(frame)
+    except CadmiumError as exc:
+        log.warning("frame %d saved without its style image: %s", frame, exc)
+        return None
 
 
 def _referenced(project_file: Path) -> set[str]:

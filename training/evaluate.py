@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.facade import resolve_device
+from engine.facade import DEVICES, resolve_device
 from engine.fills import FillMap, color_layer, fills_from_color
 from engine.gaps import DEFAULT_GAP
 from engine.matching import (
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
     )
     add_gap_argument(parser)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    parser.add_argument("--device", choices=DEVICES, default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from app_helpers import (
     click_image,
     go_to,
@@ -188,6 +190,31 @@ def test_unknown_settings_are_an_error(tmp_path: Path) -> None:
         raise AssertionError("bad type accepted")
     assert load_settings(matcher="overlap").matcher == "overlap"
     assert np.isclose(load_settings(flag_below=1).flag_below, 1.0)
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("flag_below", 5),
+        ("flag_below", -0.1),
+        ("gap", 1000),
+        ("gap", -1),
+        ("matcher", "magic"),
+        ("device", "tpu"),
+        ("autosave_seconds", -1),
+        ("onion_opacity", 1.5),
+        ("thumbnail_width", 0),
+        ("frame_cache", 0),
+        ("undo_limit", -5),
+    ],
+)
+def test_settings_out_of_range_are_an_error(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    bad = tmp_path / "settings.json"
+    bad.write_text(json.dumps({key: value}))
+    with pytest.raises(ValueError, match=re.escape(f"'{key}' is {value!r}: use ")):
+        load_settings(bad)
 
 
 def test_a_long_session_keeps_the_interpreter_sound(

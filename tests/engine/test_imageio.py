@@ -99,6 +99,28 @@ def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path) -> None
         assert words in message
 
 
+def test_damaged_pngs_are_refused_without_noise_from_the_decoder(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (120, 160, 3), np.uint8)
+    good = tmp_path / "good.png"
+    write_png(good, noise)
+    data = good.read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(data[: len(data) // 2])  # a copy that stopped half way
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # one damaged byte inside the pixels
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(bytes(flipped))
+    capfd.readouterr()
+    for path, words in ((cut, "truncated image"), (damaged, "corrupt")):
+        with pytest.raises(ImageError, match=words):
+            read_image(path)
+    # libpng prints its own errors straight to the terminal; none may get there.
+    assert capfd.readouterr().err == ""
+    assert read_image(good).shape == (120, 160, 3)
+
+
 def test_huge_frames_are_refused_before_decoding(tmp_path: Path) -> None:
     import struct
     import zlib

@@ -173,6 +173,23 @@ def test_save_and_load_restore_every_fill(shot_dir: Path, tmp_path: Path) -> Non
     assert len(before) == 4  # one .npz and one .png per painted frame
 
 
+def test_a_frame_unreadable_since_it_was_painted_still_saves(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    project, engine = new_project(shot_dir)
+    for frame in (1, 2):
+        paint_all(project, engine, frame, frame)
+    # The line file of frame 2 is damaged on disk after it was painted.
+    (shot_dir / "line" / "A_0002.png").write_bytes(b"not a png")
+    fresh = ShotEngine(shot=project.shot, matcher="assignment")
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: fresh.frame(n).regions)
+    loaded = load_project(path)
+    assert loaded.painted_frames == [1, 2]
+    kept = loaded.fills(2)
+    assert kept is not None and (kept.style == 2).all()
+
+
 def test_fills_survive_a_new_segmentation(shot_dir: Path, tmp_path: Path) -> None:
     project, engine = new_project(shot_dir)
     paint_all(project, engine, 1, 4)
