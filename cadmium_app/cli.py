@@ -7,9 +7,10 @@ every other command is the engine's command line, which never loads Qt.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from engine import cli as engine_cli
@@ -35,20 +36,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def missing_display(
-    environ: Mapping[str, str] = os.environ, platform: str = sys.platform
+    environ: Mapping[str, str] = os.environ,
+    platform: str = sys.platform,
+    x_problem: Callable[[str], str | None] | None = None,
 ) -> str | None:
     """Why no window can be shown, or None. On Linux Qt aborts the process
-    (with a page of its own messages) when it finds no display, so it is
-    checked before Qt starts."""
+    (with a page of its own messages) when it finds no display, or cannot
+    reach the X display it is given, so both are checked before Qt starts."""
     if not platform.startswith("linux"):
         return None
-    if any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY")):
-        return None
-    if environ.get("QT_QPA_PLATFORM"):
+    if environ.get("QT_QPA_PLATFORM") or environ.get("WAYLAND_DISPLAY"):
         return None  # the user chose a platform (offscreen, vnc, eglfs...)
+    display = environ.get("DISPLAY")
+    if not display:
+        return (
+            "no display to open the application on "
+            "(neither DISPLAY nor WAYLAND_DISPLAY is set)"
+        )
+    return (x_problem or x_display_problem)(display)
+
+
+def x_display_problem(display: str) -> str | None:
+    """Why the X display cannot be reached, or None. Asks libxcb, as Qt
+    does; without libxcb it says nothing and leaves it to Qt."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)  # never NULL
+    try:
+        failed = xcb.xcb_connection_has_error(connection) != 0
+    finally:
+        xcb.xcb_disconnect(connection)
+    if not failed:
+        return None
     return (
-        "no display to open the application on "
-        "(neither DISPLAY nor WAYLAND_DISPLAY is set)"
+        f"cannot reach the display DISPLAY={display} "
+        "(no X server there, or this user may not use it)"
     )
 
 

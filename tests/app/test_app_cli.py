@@ -9,22 +9,26 @@ import sys
 
 import pytest
 
-from cadmium_app.cli import missing_display
+from cadmium_app.cli import missing_display, x_display_problem
 
 Completed = subprocess.CompletedProcess[str]
 
 
-def cadmium_without_display(*args: str) -> Completed:
-    env = {
+def cadmium_env() -> dict[str, str]:
+    """The environment without any display or chosen Qt platform."""
+    return {
         name: value
         for name, value in os.environ.items()
         if name not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
     }
+
+
+def cadmium_without_display(*args: str) -> Completed:
     return subprocess.run(
         [sys.executable, "-m", "cadmium_app.cli", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=cadmium_env(),
         timeout=120,
     )
 
@@ -55,9 +59,29 @@ def test_no_display_is_one_line_and_status_2(args: tuple[str, ...]) -> None:
     )
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11")
+def test_an_unreachable_x_display_is_one_line_and_status_2() -> None:
+    if x_display_problem(":4242") is None:
+        pytest.skip("no libxcb here, or an X server answers on :4242")
+    # No server on display 4242: Qt would abort with a page of messages.
+    result = subprocess.run(
+        [sys.executable, "-m", "cadmium_app.cli", "open"],
+        capture_output=True,
+        text=True,
+        env={**cadmium_env(), "DISPLAY": ":4242"},
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "cadmium: cannot reach the display DISPLAY=:4242 "
+        "(no X server there, or this user may not use it)\n"
+    )
+
+
 def test_a_display_or_a_chosen_qt_platform_is_enough() -> None:
     assert missing_display({}, "linux") is not None
-    assert missing_display({"DISPLAY": ":0"}, "linux") is None
+    assert missing_display({"DISPLAY": ":0"}, "linux", lambda display: None) is None
+    assert missing_display({"DISPLAY": ":0"}, "linux", lambda d: f"{d} no") == ":0 no"
     assert missing_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
     assert missing_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert missing_display({}, "darwin") is None
