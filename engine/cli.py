@@ -121,14 +121,21 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         except CadmiumError as exc:
             print(f"cadmium: {exc}", file=sys.stderr)
             return EXIT_INPUT
-        except KeyboardInterrupt:
-            print("cadmium: interrupted; nothing was written", file=sys.stderr)
+        except KeyboardInterrupt as exc:
+            print(f"cadmium: interrupted; {_unwritten(exc)}", file=sys.stderr)
             return EXIT_INTERRUPTED
-        except Terminated:
-            print("cadmium: terminated; nothing was written", file=sys.stderr)
+        except Terminated as exc:
+            print(f"cadmium: terminated; {_unwritten(exc)}", file=sys.stderr)
             return EXIT_TERMINATED
     parser.print_help()
     return 0
+
+
+def _unwritten(stop: BaseException) -> str:
+    """What a stop left unwritten: a note added where the run knew (several
+    shots, some done), else nothing at all."""
+    notes = getattr(stop, "__notes__", None)
+    return notes[-1] if notes else "nothing was written"
 
 
 @contextlib.contextmanager
@@ -224,7 +231,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     names = [shot.resolve().name for shot in args.shots]
     if several and len(set(names)) != len(names):
         raise CadmiumError("several shots share a folder name; outputs would collide")
-    for shot in args.shots:
+    for done, shot in enumerate(args.shots):
         out = args.out / shot.resolve().name if several else args.out
         bars: list[tqdm] = []
 
@@ -258,6 +265,13 @@ def run_colorize(args: argparse.Namespace) -> int:
                 settings=settings,
                 progress=progress,
             )
+        except (KeyboardInterrupt, Terminated) as stop:
+            if done:
+                stop.add_note(
+                    f"nothing was written for {shot}; the {done} shot(s) "
+                    "before it are done"
+                )
+            raise
         finally:
             for bar in bars:
                 bar.close()

@@ -307,6 +307,39 @@ def test_gap_and_flag_below_are_checked_alike_by_every_command(
     assert not (tmp_path / "l.png").exists() and not (tmp_path / "out").exists()
 
 
+def test_ctrl_c_on_a_later_shot_says_which_shots_are_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.cli
+
+    shots = [make_shot(tmp_path / name, frames=2) for name in ("a", "b", "c")]
+    out = tmp_path / "out"
+    real = engine.cli.colorize_shot
+
+    def colorize_shot(**kwargs: object) -> object:
+        if kwargs["shot_path"] == shots[2]:
+            raise KeyboardInterrupt
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.cli, "colorize_shot", colorize_shot)
+    result = run_main(
+        capsys,
+        "colorize-shot",
+        *map(str, shots),
+        "--out",
+        str(out),
+        "--matcher",
+        "overlap",
+        "--quiet",
+    )
+    assert result.returncode == 130
+    assert result.stderr == (
+        f"cadmium: interrupted; nothing was written for {shots[2]}; "
+        "the 2 shot(s) before it are done\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"]
+
+
 # SIGTERM sent by the run to itself once the first frame is staged, as a
 # scheduler or `timeout` would send it.
 TERMINATED_MID_RUN = """
