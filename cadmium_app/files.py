@@ -9,10 +9,8 @@ an autosave newer than what is on disk.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +32,7 @@ from engine.project import (
     autosave_path_for,
     data_dir_for,
     load_project,
+    remove_autosave,
     save_project,
 )
 from engine.shot import open_shot, shot_gap
@@ -215,6 +214,12 @@ class FileController(QObject):
         self.session.set_project(project, engine)
         self._autosaved_revision = project.revision
         self.opened.emit()
+        if project.lost_frames:
+            frames = ", ".join(map(str, project.lost_frames))
+            self.session.dialogs.error(
+                f"{path.name}: the saved fills of frame(s) {frames} are missing "
+                "or damaged; they open unpainted"
+            )
         self._offer_recovery(project)
         return True
 
@@ -251,11 +256,7 @@ class FileController(QObject):
         self.session.status.emit(f"Recovered the autosave from {when}")
 
     def _discard_autosave(self, project: Project) -> None:
-        autosave, data_dir = self.autosave_files(project)
-        with contextlib.suppress(OSError):  # never where it could be written
-            autosave.unlink(missing_ok=True)
-        if project.path is None:  # its own folder; a project's is shared
-            shutil.rmtree(data_dir, ignore_errors=True)
+        remove_autosave(self.autosave_files(project)[0], project.path)
 
     # -- saving
     def save(self) -> Job | None:
@@ -287,7 +288,9 @@ class FileController(QObject):
         )
         assert project is not None and engine is not None
         snap = project.snapshot()
-        old_autosave = self.autosave_files(project)
+        # Where its autosave was: beside the project saved before (sharing
+        # its fill folder, which a "save as" must leave whole), or its own.
+        old_autosave, old_owner = self.autosave_files(project)[0], project.path
         lock = self._save_lock
 
         def work(progress: Progress, cancelled: Cancelled) -> Path:
@@ -309,10 +312,9 @@ class FileController(QObject):
             if session.project is project:
                 project.path = saved
                 session.mark_saved(snap.revision)
-            autosave_path_for(saved).unlink(missing_ok=True)
-            if old_autosave[0] != autosave_path_for(saved):
-                old_autosave[0].unlink(missing_ok=True)
-                shutil.rmtree(old_autosave[1], ignore_errors=True)
+            remove_autosave(autosave_path_for(saved), saved)
+            if old_autosave != autosave_path_for(saved):
+                remove_autosave(old_autosave, old_owner)
             session.status.emit(f"Saved {saved}")
             self.saved.emit(saved)
             then, self._after_save = self._after_save, None

@@ -19,6 +19,7 @@ from cadmium_app.dialogs import Dialogs
 from cadmium_app.frames import FrameService
 from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
+from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.history import Edit, FillEdit, PaletteEdit
 from engine.matching import Frame
@@ -194,7 +195,12 @@ class Session(QObject):
     def _on_frame_ready(self, number: int) -> None:
         frame = self.frames.get(number)
         if self.project is not None and frame is not None:
-            self.project.adopt(number, frame.regions)
+            try:
+                self.project.adopt(number, frame.regions)
+            except CadmiumError as exc:
+                self.dialogs.error(
+                    f"Frame {number} is unpainted: its saved fills ({exc})"
+                )
         self.frame_analysed.emit(number)
 
     def _on_frame_failed(self, number: int, message: str) -> None:

@@ -29,12 +29,14 @@ without the images (they are cheap to write often).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -204,6 +206,9 @@ class Project:
     revision: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, Path] = field(default_factory=dict)
+    # Frames whose saved fills were missing or damaged on disk: they opened
+    # unpainted (the application says so once, after opening).
+    lost_frames: list[int] = field(default_factory=list)
 
     # -- reading
     def fills(self, frame: int) -> FillMap | None:
@@ -214,11 +219,20 @@ class Project:
         return resolve_fills(self._fills.get(frame), self._images.get(frame), regions)
 
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
-        """Fit the stored fills to a segmentation just computed (not an edit)."""
+        """Fit the stored fills to a segmentation just computed (not an edit).
+        Raises CadmiumError when its style image cannot be read; the frame is
+        then unpainted (and in `lost_frames`), so it fails once, not each
+        time it is analysed."""
         stored = self._fills.get(frame)
         if stored is not None and len(stored) == regions.count:
             return stored
-        fitted = self.fills_for(frame, regions)
+        try:
+            fitted = self.fills_for(frame, regions)
+        except CadmiumError:
+            self._fills.pop(frame, None)
+            self._images.pop(frame, None)
+            self.lost_frames.append(frame)
+            raise
         if fitted is None:
             self._fills.pop(frame, None)
         else:
@@ -550,7 +564,8 @@ def _regions_or_none(
         return None
 
 
-def _referenced(project_file: Path) -> set[str]:
+def _referenced(project_file: Path) -> set[str] | None:
+    """The fill files a project file refers to; None when it cannot be read."""
     try:
         document = json.loads(project_file.read_text(encoding="utf-8"))
         return {
@@ -560,18 +575,37 @@ def _referenced(project_file: Path) -> set[str]:
             if name
         }
     except (OSError, ValueError, AttributeError):
-        return set()
+        return None
 
 
 def _collect_garbage(data_dir: Path, project_files: Iterable[Path]) -> None:
-    """Delete fill files no project file refers to any more."""
+    """Delete fill files no project file refers to any more (nothing at all
+    when one of the project files cannot be read)."""
     keep: set[str] = set()
     for project_file in project_files:
         if project_file.exists():
-            keep |= _referenced(project_file)
+            names = _referenced(project_file)
+            if names is None:
+                return
+            keep |= names
     for entry in data_dir.iterdir():
         if _FILL_FILE.match(entry.name) and entry.name not in keep:
             entry.unlink(missing_ok=True)
+
+
+def remove_autosave(autosave: Path, owner: Path | None) -> None:
+    """Delete an autosave and the fill files only it used.
+
+    owner: the saved project the autosave sits beside; they share a fill
+    folder, which stays with the fill files the project uses. None for an
+    unsaved shot's autosave, whose fill folder is its own and goes whole.
+    Errors are ignored: an autosave left behind costs only disk space."""
+    with contextlib.suppress(OSError):
+        autosave.unlink(missing_ok=True)
+        if owner is None:
+            shutil.rmtree(data_dir_for(autosave), ignore_errors=True)
+        elif owner.is_file() and data_dir_for(owner).is_dir():
+            _collect_garbage(data_dir_for(owner), [owner])
 
 
 def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
@@ -598,24 +632,33 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         raise CadmiumError(f"{path}: damaged project file ({exc})") from None
     fills: dict[int, FillMap] = {}
     images: dict[int, Path] = {}
+    lost: list[int] = []
     for name, entry in frames.items():
         frame = int(name)
         if frame not in shot.line:
             log.warning("%s: frame %d is no longer in the shot; skipped", path, frame)
             continue
-        if entry.get("styles"):
-            images[frame] = data_dir / str(entry["styles"])
+        styles = data_dir / str(entry["styles"]) if entry.get("styles") else None
+        if styles is not None and styles.is_file():
+            images[frame] = styles
         try:
             if entry.get("fills"):
                 fills[frame] = _decode_npz(
                     data_dir / str(entry["fills"]), int(entry["regions"]), len(palette)
                 )
-        except CadmiumError:
+        except (CadmiumError, KeyError, TypeError, ValueError) as exc:
             if frame not in images:
-                raise
+                log.warning("%s: frame %d opens unpainted: %s", path, frame, exc)
+                lost.append(frame)
+                continue
             log.warning("%s: frame %d read back from its style image", path, frame)
         if frame not in fills and frame in images:
             fills[frame] = FillMap.empty(0)  # fitted from the image when seen
+        elif frame not in fills and styles is not None:
+            log.warning(
+                "%s: frame %d opens unpainted: %s is missing", path, frame, styles
+            )
+            lost.append(frame)
     return Project(
         shot=shot,
         palette=palette,
@@ -625,6 +668,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         history=History(limit=history_limit),
         _fills=fills,
         _images=images,
+        lost_frames=sorted(lost),
     )
 
 

@@ -43,6 +43,16 @@ def fills_of(window: MainWindow) -> dict[int, tuple[np.ndarray, ...]]:
     return out
 
 
+def assert_same_fills(
+    before: dict[int, tuple[np.ndarray, ...]], after: dict[int, tuple[np.ndarray, ...]]
+) -> None:
+    """Every frame of the shot (6) painted, and painted alike."""
+    assert sorted(after) == sorted(before) == [1, 2, 3, 4, 5, 6]
+    for frame, arrays in before.items():
+        for a, b in zip(arrays, after[frame], strict=True):
+            assert np.array_equal(a, b), frame
+
+
 def test_save_close_and_reopen_restores_every_fill(
     qtbot: QtBot, shot_dir: Path, tmp_path: Path
 ) -> None:
@@ -65,14 +75,67 @@ def test_save_close_and_reopen_restores_every_fill(
     reopened = make_window(qtbot, tmp_path)
     open_and_wait(qtbot, reopened, path)
     after = fills_of(reopened)
-    assert sorted(after) == sorted(before) == [1, 2, 3, 4, 5, 6]
-    for frame, arrays in before.items():
-        for a, b in zip(arrays, after[frame], strict=True):
-            assert np.array_equal(a, b), frame
+    assert_same_fills(before, after)
     assert reopened.session.project.palette == palette  # type: ignore[union-attr]
     assert reopened.session.project.keys == {1}  # type: ignore[union-attr]
     go_to(qtbot, reopened, 4)
     assert pixel(reopened, *points(4)["eye"]) == (10, 200, 30)
+    reopened.close()
+
+
+def propagated_and_saved(
+    qtbot: QtBot, shot_dir: Path, path: Path
+) -> tuple[MainWindow, Path]:
+    """A window on the shot, propagated whole and saved as ``path``."""
+    window = make_window(qtbot, path.parent)
+    open_and_wait(qtbot, window, shot_dir)
+    wait_job(qtbot, window.propagation.propagate_all())
+    wait_job(qtbot, window.files.save_as(path))
+    return window, path
+
+
+def test_save_as_leaves_the_project_saved_before_whole(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    window, first = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    second = tmp_path / "B.cadmium"
+    saved_in_a = fills_of(window)
+    # More painting, autosaved beside A (sharing A's fill folder), then
+    # "Save project as" B.
+    go_to(qtbot, window, 4)
+    window.session.set_style(6)
+    click_image(qtbot, window, *points(4)["eye"])
+    wait_job(qtbot, window.files.autosave())
+    wait_job(qtbot, window.files.save_as(second))
+    in_b = fills_of(window)
+    window.close()
+
+    assert not (tmp_path / ".A.cadmium.autosave").exists()
+    for path, expected in ((first, saved_in_a), (second, in_b)):
+        reopened = make_window(qtbot, tmp_path)
+        open_and_wait(qtbot, reopened, path)
+        assert reopened.dialogs.errors == []
+        assert_same_fills(expected, fills_of(reopened))
+        reopened.close()
+
+
+def test_a_project_missing_fill_files_opens_and_says_which_frames(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    window.close()
+    for name in (tmp_path / "A.cadmium.fills").glob("000004-*"):
+        name.unlink()  # lost by a sync tool, a clean-up script...
+
+    reopened = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, reopened, path)
+    assert reopened.dialogs.errors == [
+        "A.cadmium: the saved fills of frame(s) 4 are missing or damaged; "
+        "they open unpainted"
+    ]
+    assert sorted(fills_of(reopened)) == [1, 2, 3, 5, 6]
+    go_to(qtbot, reopened, 4)
+    assert reopened.dialogs.errors[1:] == []
     reopened.close()
 
 

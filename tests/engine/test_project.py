@@ -190,6 +190,33 @@ def test_a_frame_unreadable_since_it_was_painted_still_saves(
     assert kept is not None and (kept.style == 2).all()
 
 
+def test_missing_or_damaged_fill_files_lose_only_their_frame(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    project, engine = new_project(shot_dir)
+    for frame in (1, 2, 3):
+        paint_all(project, engine, frame, frame)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    data = data_dir_for(path)
+    for name in data.glob("000002-*"):  # frame 2: both files gone
+        name.unlink()
+    for name in data.glob("000003-*.npz"):  # frame 3: only its style image left
+        name.unlink()
+    loaded = load_project(path)
+    assert loaded.lost_frames == [2]
+    assert loaded.painted_frames == [1, 3]
+    # The style image of frame 3 is damaged too: adopting it fails once, and
+    # the frame is then unpainted rather than failing every time it is seen.
+    for name in data.glob("000003-*.png"):
+        name.write_bytes(b"damaged")
+    regions = engine.frame(3).regions
+    with pytest.raises(CadmiumError, match="000003-"):
+        loaded.adopt(3, regions)
+    assert loaded.adopt(3, regions) is None
+    assert loaded.lost_frames == [2, 3] and loaded.painted_frames == [1]
+
+
 def test_fills_survive_a_new_segmentation(shot_dir: Path, tmp_path: Path) -> None:
     project, engine = new_project(shot_dir)
     paint_all(project, engine, 1, 4)
