@@ -110,14 +110,7 @@ class FileController(QObject):
             self.open_project(path)
 
     def _engine(self, project: Project) -> ShotEngine:
-        settings = self.session.settings
-        engine = ShotEngine(
-            shot=project.shot,
-            gap=project.gap,
-            matcher=settings.matcher,
-            device=settings.device,
-            cache_frames=settings.frame_cache,
-        )
+        engine = self.session.make_engine(project.shot, project.gap)
         engine.check_sizes()
         return engine
 

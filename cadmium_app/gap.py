@@ -1,9 +1,11 @@
 """Gap closing: a 0-16 px slider with 4/8/12 presets.
 
 A new gap means a new segmentation of every frame. The fills painted so far
-are carried over on a worker thread (each frame's fills, drawn with the old
-regions, are read back against the new ones); editing waits meanwhile, and
-the undo history starts again since its diffs name the old regions.
+are carried over on a worker thread (each new region takes the fill of the
+old region under most of it); editing waits meanwhile. The change is one
+undo step that keeps the shot's fills on both sides, so undoing it, or
+moving the slider straight back, restores the painting exactly, even where
+a lower gap let regions run together.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from cadmium_app.jobs import Cancelled, Job, Progress
-from cadmium_app.session import Session
+from cadmium_app.session import EditCommand, Session
 from engine.facade import ShotEngine
 from engine.fills import FillMap
+from engine.history import GapEdit
 from engine.project import Project, resegment_fills
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ class GapController(QObject):
         for px, button in zip(PRESETS, widget.presets, strict=True):
             button.clicked.connect(lambda _=False, px=px: self.set_gap(px))
         session.project_changed.connect(self._show_project_gap)
+        session.gap_changed.connect(lambda _gap: self._show_project_gap())
         self._show_project_gap()
 
     def _show_project_gap(self) -> None:
@@ -95,14 +99,9 @@ class GapController(QObject):
             session.status.emit("Wait for the current task before changing the gap")
             self._show_project_gap()
             return None
-        settings = session.settings
-        new = ShotEngine(
-            shot=project.shot,
-            gap=gap,
-            matcher=settings.matcher,
-            device=settings.device,
-            cache_frames=settings.frame_cache,
-        )
+        if self._step_back_to(gap):
+            return None
+        new = session.make_engine(project.shot, gap)
         snap = project.snapshot()
         frames = sorted(set(snap.fills) | set(snap.images))
 
@@ -121,7 +120,9 @@ class GapController(QObject):
             return carried
 
         job = Job(f"Closing gaps up to {gap} px…", work)
-        job.succeeded.connect(lambda carried: self._apply(gap, new, carried))
+        job.succeeded.connect(
+            lambda carried: self._apply(gap, new, carried, snap.revision)
+        )
         job.failed.connect(session.dialogs.error)
         job.finished.connect(lambda: self._finished(project))
         if not session.jobs.submit(job, exclusive=True):
@@ -137,18 +138,38 @@ class GapController(QObject):
         self.widget.value.setText(f"{gap} px")
         return job
 
+    def _step_back_to(self, gap: int) -> bool:
+        """Undo (or redo) the gap change next on the undo stack when it leads
+        to ``gap``: the painting comes back exactly, not carried over twice."""
+        stack = self.session.undo_stack
+        for index, forward in ((stack.index() - 1, False), (stack.index(), True)):
+            command = stack.command(index) if 0 <= index < stack.count() else None
+            edit = getattr(command, "edit", None)
+            leads_to = getattr(edit, "gap_after" if forward else "gap_before", None)
+            if isinstance(edit, GapEdit) and leads_to == gap:
+                stack.redo() if forward else stack.undo()
+                return True
+        return False
+
     def _apply(
-        self, gap: int, engine: ShotEngine, carried: dict[int, FillMap] | None
+        self,
+        gap: int,
+        engine: ShotEngine,
+        carried: dict[int, FillMap] | None,
+        revision: int,
     ) -> None:
         project = self.session.project
         if carried is None or project is None or engine.shot is not project.shot:
             return
-        project.replace_segmentation(gap, carried)
-        self.session.undo_stack.clear()
-        self.session.set_engine(engine)
-        self.session.fills_changed.emit(tuple(self.session.frames_list))
-        self.session.update_modified()
-        self.session.status.emit(f"Gaps up to {gap} px closed; undo history cleared")
+        if project.revision != revision:  # an undo or redo landed meanwhile
+            self.session.status.emit("The painting changed meanwhile: closing again")
+            QTimer.singleShot(0, lambda: self.set_gap(gap))
+            return
+        self.session.set_engine(engine)  # its frames are analysed already
+        self.session.undo_stack.push(
+            EditCommand(self.session, project.gap_edit(gap, carried))
+        )
+        self.session.status.emit(f"Gaps up to {gap} px closed (Ctrl+Z undoes it)")
         self.gap_applied.emit(gap)
 
     def _finished(self, project: Project) -> None:

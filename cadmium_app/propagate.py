@@ -227,6 +227,13 @@ class PropagationController(QObject):
                 f"{label}: the shot changed while it ran; run it again"
             )
             return
+        styles = len(project.palette)
+        if any((fills.style >= styles).any() for fills in result.fills.values()):
+            # A style it painted with was undone meanwhile.
+            session.dialogs.error(
+                f"{label}: the palette lost a style while it ran; run it again"
+            )
+            return
         edit = project.propagation_edit(result.fills, label)
         session.push(edit)
         session.frames.add_label_thumbs(result.thumbs)

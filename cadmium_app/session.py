@@ -21,9 +21,10 @@ from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
-from engine.history import Edit, FillEdit, PaletteEdit
+from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
+from engine.shot import Shot
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Session(QObject):
     modified_changed = Signal(bool)
     frame_analysed = Signal(int)  # a frame's regions are ready for display
     status = Signal(str)
+    gap_changed = Signal(int)  # the project's gap, by a gap edit or its undo
 
     def __init__(
         self, settings: AppSettings, dialogs: Dialogs, parent: QObject | None = None
@@ -227,9 +229,26 @@ class Session(QObject):
         self.undo_stack.push(EditCommand(self, edit))
         return True
 
+    def make_engine(self, shot: Shot, gap: int) -> ShotEngine:
+        """The analysis of ``shot`` at gap ``gap``, with these settings."""
+        return ShotEngine(
+            shot=shot,
+            gap=gap,
+            matcher=self.settings.matcher,
+            device=self.settings.device,
+            cache_frames=self.settings.frame_cache,
+        )
+
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""
-        if isinstance(edit, PaletteEdit):
+        if isinstance(edit, GapEdit) and self.project is not None:
+            # Every frame's regions change: a new analysis of the shot.
+            project = self.project
+            if self.engine is None or self.engine.gap != project.gap:
+                self.set_engine(self.make_engine(project.shot, project.gap))
+            self.gap_changed.emit(project.gap)
+            self.fills_changed.emit(tuple(self.frames_list))
+        elif isinstance(edit, PaletteEdit):
             if self.project is not None and self.style >= len(self.project.palette):
                 self.set_style(len(self.project.palette) - 1)
             self.palette_changed.emit()

@@ -4,7 +4,8 @@ A fill edit records, for each frame it touched, which regions changed and
 their fills before and after (style, origin, confidence, flag), like the
 label-layer history of napari. One click, one drag of the fill tool or one
 propagation run is one edit. Palette edits keep the palette before and after
-(palettes are small and immutable).
+(palettes are small and immutable), and a gap change the fills of the whole
+shot before and after.
 
 The application wraps each edit in a thin ``QUndoCommand``; this module knows
 nothing of Qt, so the same history drives tests and scripts.
@@ -12,8 +13,9 @@ nothing of Qt, so the same history drives tests and scripts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -136,7 +138,29 @@ class PaletteEdit:
         return ()
 
 
-Edit = FillEdit | PaletteEdit
+@dataclass(frozen=True)
+class GapEdit:
+    """A new gap-closing setting: every frame segmented anew and its fills
+    carried over. Diffs name regions of one segmentation, so this edit keeps
+    the whole shot's fills on both sides (one small FillMap per painted
+    frame); undoing it restores the old segmentation's fills exactly, and
+    with them every edit made before it."""
+
+    label: str
+    gap_before: int
+    gap_after: int
+    fills_before: Mapping[int, FillMap]
+    fills_after: Mapping[int, FillMap]
+    # Frames of a loaded project not yet fitted to the old segmentation.
+    images_before: Mapping[int, Path]
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        changed = set(self.fills_before) | set(self.fills_after)
+        return tuple(sorted(changed | set(self.images_before)))
+
+
+Edit = FillEdit | PaletteEdit | GapEdit
 
 
 @dataclass

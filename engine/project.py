@@ -55,7 +55,14 @@ from engine.fills import (
     FillMap,
     region_majority,
 )
-from engine.history import Edit, FillEdit, History, PaletteEdit, frame_diff
+from engine.history import (
+    Edit,
+    FillEdit,
+    GapEdit,
+    History,
+    PaletteEdit,
+    frame_diff,
+)
 from engine.imageio import atomic_write_bytes, read_image, write_png
 from engine.palette import UNPAINTED, Palette
 from engine.regions import Regions
@@ -141,8 +148,23 @@ def decode_style_image(regions: Regions, image: np.ndarray) -> FillMap:
 
 
 def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
-    """Carry fills over to another segmentation of the same frame."""
-    return decode_style_image(new, encode_style_image(old, fills))
+    """Carry fills over to another segmentation of the same frame: each new
+    region takes the whole fill (style, origin, confidence, review flag) of
+    the old region that covers most of its pixels."""
+    if old.shape != new.shape:
+        raise CadmiumError("the two segmentations are of different sizes")
+    empty = FillMap.empty(new.count)
+    if len(fills) == 0:
+        return empty
+    best, _ = region_majority(new, old.under_line, old.count + 1, valid=None)
+    has_old = best > 0  # 0: no old region under it
+    source = np.where(has_old, best - 1, 0)
+    return FillMap(
+        *(
+            np.where(has_old, getattr(fills, name)[source], getattr(empty, name))
+            for name in ("style", "origin", "confidence", "flagged")
+        )
+    )
 
 
 def resolve_fills(
@@ -403,6 +425,11 @@ class Project:
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
             return
+        if isinstance(edit, GapEdit):
+            self.gap = edit.gap_after if forward else edit.gap_before
+            self._fills = dict(edit.fills_after if forward else edit.fills_before)
+            self._images = {} if forward else dict(edit.images_before)
+            return
         for diff in edit.diffs:
             current = self._fills.get(diff.frame)
             if current is None or len(current) != diff.count:
@@ -424,14 +451,17 @@ class Project:
         self._images.pop(frame, None)
         self.revision += 1
 
-    def replace_segmentation(self, gap: int, fills: Mapping[int, FillMap]) -> None:
-        """New fills for a new gap setting; diffs of the old one no longer
-        apply, so the history starts again."""
-        self.gap = gap
-        self._fills = dict(fills)
-        self._images.clear()
-        self.history.clear()
-        self.revision += 1
+    def gap_edit(self, gap: int, fills: Mapping[int, FillMap]) -> GapEdit:
+        """The edit that moves the project to gap ``gap`` with ``fills``
+        (carried over to its segmentation)."""
+        return GapEdit(
+            label=f"Close gaps up to {gap} px",
+            gap_before=self.gap,
+            gap_after=gap,
+            fills_before=MappingProxyType(dict(self._fills)),
+            fills_after=MappingProxyType(dict(fills)),
+            images_before=MappingProxyType(dict(self._images)),
+        )
 
 
 # -- saving and loading -------------------------------------------------------

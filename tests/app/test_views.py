@@ -115,14 +115,38 @@ def test_gap_slider_reanalyses_and_keeps_fills(
     project = window.session.project
     assert project is not None
     assert project.gap == 8  # the default
+    at_8 = {n: project.fills(n) for n in project.shot.frames}
+    doubts = sorted(set(np.concatenate([f.confidence for f in at_8.values()])))  # type: ignore[union-attr]
+    assert len(doubts) > 2  # propagated fills with their own confidences
     window.gap.widget.presets[0].click()  # 4 px
     qtbot.waitUntil(lambda: project.gap == 4 and window.session.editable, timeout=15000)
     qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
     assert window.session.engine.gap == 4  # type: ignore[union-attr]
     assert window.gap.widget.slider.value() == 4
     assert pixel(window, *points(1)["ring"]) == before
-    assert window.session.undo_stack.count() == 0
     assert all(project.fills(n) is not None for n in project.shot.frames)
+    # Confidences (and review flags) come along with the colours.
+    carried = np.concatenate([project.fills(n).confidence for n in project.shot.frames])  # type: ignore[union-attr]
+    assert sorted(set(carried)) == doubts
+    # The change is one undo step; going back to 8 px restores every fill
+    # exactly (it undoes the change rather than carrying the fills again).
+    stack = window.session.undo_stack
+    assert [stack.text(i) for i in range(stack.count())] == [
+        "Propagate to the whole shot",
+        "Close gaps up to 4 px",
+    ]
+    window.gap.widget.presets[1].click()  # 8 px
+    qtbot.waitUntil(lambda: project.gap == 8 and window.session.editable, timeout=15000)
+    assert stack.index() == 1 and stack.canRedo()
+    assert window.gap.widget.slider.value() == 8
+    for n in project.shot.frames:
+        for name in ("style", "origin", "confidence", "flagged"):
+            assert np.array_equal(
+                getattr(project.fills(n), name), getattr(at_8[n], name)
+            )
+    stack.redo()  # and Ctrl+Shift+Z goes to 4 px again
+    qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
+    assert project.gap == 4 and window.session.engine.gap == 4  # type: ignore[union-attr]
 
 
 def test_timeline_shows_keys_and_statuses(
