@@ -424,5 +424,6 @@ class FileController(QObject):
         """The open work is about to go (saved, discarded or unchanged): its
         autosave goes with it, and so does an open waiting for a save."""
         self._after_save = None
+        self.session.jobs.cancel_project_edits()
         if self.session.project is not None:
             self._discard_autosave(self.session.project)

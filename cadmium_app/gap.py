@@ -119,7 +119,7 @@ class GapController(QObject):
                 progress(done, len(frames))
             return carried
 
-        job = Job(f"Closing gaps up to {gap} px…", work)
+        job = Job(f"Closing gaps up to {gap} px…", work, edits_project=True)
         job.succeeded.connect(
             lambda carried: self._apply(gap, new, carried, snap.revision)
         )

@@ -73,11 +73,21 @@ class Job(QObject):
     cancelled = Signal()
     finished = Signal()  # after any of the three above
 
-    def __init__(self, title: str, work: Work, *, cancellable: bool = True) -> None:
+    def __init__(
+        self,
+        title: str,
+        work: Work,
+        *,
+        cancellable: bool = True,
+        edits_project: bool = False,
+    ) -> None:
+        """edits_project: its result is an edit of the open project, void
+        once another project opens (so opening one cancels it)."""
         super().__init__()
         self.title = title
         self.work = work
         self.cancellable = cancellable
+        self.edits_project = edits_project
         self.outcome: str | None = None
         self.result: Any = None
         self.error: str | None = None
@@ -187,6 +197,13 @@ class JobRunner(QObject):
     def cancel_all(self) -> None:
         for job in self._queue:
             job.cancel()
+
+    def cancel_project_edits(self) -> None:
+        """Cancel the work whose result would edit the project being closed
+        (it would be refused anyway), so the next one need not wait for it."""
+        for job in self._queue:
+            if job.edits_project:
+                job.cancel()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
         return bool(self.pool.waitForDone(timeout_ms))

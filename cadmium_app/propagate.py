@@ -26,7 +26,7 @@ from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
 from engine.outputs import StagedOutput
-from engine.project import Snapshot
+from engine.project import Project, Snapshot
 from engine.propagation import PropagationSettings
 from engine.regions import Regions
 
@@ -202,8 +202,9 @@ class PropagationController(QObject):
                 cancelled=cancelled,
             )
 
-        job = Job(f"{label}…", work)
-        job.succeeded.connect(lambda result: self._on_done(label, result))
+        # Colorize shot writes its outputs whatever opens meanwhile.
+        job = Job(f"{label}…", work, edits_project=out is None)
+        job.succeeded.connect(lambda result: self._on_done(label, result, project))
         job.failed.connect(session.dialogs.error)
         job.cancelled.connect(
             lambda: session.status.emit(f"{label}: cancelled; nothing changed")
@@ -217,10 +218,18 @@ class PropagationController(QObject):
         self.last_job = job
         return job
 
-    def _on_done(self, label: str, result: RunResult | None) -> None:
+    def _on_done(self, label: str, result: RunResult | None, started: Project) -> None:
         session, project = self.session, self.session.project
         if result is None:
             session.status.emit(f"{label}: cancelled; nothing changed")
+            return
+        if project is not started:  # another shot opened meanwhile
+            if result.out is not None:
+                session.dialogs.info(
+                    f"{label} ({started.shot.root.name}): wrote {result.out}"
+                )
+            else:
+                session.status.emit(f"{label}: its shot was closed; nothing changed")
             return
         if project is None or result.engine is not session.engine:
             session.dialogs.error(

@@ -384,6 +384,22 @@ def test_a_gap_change_ending_after_another_shot_opened_leaves_it_locked(
     assert window.session.project.keys == {1}
 
 
+def test_opening_another_shot_during_a_propagation_stops_it_quietly(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    job = window.propagation.propagate_all()
+    assert job is not None
+    assert window.open_path(line_shot)
+    wait_ready(qtbot, window)  # not held up by the run on the shot left
+    qtbot.waitUntil(lambda: job.done, timeout=20000)
+    assert window.dialogs.errors == []
+    assert window.session.project is not None
+    assert window.session.project.shot.root == line_shot
+    assert window.session.project.painted_frames == []
+    assert window.session.undo_stack.count() == 0
+
+
 def test_propagating_paints_around_an_unreadable_frame_and_names_it(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
