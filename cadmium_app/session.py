@@ -83,7 +83,7 @@ class Session(QObject):
     frame_changed = Signal(int)
     style_changed = Signal(int)
     modified_changed = Signal(bool)
-    frame_analysed = Signal(int)  # a frame's regions are ready for display
+    frame_analysed = Signal(int)  # a frame's regions are ready, or failed
     status = Signal(str)
     gap_changed = Signal(int)  # the project's gap, by a gap edit or its undo
 
@@ -207,6 +207,7 @@ class Session(QObject):
 
     def _on_frame_failed(self, number: int, message: str) -> None:
         self.dialogs.error(message)
+        self.frame_analysed.emit(number)  # done, with nothing: views say so
 
     # -- style
     def set_style(self, index: int) -> None:

@@ -140,6 +140,15 @@ class CanvasController(QObject):
         frame = session.current()
         fills = project.fills(number)
         lines = session.frames.lines(number)
+        problem = session.frames.errors.get(number)
+        if frame is None and problem is not None:
+            # Nothing of it can be shown: not even lines drawn before it broke.
+            canvas.set_layer("color", None)
+            canvas.set_layer("lines", None)
+            self._overlays(None, None)
+            canvas.set_message(f"This frame cannot be read: {problem}")
+            canvas.set_badge(self.badge_text())
+            return
         if frame is not None:
             fills = render.fitting(frame, fills)
             if lines is None:
@@ -227,7 +236,12 @@ class CanvasController(QObject):
     def _region_at(self, x: float, y: float) -> int | None:
         frame = self.session.current()
         if frame is None:
-            self.session.status.emit("Still finding this frame's regions…")
+            problem = self.session.frames.errors.get(self.session.frame)
+            self.session.status.emit(
+                "This frame cannot be read; nothing to paint"
+                if problem is not None
+                else "Still finding this frame's regions…"
+            )
             return None
         return frame.regions.region_at(int(x), int(y))
 

@@ -224,6 +224,11 @@ def test_a_frame_that_fails_to_decode_shows_a_message(
         lambda: any("A_0003" in e for e in window.dialogs.errors), timeout=10000
     )
     assert window.isVisible()
+    # The canvas says so for good (not "Finding regions…"), and shows no
+    # lines it may have read before the pixels failed.
+    canvas = window.canvas
+    assert canvas.message.startswith("This frame cannot be read: ")
+    assert "A_0003" in canvas.message and "lines" not in canvas.layers
 
 
 SAVING_APP = textwrap.dedent(
