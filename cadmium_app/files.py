@@ -16,8 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
+from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.outputs import LAYERS, write_outputs
 from cadmium_app.session import Session
@@ -143,22 +145,26 @@ class FileController(QObject):
             self._finish_open(project)
             return True
         self.session.editable = False
+        step = self.session.frames.step
 
         def work(
             progress: Progress, cancelled: Cancelled
-        ) -> tuple[dict[int, FillMap], Palette, list[str]]:
+        ) -> tuple[dict[int, FillMap], Palette, list[str], dict[int, np.ndarray]]:
             """Every key that can be read; one that cannot (a truncated
-            file) is skipped and named, the others still load."""
+            file) is skipped and named, the others still load. With each
+            key, its timeline thumbnail's regions (analysed already)."""
             fills: dict[int, FillMap] = {}
+            thumbs: dict[int, np.ndarray] = {}
             skipped: list[str] = []
             known = palette
             for done, key in enumerate(keys, start=1):
                 try:
                     fills[key], known = engine.key_fills(key, known)
+                    thumbs[key] = small_labels(engine.frame(key), step)
                 except CadmiumError as exc:
                     skipped.append(f"key {key} skipped: {exc}")
                 progress(done, len(keys))
-            return fills, known, skipped
+            return fills, known, skipped, thumbs
 
         job = Job(f"Reading {len(keys)} painted keys…", work, cancellable=False)
         job.succeeded.connect(lambda result: self._keys_read(project, *result))
@@ -173,6 +179,7 @@ class FileController(QObject):
         fills: dict[int, FillMap],
         palette: Palette,
         skipped: list[str],
+        thumbs: dict[int, np.ndarray],
     ) -> None:
         if self.session.project is not project:
             return
@@ -183,6 +190,7 @@ class FileController(QObject):
             project.set_fills(key, key_fills)
         project.keys |= set(fills)
         self.session.palette_changed.emit()
+        self.session.frames.add_label_thumbs(thumbs)
         self.session.fills_changed.emit(tuple(fills))
 
     def _finish_open(self, project: Project) -> None:

@@ -50,6 +50,7 @@ class _Relay(QObject):
     lines = Signal(object, int, object)
     frame = Signal(object, int, object)
     thumb = Signal(object, int, object)
+    labels = Signal(object, int, object)
     failed = Signal(object, int, str)
 
 
@@ -98,6 +99,26 @@ class _Thumbnail(QRunnable):
         emit_from_worker(service.relay.thumb, engine, number, ink)
 
 
+class _LabelThumbnail(QRunnable):
+    """A painted frame's regions for its coloured thumbnail, below every
+    other load. A frame that fails says nothing here: it says so when
+    visited."""
+
+    def __init__(self, service: FrameService, engine: ShotEngine, number: int) -> None:
+        super().__init__()
+        self.service, self.engine, self.number = service, engine, number
+
+    def run(self) -> None:
+        service, engine, number = self.service, self.engine, self.number
+        if service.engine is not engine or number in service.label_thumbs:
+            return
+        try:
+            labels = small_labels(engine.frame(number), service.step)
+        except CadmiumError:
+            return
+        emit_from_worker(service.relay.labels, engine, number, labels)
+
+
 class FrameService(QObject):
     """Analysed frames, line layers and thumbnails, delivered on the GUI thread."""
 
@@ -114,6 +135,7 @@ class FrameService(QObject):
         self.relay.lines.connect(self._on_lines)
         self.relay.frame.connect(self._on_frame)
         self.relay.thumb.connect(self._on_thumb)
+        self.relay.labels.connect(self._on_labels)
         self.relay.failed.connect(self._on_failed)
         self.engine: ShotEngine | None = None
         self.thumb_width = 80
@@ -192,6 +214,14 @@ class FrameService(QObject):
             self._pending.discard((number, False))
         return wanted
 
+    def queue_label_thumbs(self, numbers: Iterable[int]) -> None:
+        """Analyse these (painted) frames in the background, after all else,
+        so their thumbnails show their colours before they are visited."""
+        engine = self.engine
+        for number in numbers:
+            if engine is not None and number not in self.label_thumbs:
+                self.pool.start(_LabelThumbnail(self, engine, number), -2)
+
     def add_label_thumbs(self, thumbs: dict[int, np.ndarray]) -> None:
         self.label_thumbs.update(thumbs)
         for number in thumbs:
@@ -230,6 +260,11 @@ class FrameService(QObject):
         if engine is self.engine:
             self.ink_thumbs[number] = ink
             self.thumb_ready.emit(number)
+
+    @Slot(object, int, object)
+    def _on_labels(self, engine: object, number: int, labels: np.ndarray) -> None:
+        if engine is self.engine and number not in self.label_thumbs:
+            self.add_label_thumbs({number: labels})
 
     @Slot(object, int, str)
     def _on_failed(self, engine: object, number: int, message: str) -> None:

@@ -11,10 +11,13 @@ a lower gap let regions run together.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
 from engine.facade import ShotEngine
@@ -26,6 +29,15 @@ log = logging.getLogger(__name__)
 
 PRESETS = (4, 8, 12)
 MAX_GAP = 16
+
+
+@dataclass
+class Carried:
+    """What a gap change hands back: each painted frame's fills on its new
+    regions, and its timeline thumbnail's regions."""
+
+    fills: dict[int, FillMap] = field(default_factory=dict)
+    thumbs: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class GapWidget(QWidget):
@@ -104,18 +116,21 @@ class GapController(QObject):
         new = session.make_engine(project.shot, gap)
         snap = project.snapshot()
         frames = sorted(set(snap.fills) | set(snap.images))
+        step = session.frames.step
 
-        def work(progress: Progress, cancelled: Cancelled) -> dict[int, FillMap] | None:
-            carried: dict[int, FillMap] = {}
+        def work(progress: Progress, cancelled: Cancelled) -> Carried | None:
+            carried = Carried()
             for done, number in enumerate(frames, start=1):
                 if cancelled():
                     return None
                 before = old.frame(number).regions
                 fills = snap.fills_for(number, before)
                 if fills is not None:
-                    carried[number] = resegment_fills(
-                        fills, before, new.frame(number).regions
+                    after = new.frame(number)
+                    carried.fills[number] = resegment_fills(
+                        fills, before, after.regions
                     )
+                    carried.thumbs[number] = small_labels(after, step)
                 progress(done, len(frames))
             return carried
 
@@ -155,7 +170,7 @@ class GapController(QObject):
         self,
         gap: int,
         engine: ShotEngine,
-        carried: dict[int, FillMap] | None,
+        carried: Carried | None,
         revision: int,
     ) -> None:
         project = self.session.project
@@ -166,8 +181,9 @@ class GapController(QObject):
             QTimer.singleShot(0, lambda: self.set_gap(gap))
             return
         self.session.set_engine(engine)  # its frames are analysed already
+        self.session.frames.add_label_thumbs(carried.thumbs)
         self.session.undo_stack.push(
-            EditCommand(self.session, project.gap_edit(gap, carried))
+            EditCommand(self.session, project.gap_edit(gap, carried.fills))
         )
         self.session.status.emit(f"Gaps up to {gap} px closed (Ctrl+Z undoes it)")
         self.gap_applied.emit(gap)

@@ -116,6 +116,7 @@ class Session(QObject):
         self.undo_stack.clear()
         self.project, self.engine = project, engine
         self.frames.set_engine(engine)
+        self.frames.queue_label_thumbs(project.painted_frames)
         self.saved_revision = project.revision if saved else -1
         self.style = 0 if len(project.palette) else -1
         self.frame = project.shot.frames[0]
@@ -132,6 +133,8 @@ class Session(QObject):
         self.engine = engine
         self.frames.set_engine(engine)
         self._want_frames()
+        if self.project is not None:
+            self.frames.queue_label_thumbs(self.project.painted_frames)
 
     @property
     def modified(self) -> bool:

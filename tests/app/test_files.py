@@ -74,6 +74,9 @@ def test_save_close_and_reopen_restores_every_fill(
 
     reopened = make_window(qtbot, tmp_path)
     open_and_wait(qtbot, reopened, path)
+    # Timeline thumbnails show the paint of frames not visited yet.
+    thumbs = reopened.session.frames.label_thumbs
+    qtbot.waitUntil(lambda: sorted(thumbs) == [1, 2, 3, 4, 5, 6], timeout=20000)
     after = fills_of(reopened)
     assert_same_fills(before, after)
     assert reopened.session.project.palette == palette  # type: ignore[union-attr]
