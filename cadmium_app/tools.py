@@ -249,14 +249,18 @@ class CanvasController(QObject):
         if button != Qt.MouseButton.LeftButton or self.session.project is None:
             return
         region = self._region_at(x, y)
-        if region is None:
-            return
         if self.tool is Tool.PICKER:
-            self._pick(region)
+            if region is not None:
+                self._pick(region)
             return
+        if self.session.current() is None:
+            return
+        # A drag may start off the frame (on the margin) and paint as it
+        # enters regions.
         self._stroke = self.session.new_stroke()
         self._stroke_regions = set()
-        self._fill(region)
+        if region is not None:
+            self._fill(region)
 
     def _on_dragged(self, x: float, y: float) -> None:
         if not self._stroke:
@@ -335,7 +339,12 @@ class CanvasController(QObject):
         )
         frame, region = project.next_problem(self.session.frame, here)
         if (frame, region) == (self.session.frame, here):
-            self.session.status.emit("Nothing left to review")
+            last = here is not None and here in project.problems(frame)
+            self.session.status.emit(
+                f"This is the last problem left: frame {frame}, region {here}"
+                if last
+                else "Nothing left to review"
+            )
             return
         self.selected = (frame, region) if region is not None else None
         if frame == self.session.frame:

@@ -114,8 +114,12 @@ def test_a_drag_across_regions_is_one_undo_step(
     open_and_wait(qtbot, window, line_shot)
     window.session.set_style(2)
     canvas = window.canvas
+    qtbot.keyClick(canvas, Qt.Key.Key_Minus)  # zoomed out: margins round it
     where = [canvas.widget_pos(x + 0.5, y + 0.5) for x, y in points(1).values()]
+    # The drag starts on the grey margin left of the frame.
+    where.insert(0, canvas.widget_pos(-10.0, points(1)["background"][1] + 0.5))
     pts = [QPoint(round(p.x()), round(p.y())) for p in where]
+    assert pts[0].x() > 0  # still on the canvas widget
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=pts[0])
     for point in pts[1:]:
         qtbot.mouseMove(canvas, point)

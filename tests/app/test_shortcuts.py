@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_helpers import click_image, go_to, open_and_wait, pixel, points, style_rgb
+from app_helpers import (
+    click_image,
+    go_to,
+    make_shot,
+    open_and_wait,
+    pixel,
+    points,
+    style_rgb,
+)
 from PySide6.QtCore import QPoint, QPointF, Qt
 from pytestqt.qtbot import QtBot
 
@@ -154,3 +162,21 @@ def test_next_problem_and_flagged_outlines(
     session.fills_changed.emit((1,))
     assert "flagged" in window.canvas.layers
     assert pixel(window, *points(1)["eye"]) == style_rgb(window, 2)
+
+
+def test_next_problem_on_the_last_one_says_it_is_the_last(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, make_shot(tmp_path / "one", frames=1, keys=()))
+    session = window.session
+    for name in ("background", "ring", "eye"):
+        session.set_style(2)
+        click_image(qtbot, window, *points(1)[name])
+    said: list[str] = []
+    session.status.connect(said.append)
+    press(qtbot, window, Qt.Key.Key_N)
+    box = window.canvas_controller.selected
+    assert box is not None and said[-1] == f"Next problem: frame 1, region {box[1]}"
+    press(qtbot, window, Qt.Key.Key_N)
+    assert said[-1] == f"This is the last problem left: frame 1, region {box[1]}"
+    assert window.canvas_controller.selected == box
