@@ -43,7 +43,7 @@ class AppSettings:
 _CHOICES: dict[str, tuple[str, ...]] = {"matcher": MATCHERS, "device": DEVICES}
 _RANGES: dict[str, tuple[float, float | None]] = {
     "flag_below": (0, 1),
-    "autosave_seconds": (0, None),
+    "autosave_seconds": (0, 86400),  # a day; Qt's timer stops at 24.8 days
     "onion_opacity": (0, 1),
     "thumbnail_width": (16, 512),
     "frame_cache": (1, None),
@@ -90,7 +90,7 @@ def _check(values: dict[str, Any], origin: str) -> dict[str, Any]:
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: unreadable settings ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: settings must be a JSON object")

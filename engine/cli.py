@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
+import cv2
 import numpy as np
 
 from engine.errors import CadmiumError
@@ -112,7 +113,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="cadmium: %(message)s",
     )
-    with _sigterm_raises():
+    with _stop_signals_raise():
         try:
             if args.command == "segment":
                 return run_segment(args)
@@ -120,6 +121,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 return run_colorize(args)
         except CadmiumError as exc:
             print(f"cadmium: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+        except (MemoryError, RuntimeError, cv2.error) as exc:
+            if not _out_of_memory(exc):
+                raise
+            print(
+                "cadmium: not enough memory for these frames "
+                "(too large, or too many regions)",
+                file=sys.stderr,
+            )
             return EXIT_INPUT
         except KeyboardInterrupt as exc:
             print(f"cadmium: interrupted; {_unwritten(exc)}", file=sys.stderr)
@@ -131,6 +141,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """An allocation that failed, however the library says it: numpy's
+    MemoryError, OpenCV's "Insufficient memory", torch's allocator."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return "Insufficient memory" in text or "can't allocate memory" in text
+
+
 def _unwritten(stop: BaseException) -> str:
     """What a stop left unwritten: a note added where the run knew (several
     shots, some done), else nothing at all."""
@@ -139,27 +158,42 @@ def _unwritten(stop: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """SIGTERM (schedulers, ``timeout``, ``kill``) raises `Terminated` in the
-    main thread while the block runs."""
+def _stop_signals_raise() -> Iterator[None]:
+    """SIGTERM (schedulers, ``timeout``, ``kill``) raises `Terminated` and
+    Ctrl-C `KeyboardInterrupt` in the main thread while the block runs. After
+    the first, both are ignored: a second must not cut the clean-up of the
+    first short (nor the interpreter's exit, where torch would print)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers
         return
+    stopped = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        # A second SIGTERM must not cut the clean-up of the first short.
+        nonlocal stopped
+        stopped = True
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {
+        sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if not stopped:
+            for sig, handler in previous.items():
+                signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def run_segment(args: argparse.Namespace) -> int:
     check_gap_option(args.gap)
+    if args.threshold is not None and not 0 < args.threshold < 1:  # NaN too
+        raise CadmiumError(
+            f"--threshold {args.threshold}: use a number between 0 and 1"
+        )
+    if args.min_area < 0:
+        raise CadmiumError(f"--min-area {args.min_area}: use 0 or more px")
     destinations = {"--out": args.out}
     if args.preview:
         destinations["--preview"] = args.preview

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -107,7 +108,8 @@ def make_matcher(
 def frame_size(path: Path) -> tuple[int, int]:
     """(width, height) from the file header, without decoding the pixels."""
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings(), Image.open(path) as im:
+            warnings.simplefilter("ignore")  # damage is read_image's to say
             return int(im.width), int(im.height)
     except Exception:
         return image_size(read_image(path))

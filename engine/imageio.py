@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
-import cv2
-import numpy as np
-from PIL import Image, UnidentifiedImageError
+# A frame larger than this is refused before decoding: 16K x 16K RGBA at
+# 16 bit is already 2 GiB, and nothing animated is drawn bigger. OpenCV
+# reads its own limit when imported: set before (engine/__init__.py imports
+# this module first).
+MAX_PIXELS = 16384 * 16384
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
 
-from engine.errors import ImageError
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, UnidentifiedImageError  # noqa: E402
+
+from engine.errors import ImageError  # noqa: E402
 
 IMAGE_SUFFIXES = (".png", ".tga", ".tif", ".tiff")
 
-# A frame larger than this is refused before decoding: 16K x 16K RGBA at
-# 16 bit is already 2 GiB, and nothing animated is drawn bigger.
-MAX_PIXELS = 16384 * 16384
+# Grey or palette with alpha: OpenCV drops the alpha, where such line art
+# keeps its ink (lines on a transparent background), so Pillow reads them.
+_PILLOW_MODES = ("LA", "La", "PA")
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # Decoding failures become our own one-line errors; OpenCV's log would add a
@@ -44,9 +52,9 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
-    _refuse_huge(path, data)
+    mode = _header_mode(path, data)
     _refuse_damaged_png(path, data)
-    image = _decode_with_opencv(data)
+    image = None if mode in _PILLOW_MODES else _decode_with_opencv(path, data)
     if image is None:
         image = _decode_with_pillow(path, data)
     if image.ndim == 3 and image.shape[2] == 1:
@@ -56,21 +64,24 @@ def read_image(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _refuse_huge(path: Path, data: bytes) -> None:
-    """Refuse frames over MAX_PIXELS from their header, before any decoding
-    allocates them."""
+def _header_mode(path: Path, data: bytes) -> str | None:
+    """The pixel mode from the header (None when Pillow cannot tell); refuses
+    frames over MAX_PIXELS before any decoding allocates them."""
     import io
-    import warnings
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size
+                mode = im.mode
+    except Image.DecompressionBombError:  # Pillow's own refusal, past 2x
+        raise ImageError(f"{path}: frame too large") from None
     except Exception:
-        return
+        return None
     if width * height > MAX_PIXELS:
         raise ImageError(f"{path}: frame too large ({width}x{height})")
+    return mode
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -88,7 +99,7 @@ def _refuse_damaged_png(path: Path, data: bytes) -> None:
         with Image.open(io.BytesIO(data)) as im:
             im.verify()
     except Image.DecompressionBombError:
-        return  # size is _refuse_huge's and the decoders' business
+        return  # size is _header_mode's business
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _damaged(path, exc) from None
 
@@ -100,11 +111,13 @@ def _damaged(path: Path, exc: Exception) -> ImageError:
     )
 
 
-def _decode_with_opencv(data: bytes) -> np.ndarray | None:
+def _decode_with_opencv(path: Path, data: bytes) -> np.ndarray | None:
     buffer = np.frombuffer(data, np.uint8)
     try:
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
-    except cv2.error:
+    except cv2.error as exc:
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):  # a header Pillow cannot read
+            raise ImageError(f"{path}: frame too large") from None
         return None
     if image is None:
         return None
@@ -119,14 +132,16 @@ def _decode_with_pillow(path: Path, data: bytes) -> np.ndarray:
     import io
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        # Damage becomes our one line, not Pillow's warnings on stderr too.
+        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as im:
+            warnings.simplefilter("ignore")
             if im.width * im.height > MAX_PIXELS:
                 raise ImageError(f"{path}: frame too large ({im.width}x{im.height})")
             im.load()
             if im.mode == "P":
                 im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-            elif im.mode in ("LA", "PA", "CMYK", "YCbCr", "1", "L;16"):
-                im = im.convert("RGBA" if im.mode in ("LA", "PA") else "RGB")
+            elif im.mode in ("LA", "La", "PA", "CMYK", "YCbCr", "1", "L;16"):
+                im = im.convert("RGBA" if im.mode in ("LA", "La", "PA") else "RGB")
             array = np.asarray(im)
     except ImageError:
         raise

@@ -73,11 +73,14 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
             )
     if target.exists() and not target.is_dir():
         raise CadmiumError(f"{out}: exists and is not a folder")
-    # composite/ is no shot's: a folder with it and no shot.json is an
-    # export from before output folders were marked.
+    # composite/ is no shot's: a folder with it and neither shot.json nor
+    # line/ (a shot's line art, or an unmarked export's: it cannot be told
+    # which, so it is kept) is an export from before folders were marked.
     ours = (target / MARK).exists() or (target / REPORT).exists()
     ours = ours or (
-        (target / "composite").is_dir() and not (target / "shot.json").exists()
+        (target / "composite").is_dir()
+        and not (target / "shot.json").exists()
+        and not (target / "line").exists()
     )
     foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
     if foreign and not ours:

@@ -91,12 +91,14 @@ def read_meta(path: Path) -> ShotMeta:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShotError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ShotError(f"{path}: not valid JSON (nested too deep)") from None
     if not isinstance(data, dict):
         raise ShotError(f"{path}: expected a JSON object")
     try:
         fps = float(data.get("fps", 24.0))
         keys = tuple(int(k) for k in data.get("keys", ()))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ShotError(f"{path}: bad fps or keys ({exc})") from None
     palette = Palette.from_json(data["palette"]) if "palette" in data else None
     settings = data.get("settings", {})

@@ -304,7 +304,46 @@ def test_gap_and_flag_below_are_checked_alike_by_every_command(
             capsys, "colorize-shot", str(shot), "--out", out, "--flag-below", value
         )
         _one_line_error(result, "--flag-below", "use a number from 0 to 1")
+    for option, value, reason in (
+        ("--threshold", "nan", "between 0 and 1"),
+        ("--threshold", "inf", "between 0 and 1"),
+        ("--threshold", "5", "between 0 and 1"),
+        ("--min-area", "-5", "0 or more"),
+    ):
+        result = run_main(
+            capsys, "segment", str(frame), "--out", "l.png", option, value
+        )
+        _one_line_error(
+            result,
+            f"{option} {float(value) if option == '--threshold' else value}",
+            reason,
+        )
     assert not (tmp_path / "l.png").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        MemoryError("Unable to allocate 2.15 GiB"),
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried ..."),
+        cv2.error("(-4:Insufficient memory) Failed to allocate 1024000000 bytes"),
+    ],
+)
+def test_running_out_of_memory_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+) -> None:
+    import engine.cli
+
+    def colorize_shot(**kwargs: object) -> object:
+        raise failure
+
+    monkeypatch.setattr(engine.cli, "colorize_shot", colorize_shot)
+    shot = make_shot(tmp_path / "shot", frames=2)
+    result = run_main(capsys, "colorize-shot", str(shot), "--out", str(tmp_path / "o"))
+    _one_line_error(result, "not enough memory")
 
 
 def test_ctrl_c_on_a_later_shot_says_which_shots_are_done(

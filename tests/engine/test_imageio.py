@@ -121,6 +121,20 @@ def test_damaged_pngs_are_refused_without_noise_from_the_decoder(
     assert read_image(good).shape == (120, 160, 3)
 
 
+@pytest.mark.parametrize("suffix", [".tif", ".png"])
+def test_grey_line_art_on_a_transparent_background_keeps_its_ink(
+    tmp_path: Path, suffix: str
+) -> None:
+    ink = 255 - _drawing()  # the lines live in the alpha channel only
+    frame = Image.merge("LA", (Image.new("L", (80, 60), 0), Image.fromarray(ink)))
+    path = tmp_path / f"la{suffix}"
+    frame.save(path)
+    image = read_image(path)
+    assert image.shape == (60, 80, 4)
+    assert np.array_equal(image[:, :, 3], ink)
+    assert segment_image(image)[1].count == 2  # inside and outside the circle
+
+
 def test_huge_frames_are_refused_before_decoding(tmp_path: Path) -> None:
     import struct
     import zlib

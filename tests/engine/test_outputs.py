@@ -14,7 +14,7 @@ from test_cli import make_shot
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
-from engine.outputs import LAYERS, MARK, STAGING_PREFIX, StagedOutput
+from engine.outputs import MARK, STAGING_PREFIX, StagedOutput
 from engine.palette import Palette
 from engine.shot import open_shot
 
@@ -118,6 +118,9 @@ def test_outputs_never_replace_a_shot(tmp_path: Path) -> None:
     other = make_shot(tmp_path / "other", frames=2)
     with pytest.raises(CadmiumError, match="Cadmium did not write"):
         StagedOutput(shot, other)
+    (other / "composite").mkdir()  # a shot with renders: still a shot
+    with pytest.raises(CadmiumError, match="Cadmium did not write"):
+        StagedOutput(shot, other)
     assert (other / "color" / "0001.png").exists()
     # An earlier output folder (marked when published) is replaced.
     out = tmp_path / "out"
@@ -155,9 +158,10 @@ def test_earlier_outputs_are_replaced_even_unmarked_or_from_a_moved_shot(
     tmp_path: Path,
 ) -> None:
     shot = open_shot(make_shot(tmp_path / "shot", frames=2))
-    # An export from before folders were marked: its layers, no shot.json.
+    # A colorize run's outputs from before folders were marked: color/ and
+    # composite/, no shot.json, no line/.
     old_export = tmp_path / "old_export"
-    for layer in LAYERS:
+    for layer in ("color", "composite"):
         (old_export / layer).mkdir(parents=True)
     # Outputs whose mark names a shot folder since moved (or on another
     # machine's mount of a shared disk).
