@@ -227,7 +227,37 @@ def publish(staging: Path, out_dir: Path, names: Iterable[str], *, shot: Path) -
     """Swap staged outputs of ``shot`` into ``out_dir``, replacing a previous
     run's: all of them, or none when a move fails (the previous ones are put
     back)."""
-    names = list(names)
+    with _publishing(out_dir):
+        # Another run may have published another shot here since this one
+        # checked the folder at its start.
+        other = _outputs_shot(out_dir)
+        if other is not None and not same_path(other, shot):
+            raise CadmiumError(
+                f"{out_dir}: took the outputs of another shot ({other}) while "
+                "this run went on; nothing was written"
+            )
+        _swap_in(staging, out_dir, list(names), shot)
+
+
+@contextlib.contextmanager
+def _publishing(out_dir: Path) -> Iterator[None]:
+    """One publish at a time into ``out_dir``, across processes: a lock on
+    the folder itself (none where folders cannot be locked: Windows)."""
+    try:
+        import fcntl
+
+        folder = os.open(out_dir, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # and the lock with it
+
+
+def _swap_in(staging: Path, out_dir: Path, names: list[str], shot: Path) -> None:
     set_aside: list[str] = []  # previous outputs moved to .<name>.old
     placed: list[str] = []
     try:
@@ -438,5 +468,8 @@ class StagedOutput:
         shutil.rmtree(self.staging, ignore_errors=True)
         if self._made_out_dir and not self._published:
             with contextlib.suppress(OSError):
-                (self.out_dir / MARK).unlink(missing_ok=True)
-                self.out_dir.rmdir()  # only if empty
+                # Only if nothing else is there: another run may have
+                # published into the folder meanwhile, mark included.
+                if set(os.listdir(self.out_dir)) <= {MARK}:
+                    (self.out_dir / MARK).unlink(missing_ok=True)
+                    self.out_dir.rmdir()

@@ -136,6 +136,21 @@ def test_outputs_never_replace_a_shot(tmp_path: Path) -> None:
         StagedOutput(second, out)
 
 
+def test_two_runs_into_one_folder_never_mix_two_shots(tmp_path: Path) -> None:
+    first = open_shot(make_shot(tmp_path / "first", frames=2))
+    second = open_shot(make_shot(tmp_path / "second", frames=2))
+    out = tmp_path / "out"
+    with StagedOutput(first, out, layers=("color",)) as slow:  # makes out/
+        with StagedOutput(second, out, layers=("color",)) as fast:
+            fast.publish()
+        with pytest.raises(CadmiumError, match="outputs of another shot"):
+            slow.publish()
+    # The slow run cleaned up after itself and nothing of the fast one.
+    mark = json.loads((out / MARK).read_text())
+    assert mark["shot"] == str(second.root.resolve())
+    assert sorted(p.name for p in out.iterdir()) == [MARK, "color"]
+
+
 def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(
     tmp_path: Path,
 ) -> None:
