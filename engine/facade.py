@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from engine.errors import CadmiumError, ShotError
 from engine.fills import FillMap, fills_from_color
 from engine.gaps import DEFAULT_GAP, gap_problem
-from engine.imageio import image_size, read_image
+from engine.imageio import image_size, open_quietly, read_image
 from engine.matching import (
     AssignmentMatcher,
     Correspondence,
@@ -108,8 +106,7 @@ def make_matcher(
 def frame_size(path: Path) -> tuple[int, int]:
     """(width, height) from the file header, without decoding the pixels."""
     try:
-        with warnings.catch_warnings(), Image.open(path) as im:
-            warnings.simplefilter("ignore")  # damage is read_image's to say
+        with open_quietly(path) as im:  # damage is read_image's to say
             return int(im.width), int(im.height)
     except Exception:
         return image_size(read_image(path))

@@ -9,10 +9,14 @@ half-written frame under its final name.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 # A frame larger than this is refused before decoding: 16K x 16K RGBA at
 # 16 bit is already 2 GiB, and nothing animated is drawn bigger. OpenCV
@@ -52,8 +56,7 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
-    mode = _header_mode(path, data)
-    _refuse_damaged_png(path, data)
+    mode = _check_header(path, data)
     image = None if mode in _PILLOW_MODES else _decode_with_opencv(path, data)
     if image is None:
         image = _decode_with_pillow(path, data)
@@ -64,44 +67,41 @@ def read_image(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _header_mode(path: Path, data: bytes) -> str | None:
-    """The pixel mode from the header (None when Pillow cannot tell); refuses
-    frames over MAX_PIXELS before any decoding allocates them."""
-    import io
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                mode = im.mode
-    except Image.DecompressionBombError:  # Pillow's own refusal, past 2x
-        raise ImageError(f"{path}: frame too large") from None
-    except Exception:
-        return None
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"{path}: frame too large ({width}x{height})")
-    return mode
+@contextlib.contextmanager
+def open_quietly(source: str | Path | BinaryIO) -> Iterator[Image.Image]:
+    """A Pillow image, opened and used with Pillow's warnings silenced:
+    damage and size become our one-line errors, not warnings on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(source) as im:
+            yield im
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _refuse_damaged_png(path: Path, data: bytes) -> None:
-    """Check a PNG's chunks (lengths, checksums, the end) before decoding,
-    so a damaged one is refused with our one line and libpng never prints
-    its own error to the terminal."""
-    import io
-
-    if not data.startswith(_PNG_SIGNATURE):
-        return
+def _check_header(path: Path, data: bytes) -> str | None:
+    """The pixel mode from the header (None when Pillow cannot read it).
+    Refuses, before any decoding allocates them, frames over MAX_PIXELS, and
+    damaged PNGs: their chunks (lengths, checksums, the end) are checked, so
+    libpng never prints its own error to the terminal."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.verify()
-    except Image.DecompressionBombError:
-        return  # size is _header_mode's business
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise _damaged(path, exc) from None
+        with open_quietly(io.BytesIO(data)) as im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(f"{path}: frame too large ({width}x{height})")
+            mode = im.mode
+            if im.format == "PNG":
+                im.verify()
+            return mode
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own refusal, past 2x
+        raise ImageError(f"{path}: frame too large") from None
+    except Exception as exc:
+        if data.startswith(_PNG_SIGNATURE):
+            raise _damaged(path, exc) from None
+        return None  # not Pillow's to read: OpenCV's
 
 
 def _damaged(path: Path, exc: Exception) -> ImageError:
@@ -129,26 +129,17 @@ def _decode_with_opencv(path: Path, data: bytes) -> np.ndarray | None:
 
 
 def _decode_with_pillow(path: Path, data: bytes) -> np.ndarray:
-    import io
-
     try:
-        # Damage becomes our one line, not Pillow's warnings on stderr too.
-        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as im:
-            warnings.simplefilter("ignore")
-            if im.width * im.height > MAX_PIXELS:
-                raise ImageError(f"{path}: frame too large ({im.width}x{im.height})")
+        # (Its size was checked with the header.)
+        with open_quietly(io.BytesIO(data)) as im:
             im.load()
             if im.mode == "P":
                 im = im.convert("RGBA" if "transparency" in im.info else "RGB")
             elif im.mode in ("LA", "La", "PA", "CMYK", "YCbCr", "1", "L;16"):
                 im = im.convert("RGBA" if im.mode in ("LA", "La", "PA") else "RGB")
             array = np.asarray(im)
-    except ImageError:
-        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _damaged(path, exc) from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{path}: frame too large") from None
     return array
 
 

@@ -135,18 +135,25 @@ def test_grey_line_art_on_a_transparent_background_keeps_its_ink(
     assert segment_image(image)[1].count == 2  # inside and outside the circle
 
 
-def test_huge_frames_are_refused_before_decoding(tmp_path: Path) -> None:
+@pytest.mark.parametrize("side", [17000, 24000, 40000])
+def test_huge_frames_are_refused_before_decoding(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], side: int
+) -> None:
+    """Just over the limit, past Pillow's own refusal (twice the limit) and
+    past OpenCV's: always our one line, and nothing else on stderr."""
     import struct
     import zlib
 
-    # A valid PNG header claiming 40000 x 40000 pixels, with almost no data.
+    # A valid PNG header claiming side x side pixels, with almost no data.
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
-    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
     path = tmp_path / "huge.png"
     path.write_bytes(data)
+    capfd.readouterr()
     with pytest.raises(ImageError, match="too large"):
         read_image(path)
+    assert capfd.readouterr().err == ""
