@@ -180,8 +180,7 @@ class GapController(QObject):
             self.session.status.emit("The painting changed meanwhile: closing again")
             QTimer.singleShot(0, lambda: self.set_gap(gap))
             return
-        self.session.set_engine(engine)  # its frames are analysed already
-        self.session.frames.add_label_thumbs(carried.thumbs)
+        self.session.set_engine(engine, carried.thumbs)
         self.session.undo_stack.push(
             EditCommand(self.session, project.gap_edit(gap, carried.fills))
         )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Mapping
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -128,10 +130,17 @@ class Session(QObject):
         self._want_frames()
         self.update_modified()
 
-    def set_engine(self, engine: ShotEngine) -> None:
-        """A new analysis of the same shot (another gap)."""
+    def set_engine(
+        self,
+        engine: ShotEngine,
+        label_thumbs: Mapping[int, np.ndarray] | None = None,
+    ) -> None:
+        """A new analysis of the same shot (another gap). ``label_thumbs``:
+        thumbnail regions already computed with it; the other painted frames'
+        are computed in the background."""
         self.engine = engine
         self.frames.set_engine(engine)
+        self.frames.add_label_thumbs(dict(label_thumbs or {}))
         self._want_frames()
         if self.project is not None:
             self.frames.queue_label_thumbs(self.project.painted_frames)

@@ -337,15 +337,11 @@ class CanvasController(QObject):
             if self.selected and self.selected[0] == self.session.frame
             else None
         )
-        frame, region = project.next_problem(self.session.frame, here)
-        if (frame, region) == (self.session.frame, here):
-            last = here is not None and here in project.problems(frame)
-            self.session.status.emit(
-                f"This is the last problem left: frame {frame}, region {here}"
-                if last
-                else "Nothing left to review"
-            )
+        found = project.next_problem(self.session.frame, here)
+        if found is None:
+            self.session.status.emit("Nothing left to review")
             return
+        frame, region = found
         self.selected = (frame, region) if region is not None else None
         if frame == self.session.frame:
             self.refresh()
@@ -353,7 +349,11 @@ class CanvasController(QObject):
         else:
             self.session.set_frame(frame)
         what = f"region {region}" if region is not None else "not painted yet"
-        self.session.status.emit(f"Next problem: frame {frame}, {what}")
+        last = found == (self.session.frame, here) and here is not None
+        self.session.status.emit(
+            f"{'This is the last problem left' if last else 'Next problem'}: "
+            f"frame {frame}, {what}"
+        )
 
     def _center_on_selected(self) -> None:
         frame = self.session.current()

@@ -210,10 +210,6 @@ class History:
     def can_redo(self) -> bool:
         return bool(self.redo_stack)
 
-    def clear(self) -> None:
-        self.undo_stack.clear()
-        self.redo_stack.clear()
-
 
 def frame_diff(
     frame: int,

@@ -228,8 +228,8 @@ class Project:
     revision: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, Path] = field(default_factory=dict)
-    # Frames whose saved fills were missing or damaged on disk: they opened
-    # unpainted (the application says so once, after opening).
+    # Frames whose saved fills load_project found missing or damaged: they
+    # open unpainted (the application says so once, after opening).
     lost_frames: list[int] = field(default_factory=list)
 
     # -- reading
@@ -243,8 +243,7 @@ class Project:
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
         """Fit the stored fills to a segmentation just computed (not an edit).
         Raises CadmiumError when its style image cannot be read; the frame is
-        then unpainted (and in `lost_frames`), so it fails once, not each
-        time it is analysed."""
+        then unpainted, so it fails once, not each time it is analysed."""
         stored = self._fills.get(frame)
         if stored is not None and len(stored) == regions.count:
             return stored
@@ -253,7 +252,6 @@ class Project:
         except CadmiumError:
             self._fills.pop(frame, None)
             self._images.pop(frame, None)
-            self.lost_frames.append(frame)
             raise
         if fitted is None:
             self._fills.pop(frame, None)
@@ -288,10 +286,13 @@ class Project:
             return np.zeros(0, np.int64)
         return np.flatnonzero(~fills.painted | fills.flagged)
 
-    def next_problem(self, frame: int, region: int | None) -> tuple[int, int | None]:
+    def next_problem(
+        self, frame: int, region: int | None
+    ) -> tuple[int, int | None] | None:
         """The next (frame, region) needing a look after ``(frame, region)``,
-        in frame order, wrapping around; a frame without fills counts as one
-        problem (region None). Returns the input when nothing needs a look."""
+        in frame order, wrapping around (to the input itself when it is the
+        last one left); a frame without fills counts as one problem (region
+        None). None when nothing needs a look."""
         frames = self.shot.frames
         start = frames.index(frame) if frame in frames else 0
         here = self.problems(frame)
@@ -305,7 +306,7 @@ class Project:
             found = self.problems(number)
             if len(found):
                 return number, int(found[0])
-        return frame, region
+        return None
 
     def snapshot(self) -> Snapshot:
         return Snapshot(

@@ -214,7 +214,7 @@ def test_missing_or_damaged_fill_files_lose_only_their_frame(
     with pytest.raises(CadmiumError, match="000003-"):
         loaded.adopt(3, regions)
     assert loaded.adopt(3, regions) is None
-    assert loaded.lost_frames == [2, 3] and loaded.painted_frames == [1]
+    assert loaded.painted_frames == [1]
 
 
 def test_fills_survive_a_new_segmentation(shot_dir: Path, tmp_path: Path) -> None:
@@ -266,6 +266,12 @@ def test_next_problem_walks_frames_and_regions(shot_dir: Path) -> None:
     assert project.next_problem(1, None) == (1, 0)
     assert project.next_problem(1, 0) == (2, None)  # frame 2 has no fills
     assert project.status(1).unpainted == 1 and project.status(1).key
+    for frame in project.shot.frames[1:]:
+        n = engine.frame(frame).regions.count
+        project.commit(project.fill_edit(frame, n, range(n), 1, FillMode.PAINT))  # type: ignore[arg-type]
+    assert project.next_problem(1, 0) == (1, 0)  # the last one left: itself
+    project.commit(project.fill_edit(1, count, [0], 1, FillMode.PAINT))  # type: ignore[arg-type]
+    assert project.next_problem(1, 0) is None
 
 
 def test_bad_project_files(tmp_path: Path, shot_dir: Path) -> None:
