@@ -97,8 +97,12 @@ class FileController(QObject):
         answer = self.session.dialogs.unsaved_changes()
         if answer == "discard":
             return True
-        if answer == "save" and self.save() is not None:
-            self._after_save = then
+        if answer == "save":
+            # A run landing after the save would leave the work unsaved
+            # again, and the animator asked a second time.
+            self.session.jobs.cancel_project_edits()
+            if self.save() is not None:
+                self._after_save = then
         return False
 
     def ask_open_shot(self) -> None:

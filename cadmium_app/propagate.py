@@ -49,7 +49,7 @@ class RunResult:
 
     @property
     def unpainted(self) -> int:
-        return sum(int((~f.painted).sum()) for f in self.fills.values())
+        return sum(int(f.needs_paint.sum()) for f in self.fills.values())
 
 
 def run_propagation(

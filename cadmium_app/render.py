@@ -78,10 +78,11 @@ def _mask_layer(mask: np.ndarray, rgba: tuple[int, int, int, int]) -> np.ndarray
 
 
 def unpainted_rgba(frame: Frame, fills: FillMap | None) -> np.ndarray:
-    """The fill check: every unpainted region's pixels, highlighted."""
+    """The fill check: the pixels of every region left unpainted (but not
+    of those cleared on purpose with Unpaint), highlighted."""
     fills = fitting(frame, fills) or FillMap.empty(frame.regions.count)
     lookup = np.zeros(frame.regions.count + 1, bool)
-    lookup[1:] = ~fills.painted
+    lookup[1:] = fills.needs_paint
     return _mask_layer(lookup[frame.regions.labels], UNPAINTED_RGBA)
 
 

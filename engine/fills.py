@@ -52,6 +52,12 @@ class FillMap:
         return self.style != UNPAINTED
 
     @property
+    def needs_paint(self) -> np.ndarray:
+        """Regions left unpainted, except those the animator cleared with
+        Unpaint (empty on purpose: not a problem to review)."""
+        return ~self.painted & (self.origin != ORIGIN_ANIMATOR)
+
+    @property
     def settled(self) -> np.ndarray:
         """Regions painted and not flagged for review: the fills other frames
         may learn from (a flagged fill is still a guess)."""

@@ -163,17 +163,28 @@ class GapEdit:
 Edit = FillEdit | PaletteEdit | GapEdit
 
 
+@dataclass(frozen=True)
+class Step:
+    """An edit in the history, with the project's revisions before and after
+    it: undoing it takes the project back to ``before``, so a document undone
+    to the state it was saved in reads as saved again."""
+
+    edit: Edit
+    before: int
+    after: int
+
+
 @dataclass
 class History:
     """Undo and redo stacks of edits, oldest first."""
 
     limit: int = 200
-    undo_stack: list[Edit] = field(default_factory=list)
-    redo_stack: list[Edit] = field(default_factory=list)
+    undo_stack: list[Step] = field(default_factory=list)
+    redo_stack: list[Step] = field(default_factory=list)
 
-    def record(self, edit: Edit) -> None:
+    def record(self, edit: Edit, before: int, after: int) -> None:
         """A new edit (already applied): it drops whatever could be redone."""
-        self.undo_stack.append(edit)
+        self.undo_stack.append(Step(edit, before, after))
         self.redo_stack.clear()
         if self.limit > 0 and len(self.undo_stack) > self.limit:
             del self.undo_stack[: len(self.undo_stack) - self.limit]
@@ -182,25 +193,27 @@ class History:
         """Fold the newest edit into the one before it (one fill stroke)."""
         later = self.undo_stack.pop()
         earlier = self.undo_stack.pop()
-        if not (isinstance(earlier, FillEdit) and isinstance(later, FillEdit)):
+        if not (
+            isinstance(earlier.edit, FillEdit) and isinstance(later.edit, FillEdit)
+        ):
             raise TypeError("only fill edits merge")
-        merged = earlier.merged(later)
-        self.undo_stack.append(merged)
+        merged = earlier.edit.merged(later.edit)
+        self.undo_stack.append(Step(merged, earlier.before, later.after))
         return merged
 
-    def take_undo(self) -> Edit | None:
+    def take_undo(self) -> Step | None:
         if not self.undo_stack:
             return None
-        edit = self.undo_stack.pop()
-        self.redo_stack.append(edit)
-        return edit
+        step = self.undo_stack.pop()
+        self.redo_stack.append(step)
+        return step
 
-    def take_redo(self) -> Edit | None:
+    def take_redo(self) -> Step | None:
         if not self.redo_stack:
             return None
-        edit = self.redo_stack.pop()
-        self.undo_stack.append(edit)
-        return edit
+        step = self.redo_stack.pop()
+        self.undo_stack.append(step)
+        return step
 
     @property
     def can_undo(self) -> bool:

@@ -225,7 +225,11 @@ class Project:
     keys: set[int] = field(default_factory=set)
     path: Path | None = None
     history: History = field(default_factory=History)
+    # Names the document's content: every change gets a new number, and an
+    # undo or redo returns to the number the project had then (so "modified"
+    # is a comparison with the revision saved).
     revision: int = 0
+    _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, Path] = field(default_factory=dict)
     # Frames whose saved fills load_project found missing or damaged: they
@@ -275,16 +279,17 @@ class Project:
             has_fills=True,
             propagated=bool((fills.origin == ORIGIN_PROPAGATED).any()),
             regions=len(fills),
-            unpainted=int((~fills.painted).sum()),
+            unpainted=int(fills.needs_paint.sum()),
             flagged=int(fills.flagged.sum()),
         )
 
     def problems(self, frame: int) -> np.ndarray:
-        """Region indices needing a look on a frame: unpainted or flagged."""
+        """Region indices needing a look on a frame: unpainted (not on
+        purpose) or flagged."""
         fills = self._fills.get(frame)
         if fills is None:
             return np.zeros(0, np.int64)
-        return np.flatnonzero(~fills.painted | fills.flagged)
+        return np.flatnonzero(fills.needs_paint | fills.flagged)
 
     def next_problem(
         self, frame: int, region: int | None
@@ -405,24 +410,33 @@ class Project:
     # -- changing
     def commit(self, edit: Edit) -> None:
         """Apply a new edit and record it in the history."""
+        before = self.revision
         self.apply(edit)
-        self.history.record(edit)
+        self.history.record(edit, before, self.revision)
 
     def undo(self) -> Edit | None:
-        edit = self.history.take_undo()
-        if edit is not None:
-            self.apply(edit, forward=False)
-        return edit
+        step = self.history.take_undo()
+        if step is None:
+            return None
+        self.apply(step.edit, forward=False)
+        self.revision = step.before
+        return step.edit
 
     def redo(self) -> Edit | None:
-        edit = self.history.take_redo()
-        if edit is not None:
-            self.apply(edit)
-        return edit
+        step = self.history.take_redo()
+        if step is None:
+            return None
+        self.apply(step.edit)
+        self.revision = step.after
+        return step.edit
+
+    def _new_revision(self) -> None:
+        self._issued = max(self._issued, self.revision) + 1
+        self.revision = self._issued
 
     def apply(self, edit: Edit, *, forward: bool = True) -> None:
         """Apply an edit (or revert it) without touching the history."""
-        self.revision += 1
+        self._new_revision()
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
             return
@@ -450,7 +464,7 @@ class Project:
         """Fills that are not an edit (a key read from the shot's colour frames)."""
         self._fills[frame] = fills
         self._images.pop(frame, None)
-        self.revision += 1
+        self._new_revision()
 
     def gap_edit(self, gap: int, fills: Mapping[int, FillMap]) -> GapEdit:
         """The edit that moves the project to gap ``gap`` with ``fills``
@@ -542,28 +556,11 @@ def save_project(
     for done, frame in enumerate(frames, start=1):
         if cancelled():
             raise CadmiumError("save cancelled; the previous save is kept")
-        fills: FillMap | None = snap.fills.get(frame)
-        image = snap.images.get(frame)
-        regions = _regions_or_none(regions_of, frame)
-        if regions is not None:
-            fills, image = snap.fills_for(frame, regions), None
-        if fills is None or len(fills) == 0:
-            if image is not None:
-                entries[str(frame)] = {"regions": 0, "styles": str(image.resolve())}
-            continue
-        digest = _digest(fills, snap.gap)
-        npz = data_dir / f"{frame:06d}-{digest}.npz"
-        if not npz.exists():
-            atomic_write_bytes(npz, _encode_npz(fills))
-        entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
-        if regions is not None:
-            png = data_dir / f"{frame:06d}-{digest}.png"
-            if not png.exists():
-                write_png(png, encode_style_image(regions, fills))
-            entry["styles"] = png.name
-        elif image is not None:
-            entry["styles"] = _relative(image, data_dir)
-        entries[str(frame)] = entry
+        entry = _saved_entry(snap, frame, data_dir, regions_of is not None)
+        if entry is None:
+            entry = _write_entry(snap, frame, data_dir, regions_of)
+        if entry is not None:
+            entries[str(frame)] = entry
         if progress is not None:
             progress(done, len(frames))
     shot_root = snap.shot.root.resolve()
@@ -581,6 +578,58 @@ def save_project(
     }
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     _collect_garbage(data_dir, [path, *keep_also])
+
+
+def _saved_entry(
+    snap: Snapshot, frame: int, data_dir: Path, with_styles: bool
+) -> dict[str, Any] | None:
+    """The entry of a frame's fills already written to ``data_dir`` by an
+    earlier save (so the frame need not be segmented again), else None."""
+    fills = snap.fills.get(frame)
+    if fills is None or len(fills) == 0:
+        return None
+    stem = f"{frame:06d}-{_digest(fills, snap.gap)}"
+    npz, png = data_dir / f"{stem}.npz", data_dir / f"{stem}.png"
+    if not npz.is_file() or (with_styles and not png.is_file()):
+        return None
+    entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
+    if with_styles:
+        entry["styles"] = png.name
+    elif frame in snap.images:
+        entry["styles"] = _relative(snap.images[frame], data_dir)
+    return entry
+
+
+def _write_entry(
+    snap: Snapshot,
+    frame: int,
+    data_dir: Path,
+    regions_of: Callable[[int], Regions] | None,
+) -> dict[str, Any] | None:
+    """Write a frame's fill files; its entry in the project file (None for a
+    frame with nothing painted)."""
+    fills: FillMap | None = snap.fills.get(frame)
+    image = snap.images.get(frame)
+    regions = _regions_or_none(regions_of, frame)
+    if regions is not None:
+        fills, image = snap.fills_for(frame, regions), None
+    if fills is None or len(fills) == 0:
+        if image is None:
+            return None
+        return {"regions": 0, "styles": str(image.resolve())}
+    stem = f"{frame:06d}-{_digest(fills, snap.gap)}"
+    npz = data_dir / f"{stem}.npz"
+    if not npz.exists():
+        atomic_write_bytes(npz, _encode_npz(fills))
+    entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
+    if regions is not None:
+        png = data_dir / f"{stem}.png"
+        if not png.exists():
+            write_png(png, encode_style_image(regions, fills))
+        entry["styles"] = png.name
+    elif image is not None:
+        entry["styles"] = _relative(image, data_dir)
+    return entry
 
 
 def _regions_or_none(

@@ -84,7 +84,7 @@ class FrameResult:
 
     @property
     def unpainted(self) -> np.ndarray:
-        return np.flatnonzero(~self.fills.painted)
+        return np.flatnonzero(self.fills.needs_paint)
 
 
 def neighbouring_keys(frame: int, keys: Sequence[int]) -> tuple[int | None, int | None]:

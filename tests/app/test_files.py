@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -68,6 +70,13 @@ def test_save_close_and_reopen_restores_every_fill(
     window.actions.save.trigger()
     qtbot.waitUntil(lambda: not window.session.modified, timeout=10000)
     assert "scene.cadmium" in window.windowTitle()
+    # A change makes it modified; undoing back to what was saved makes it
+    # saved again, and the title says so.
+    window.session.set_style(2)
+    click_image(qtbot, window, *points(4)["eye"])
+    assert window.session.modified and window.isWindowModified()
+    window.session.undo_stack.undo()
+    assert not window.session.modified and not window.isWindowModified()
     before = fills_of(window)
     palette = window.session.project.palette  # type: ignore[union-attr]
     window.close()
@@ -440,3 +449,38 @@ def test_discarding_for_a_shot_that_then_fails_to_open_keeps_the_autosave(
     (tmp_path / "not a shot").mkdir()
     assert not window.open_path(tmp_path / "not a shot")  # asked: discard
     assert errors and window.session.modified and autosave.exists()
+
+
+def test_closing_during_a_propagation_and_saving_asks_once(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+    answered = threading.Event()
+    engine = window.session.engine
+    assert engine is not None
+    propagate = engine.propagate
+
+    def slow_propagate(**kwargs):  # type: ignore[no-untyped-def]
+        answered.wait(20)  # still running when the animator answers
+        time.sleep(0.3)
+        return propagate(**kwargs)
+
+    engine.propagate = slow_propagate  # type: ignore[method-assign]
+    assert window.propagation.propagate_all() is not None
+    asked: list[str] = []
+
+    def unsaved_changes() -> str:
+        asked.append("save")
+        answered.set()
+        return "save"
+
+    window.dialogs.unsaved_changes = unsaved_changes  # type: ignore[method-assign]
+    path = tmp_path / "closing.cadmium"
+    window.dialogs.save_project_file = lambda *a: path  # type: ignore[method-assign]
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
+    assert asked == ["save"]
+    saved = load_project(path)
+    assert saved.keys == {1} and saved.painted_frames == [1]

@@ -155,6 +155,9 @@ def test_fill_modes_and_animator_fills_survive_propagation(
     window.actions.mode_unpaint.trigger()
     click_image(qtbot, window, x, y)
     assert pixel(window, x, y) == (255, 255, 255)
+    # Cleared on purpose: not counted as unpainted, nor a problem to visit.
+    assert region not in project.problems(3)
+    assert project.status(3).unpainted == 0
 
 
 def test_propagating_a_selected_range(

@@ -82,10 +82,15 @@ def test_fill_undo_redo_and_auto_key(shot_dir: Path) -> None:
         project.fill_edit(1, regions.count, [inner], 2, FillMode.PAINT_UNPAINTED)
         is None
     )
+    painted = project.revision
     project.undo()
     assert project.fills(1) is None and 1 not in project.keys
+    # Undone to where it started, the project is that revision again (what
+    # the application compares with the revision it saved).
+    assert project.revision == 0
     project.redo()
     assert project.fills(1).style[inner] == 4  # type: ignore[union-attr]
+    assert project.revision == painted
     unpaint = project.fill_edit(1, regions.count, [inner], 0, FillMode.UNPAINT)
     assert unpaint is not None
     project.commit(unpaint)
@@ -104,7 +109,10 @@ def test_stroke_merges_into_one_undo_step(shot_dir: Path) -> None:
             project.history.merge_last_two()
     assert len(project.history.undo_stack) == 1
     project.undo()
-    assert project.fills(1) is None
+    assert project.fills(1) is None and project.revision == 0
+    # A new edit after an undo is a revision never seen before.
+    paint_all(project, engine, 1, 2)
+    assert project.revision > count
 
 
 def test_propagation_edit_keeps_animator_fills(shot_dir: Path) -> None:
@@ -145,9 +153,10 @@ def test_propagation_edit_keeps_animator_fills(shot_dir: Path) -> None:
 
 def test_history_limit() -> None:
     history = History(limit=2)
-    for label in "abc":
-        history.record(PaletteEdit(label, default_palette(), default_palette()))
-    assert [e.label for e in history.undo_stack] == ["b", "c"]
+    for n, label in enumerate("abc"):
+        edit = PaletteEdit(label, default_palette(), default_palette())
+        history.record(edit, n, n + 1)
+    assert [step.edit.label for step in history.undo_stack] == ["b", "c"]
 
 
 def test_save_and_load_restore_every_fill(shot_dir: Path, tmp_path: Path) -> None:
@@ -166,11 +175,25 @@ def test_save_and_load_restore_every_fill(shot_dir: Path, tmp_path: Path) -> Non
         assert a is not None and b is not None
         for name in ("style", "origin", "confidence", "flagged"):
             assert np.array_equal(getattr(a, name), getattr(b, name))
-    # Saving again writes no new fill files and keeps exactly the referenced ones.
+    # Saving again writes no new fill files, keeps exactly the referenced
+    # ones, and segments only the frames painted since (a save of a long shot
+    # must not segment every painted frame again).
     before = sorted(p.name for p in data_dir_for(path).iterdir())
-    save_project(loaded.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    segmented: list[int] = []
+
+    def regions_of(n: int):  # type: ignore[no-untyped-def]
+        segmented.append(n)
+        return engine.frame(n).regions
+
+    save_project(loaded.snapshot(), path, regions_of=regions_of)
     assert sorted(p.name for p in data_dir_for(path).iterdir()) == before
     assert len(before) == 4  # one .npz and one .png per painted frame
+    assert segmented == []
+    loaded.adopt(2, engine.frame(2).regions)
+    paint_all(loaded, engine, 2, 2)
+    save_project(loaded.snapshot(), path, regions_of=regions_of)
+    assert segmented == [2]
+    assert load_project(path).painted_frames == [1, 2, 3]
 
 
 def test_a_frame_unreadable_since_it_was_painted_still_saves(
@@ -272,6 +295,9 @@ def test_next_problem_walks_frames_and_regions(shot_dir: Path) -> None:
     assert project.next_problem(1, 0) == (1, 0)  # the last one left: itself
     project.commit(project.fill_edit(1, count, [0], 1, FillMode.PAINT))  # type: ignore[arg-type]
     assert project.next_problem(1, 0) is None
+    # A region cleared with Unpaint is empty on purpose: not a problem.
+    project.commit(project.fill_edit(1, count, [0], 0, FillMode.UNPAINT))  # type: ignore[arg-type]
+    assert project.next_problem(1, 0) is None and project.status(1).unpainted == 0
 
 
 def test_bad_project_files(tmp_path: Path, shot_dir: Path) -> None:
