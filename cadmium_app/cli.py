@@ -13,9 +13,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from engine import cli as engine_cli
-
 EXIT_NO_DISPLAY = 2
+EXIT_INTERRUPTED = 130  # as the engine's command line says it
 
 
 def add_open_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +29,8 @@ def add_open_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine import cli as engine_cli
+
     parser = engine_cli.build_parser(add_open_command)
     parser.epilog = "With no command, cadmium opens the desktop application."
     return parser
@@ -81,7 +82,15 @@ def x_display_problem(display: str) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    # The engine (torch, OpenCV) takes a second or more to import: Ctrl-C
+    # then is one line too, not a traceback from inside an import.
+    try:
+        from engine import cli as engine_cli
+
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("cadmium: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     args = parser.parse_args(argv)
     if args.command not in (None, "open"):
         return engine_cli.run(parser, args)

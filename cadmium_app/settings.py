@@ -89,7 +89,7 @@ def _check(values: dict[str, Any], origin: str) -> dict[str, Any]:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: unreadable settings ({exc})") from None
     if not isinstance(data, dict):

@@ -232,6 +232,8 @@ def check_destination(path: Path, option: str, source: Path) -> None:
     ``source`` or cannot be written."""
     if path.is_dir():
         raise CadmiumError(f"{option} {path}: is a folder; name the PNG to write")
+    if path.suffix.lower() != ".png":
+        raise CadmiumError(f"{option} {path}: writes PNG; name a .png file")
     if same_path(path, source):
         raise CadmiumError(
             f"{option} {path}: is the input frame, which it would overwrite"

@@ -126,9 +126,12 @@ def find_line_ends(
     # one offset table per ring radius (radii are quantised to 0.5 px).
     angles = np.linspace(0.0, 2.0 * np.pi, RING_SAMPLES, endpoint=False)
     cos, sin = np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
-    radius_step = np.minimum(
-        np.rint((depth[ys, xs] + RING_MARGIN) * 2), 2 * MAX_RING
-    ).astype(np.int32)
+    # (A frame that is all line has no zero for the distance transform, whose
+    # values are then near float32's maximum: clip before doubling.)
+    near = np.minimum(depth[ys, xs], MAX_RING)
+    radius_step = np.minimum(np.rint((near + RING_MARGIN) * 2), 2 * MAX_RING).astype(
+        np.int32
+    )
     pad = MAX_RING + 1
     # Outside the frame counts as line: a stroke running off the edge is
     # closed by the edge, not open.

@@ -49,6 +49,10 @@ def read_image(path: str | Path) -> np.ndarray:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if path.is_symlink():
+            raise ImageError(
+                f"{path}: broken link (to {os.readlink(path)}, which does not exist)"
+            ) from None
         raise ImageError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a folder, not an image") from None
@@ -57,6 +61,8 @@ def read_image(path: str | Path) -> np.ndarray:
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
     mode = _check_header(path, data)
+    if data.startswith(_PNG_SIGNATURE):
+        data = _without_colour_chunks(data)
     image = None if mode in _PILLOW_MODES else _decode_with_opencv(path, data)
     if image is None:
         image = _decode_with_pillow(path, data)
@@ -102,6 +108,34 @@ def _check_header(path: Path, data: bytes) -> str | None:
         if data.startswith(_PNG_SIGNATURE):
             raise _damaged(path, exc) from None
         return None  # not Pillow's to read: OpenCV's
+
+
+# Colour-management chunks: line art is read as plain values, and libpng
+# prints warnings about common mistakes in them (an RGB profile on a grey
+# PNG, Photoshop's "known incorrect sRGB profile") on the terminal.
+_COLOUR_CHUNKS = frozenset({b"iCCP", b"sRGB", b"cHRM", b"gAMA"})
+
+
+def _without_colour_chunks(data: bytes) -> bytes:
+    """A PNG's bytes without its colour-management chunks (checked by
+    `_check_header` already, so the chunk walk can trust the lengths)."""
+    pieces: list[memoryview] = []
+    view = memoryview(data)
+    start, position = 0, len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        end = position + 12 + length
+        if kind in _COLOUR_CHUNKS:
+            pieces.append(view[start:position])
+            start = end
+        if kind == b"IEND":
+            break
+        position = end
+    if not pieces:
+        return data
+    pieces.append(view[start:])
+    return b"".join(pieces)
 
 
 def _damaged(path: Path, exc: Exception) -> ImageError:

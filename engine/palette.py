@@ -9,6 +9,7 @@ does not move it; new styles are appended).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
@@ -39,21 +40,30 @@ class Style:
         }
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> Style:
+    def from_json(data: Any) -> Style:
         try:
-            name = str(data["name"])
-            color = parse_color(str(data["color"]))
+            if not isinstance(data, dict):
+                raise TypeError("expected an object with a name and a color")
+            name, color, trace = data["name"], data["color"], data.get("paint_trace")
+            if not isinstance(name, str) or not isinstance(color, str):
+                raise TypeError('name and color are strings, as "#rrggbb"')
+            if not isinstance(trace, bool | None):
+                raise TypeError("paint_trace is true or false")
+            return Style(name, parse_color(color), bool(trace))
         except (KeyError, TypeError, ValueError) as exc:
             raise ShotError(f"palette: bad style entry {data!r} ({exc})") from None
-        return Style(name, color, bool(data.get("paint_trace", False)))
+
+
+_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 
 
 def parse_color(text: str) -> tuple[int, int, int, int]:
     """'#rrggbb' or '#rrggbbaa' to an RGBA tuple."""
-    text = text.strip().lstrip("#")
-    if len(text) not in (6, 8):
+    match = _HEX_COLOR.fullmatch(text.strip())
+    if match is None:
         raise ValueError(f"colour {text!r} is not #rrggbb or #rrggbbaa")
-    values = [int(text[i : i + 2], 16) for i in range(0, len(text), 2)]
+    digits = match.group(1)
+    values = [int(digits[i : i + 2], 16) for i in range(0, len(digits), 2)]
     if len(values) == 3:
         values.append(255)
     return (values[0], values[1], values[2], values[3])

@@ -36,7 +36,10 @@ def scan_frames(folder: Path) -> dict[int, Path]:
     """Image files of a folder by frame number; other files are ignored.
 
     Hidden files and files without a number are skipped. Two files with the
-    same number are an error, since the pairing would be ambiguous.
+    same number are an error, since the pairing would be ambiguous. An entry
+    named like a frame that is not a readable file (a broken link, a folder)
+    is kept: reading it then says what is wrong, instead of the frame going
+    missing without a word.
     """
     frames: dict[int, Path] = {}
     try:
@@ -49,8 +52,6 @@ def scan_frames(folder: Path) -> dict[int, Path]:
         raise ShotError(f"{folder}: cannot list ({exc.strerror or exc})") from None
     for entry in entries:
         if entry.name.startswith(".") or entry.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        if not entry.is_file():
             continue
         number = frame_number(entry.name)
         if number is None:
@@ -88,7 +89,8 @@ def read_meta(path: Path) -> ShotMeta:
     if not path.exists():
         return ShotMeta()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # (utf-8-sig: Windows editors may start the file with a byte-order mark.)
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShotError(f"{path}: not valid JSON ({exc})") from None
     except RecursionError:
@@ -100,7 +102,10 @@ def read_meta(path: Path) -> ShotMeta:
         keys = tuple(int(k) for k in data.get("keys", ()))
     except (TypeError, ValueError, OverflowError) as exc:
         raise ShotError(f"{path}: bad fps or keys ({exc})") from None
-    palette = Palette.from_json(data["palette"]) if "palette" in data else None
+    try:
+        palette = Palette.from_json(data["palette"]) if "palette" in data else None
+    except ShotError as exc:
+        raise ShotError(f"{path}: {exc}") from None
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ShotError(f"{path}: settings must be an object")

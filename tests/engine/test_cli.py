@@ -173,6 +173,15 @@ def test_bad_input_gives_one_line_errors_and_writes_nothing(tmp_path: Path) -> N
     corrupt.write_bytes(b"")
     _one_line_error(colorize(), "sc01_0002.png", "empty")
     corrupt.write_bytes(good)
+    # A frame that is a broken link, or a folder named like a frame, is not
+    # skipped without a word (the output would miss that frame).
+    broken = shot / "line" / "sc01_0004.png"
+    broken.symlink_to(tmp_path / "gone.png")
+    _one_line_error(colorize(), "sc01_0004.png", "broken link")
+    broken.unlink()
+    broken.mkdir()
+    _one_line_error(colorize(), "sc01_0004.png", "folder")
+    broken.rmdir()
 
     write_png(shot / "color" / "0001.png", np.zeros((50, 50, 4), np.uint8))
     _one_line_error(colorize(), "0001.png", "differs")
@@ -267,6 +276,10 @@ def test_segment_refuses_a_folder_or_an_unwritable_place_before_writing(
     labels = tmp_path / "labels.png"
     result = run_main(capsys, "segment", str(frame), "--out", str(tmp_path))
     _one_line_error(result, f"--out {tmp_path}", "is a folder")
+    jpeg = tmp_path / "labels.jpg"  # 16-bit labels have no JPEG
+    result = run_main(capsys, "segment", str(frame), "--out", str(jpeg))
+    _one_line_error(result, f"--out {jpeg}", "name a .png file")
+    assert not jpeg.exists()
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file")
     preview = blocker / "preview.png"
@@ -377,6 +390,34 @@ def test_ctrl_c_on_a_later_shot_says_which_shots_are_done(
         "the 2 shot(s) before it are done\n"
     )
     assert sorted(p.name for p in out.iterdir()) == ["a", "b"]
+
+
+# Ctrl-C while the engine is still being imported (torch and OpenCV take a
+# second or more): the import of OpenCV is where it lands here.
+INTERRUPTED_WHILE_IMPORTING = """
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "cv2":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, CtrlC())
+from cadmium_app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_while_starting_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_IMPORTING, "segment", "a.png"]
+        + ["--out", str(tmp_path / "b.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 130
+    assert result.stderr == "cadmium: interrupted; nothing was written\n"
 
 
 # SIGTERM sent by the run to itself once the first frame is staged, as a

@@ -121,6 +121,21 @@ def test_damaged_pngs_are_refused_without_noise_from_the_decoder(
     assert read_image(good).shape == (120, 160, 3)
 
 
+def test_a_colour_profile_that_does_not_fit_is_read_without_warnings(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / "grey_with_rgb_profile.png"
+    Image.fromarray(_drawing()).save(path, icc_profile=srgb, gamma=0.45455)
+    capfd.readouterr()
+    image = read_image(path)
+    # libpng warns about an RGB profile on a grey PNG on every read.
+    assert capfd.readouterr().err == ""
+    assert np.array_equal(image, _drawing())
+
+
 @pytest.mark.parametrize("suffix", [".tif", ".png"])
 def test_grey_line_art_on_a_transparent_background_keeps_its_ink(
     tmp_path: Path, suffix: str

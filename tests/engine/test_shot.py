@@ -103,3 +103,35 @@ def test_a_good_gap_in_shot_json_is_read_as_whole_px(
     (tmp_path / "shot.json").write_text(f'{{"settings": {{"gap": {gap}}}}}')
     gap = shot_gap(open_shot(tmp_path), 8)
     assert gap == read and isinstance(gap, int)
+
+
+def test_shot_json_from_a_windows_editor_is_read(tmp_path: Path) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    text = '{"fps": 25, "palette": [{"name": "skin", "color": "#f0c8a0"}]}'
+    (tmp_path / "shot.json").write_bytes(b"\xef\xbb\xbf" + text.encode())  # BOM
+    meta = open_shot(tmp_path).meta
+    assert meta.fps == 25
+    assert meta.palette is not None
+    assert meta.palette[0].color == (0xF0, 0xC8, 0xA0, 255)
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        '{"name": "skin", "color": 112233}',  # a number is not read as hex
+        '{"name": "skin", "color": "#12345g"}',
+        '{"name": "skin", "color": "#+12345"}',
+        '{"name": "skin", "color": "#112233", "paint_trace": "false"}',
+        '"skin"',
+    ],
+)
+def test_a_bad_palette_style_in_shot_json_is_refused_naming_the_file(
+    tmp_path: Path, style: str
+) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    (tmp_path / "shot.json").write_text(f'{{"palette": [{style}]}}')
+    with pytest.raises(ShotError) as error:
+        open_shot(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'shot.json'}: palette: bad style entry")
+    assert "\n" not in message
