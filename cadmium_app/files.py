@@ -117,7 +117,7 @@ class FileController(QObject):
 
     def _engine(self, project: Project) -> ShotEngine:
         engine = self.session.make_engine(project.shot, project.gap)
-        engine.check_sizes()
+        engine.check_sizes(skip_unreadable=True)
         return engine
 
     def open_shot(self, path: Path) -> bool:

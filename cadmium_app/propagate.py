@@ -52,6 +52,16 @@ class RunResult:
         return sum(int(f.needs_paint.sum()) for f in self.fills.values())
 
 
+def skipped_text(skipped: dict[int, str], shown: int = 4) -> str:
+    """Which frames a run skipped, each with its reason (the first few)."""
+    numbers = sorted(skipped)
+    if len(numbers) == 1:
+        return f"skipped frame {numbers[0]} ({skipped[numbers[0]]})"
+    reasons = "; ".join(f"{n}: {skipped[n]}" for n in numbers[:shown])
+    more = f"; and {len(numbers) - shown} more" if len(numbers) > shown else ""
+    return f"skipped {len(numbers)} frames ({reasons}{more})"
+
+
 def run_propagation(
     snap: Snapshot,
     engine: ShotEngine,
@@ -253,9 +263,4 @@ class PropagationController(QObject):
             session.dialogs.info(f"{summary}.\nWrote {result.out}")
         session.status.emit(summary)
         if result.skipped:
-            numbers = sorted(result.skipped)
-            which = "frame" if len(numbers) == 1 else "frames"
-            session.dialogs.error(
-                f"{label}: skipped {which} "
-                f"{', '.join(map(str, numbers))} ({result.skipped[numbers[0]]})"
-            )
+            session.dialogs.error(f"{label}: {skipped_text(result.skipped)}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import CadmiumError, ShotError
+from engine.errors import CadmiumError, ImageError, ShotError
 from engine.fills import FillMap, fills_from_color
 from engine.gaps import DEFAULT_GAP, gap_problem
 from engine.imageio import image_size, open_quietly, read_image
@@ -141,6 +141,7 @@ class ShotEngine:
         self._cache_size = cache_frames
         self._lock = threading.Lock()
         self._size: tuple[int, int] | None = None
+        self._size_from: Path | None = None
         self._loader: ThreadPoolExecutor | None = None
         self.loader_threads = max(1, loader_threads or min(4, os.cpu_count() or 1))
         self._loading: dict[int, Future[Frame]] = {}
@@ -159,26 +160,49 @@ class ShotEngine:
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) of the shot's first line frame."""
+        """(width, height) of the shot's first readable line frame (the first
+        frame's error when none can be read)."""
         if self._size is None:
-            self._size = frame_size(self.shot.line[self.shot.frames[0]])
+            first: ImageError | None = None
+            for number in self.shot.frames:
+                path = self.shot.line[number]
+                try:
+                    self._size = frame_size(path)
+                except ImageError as exc:
+                    first = first or exc
+                    continue
+                self._size_from = path
+                break
+            else:
+                assert first is not None
+                raise first
         return self._size
 
     def size_error(self, path: Path, size: tuple[int, int]) -> ShotError:
         """A frame of another size than the shot's, naming the frame the
         shot's size was read from (when that one is the odd one out)."""
-        first = self.shot.line[self.shot.frames[0]].name
+        width, height = self.size
+        assert self._size_from is not None
         return ShotError(
-            f"{path}: size {size[0]}x{size[1]} differs from {first}'s "
-            f"{self.size[0]}x{self.size[1]}"
+            f"{path}: size {size[0]}x{size[1]} differs from "
+            f"{self._size_from.name}'s {width}x{height}"
         )
 
-    def check_sizes(self) -> None:
-        """Every line and colour frame has the size of the first line frame."""
+    def check_sizes(self, *, skip_unreadable: bool = False) -> None:
+        """Every line and colour frame has the size of the first line frame.
+        skip_unreadable: a frame that cannot be read is left for reading it
+        to report (the application opens the shot and paints the others).
+        A shot none of whose line frames can be read is refused either way."""
+        expected = self.size
         for folder in (self.shot.line, self.shot.color):
             for number in sorted(folder):
-                size = frame_size(folder[number])
-                if size != self.size:
+                try:
+                    size = frame_size(folder[number])
+                except ImageError:
+                    if skip_unreadable:
+                        continue
+                    raise
+                if size != expected:
                     raise self.size_error(folder[number], size)
 
     def set_gap(self, gap: int) -> None:

@@ -423,17 +423,20 @@ def test_propagating_paints_around_an_unreadable_frame_and_names_it(
     shot = make_shot(tmp_path / "cut", frames=6)
     line = shot / "line" / "A_0004.png"
     line.write_bytes(line.read_bytes()[:300])  # header intact, pixels cut
+    (shot / "line" / "A_0006.png").write_bytes(b"")
     errors: list[str] = []
     window.dialogs.error = errors.append  # type: ignore[method-assign]
     open_and_wait(qtbot, window, shot)
     wait_job(qtbot, window.propagation.propagate_all())
     project = window.session.project
     assert project is not None
-    assert sorted(project.painted_frames) == [1, 2, 3, 5, 6]
-    # Said when the timeline first read it, and again by the propagation.
+    assert sorted(project.painted_frames) == [1, 2, 3, 5]
+    # Said when the timeline first read them, and again by the propagation:
+    # each frame with its own reason.
     said = [e for e in errors if e.startswith("Propagate")]
-    assert len(said) == 1 and "skipped frame 4 (" in said[0]
-    assert "A_0004.png" in said[0] and "\n" not in said[0]
+    assert len(said) == 1 and "skipped 2 frames (4: " in said[0]
+    assert "A_0004.png: truncated" in said[0] and "A_0006.png: empty" in said[0]
+    assert "\n" not in said[0]
 
 
 def test_discarding_for_a_shot_that_then_fails_to_open_keeps_the_autosave(

@@ -79,3 +79,29 @@ def test_a_missing_gpu_is_an_error_not_a_quieter_matcher() -> None:
         pytest.skip("this machine has a GPU")
     with pytest.raises(CadmiumError, match="no CUDA GPU"):
         make_matcher(kind="auto", device="cuda")
+
+
+def test_an_unreadable_frame_blocks_a_run_but_not_opening_the_shot(
+    tmp_path: Path,
+) -> None:
+    """The command line writes every frame or nothing, so it refuses the
+    shot; the application opens it and paints around the frame."""
+    import numpy as np
+    from test_cli import make_shot
+
+    from engine.facade import ShotEngine
+    from engine.imageio import write_png
+    from engine.shot import open_shot
+
+    root = make_shot(tmp_path / "shot", frames=4)
+    (root / "line" / "sc01_0001.png").write_bytes(b"")  # the first frame too
+    write_png(root / "line" / "sc01_0003.png", np.zeros((10, 10), np.uint8))
+    engine = ShotEngine(shot=open_shot(root), matcher="assignment")
+    with pytest.raises(CadmiumError, match=r"sc01_0001\.png: empty"):
+        engine.check_sizes()
+    # The shot's size comes from the first frame that can be read, and a
+    # frame of another size is still refused, naming that frame.
+    with pytest.raises(CadmiumError, match=r"sc01_0003\.png: size 10x10 differs"):
+        engine.check_sizes(skip_unreadable=True)
+    with pytest.raises(CadmiumError, match=r"from sc01_0002\.png's"):
+        engine.check_sizes(skip_unreadable=True)
