@@ -81,6 +81,8 @@ class Canvas(QWidget):
         self.zoom = 1.0
         self.offset = QPointF(0, 0)  # widget position of the image's origin
         self._fit_pending = True
+        # Fitted and not zoomed or panned since: resizing fits again.
+        self._fitted = False
         self._space = False
         self._pan_from: QPointF | None = None
         self._painting = False
@@ -128,6 +130,7 @@ class Canvas(QWidget):
         self.zoom = max(min(zx, zy), 0.01)
         self._center()
         self._fit_pending = False
+        self._fitted = True
         self.zoom_changed.emit(self.zoom)
         self.update()
 
@@ -148,7 +151,7 @@ class Canvas(QWidget):
         fixed = self.image_pos(anchor)
         self.zoom = zoom
         self.offset = anchor - fixed * zoom
-        self._fit_pending = False
+        self._fit_pending = self._fitted = False
         self.zoom_changed.emit(self.zoom)
         self.update()
 
@@ -242,7 +245,7 @@ class Canvas(QWidget):
             painter.drawText(16, 8 + i * height + metrics.ascent() + 3, text)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
-        if self._fit_pending:
+        if self._fit_pending or self._fitted:
             self.fit()
         super().resizeEvent(event)
 
@@ -287,6 +290,7 @@ class Canvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         if self._pan_from is not None:
             self.offset = self.offset + (event.position() - self._pan_from)
+            self._fitted = False
             self._pan_from = event.position()
             self.update()
             return

@@ -117,6 +117,12 @@ def test_zoom_and_pan(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> None:
     press(qtbot, window, Qt.Key.Key_0, CTRL)
     fitted = canvas.zoom
     assert 160 * fitted <= canvas.width() and 120 * fitted <= canvas.height()
+    # Fitted, the frame stays fitted as the window shrinks or grows.
+    window.resize(window.width() - 200, window.height() - 150)
+    qtbot.waitUntil(lambda: canvas.zoom != fitted, timeout=5000)
+    assert 160 * canvas.zoom <= canvas.width() and 120 * canvas.zoom <= canvas.height()
+    window.resize(window.width() + 200, window.height() + 150)
+    qtbot.waitUntil(lambda: abs(canvas.zoom - fitted) < 1e-9, timeout=5000)
     # Middle-drag pans.
     start = QPointF(canvas.offset)
     qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=QPoint(100, 100))
@@ -132,6 +138,11 @@ def test_zoom_and_pan(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> None:
     qtbot.keyRelease(canvas, Qt.Key.Key_Space)
     assert canvas.offset - start == QPointF(-10, 30)
     assert window.session.undo_stack.count() == 0
+    # Panned or zoomed by hand, a resize keeps the zoom.
+    zoom = canvas.zoom
+    window.resize(window.width() - 100, window.height() - 100)
+    qtbot.wait(50)
+    assert canvas.zoom == zoom
 
 
 def test_next_problem_and_flagged_outlines(
