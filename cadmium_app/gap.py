@@ -5,7 +5,8 @@ are carried over on a worker thread (each new region takes the fill of the
 old region under most of it); editing waits meanwhile. The change is one
 undo step that keeps the shot's fills on both sides, so undoing it, or
 moving the slider straight back, restores the painting exactly, even where
-a lower gap let regions run together.
+a lower gap let regions run together. Going back after painting more
+restores the regions not repainted since, and carries the rest over.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from cadmium_app.session import EditCommand, Session
 from engine.facade import ShotEngine
 from engine.fills import FillMap
 from engine.history import GapEdit
-from engine.project import Project, resegment_fills
+from engine.project import Project, return_fills
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,11 @@ class GapController(QObject):
         snap = project.snapshot()
         frames = sorted(set(snap.fills) | set(snap.images))
         step = session.frames.step
+        # Back to the gap the shot had before the last change: what was
+        # painted there and not repainted since comes back exactly.
+        left = project.left_gap(gap)
+        earlier = left.fills_before if left is not None else {}
+        arrived = left.fills_after if left is not None else {}
 
         def work(progress: Progress, cancelled: Cancelled) -> Carried | None:
             carried = Carried()
@@ -127,8 +133,12 @@ class GapController(QObject):
                 fills = snap.fills_for(number, before)
                 if fills is not None:
                     after = new.frame(number)
-                    carried.fills[number] = resegment_fills(
-                        fills, before, after.regions
+                    carried.fills[number] = return_fills(
+                        fills,
+                        before,
+                        after.regions,
+                        arrived_as=arrived.get(number),
+                        earlier=earlier.get(number),
                     )
                     carried.thumbs[number] = small_labels(after, step)
                 progress(done, len(frames))

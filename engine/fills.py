@@ -94,6 +94,24 @@ class FillMap:
             flagged=np.where(keep, False, other.flagged),
         )
 
+    def differs(self, other: FillMap) -> np.ndarray:
+        """Per region, whether its fill differs from ``other``'s (same length)."""
+        return (
+            (self.style != other.style)
+            | (self.origin != other.origin)
+            | (self.flagged != other.flagged)
+            | (np.abs(self.confidence - other.confidence) > 1e-6)
+        )
+
+    def where(self, mask: np.ndarray, other: FillMap) -> FillMap:
+        """This map's fills where ``mask`` holds, ``other``'s elsewhere."""
+        return FillMap(
+            *(
+                np.where(mask, getattr(self, name), getattr(other, name))
+                for name in ("style", "origin", "confidence", "flagged")
+            )
+        )
+
     def replace(self, **changes: np.ndarray) -> FillMap:
         return replace(self, **changes)
 

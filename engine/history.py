@@ -235,12 +235,7 @@ def frame_diff(
     count = len(after)
     base = before if before is not None and len(before) == count else None
     old = base if base is not None else FillMap.empty(count)
-    changed = (
-        (old.style != after.style)
-        | (old.origin != after.origin)
-        | (old.flagged != after.flagged)
-        | (np.abs(old.confidence - after.confidence) > 1e-6)
-    )
+    changed = old.differs(after)
     if regions is not None:
         mask = np.zeros(count, bool)
         chosen = regions if isinstance(regions, np.ndarray) else list(regions)

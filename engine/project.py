@@ -147,24 +147,58 @@ def decode_style_image(regions: Regions, image: np.ndarray) -> FillMap:
     )
 
 
+def _covering(old: Regions, new: Regions) -> np.ndarray:
+    """Per new region, the old region covering most of its pixels (-1: none)."""
+    if old.shape != new.shape:
+        raise CadmiumError("the two segmentations are of different sizes")
+    best, _ = region_majority(new, old.under_line, old.count + 1, valid=None)
+    return np.where(best > 0, best - 1, -1)  # majority 0: no old region
+
+
 def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
     """Carry fills over to another segmentation of the same frame: each new
     region takes the whole fill (style, origin, confidence, review flag) of
     the old region that covers most of its pixels."""
-    if old.shape != new.shape:
-        raise CadmiumError("the two segmentations are of different sizes")
+    source = _covering(old, new)
     empty = FillMap.empty(new.count)
     if len(fills) == 0:
         return empty
-    best, _ = region_majority(new, old.under_line, old.count + 1, valid=None)
-    has_old = best > 0  # 0: no old region under it
-    source = np.where(has_old, best - 1, 0)
-    return FillMap(
+    taken = FillMap(
         *(
-            np.where(has_old, getattr(fills, name)[source], getattr(empty, name))
+            getattr(fills, name)[np.maximum(source, 0)]
             for name in ("style", "origin", "confidence", "flagged")
         )
     )
+    return taken.where(source >= 0, empty)
+
+
+def return_fills(
+    fills: FillMap,
+    regions: Regions,
+    earlier_regions: Regions,
+    *,
+    arrived_as: FillMap | None,
+    earlier: FillMap | None,
+) -> FillMap:
+    """Carry ``fills`` back to a segmentation the frame had before (a gap
+    setting left, and now returned to).
+
+    ``earlier`` is the frame's fills on ``earlier_regions`` when the setting
+    was left, and ``arrived_as`` what they became on ``regions``. A region
+    whose fill has not changed since gets its earlier fill back exactly (a
+    lower gap may have run it together with a neighbour and given both one
+    colour); a region repainted since takes the fill carried over."""
+    carried = resegment_fills(fills, regions, earlier_regions)
+    if (
+        earlier is None
+        or arrived_as is None
+        or len(earlier) != earlier_regions.count
+        or len(arrived_as) != len(fills)
+    ):
+        return carried
+    source = _covering(regions, earlier_regions)
+    repainted = np.append(fills.differs(arrived_as), False)[source]  # -1: False
+    return carried.where(repainted, earlier)
 
 
 def resolve_fills(
@@ -465,6 +499,18 @@ class Project:
         self._fills[frame] = fills
         self._images.pop(frame, None)
         self._new_revision()
+
+    def left_gap(self, gap: int) -> GapEdit | None:
+        """The gap change that took the project from ``gap`` to its gap now,
+        when that is the latest gap change in the history: its fills before
+        and after let a return to ``gap`` restore what was painted there."""
+        for step in reversed(self.history.undo_stack):
+            if isinstance(step.edit, GapEdit):
+                edit = step.edit
+                if edit.gap_before == gap and edit.gap_after == self.gap:
+                    return edit
+                return None
+        return None
 
     def gap_edit(self, gap: int, fills: Mapping[int, FillMap]) -> GapEdit:
         """The edit that moves the project to gap ``gap`` with ``fills``

@@ -147,6 +147,50 @@ def test_gap_slider_reanalyses_and_keeps_fills(
     stack.redo()  # and Ctrl+Shift+Z goes to 4 px again
     qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
     assert project.gap == 4 and window.session.engine.gap == 4  # type: ignore[union-attr]
+    # Painted at 4 px, then back to 8: a new change, which restores every
+    # region not repainted since exactly and keeps the new paint.
+    go_to(qtbot, window, 3)
+    window.session.set_style(7)
+    click_image(qtbot, window, *points(3)["box"])
+    window.gap.widget.presets[1].click()  # 8 px
+    qtbot.waitUntil(lambda: project.gap == 8 and window.session.editable, timeout=15000)
+    assert stack.count() == 4 and not stack.canRedo()
+    qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
+    assert pixel(window, *points(3)["box"]) == style_rgb(window, 7)
+    for n in project.shot.frames:
+        now, then = project.fills(n), at_8[n]
+        assert now is not None and then is not None
+        same = ~now.differs(then)
+        assert same.all() if n != 3 else same.sum() == len(same) - 1, n
+
+
+def test_back_to_a_gap_after_painting_gives_merged_regions_their_paint_back(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from drawing import open_circle
+
+    shot = tmp_path / "ring"
+    (shot / "line").mkdir(parents=True)
+    for n in (1, 2):
+        cv2.imwrite(str(shot / "line" / f"{n:04d}.png"), open_circle(6))
+    open_and_wait(qtbot, window, shot)  # 8 px: the 6 px gap is closed
+    inside, outside = (100, 80), (10, 10)
+    for (x, y), style in ((inside, 3), (outside, 5)):
+        window.session.set_style(style)
+        click_image(qtbot, window, x, y)
+    project = window.session.project
+    assert project is not None
+    window.gap.widget.presets[0].click()  # 4 px: inside runs into outside
+    qtbot.waitUntil(lambda: project.gap == 4 and window.session.editable, timeout=15000)
+    qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
+    assert pixel(window, *inside) == pixel(window, *outside)
+    go_to(qtbot, window, 2)
+    click_image(qtbot, window, *outside)  # painting elsewhere meanwhile
+    window.gap.widget.presets[1].click()  # 8 px again
+    qtbot.waitUntil(lambda: project.gap == 8 and window.session.editable, timeout=15000)
+    go_to(qtbot, window, 1)
+    assert pixel(window, *inside) == style_rgb(window, 3)
+    assert pixel(window, *outside) == style_rgb(window, 5)
 
 
 def test_timeline_shows_keys_and_statuses(
