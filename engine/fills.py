@@ -116,6 +116,11 @@ class FillMap:
         return replace(self, **changes)
 
 
+# Cells of the region-by-value vote table counted densely (128 MB of int64);
+# larger tables count only the pairs that occur.
+_DENSE_TABLE = 1 << 24
+
+
 def region_majority(
     regions: Regions, values: np.ndarray, n_values: int, *, valid: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -134,15 +139,30 @@ def region_majority(
     count = regions.count
     if count == 0 or n_values == 0:
         return np.full(count, -1, np.int64), np.zeros(count, np.float32)
-    table = np.bincount(lab * n_values + val, minlength=count * n_values).reshape(
-        count, n_values
-    )
-    best = table.argmax(axis=1)
+    pairs = lab * n_values + val
+    if count * n_values <= _DENSE_TABLE:
+        table = np.bincount(pairs, minlength=count * n_values).reshape(count, n_values)
+        best = table.argmax(axis=1)
+        votes = table[np.arange(count), best]
+        best = np.where(table.sum(axis=1) > 0, best, -1)
+    else:
+        # Region against region (a gap change on a frame of thousands of
+        # regions): a dense table would take gigabytes; count the pairs
+        # that occur instead.
+        seen, counts = np.unique(pairs, return_counts=True)
+        owner, value = seen // n_values, seen % n_values
+        # Per region, its most counted value (the smallest on a tie, as
+        # argmax gives): sort by region, then by count falling.
+        order = np.lexsort((-counts, owner))
+        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        best = np.full(count, -1, np.int64)
+        votes = np.zeros(count, np.int64)
+        best[owner[first]] = value[first]
+        votes[owner[first]] = counts[first]
     total = np.bincount(
         labels[labels > 0].astype(np.int64) - 1, minlength=count
     ).astype(np.float32)
-    share = table[np.arange(count), best] / np.maximum(total, 1)
-    best = np.where(table.sum(axis=1) > 0, best, -1)
+    share = votes / np.maximum(total, 1)
     return best, share.astype(np.float32)
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from drawing import blank, circle
 
 from engine.fills import (
@@ -11,6 +12,7 @@ from engine.fills import (
     composite,
     fills_from_color,
     fills_from_style_image,
+    region_majority,
     style_index_image,
 )
 from engine.palette import Palette, Style
@@ -101,3 +103,28 @@ def test_reading_a_painted_frame_adds_unknown_colours_as_styles() -> None:
     fills, palette = fills_from_color(regions, color, PALETTE)
     assert len(palette) == 3 and palette[2].color == (1, 2, 3, 255)
     assert sorted(fills.style.tolist()) == [0, 2]
+
+
+def test_majority_votes_alike_with_a_table_too_large_to_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Region against region on a frame of thousands of regions would need a
+    vote table of gigabytes; counting only the pairs that occur gives the
+    same answer (ties to the smallest value, regions with no vote -1)."""
+    import engine.fills as fills
+
+    image = blank(400, 300)
+    for x in range(10, 400, 24):
+        for y in range(10, 300, 24):
+            circle(image, (x, y), 8)
+    _, regions = segment_image(image, gap=0)
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 3000, regions.labels.shape)
+    valid = rng.random(regions.labels.shape) > 0.3
+    valid[regions.labels == 5] = False  # a region without a vote
+    dense = region_majority(regions, values, 3000, valid=valid)
+    monkeypatch.setattr(fills, "_DENSE_TABLE", 0)
+    counted = region_majority(regions, values, 3000, valid=valid)
+    assert dense[0][4] == -1 and regions.count > 150
+    assert np.array_equal(dense[0], counted[0])
+    assert np.allclose(dense[1], counted[1])
