@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 PROJECT_FILTER = "Cadmium projects (*.cadmium)"
 
 
+def by_frame(reasons: dict[int, str], shown: int = 4) -> str:
+    """Frames with their reasons on one line: the first ``shown``, then how
+    many more."""
+    numbers = sorted(reasons)
+    listed = "; ".join(f"{n}: {reasons[n]}" for n in numbers[:shown])
+    more = f"; and {len(numbers) - shown} more" if len(numbers) > shown else ""
+    return listed + more
+
+
 class Dialogs:
     def __init__(self, parent: QWidget) -> None:
         self.parent = parent

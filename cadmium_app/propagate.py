@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from cadmium_app.dialogs import by_frame
 from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.outputs import add_remaining_frames
@@ -52,14 +53,12 @@ class RunResult:
         return sum(int(f.needs_paint.sum()) for f in self.fills.values())
 
 
-def skipped_text(skipped: dict[int, str], shown: int = 4) -> str:
+def skipped_text(skipped: dict[int, str]) -> str:
     """Which frames a run skipped, each with its reason (the first few)."""
-    numbers = sorted(skipped)
-    if len(numbers) == 1:
-        return f"skipped frame {numbers[0]} ({skipped[numbers[0]]})"
-    reasons = "; ".join(f"{n}: {skipped[n]}" for n in numbers[:shown])
-    more = f"; and {len(numbers) - shown} more" if len(numbers) > shown else ""
-    return f"skipped {len(numbers)} frames ({reasons}{more})"
+    if len(skipped) == 1:
+        [(number, reason)] = skipped.items()
+        return f"skipped frame {number} ({reason})"
+    return f"skipped {len(skipped)} frames ({by_frame(skipped)})"
 
 
 def run_propagation(

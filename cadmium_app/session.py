@@ -14,10 +14,10 @@ import logging
 from collections.abc import Mapping
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from cadmium_app.dialogs import Dialogs
+from cadmium_app.dialogs import Dialogs, by_frame
 from cadmium_app.frames import FrameService
 from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
@@ -102,6 +102,13 @@ class Session(QObject):
         self.frames.thumb_width = settings.thumbnail_width
         self.frames.frame_ready.connect(self._on_frame_ready)
         self.frames.failed.connect(self._on_frame_failed)
+        # Frames found unreadable close together (the timeline reading a
+        # shot's thumbnails) are said in one message, not a box each.
+        self._unreadable: dict[int, str] = {}
+        self._say_unreadable = QTimer(self)
+        self._say_unreadable.setSingleShot(True)
+        self._say_unreadable.setInterval(300)
+        self._say_unreadable.timeout.connect(self._said_unreadable)
         self.project: Project | None = None
         self.engine: ShotEngine | None = None
         self.frame = 0
@@ -218,8 +225,19 @@ class Session(QObject):
         self.frame_analysed.emit(number)
 
     def _on_frame_failed(self, number: int, message: str) -> None:
-        self.dialogs.error(message)
+        self._unreadable[number] = message
+        self._say_unreadable.start()
         self.frame_analysed.emit(number)  # done, with nothing: views say so
+
+    def _said_unreadable(self) -> None:
+        failed, self._unreadable = self._unreadable, {}
+        if len(failed) == 1:
+            [message] = failed.values()
+            self.dialogs.error(message)
+        elif failed:
+            self.dialogs.error(
+                f"{len(failed)} frames cannot be read ({by_frame(failed)})"
+            )
 
     # -- style
     def set_style(self, index: int) -> None:

@@ -40,6 +40,7 @@ NO_FILLS = QColor(150, 150, 150)
 COMPLETE = QColor(60, 170, 80)
 FLAGGED = QColor(240, 150, 20)
 UNPAINTED = QColor(215, 50, 90)
+UNREADABLE = QColor(120, 30, 40)
 CURRENT = QColor(255, 120, 0)
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -86,6 +87,8 @@ class TimelineModel(QAbstractListModel):
         if role == STATUS_ROLE and project is not None:
             return project.status(number)
         if role == Qt.ItemDataRole.ToolTipRole and project is not None:
+            if number in self.session.frames.errors:
+                return self.session.frames.errors[number]
             status = project.status(number)
             kind = "key" if status.key else ("propagated" if status.propagated else "")
             name = project.shot.line[number].name
@@ -158,11 +161,13 @@ class TimelineDelegate(QStyledItemDelegate):
                 "→",
             )
         strip = QRect(rect.x(), rect.bottom() - 20, rect.width(), 21)
-        painter.fillRect(strip, status_color(status))
+        unreadable = number in self.controller.session.frames.errors
+        painter.fillRect(strip, UNREADABLE if unreadable else status_color(status))
         font.setBold(False)
         painter.setFont(font)
         painter.setPen(QColor("white"))
-        painter.drawText(strip, Qt.AlignmentFlag.AlignCenter, status_text(status))
+        text = "cannot read" if unreadable else status_text(status)
+        painter.drawText(strip, Qt.AlignmentFlag.AlignCenter, text)
         if number == self.controller.session.frame:
             pen = QPen(CURRENT, 3)
             painter.setPen(pen)

@@ -26,6 +26,7 @@ from app_helpers import (
     wait_job,
     wait_ready,
 )
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.window import MainWindow
@@ -427,6 +428,13 @@ def test_propagating_paints_around_an_unreadable_frame_and_names_it(
     errors: list[str] = []
     window.dialogs.error = errors.append  # type: ignore[method-assign]
     open_and_wait(qtbot, window, shot)
+    # The timeline reads them first: one message names both, and each
+    # frame's tooltip says why.
+    qtbot.waitUntil(lambda: any("cannot be read" in e for e in errors), timeout=10000)
+    assert errors[0].startswith("2 frames cannot be read (4: ")
+    timeline = window.timeline.model
+    tip = timeline.data(timeline.index(3), Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("A_0004.png: truncated image")
     wait_job(qtbot, window.propagation.propagate_all())
     project = window.session.project
     assert project is not None
