@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.errors import ModelError
+from engine.errors import CadmiumError, ModelError
 from engine.features import RegionEncoder, collate, frame_inputs, style_codes
 from engine.fills import FillMap
 from engine.imageio import atomic_write_bytes
@@ -48,6 +48,11 @@ FORMAT_VERSION = "1"
 # generated shots (seed 777) 1.0 gained about one point of segment accuracy
 # over 0 in every protocol; 3 and 10 gained less.
 DEFAULT_MUTUAL = 1.0
+# Memory the graph matcher holds per pair of key and target regions (its
+# attention biases and weights, and the score matrix), with some margin:
+# benchmarks/bench_regions.py measures 60 / 54 / 53 bytes a pair at 1,297 /
+# 2,692 / 5,185 regions a frame on the CPU.
+PAIR_BYTES = 64
 
 
 class MatchingModel(nn.Module):
@@ -125,6 +130,24 @@ class _Encoded:
     position: torch.Tensor  # [n x 2]
     edges: torch.Tensor  # [2 x E]
     edge_attr: torch.Tensor  # [E x A]
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free for new work on ``device`` (None where it is not known)."""
+    if device.type == "cuda":
+        # Free on the card, plus what torch holds cached for reuse.
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(
+            device
+        )
+        return int(torch.cuda.mem_get_info(device)[0]) + int(cached)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 class LearnedMatcher:
@@ -218,12 +241,30 @@ class LearnedMatcher:
                 self._cache.popitem(last=False)
         return done
 
+    def _check_memory(self, key: Frame, target: Frame) -> None:
+        """Refuse, with the reason, a pair whose match would not fit in the
+        memory free now (it grows with the product of the region counts:
+        thousands of specks or screentone dots), instead of the system
+        killing the process half-way."""
+        need = PAIR_BYTES * key.regions.count * target.regions.count
+        free = free_memory(self.device)
+        if free is None or need <= free:
+            return
+        raise CadmiumError(
+            f"frames {key.number} and {target.number}: matching "
+            f"{key.regions.count} regions with {target.regions.count} needs "
+            f"about {need / 2**30:.1f} GB, and {free / 2**30:.1f} GB is free "
+            "(specks or screentone in the line art?); the assignment matcher "
+            "needs far less"
+        )
+
     def match(self, key: Frame, key_fills: FillMap, target: Frame) -> Correspondence:
         n_key, n_target = key.regions.count, target.regions.count
         if n_key == 0 or n_target == 0:
             prob = np.zeros((n_target, n_key + 1), np.float32)
             prob[:, n_key] = 1.0
             return Correspondence(prob)
+        self._check_memory(key, target)
         k, t = self.encode(key), self.encode(target)
         styles = {}
         width = int(self.model.matcher.conf["style_codes"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 from test_model import drawing
 
-from engine.errors import ModelError
+from engine.errors import CadmiumError, ModelError
 from engine.fills import FillMap
 from engine.learned import (
     SHIPPED_FILE,
@@ -132,6 +133,26 @@ def test_a_frame_is_encoded_once_for_many_keys() -> None:
     # A new segmentation under the same frame number is encoded again.
     matcher.match(frame(1, drawing(split=True)), FillMap.empty(9), target)
     assert len(calls) == 5
+
+
+def test_a_pair_too_large_for_the_free_memory_is_refused_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.learned as learned
+
+    matcher = LearnedMatcher(small_model())
+    key, target = frame(1, drawing()), frame(2, drawing(dx=2))
+    need = learned.PAIR_BYTES * key.regions.count * target.regions.count
+    monkeypatch.setattr(learned, "free_memory", lambda device: need - 1)
+    with pytest.raises(CadmiumError) as error:
+        matcher.match(key, FillMap.empty(key.regions.count), target)
+    message = str(error.value)
+    assert message.startswith("frames 1 and 2: matching")
+    assert "assignment matcher" in message and "\n" not in message
+    monkeypatch.setattr(learned, "free_memory", lambda device: need)
+    matcher.match(key, FillMap.empty(key.regions.count), target)
+    if sys.platform.startswith("linux"):
+        assert learned.free_memory(torch.device("cpu")) is not None
 
 
 @needs_shipped
