@@ -54,6 +54,11 @@ SOURCE_MODULES = {
 
 def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
     """The sources of ``wanted`` whose generator module exists here."""
+    unknown = sorted(set(wanted) - set(SOURCE_MODULES))
+    if unknown:
+        raise ValueError(
+            f"unknown data source {unknown[0]!r} (use {', '.join(SOURCE_MODULES)})"
+        )
     return tuple(
         s for s in wanted if importlib.util.find_spec(SOURCE_MODULES[s]) is not None
     )

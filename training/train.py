@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -104,8 +103,87 @@ class TrainConfig:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    w, h = (int(v) for v in text.lower().split("x"))
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"size {text!r}: use WIDTHxHEIGHT, as 384x288") from None
+    if w < 64 or h < 64:
+        raise SystemExit(f"size {text!r}: at least 64x64")
     return w, h
+
+
+# Keys whose values may change when a run is resumed: how long it goes on,
+# where it exports, and the machine it runs on. Any other change would make
+# the resumed run another run (data, network, schedule, validation set).
+RESUMABLE_CHANGES = frozenset(
+    {
+        "resume",
+        "max_steps",
+        "max_minutes",
+        "export",
+        "export_only",
+        "ship",
+        "num_workers",
+        "log_every",
+        "device",
+        "threads",
+    }
+)
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse values that would crash the run later (after training time
+    is spent) or train the wrong way without a word."""
+    at_least = {
+        "frames": 2,
+        "shots_per_batch": 1,
+        "pairs_per_shot": 1,
+        "num_workers": 0,
+        "work_side": 64,
+        "dim": 8,
+        "layers": 1,
+        "heads": 1,
+        "style_codes": 0,
+        "max_steps": 1,
+        "warmup_steps": 0,
+        "eval_every": 1,
+        "eval_shots": 1,
+        "log_every": 1,
+        "threads": 1,
+        "gap": 0,
+    }
+    for key, least in at_least.items():
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise SystemExit(f"{key}={value!r}: use a whole number of at least {least}")
+    for key in ("lr", "min_lr", "weight_decay", "grad_clip", "max_minutes"):
+        value = getattr(cfg, key)
+        if not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise SystemExit(f"{key}={value!r}: use a number of 0 or more")
+    for key in ("long_share", "unpainted", "color_loss"):
+        value = getattr(cfg, key)
+        if not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise SystemExit(f"{key}={value!r}: use a number from 0 to 1")
+    if cfg.lr <= 0 or cfg.min_lr > cfg.lr:
+        raise SystemExit(
+            f"lr={cfg.lr}, min_lr={cfg.min_lr}: use 0 <= min_lr <= lr, lr > 0"
+        )
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise SystemExit(f"device={cfg.device!r}: use auto, cpu or cuda")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("device=cuda: no CUDA device here (use auto or cpu)")
+    if cfg.ship not in ("best", "last"):
+        raise SystemExit(f"ship={cfg.ship!r}: use best or last")
+    if cfg.export_only and not cfg.export:
+        raise SystemExit("export_only=true: name the file with --export=FILE")
+    for size in (*cfg.sizes.split(","), cfg.eval_size):
+        parse_size(size)
+    from training.pairs import available_sources
+
+    try:
+        available_sources(cfg.sources.split(","))
+    except ValueError as exc:
+        raise SystemExit(f"sources={cfg.sources!r}: {exc}") from None
 
 
 def load_config(argv: list[str]) -> TrainConfig:
@@ -123,7 +201,11 @@ def load_config(argv: list[str]) -> TrainConfig:
                     raise SystemExit(f"{origin}: {key} takes true or false")
                 value = value.lower() in ("1", "true", "yes")
             else:
-                value = {"int": int, "float": float}[kind](value)
+                try:
+                    value = {"int": int, "float": float}[kind](value)
+                except ValueError:
+                    wanted = "a whole number" if kind == "int" else "a number"
+                    raise SystemExit(f"{origin}: {key} takes {wanted}") from None
         values[key] = value
 
     for arg in argv:
@@ -133,9 +215,21 @@ def load_config(argv: list[str]) -> TrainConfig:
                 raise SystemExit(f"flag {arg!r}: use --key=value")
             put(key, value, arg)
         else:
-            for key, value in json.loads(Path(arg).read_text()).items():
+            try:
+                document = json.loads(Path(arg).read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise SystemExit(
+                    f"{arg}: cannot read ({exc.strerror or exc})"
+                ) from None
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise SystemExit(f"{arg}: not valid JSON ({exc})") from None
+            if not isinstance(document, dict):
+                raise SystemExit(f"{arg}: expected a JSON object of config keys")
+            for key, value in document.items():
                 put(key, value, arg)
-    return TrainConfig(**values)
+    cfg = TrainConfig(**values)
+    check_config(cfg)
+    return cfg
 
 
 def lr_at(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
@@ -196,24 +290,80 @@ def _as_is(pairs: list) -> list:
 
 
 def _leave_stopping_to_the_main_process(_: int) -> None:
-    """Data workers ignore SIGTERM (sent to the whole process group, say):
-    the main process finishes its step and saves, then stops them."""
+    """Data workers ignore SIGTERM and Ctrl-C's SIGINT (sent to the whole
+    process group): the main process finishes its step and saves, then
+    stops them."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def export(weights: Path, target: str) -> None:
+    """Copy checked weights to ``target`` atomically (it may be the shipped
+    file: a copy cut short must not leave it truncated)."""
+    from engine.errors import ModelError
+    from engine.learned import model_from_bytes
+
+    try:
+        data = weights.read_bytes()
+        model_from_bytes(data, str(weights))  # refuse a bad file
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise SystemExit(
+            f"export {weights} -> {target}: {exc.strerror or exc}"
+        ) from None
+    except ModelError as exc:
+        raise SystemExit(f"export {weights}: {exc}") from None
+    log.info("exported %s -> %s", weights, target)
+
+
+def check_out_dir(cfg: TrainConfig, out_dir: Path) -> None:
+    """A new run never overwrites another run's checkpoints, and a resumed
+    one goes on with the config it began with."""
+    ckpt_path = out_dir / "ckpt.pt"
+    if not cfg.resume:
+        if ckpt_path.exists():
+            raise SystemExit(
+                f"{out_dir} holds a run already: go on with --resume=true, "
+                "or choose another --out_dir"
+            )
+        return
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        before = json.loads(ckpt["config"])
+    except FileNotFoundError:
+        raise SystemExit(f"--resume=true: no checkpoint {ckpt_path}") from None
+    except Exception as exc:
+        raise SystemExit(f"--resume=true: {ckpt_path} cannot be read ({exc})") from None
+    now = asdict(cfg)
+    changed = [
+        f"{key} {before[key]!r} -> {now[key]!r}"
+        for key in now
+        if key in before and before[key] != now[key] and key not in RESUMABLE_CHANGES
+    ]
+    if changed:
+        raise SystemExit(
+            f"--resume=true: the config differs from the run's in {'; '.join(changed)}"
+            " (pass the config file the run began with)"
+        )
 
 
 def main(argv: list[str]) -> int:
     cfg = load_config(argv)
-    # `kill PID` (a scheduler's or `timeout`'s SIGTERM) ends the run after
-    # the step under way, with a checkpoint to go on from (--resume=true);
-    # a second one exits at once.
+    # `kill PID` (a scheduler's or `timeout`'s SIGTERM) or Ctrl-C ends the
+    # run after the step under way, with a checkpoint to go on from
+    # (--resume=true); a second one exits at once.
     stop_asked = threading.Event()
+    stopped_by: list[int] = []  # the signal: the exit status says which
 
-    def ask_stop(*_: object) -> None:
+    def ask_stop(signum: int, _frame: object) -> None:
         if stop_asked.is_set():
-            sys.exit(143)
+            sys.exit(128 + signum)
+        stopped_by.append(signum)
         stop_asked.set()
+        log.info("stopping after this step (again to stop at once)")
 
     signal.signal(signal.SIGTERM, ask_stop)
+    signal.signal(signal.SIGINT, ask_stop)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
     )
@@ -221,7 +371,6 @@ def main(argv: list[str]) -> int:
 
     from engine.learned import (
         MatchingModel,
-        model_from_bytes,
         neutral_start,
         rebuild_model,
         save_matcher,
@@ -234,14 +383,11 @@ def main(argv: list[str]) -> int:
         sample_pairs,
     )
 
-    if cfg.ship not in ("best", "last"):
-        raise SystemExit(f"ship={cfg.ship!r}: use best or last")
     shipped = out_dir / f"{cfg.ship}.safetensors"
     if cfg.export_only:
-        model_from_bytes(shipped.read_bytes(), str(shipped))  # refuse a bad file
-        shutil.copyfile(shipped, cfg.export)
-        log.info("exported %s -> %s", shipped, cfg.export)
+        export(shipped, cfg.export)
         return 0
+    check_out_dir(cfg, out_dir)
 
     # -- distributed and device -------------------------------------------
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -547,8 +693,7 @@ def main(argv: list[str]) -> int:
         else:
             log.info("stopped before a step was taken; nothing new was saved")
     elif master and cfg.export:
-        shutil.copyfile(shipped, cfg.export)
-        log.info("exported %s -> %s", shipped, cfg.export)
+        export(shipped, cfg.export)
     if distributed:
         # The DDP wrapper goes before its process group, or tearing it down
         # at exit can wait forever on the group; and every rank waits for
@@ -556,7 +701,8 @@ def main(argv: list[str]) -> int:
         del model
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
-    return 143 if stopping else 0
+    # 143 after SIGTERM, 130 after Ctrl-C, as a shell reports them.
+    return 128 + (stopped_by[0] if stopped_by else signal.SIGTERM) if stopping else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -35,6 +36,31 @@ def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
     assert cfg.dim == TrainConfig().dim
     with pytest.raises(SystemExit, match="unknown config key 'lrr'"):
         load_config(["--lrr=1"])
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [
+        ("--min_lr=-0.001", "min_lr=-0.001: use a number of 0 or more"),
+        ("--lr=0", "lr > 0"),
+        ("--eval_shots=0", "eval_shots=0: use a whole number of at least 1"),
+        ("--log_every=0", "log_every=0"),
+        ("--gap=-5", "gap=-5"),
+        ("--device=gpu", "use auto, cpu or cuda"),
+        ("--max_steps=abc", "max_steps takes a whole number"),
+        ("--sizes=256by192", "use WIDTHxHEIGHT"),
+        ("--sources=procedural,procedral", "unknown data source 'procedral'"),
+        ("--export_only=true", "name the file with --export"),
+        ("no-such-config.json", "no-such-config.json: cannot read"),
+    ],
+)
+def test_bad_values_are_refused_in_one_line_before_training(
+    flag: str, words: str
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        load_config([flag])
+    message = str(stop.value)
+    assert words in message and "\n" not in message
 
 
 def test_learning_rate_warms_up_then_decays_to_min() -> None:
@@ -196,15 +222,31 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
     assert ckpt["step"] == 3
+    # The run is not overwritten by a new one, nor resumed as another run.
+    with pytest.raises(SystemExit, match="holds a run already"):
+        main([f"--out_dir={out}", *TINY_RUN])
+    with pytest.raises(SystemExit, match=r"differs from the run's in gap 8 -> 4"):
+        main([f"--out_dir={out}", *TINY_RUN, "--gap=4", "--resume=true"])
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
 
 
-def test_a_run_stopped_by_sigterm_goes_on_from_its_checkpoint(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("stop", "status", "workers"),
+    [(signal.SIGTERM, 143, 0), (signal.SIGINT, 130, 1)],
+)
+def test_a_run_stopped_by_sigterm_or_ctrl_c_goes_on_from_its_checkpoint(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    stop: signal.Signals,
+    status: int,
+    workers: int,
 ) -> None:
-    """A scheduler's (or `timeout`'s) SIGTERM: the step under way ends, a
-    checkpoint is written, and --resume=true goes on from it."""
+    """A scheduler's (or `timeout`'s) SIGTERM, or Ctrl-C in the terminal
+    (SIGINT to the whole process group, data workers included): the step
+    under way ends, a checkpoint is written, and --resume=true goes on."""
     out = tmp_path / "run"
     args = [f"--out_dir={out}", *TINY_RUN, "--eval_every=1000"]
+    args.append(f"--num_workers={workers}")
     run = subprocess.Popen(
         [
             sys.executable,
@@ -217,14 +259,15 @@ def test_a_run_stopped_by_sigterm_goes_on_from_its_checkpoint(
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as in a terminal
     )
     assert run.stderr is not None
     for line in run.stderr:  # the log: wait for the first training step
         if " step 1:" in line:
             break
-    run.send_signal(signal.SIGTERM)
+    os.killpg(run.pid, stop)
     _, rest = run.communicate(timeout=120)
-    assert run.returncode == 143, rest
+    assert run.returncode == status, rest
     assert "go on with --resume=true" in rest
     stopped = torch.load(out / "ckpt.pt", weights_only=True)["step"]
     assert stopped >= 1
