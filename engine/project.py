@@ -159,8 +159,12 @@ def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
     """Carry fills over to another segmentation of the same frame: each new
     region takes the whole fill (style, origin, confidence, review flag) of
     the old region that covers most of its pixels."""
-    source = _covering(old, new)
-    empty = FillMap.empty(new.count)
+    return _carried(fills, _covering(old, new))
+
+
+def _carried(fills: FillMap, source: np.ndarray) -> FillMap:
+    """Per new region, the fill of its ``source`` region (-1: unpainted)."""
+    empty = FillMap.empty(len(source))
     if len(fills) == 0:
         return empty
     taken = FillMap(
@@ -188,7 +192,8 @@ def return_fills(
     whose fill has not changed since gets its earlier fill back exactly (a
     lower gap may have run it together with a neighbour and given both one
     colour); a region repainted since takes the fill carried over."""
-    carried = resegment_fills(fills, regions, earlier_regions)
+    source = _covering(regions, earlier_regions)
+    carried = _carried(fills, source)
     if (
         earlier is None
         or arrived_as is None
@@ -196,7 +201,6 @@ def return_fills(
         or len(arrived_as) != len(fills)
     ):
         return carried
-    source = _covering(regions, earlier_regions)
     repainted = np.append(fills.differs(arrived_as), False)[source]  # -1: False
     return carried.where(repainted, earlier)
 
@@ -528,6 +532,12 @@ class Project:
 # -- saving and loading -------------------------------------------------------
 
 
+def _stem(frame: int, fills: FillMap, gap: int) -> str:
+    """A frame's fill files' name, less the suffix: named by content, so a
+    save finds what an earlier save wrote."""
+    return f"{frame:06d}-{_digest(fills, gap)}"
+
+
 def _digest(fills: FillMap, gap: int) -> str:
     h = hashlib.blake2b(digest_size=10)
     h.update(f"{VERSION}:{gap}:{len(fills)}:".encode())
@@ -634,7 +644,7 @@ def _saved_entry(
     fills = snap.fills.get(frame)
     if fills is None or len(fills) == 0:
         return None
-    stem = f"{frame:06d}-{_digest(fills, snap.gap)}"
+    stem = _stem(frame, fills, snap.gap)
     npz, png = data_dir / f"{stem}.npz", data_dir / f"{stem}.png"
     if not npz.is_file() or (with_styles and not png.is_file()):
         return None
@@ -663,7 +673,7 @@ def _write_entry(
         if image is None:
             return None
         return {"regions": 0, "styles": str(image.resolve())}
-    stem = f"{frame:06d}-{_digest(fills, snap.gap)}"
+    stem = _stem(frame, fills, snap.gap)
     npz = data_dir / f"{stem}.npz"
     if not npz.exists():
         atomic_write_bytes(npz, _encode_npz(fills))

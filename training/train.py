@@ -316,9 +316,14 @@ def export(weights: Path, target: str) -> None:
     log.info("exported %s -> %s", weights, target)
 
 
-def check_out_dir(cfg: TrainConfig, out_dir: Path) -> None:
-    """A new run never overwrites another run's checkpoints, and a resumed
-    one goes on with the config it began with."""
+def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
+    """The checkpoint a resumed run goes on from (None for a new run). A new
+    run never overwrites another run's checkpoints, and a resumed one goes on
+    with the config it began with.
+
+    Loaded on the CPU: load_state_dict copies to the model's device, and the
+    optimiser's step counts must stay on the CPU (else every step syncs with
+    the GPU once per parameter)."""
     ckpt_path = out_dir / "ckpt.pt"
     if not cfg.resume:
         if ckpt_path.exists():
@@ -326,7 +331,7 @@ def check_out_dir(cfg: TrainConfig, out_dir: Path) -> None:
                 f"{out_dir} holds a run already: go on with --resume=true, "
                 "or choose another --out_dir"
             )
-        return
+        return None
     try:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         before = json.loads(ckpt["config"])
@@ -345,6 +350,7 @@ def check_out_dir(cfg: TrainConfig, out_dir: Path) -> None:
             f"--resume=true: the config differs from the run's in {'; '.join(changed)}"
             " (pass the config file the run began with)"
         )
+    return ckpt
 
 
 def main(argv: list[str]) -> int:
@@ -387,7 +393,7 @@ def main(argv: list[str]) -> int:
     if cfg.export_only:
         export(shipped, cfg.export)
         return 0
-    check_out_dir(cfg, out_dir)
+    ckpt = run_to_resume(cfg, out_dir)
 
     # -- distributed and device -------------------------------------------
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -419,11 +425,7 @@ def main(argv: list[str]) -> int:
     version = data_version()
     sizes = [parse_size(s) for s in cfg.sizes.split(",")]
     # A resumed run goes on with new shots, not the ones it began with.
-    start_step = 0
-    if cfg.resume:
-        start_step = torch.load(
-            out_dir / "ckpt.pt", map_location="cpu", weights_only=True
-        )["step"]
+    start_step = 0 if ckpt is None else int(ckpt["step"])
     batches = PairBatches(
         seed=cfg.seed,
         sizes=sizes,
@@ -472,12 +474,8 @@ def main(argv: list[str]) -> int:
                 )
 
     # -- model ---------------------------------------------------------------
-    if cfg.resume:
+    if ckpt is not None:
         # The network the run began with (a config may have gained keys).
-        # Loaded on the CPU: load_state_dict copies to the model's device, and
-        # the optimiser's step counts must stay on the CPU (else every step
-        # syncs with the GPU once per parameter).
-        ckpt = torch.load(out_dir / "ckpt.pt", map_location="cpu", weights_only=True)
         model = rebuild_model(json.loads(ckpt["model_conf"])).to(device)
     else:
         model = MatchingModel(
@@ -498,7 +496,7 @@ def main(argv: list[str]) -> int:
     )
     step, best_score, metrics = 0, -1.0, {}
     minutes_before = 0.0
-    if cfg.init_from and not cfg.resume:
+    if cfg.init_from and ckpt is None:
         # Older weights may lack parameters added since, and shallower ones
         # the last graph layers: both start out leaving the network as it
         # was (engine.learned.neutral_start).
@@ -523,7 +521,7 @@ def main(argv: list[str]) -> int:
             if added
             else "",
         )
-    if cfg.resume:
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]

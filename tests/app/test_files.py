@@ -46,6 +46,12 @@ def fills_of(window: MainWindow) -> dict[int, tuple[np.ndarray, ...]]:
     return out
 
 
+def paint_a_change(qtbot: QtBot, window: MainWindow) -> None:
+    """An unsaved change: frame 1's ring painted with style 3."""
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+
+
 def assert_same_fills(
     before: dict[int, tuple[np.ndarray, ...]], after: dict[int, tuple[np.ndarray, ...]]
 ) -> None:
@@ -157,8 +163,7 @@ def test_autosave_is_offered_after_a_crash(
 ) -> None:
     window = make_window(qtbot, tmp_path)
     open_and_wait(qtbot, window, line_shot)
-    window.session.set_style(3)
-    click_image(qtbot, window, *points(1)["ring"])
+    paint_a_change(qtbot, window)
     wait_job(qtbot, window.files.autosave())
     autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
     assert autosave.exists()
@@ -311,8 +316,7 @@ def test_opening_another_shot_asks_before_replacing_unsaved_painting(
     qtbot: QtBot, window: MainWindow, shot_dir: Path, line_shot: Path, tmp_path: Path
 ) -> None:
     open_and_wait(qtbot, window, line_shot)
-    window.session.set_style(3)
-    click_image(qtbot, window, *points(1)["ring"])
+    paint_a_change(qtbot, window)
     answers = ["cancel", "save"]
     window.dialogs.unsaved_changes = lambda: answers.pop(0)  # type: ignore[method-assign]
     # Cancel: the painting stays open, unsaved.
@@ -360,8 +364,7 @@ def test_saving_where_no_folder_can_be_is_a_one_line_message(
     errors: list[str] = []
     window.dialogs.error = errors.append  # type: ignore[method-assign]
     open_and_wait(qtbot, window, line_shot)
-    window.session.set_style(3)
-    click_image(qtbot, window, *points(1)["ring"])
+    paint_a_change(qtbot, window)
     wait_job(qtbot, window.files.save_as(tmp_path / "a file" / "scene.cadmium"))
     assert len(errors) == 1
     assert "Not a directory" in errors[0] and "Error(" not in errors[0]
@@ -451,8 +454,7 @@ def test_discarding_for_a_shot_that_then_fails_to_open_keeps_the_autosave(
     qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
 ) -> None:
     open_and_wait(qtbot, window, line_shot)
-    window.session.set_style(3)
-    click_image(qtbot, window, *points(1)["ring"])
+    paint_a_change(qtbot, window)
     wait_job(qtbot, window.files.autosave())
     autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
     errors: list[str] = []
@@ -466,8 +468,7 @@ def test_closing_during_a_propagation_and_saving_asks_once(
     qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
 ) -> None:
     open_and_wait(qtbot, window, shot_dir)
-    window.session.set_style(3)
-    click_image(qtbot, window, *points(1)["ring"])
+    paint_a_change(qtbot, window)
     answered = threading.Event()
     engine = window.session.engine
     assert engine is not None
