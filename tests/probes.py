@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -21,3 +22,16 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
 
     monkeypatch.setattr(facade.ShotEngine, "_load", counting_load)
     return counts
+
+
+def usage_error(
+    main: Callable[[list[str]], int],
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """What a command line tool prints on stderr when it refuses ``argv`` as
+    a usage error (exit status 2), before doing any work."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    return capsys.readouterr().err

@@ -50,6 +50,7 @@ import numpy as np
 from engine.facade import DEVICES, resolve_device
 from engine.fills import FillMap, color_layer, fills_from_color
 from engine.gaps import DEFAULT_GAP
+from engine.imageio import atomic_write_bytes
 from engine.matching import (
     AssignmentMatcher,
     Correspondence,
@@ -60,6 +61,8 @@ from engine.matching import (
 from engine.palette import UNPAINTED, Palette
 from engine.propagation import PropagationSettings, propagate
 from engine.regions import segment_image
+from training.data.__main__ import parse_size
+from training.data.art import ART_POOLS
 from training.metrics import METRICS, frame_scores, mean_scores
 from training.pairs import available_sources
 
@@ -68,29 +71,63 @@ log = logging.getLogger("evaluate")
 PROTOCOLS = ("prev", "long", "ends")
 # Also known: "self", the segmentation ceiling (no matching; see run_protocol).
 ALL_PROTOCOLS = (*PROTOCOLS, "self")
+MATCHERS = ("learned", "learned-app", "assignment", "overlap", "reachable")
 DIRECT = PropagationSettings(chain_after=10**9)
 CHAINED = PropagationSettings(chain_after=0)
 
 
 def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
     """The learned matcher from shipped weights, a .safetensors or a ckpt.pt."""
+    return load_weights(weights, device)[0]
+
+
+def load_weights(
+    weights: str | None, device: str = "cpu"
+) -> tuple[Matcher, dict[str, Any]]:
+    """The learned matcher (shipped weights when ``weights`` is None, else a
+    .safetensors or a ckpt.pt) and the training config its file records ({}
+    when it records none). A file that cannot be loaded stops the tool with
+    one line."""
+    from importlib.resources import files
+
+    import torch
+
     from engine.learned import (
+        SHIPPED_FILE,
         LearnedMatcher,
-        load_matcher,
-        load_shipped_matcher,
+        model_from_bytes,
         rebuild_model,
     )
 
-    if weights is None:
-        return load_shipped_matcher(device=device)
-    if weights.endswith(".pt"):
-        import torch
+    name = weights or f"shipped {SHIPPED_FILE}"
+    try:
+        if weights is not None and weights.endswith(".pt"):
+            ckpt = torch.load(weights, map_location="cpu", weights_only=True)
+            model = rebuild_model(json.loads(ckpt["model_conf"]))
+            model.load_state_dict(ckpt["model"])
+            config = json.loads(ckpt["config"])
+        else:
+            where = (
+                Path(weights) if weights else files("cadmium_resources") / SHIPPED_FILE
+            )
+            model, info = model_from_bytes(where.read_bytes(), name)
+            config = info.get("run_config") or {}
+    except Exception as exc:  # missing, truncated, foreign: each is one line
+        raise SystemExit(f"{name}: cannot load matcher weights ({exc})") from None
+    return LearnedMatcher(model.eval(), device=device), dict(config)
 
-        ckpt = torch.load(weights, map_location="cpu", weights_only=True)
-        model = rebuild_model(json.loads(ckpt["model_conf"]))
-        model.load_state_dict(ckpt["model"])
-        return LearnedMatcher(model, device=device)
-    return load_matcher(weights, device=device)
+
+def art_warning(art: str, config: dict[str, Any]) -> str | None:
+    """Why a held-out score of these weights is not held out, if it is not."""
+    if art != "heldout" or not config:
+        return None
+    trained = config.get("art", "all")  # runs from before the split drew all art
+    if trained == "train":
+        return None
+    return (
+        f"these weights were trained on art {trained!r}, which includes the "
+        "held-out files: the score is not a held-out score"
+    )
 
 
 class ReachableMatcher:
@@ -255,23 +292,95 @@ def make_shots(
     sources: tuple[str, ...],
     size: tuple[int, int],
     frames: int,
+    art: str = "all",
 ) -> list[Any]:
+    """``per_source`` shots of each source. A shot its source could not make
+    (the generator fell back to another source) is left out, so no source
+    is scored on another's shots and no shot twice."""
     from training.data.generate import generate_shot
 
     shots = []
     for source in sources:
         for index in range(per_source):
-            shots.append(
-                generate_shot(seed, index, size=size, frames=frames, sources=(source,))
+            shot = generate_shot(
+                seed, index, size=size, frames=frames, sources=(source,), art=art
             )
+            if shot.source == source:
+                shots.append(shot)
+            else:
+                log.warning("%s could not make shot %d: left out", source, index)
     return shots
+
+
+def add_shot_arguments(
+    parser: argparse.ArgumentParser, *, seed: int, shots: int, frames: int
+) -> None:
+    """The arguments that choose the generated shots a tool scores."""
+    parser.add_argument("--seed", type=int, default=seed, help="never a train seed")
+    parser.add_argument(
+        "--shots", type=positive, default=shots, help="shots per source"
+    )
+    parser.add_argument("--size", type=parse_size, default=(640, 360), help="WxH")
+    parser.add_argument("--frames", type=at_least(2), default=frames)
+    parser.add_argument("--sources", default="procedural,lottie,clipart")
+    parser.add_argument(
+        "--art",
+        choices=ART_POOLS,
+        default="all",
+        help="art files the Lottie and clip-art shots draw: all, or the share "
+        "training never sees (heldout; see training/data/art.py)",
+    )
+
+
+def at_least(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            message = f"{text!r} is not a whole number"
+            raise argparse.ArgumentTypeError(message) from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        return value
+
+    return parse
+
+
+positive = at_least(1)
+
+
+def sources_argument(parser: argparse.ArgumentParser, text: str) -> tuple[str, ...]:
+    try:
+        return available_sources([s for s in text.split(",") if s])
+    except ValueError as exc:
+        parser.error(f"--sources: {exc}")
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Results as strict JSON (NaN, for a metric with nothing to measure, is
+    null), written atomically; the folder is made if missing."""
+
+    def strict(value: Any) -> Any:
+        if isinstance(value, float) and not np.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [strict(v) for v in value]
+        return value
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(strict(document), indent=2).encode())
+    except OSError as exc:
+        raise SystemExit(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def add_gap_argument(parser: argparse.ArgumentParser) -> None:
     """``--gap``: the gap closing the frames are segmented with."""
     parser.add_argument(
         "--gap",
-        type=int,
+        type=at_least(0),
         default=DEFAULT_GAP,
         help=f"close gaps up to PX (default {DEFAULT_GAP})",
     )
@@ -284,11 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--weights", help=".safetensors or ckpt.pt (default: shipped weights)"
     )
-    parser.add_argument("--seed", type=int, default=777)
-    parser.add_argument("--shots", type=int, default=16, help="shots per source")
-    parser.add_argument("--size", default="640x360", help="WxH")
-    parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--sources", default="procedural,lottie,clipart")
+    add_shot_arguments(parser, seed=777, shots=16, frames=16)
     parser.add_argument("--protocols", default=",".join(PROTOCOLS))
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument(
@@ -296,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_gap_argument(parser)
     parser.add_argument("--device", choices=DEVICES, default="cpu")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=positive, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -305,18 +410,37 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    sources = available_sources([s for s in args.sources.split(",") if s])
+    sources = sources_argument(parser, args.sources)
     protocols = tuple(p for p in args.protocols.split(",") if p)
+    unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
+    if unknown or not protocols:
+        parser.error(
+            f"--protocols: unknown protocol {(unknown or [''])[0]!r} "
+            f"(choose from {', '.join(ALL_PROTOCOLS)})"
+        )
+    names = [n for n in args.matchers.split(",") if n]
+    unknown = [n for n in names if n not in MATCHERS]
+    if unknown or not names:
+        parser.error(
+            f"--matchers: unknown matcher {(unknown or [''])[0]!r} "
+            f"(choose from {', '.join(MATCHERS)})"
+        )
+    if args.weights and not {"learned", "learned-app"} & set(names):
+        parser.error("--weights: no learned matcher in --matchers to load them into")
+    device = resolve_device(args.device)
+    learned: Matcher | None = None
     matchers: dict[str, tuple[Matcher, PropagationSettings]] = {}
-    for name in args.matchers.split(","):
+    for name in names:
+        if name in ("learned", "learned-app") and learned is None:
+            learned, config = load_weights(args.weights, device)
+            warning = art_warning(args.art, config)
+            if warning:
+                log.warning("%s", warning)
         if name == "learned":
-            matchers[name] = (load_learned(args.weights, device), DIRECT)
+            matchers[name] = (learned, DIRECT)
         elif name == "learned-app":
             # As the application propagates: the key, and past chain_after
             # frames from it also the frame before.
-            learned = load_learned(args.weights, device)
             matchers["learned (app defaults)"] = (learned, PropagationSettings())
         elif name == "assignment":
             matchers[name] = (AssignmentMatcher(), DIRECT)
@@ -324,14 +448,14 @@ def main(argv: list[str] | None = None) -> int:
             matchers[name] = (ReachableMatcher(), DIRECT)
         elif name == "overlap":
             matchers["overlap (chained)"] = (OverlapMatcher(), CHAINED)
-        else:
-            parser.error(f"unknown matcher {name!r}")
     if args.mutual is not None:
         for matcher, _ in matchers.values():
             if hasattr(matcher, "mutual"):
                 matcher.mutual = args.mutual
     started = time.time()
-    shots = make_shots(args.seed, args.shots, sources, (width, height), args.frames)
+    shots = make_shots(args.seed, args.shots, sources, args.size, args.frames, args.art)
+    if not shots:
+        raise SystemExit("no shot could be made from --sources (see the warnings)")
     counts: dict[str, int] = defaultdict(int)
     for shot in shots:
         counts[shot.source] += 1
@@ -344,18 +468,20 @@ def main(argv: list[str] | None = None) -> int:
         progress=lambda name: log.info("scored %s", name),
     )
     table = markdown_table(results, counts)
-    sys.stdout.write(table + "\n")
+    width, height = args.size
+    sys.stdout.write(
+        f"Seed {args.seed}, {width}x{height}, {args.frames} frames, gap {args.gap}, "
+        f"art {args.art}\n\n{table}\n"
+    )
     log.info("%d shots in %.1f s", len(shots), time.time() - started)
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "args": vars(args) | {"json": str(args.json)},
-                    "counts": counts,
-                    "results": results,
-                },
-                indent=2,
-            )
+        write_json(
+            args.json,
+            {
+                "args": vars(args) | {"json": str(args.json)},
+                "counts": counts,
+                "results": results,
+            },
         )
     return 0
 

@@ -29,9 +29,13 @@ from tqdm import tqdm
 
 from engine.fills import color_layer
 from engine.regions import Regions
-from training.evaluate import analyse_shot, make_shots
+from training.evaluate import (
+    add_shot_arguments,
+    analyse_shot,
+    make_shots,
+    sources_argument,
+)
 from training.metrics import frame_scores, nan_mean
-from training.pairs import available_sources
 
 MIN_PART = 30  # px: smaller parts are not counted as cut or not
 MIN_PIECE = 20  # px, and MIN_PIECE_SHARE of the part
@@ -82,16 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m training.evaluate_gaps", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--gaps", default="0,4,6,8,12", help="gap settings, px")
-    parser.add_argument("--seed", type=int, default=777)
-    parser.add_argument("--shots", type=int, default=8, help="shots per source")
-    parser.add_argument("--size", default="640x360", help="WxH")
-    parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--sources", default="procedural,lottie,clipart")
+    add_shot_arguments(parser, seed=777, shots=8, frames=16)
     args = parser.parse_args(argv)
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    gaps = [int(g) for g in args.gaps.split(",") if g]
-    sources = available_sources([s for s in args.sources.split(",") if s])
-    shots = make_shots(args.seed, args.shots, sources, (width, height), args.frames)
+    try:
+        gaps = [int(g) for g in args.gaps.split(",") if g.strip()]
+    except ValueError:
+        parser.error(f"--gaps {args.gaps!r}: use whole numbers, as 0,4,8")
+    if not gaps or min(gaps) < 0:
+        parser.error(f"--gaps {args.gaps!r}: use whole numbers of 0 or more")
+    sources = sources_argument(parser, args.sources)
+    shots = make_shots(args.seed, args.shots, sources, args.size, args.frames, args.art)
     scores: dict[tuple[str, int], list[dict[str, float]]] = {}
     for shot in tqdm(shots, desc="shots", unit="shot", file=sys.stderr):
         for gap in gaps:

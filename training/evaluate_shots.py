@@ -30,23 +30,26 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from engine.errors import CadmiumError
 from engine.facade import make_matcher
 from engine.fills import FillMap, color_layer
 from engine.gaps import DEFAULT_GAP
 from engine.matching import Frame, Matcher
 from engine.palette import UNPAINTED
 from engine.propagation import PropagationSettings, propagate
-from training.data.__main__ import parse_size
 from training.data.generate import generate_shot
 from training.evaluate import (
     ReachableMatcher,
     add_gap_argument,
+    add_shot_arguments,
     analyse_shot,
-    load_learned,
+    art_warning,
+    load_weights,
+    positive,
+    sources_argument,
     start_shot,
 )
 from training.metrics import METRICS, frame_scores, mean_scores, nan_mean
-from training.pairs import available_sources
 
 FLAG_METRICS = ("flagged", "silent", "flag_recall")
 
@@ -113,12 +116,8 @@ def shot_scores(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shots", type=int, default=6, help="shots per source")
-    parser.add_argument("--frames", type=int, default=36)
-    parser.add_argument("--key-every", type=int, default=12)
-    parser.add_argument("--size", type=parse_size, default=(640, 360))
-    parser.add_argument("--seed", type=int, default=424242, help="never a train seed")
-    parser.add_argument("--sources", default="procedural,lottie,clipart")
+    add_shot_arguments(parser, seed=424242, shots=6, frames=36)
+    parser.add_argument("--key-every", type=positive, default=12)
     parser.add_argument("--matchers", default="learned,assignment,overlap")
     parser.add_argument("--weights", default=None, help="learned: file to load")
     add_gap_argument(parser)
@@ -147,29 +146,46 @@ def main(argv: list[str] | None = None) -> int:
         help="also print the flag metrics at these thresholds, e.g. 0.5,0.7,0.8",
     )
     args = parser.parse_args(argv)
-    sweep = tuple(float(t) for t in args.flag_sweep.split(",") if t.strip())
-    logging.basicConfig(level=logging.WARNING)
+    try:
+        sweep = tuple(float(t) for t in args.flag_sweep.split(",") if t.strip())
+    except ValueError:
+        parser.error(f"--flag-sweep {args.flag_sweep!r}: use numbers, as 0.5,0.7")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    names = [n for n in args.matchers.split(",") if n]
+    if args.weights and "learned" not in names:
+        parser.error("--weights: no learned matcher in --matchers to load them into")
 
     matchers: dict[str, Matcher] = {}
-    for name in args.matchers.split(","):
+    for name in names:
         if name == "learned":
-            matchers[name] = load_learned(args.weights)
+            matchers[name], config = load_weights(args.weights)
+            warning = art_warning(args.art, config)
+            if warning:
+                logging.warning("%s", warning)
         elif name == "reachable":
             matchers[name] = ReachableMatcher()
         else:
-            matchers[name] = make_matcher(kind=name)
+            try:
+                matchers[name] = make_matcher(kind=name)
+            except CadmiumError as exc:
+                parser.error(f"--matchers: {exc}")
     settings = PropagationSettings(flag_below=args.flag_below)
     if args.chain_after is not None:
         settings = replace(settings, chain_after=args.chain_after)
     if args.chain_weight is not None:
         settings = replace(settings, chain_weight=args.chain_weight)
     per: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    sources = available_sources(args.sources.split(","))
+    sources = sources_argument(parser, args.sources)
     started = time.perf_counter()
     for source in sources:
         for k in tqdm(range(args.shots), desc=source, leave=False):
             shot = generate_shot(
-                args.seed, k, size=args.size, frames=args.frames, sources=(source,)
+                args.seed,
+                k,
+                size=args.size,
+                frames=args.frames,
+                sources=(source,),
+                art=args.art,
             )
             if shot.source != source:
                 continue  # the source could not make this shot

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ from engine.gaps import DEFAULT_GAP
 from engine.regions import Regions, segment_image
 from training.metrics import packed_colors
 
+log = logging.getLogger(__name__)
+
 # Which training.data module makes each source (clip art may not exist yet).
 SOURCE_MODULES = {
     "procedural": "training.data.procedural",
@@ -53,15 +56,41 @@ SOURCE_MODULES = {
 
 
 def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
-    """The sources of ``wanted`` whose generator module exists here."""
+    """The sources of ``wanted`` that can make shots on this machine (their
+    generator and their art are here); each one left out is logged, so a run
+    records the sources it really drew from."""
     unknown = sorted(set(wanted) - set(SOURCE_MODULES))
     if unknown:
         raise ValueError(
             f"unknown data source {unknown[0]!r} (use {', '.join(SOURCE_MODULES)})"
         )
-    return tuple(
-        s for s in wanted if importlib.util.find_spec(SOURCE_MODULES[s]) is not None
-    )
+    found = []
+    for source in wanted:
+        missing = _missing_for(source)
+        if missing:
+            log.warning("data source %s left out: %s", source, missing)
+        else:
+            found.append(source)
+    return tuple(found)
+
+
+def _missing_for(source: str) -> str | None:
+    """What the source needs and this machine lacks, or None."""
+    if importlib.util.find_spec(SOURCE_MODULES[source]) is None:
+        return f"no module {SOURCE_MODULES[source]}"
+    if source == "lottie":
+        from training.data.lottie import lottie_files, lottie_root
+
+        if not lottie_files():
+            return f"no Lottie files under {lottie_root()}"
+    if source == "clipart":
+        if importlib.util.find_spec("resvg_py") is None:
+            return "resvg-py is not installed (pip install resvg-py)"
+        from training.data.clipart import clipart_files
+
+        if not clipart_files():
+            return "no OpenMoji or Openclipart SVGs (training/data/get_art.sh)"
+    return None
 
 
 def data_version() -> str:
@@ -294,6 +323,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         work_side: int,
         long_share: float = 0.5,
         gap: int = DEFAULT_GAP,
+        art: str = "all",
         rank: int = 0,
         world_size: int = 1,
         start: int = 0,
@@ -303,6 +333,7 @@ class PairBatches(torch.utils.data.IterableDataset):
         self.sources = tuple(sources)
         self.shots_per_batch, self.pairs_per_shot = shots_per_batch, pairs_per_shot
         self.work_side, self.long_share, self.gap = work_side, long_share, gap
+        self.art = art  # the share of the art files (training.data.art)
         self.rank, self.world_size = rank, world_size
         self.start = start  # batches already used (a resumed run skips them)
 
@@ -333,6 +364,7 @@ class PairBatches(torch.utils.data.IterableDataset):
                     size=size,
                     frames=self.frames,
                     sources=self.sources,
+                    art=self.art,
                 )
                 pairs += sample_pairs(
                     shot,

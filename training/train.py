@@ -61,6 +61,10 @@ class TrainConfig:
     # -- data (training/pairs.py)
     seed: int = 1  # training shots: seeds 1.. ; evaluation uses eval_seed
     sources: str = "procedural,lottie,clipart"  # those that exist are used
+    # Art files the Lottie and clip-art shots draw (training.data.art):
+    # "train" keeps a fifth of them out, and the periodic validation uses
+    # only that fifth ("heldout"); "all" draws every file (runs 1-6 did).
+    art: str = "train"
     sizes: str = "320x320,384x288,448x256,384x384,512x288,640x360"
     frames: int = 16
     shots_per_batch: int = 2
@@ -172,6 +176,10 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit(f"device={cfg.device!r}: use auto, cpu or cuda")
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("device=cuda: no CUDA device here (use auto or cpu)")
+    if cfg.art not in ("train", "all"):
+        raise SystemExit(
+            f"art={cfg.art!r}: use train (held-out art kept for evaluation) or all"
+        )
     if cfg.ship not in ("best", "last"):
         raise SystemExit(f"ship={cfg.ship!r}: use best or last")
     if cfg.export_only and not cfg.export:
@@ -230,6 +238,12 @@ def load_config(argv: list[str]) -> TrainConfig:
     cfg = TrainConfig(**values)
     check_config(cfg)
     return cfg
+
+
+def validation_art(art: str) -> str:
+    """The art of the periodic validation: the held-out share when the run
+    trains on the rest."""
+    return "heldout" if art == "train" else art
 
 
 def lr_at(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
@@ -335,6 +349,7 @@ def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
     try:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         before = json.loads(ckpt["config"])
+        before.setdefault("art", "all")  # runs from before the split drew all art
     except FileNotFoundError:
         raise SystemExit(f"--resume=true: no checkpoint {ckpt_path}") from None
     except Exception as exc:
@@ -351,6 +366,23 @@ def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
             " (pass the config file the run began with)"
         )
     return ckpt
+
+
+def log_to_file(path: Path | None) -> None:
+    """Also log to ``path`` (appending: a resumed run goes on with its log),
+    so a run started in the background keeps its history beside its
+    weights; None closes the file. One file at a time per process."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "cadmium_run", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    if path is not None:
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        )
+        handler.cadmium_run = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
 
 
 def main(argv: list[str]) -> int:
@@ -419,6 +451,14 @@ def main(argv: list[str]) -> int:
     scaler = torch.amp.GradScaler(enabled=use_amp and amp_dtype == torch.float16)
     if master:
         out_dir.mkdir(parents=True, exist_ok=True)
+        log_to_file(out_dir / "train.log")
+        log.info("config: %s", json.dumps(asdict(cfg), sort_keys=True))
+        if cfg.warmup_steps >= cfg.max_steps:
+            log.warning(
+                "warmup_steps %d >= max_steps %d: the learning rate never reaches lr",
+                cfg.warmup_steps,
+                cfg.max_steps,
+            )
 
     # -- data ----------------------------------------------------------------
     sources = available_sources(cfg.sources.split(","))
@@ -436,6 +476,7 @@ def main(argv: list[str]) -> int:
         work_side=cfg.work_side,
         long_share=cfg.long_share,
         gap=cfg.gap,
+        art=cfg.art,
         rank=rank,
         world_size=world_size,
         start=start_step,
@@ -467,6 +508,7 @@ def main(argv: list[str]) -> int:
                 size=parse_size(cfg.eval_size),
                 frames=cfg.frames,
                 sources=sources,
+                art=validation_art(cfg.art),
             )
             for kind, share in (("short", 0.0), ("long", 1.0)):
                 val_pairs[kind] += sample_pairs(
@@ -495,6 +537,7 @@ def main(argv: list[str]) -> int:
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
     step, best_score, metrics = 0, -1.0, {}
+    measured = 0  # the step the metrics were measured at
     minutes_before = 0.0
     if cfg.init_from and ckpt is None:
         # Older weights may lack parameters added since, and shallower ones
@@ -525,6 +568,7 @@ def main(argv: list[str]) -> int:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]
+        measured = int(ckpt.get("metrics_step", step))
         # Time already trained: max_minutes and the schedule count the run's
         # whole time, across resumes.
         minutes_before = float(ckpt.get("minutes", 0.0))
@@ -568,6 +612,9 @@ def main(argv: list[str]) -> int:
         info = {
             "step": step,
             "metrics": metrics,
+            # A run stopped from outside saves without evaluating: its
+            # metrics are those of the last evaluation.
+            "metrics_step": measured,
             "run_config": asdict(cfg),
             "data_version": version,
             "sources": list(sources),
@@ -586,6 +633,7 @@ def main(argv: list[str]) -> int:
             "config": json.dumps(asdict(cfg)),
             "data_version": version,
             "metrics": metrics,
+            "metrics_step": measured,
             "minutes": (time.time() - started) / 60,
         }
         buffer = io.BytesIO()
@@ -627,7 +675,7 @@ def main(argv: list[str]) -> int:
             # waits for the next slice.
             save(step, metrics, best=False)
         elif master and (step % cfg.eval_every == 0 or last) and step > first_step:
-            metrics = evaluate()
+            metrics, measured = evaluate(), step
             score = 0.5 * (metrics["short_acc"] + metrics["long_acc"])
             is_best = score > best_score
             best_score = max(best_score, score)
@@ -700,6 +748,7 @@ def main(argv: list[str]) -> int:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     # 143 after SIGTERM, 130 after Ctrl-C, as a shell reports them.
+    log_to_file(None)
     return 128 + (stopped_by[0] if stopped_by else signal.SIGTERM) if stopping else 0
 
 

@@ -89,3 +89,14 @@ def test_command_lines_are_deterministic(tmp_path: Path, capsys) -> None:
     sheet = read_image(out)
     assert sheet.ndim == 3 and sheet.shape[0] >= 3 * 48
     assert "2 shots" in capsys.readouterr().out
+
+
+def test_a_source_without_its_art_is_left_out_with_a_reason(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from training.data import lottie
+    from training.pairs import available_sources
+
+    monkeypatch.setattr(lottie, "lottie_files", lambda root=None: ())
+    assert available_sources(["procedural", "lottie"]) == ("procedural",)
+    assert "data source lottie left out: no Lottie files under" in caplog.text

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+from probes import usage_error
 
 from engine.matching import AssignmentMatcher, OverlapMatcher
 from training.evaluate import (
@@ -120,3 +124,81 @@ def test_the_reachable_ceiling_bounds_every_matcher_and_is_bounded_by_self() -> 
             assert reachable <= ceiling
         for name in ("assignment", "overlap"):
             assert results[protocol][name]["segment_accuracy"] <= reachable
+
+
+TINY = ["--sources", "procedural", "--shots", "1", "--size", "128x96", "--frames", "3"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--shots", "0"], "argument --shots: 0 is less than 1"),
+        (["--threads", "0"], "argument --threads: 0 is less than 1"),
+        (["--size", "640by360"], "size '640by360' is not WxH"),
+        (["--gap", "-1"], "argument --gap: -1 is less than 0"),
+        (["--sources", "procedral"], "--sources: unknown data source 'procedral'"),
+        (["--protocols", "prev,lnog"], "--protocols: unknown protocol 'lnog'"),
+        (["--matchers", "learned,overlpa"], "--matchers: unknown matcher 'overlpa'"),
+        (["--art", "test"], "argument --art: invalid choice: 'test'"),
+        (
+            ["--weights", "w.safetensors", "--matchers", "overlap"],
+            "--weights: no learned matcher in --matchers",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_before_any_work(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.evaluate import main
+
+    assert words in usage_error(main, argv, capsys)
+
+
+def test_weights_that_cannot_be_loaded_are_one_line(tmp_path: Path) -> None:
+    from training.evaluate import main
+
+    broken = tmp_path / "cut.safetensors"
+    broken.write_bytes(b"\x10\x00")
+    for weights in (tmp_path / "missing.safetensors", broken, tmp_path / "x.pt"):
+        with pytest.raises(SystemExit) as stop:
+            main([*TINY, "--weights", str(weights)])
+        message = str(stop.value)
+        assert message.startswith(f"{weights}: cannot load matcher weights (")
+        assert "\n" not in message
+
+
+def test_results_are_written_as_strict_json_into_a_new_folder(tmp_path: Path) -> None:
+    from training.evaluate import main, write_json
+
+    out = tmp_path / "new" / "folder" / "results.json"
+    assert main([*TINY, "--matchers", "overlap", "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["counts"] == {"procedural": 1, "all": 1}
+    assert not list(out.parent.glob("*.tmp*"))
+    # A metric with nothing to measure is NaN in memory and null on disk.
+    write_json(out, {"pixel_accuracy_fg": float("nan"), "rows": [1.0, float("inf")]})
+    assert json.loads(out.read_text(), parse_constant=pytest.fail) == {
+        "pixel_accuracy_fg": None,
+        "rows": [1.0, None],
+    }
+
+
+def test_a_shot_its_source_cannot_make_is_left_out_not_scored_as_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training.data import generate
+    from training.evaluate import make_shots
+
+    monkeypatch.setitem(generate.GENERATORS, "lottie", lambda *args: None)
+    shots = make_shots(5, 2, ("procedural", "lottie"), (128, 96), 2)
+    assert [s.source for s in shots] == ["procedural", "procedural"]
+    assert len({s.name for s in shots}) == 2
+
+
+def test_a_held_out_score_of_weights_that_saw_all_the_art_says_so() -> None:
+    from training.evaluate import art_warning, load_weights
+
+    _, config = load_weights(None)  # the shipped weights: runs before the split
+    assert "not a held-out score" in (art_warning("heldout", config) or "")
+    assert art_warning("all", config) is None
+    assert art_warning("heldout", config | {"art": "train"}) is None

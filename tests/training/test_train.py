@@ -51,6 +51,7 @@ def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
         ("--sizes=256by192", "use WIDTHxHEIGHT"),
         ("--sources=procedural,procedral", "unknown data source 'procedral'"),
         ("--export_only=true", "name the file with --export"),
+        ("--art=heldout", "art='heldout': use train (held-out art kept for"),
         ("no-such-config.json", "no-such-config.json: cannot read"),
     ],
 )
@@ -218,6 +219,7 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
         json.loads(meta["metrics"])
     )
     assert json.loads(meta["run_config"])["max_steps"] == 3
+    assert json.loads(meta["run_config"])["art"] == "train"
     assert meta["data_version"]
     assert load_matcher(export).model.conf["encoder"]["backbone"]["dim"] == 32
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
@@ -227,6 +229,14 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
         main([f"--out_dir={out}", *TINY_RUN])
     with pytest.raises(SystemExit, match=r"differs from the run's in gap 8 -> 4"):
         main([f"--out_dir={out}", *TINY_RUN, "--gap=4", "--resume=true"])
+    # A run from before the art split drew all the art: resuming it on the
+    # training share alone would be another run.
+    ckpt = torch.load(out / "ckpt.pt", weights_only=True)
+    config = json.loads(ckpt["config"])
+    del config["art"]
+    torch.save(ckpt | {"config": json.dumps(config)}, out / "ckpt.pt")
+    with pytest.raises(SystemExit, match=r"differs from the run's in art 'all' -> 'tr"):
+        main([f"--out_dir={out}", *TINY_RUN, "--resume=true"])
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
 
 
@@ -271,6 +281,9 @@ def test_a_run_stopped_by_sigterm_or_ctrl_c_goes_on_from_its_checkpoint(
     assert "go on with --resume=true" in rest
     stopped = torch.load(out / "ckpt.pt", weights_only=True)["step"]
     assert stopped >= 1
+    # Saved without an evaluation: the weights say their metrics are older.
+    meta = read_metadata((out / "last.safetensors").read_bytes())
+    assert (json.loads(meta["step"]), json.loads(meta["metrics_step"])) == (stopped, 0)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="train"):
         assert main([*args, f"--max_steps={stopped + 1}", "--resume=true"]) == 0
@@ -280,6 +293,12 @@ def test_a_run_stopped_by_sigterm_or_ctrl_c_goes_on_from_its_checkpoint(
     assert [m for m in evaluated if m.startswith("eval")] == [
         f"eval step {stopped + 1}"
     ]
+    meta = read_metadata((out / "last.safetensors").read_bytes())
+    assert json.loads(meta["metrics_step"]) == stopped + 1
+    # Both parts of the run are in its log file, the resumed one appended.
+    history = (out / "train.log").read_text()
+    assert "go on with --resume=true" in history
+    assert history.index("go on with") < history.index(f"eval step {stopped + 1}")
 
 
 def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:

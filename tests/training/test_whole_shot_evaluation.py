@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from probes import usage_error
 
 from engine.matching import OverlapMatcher
 from engine.propagation import PropagationSettings
@@ -66,3 +67,19 @@ def test_a_flag_sweep_agrees_with_a_run_at_that_threshold() -> None:
         assert swept[f"{metric}@0.9"] == pytest.approx(direct[metric], nan_ok=True)
     assert swept["segment_accuracy"] == pytest.approx(direct["segment_accuracy"])
     assert swept["flagged@0.9"] >= swept["flagged"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--key-every", "0"], "argument --key-every: 0 is less than 1"),
+        (["--shots", "0"], "argument --shots: 0 is less than 1"),
+        (["--flag-sweep", "0.5,high"], "--flag-sweep '0.5,high': use numbers"),
+        (["--matchers", "overlap,bogus"], "--matchers: unknown matcher 'bogus'"),
+        (["--weights", "w.pt", "--matchers", "overlap"], "no learned matcher"),
+    ],
+)
+def test_bad_arguments_are_one_line(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert words in usage_error(main, argv, capsys)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from training.data.art import ART_POOLS
 from training.data.generate import generate_shot, parse_sources
 from training.data.shot import write_shot
 
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         default="procedural",
         help="comma-separated mix of procedural, lottie, clipart",
     )
+    parser.add_argument(
+        "--art",
+        choices=ART_POOLS,
+        default="all",
+        help="art files the Lottie and clip-art shots may draw (default all)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -69,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     ):
         shot = generate_shot(
-            args.seed, index, size=args.size, frames=args.frames, sources=sources
+            args.seed,
+            index,
+            size=args.size,
+            frames=args.frames,
+            sources=sources,
+            art=args.art,
         )
         write_shot(shot, args.out / shot.name)
         counts[shot.source] = counts.get(shot.source, 0) + 1

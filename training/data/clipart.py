@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from training.data import shapes
+from training.data.art import in_pool
 from training.data.procedural import FPS, add_prop
 from training.data.raster import color_frame, engine_line_mask, final_labels
 from training.data.realism import (
@@ -103,6 +104,22 @@ def clipart_files() -> tuple[tuple[str, Path], ...]:
             except OSError:
                 continue
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=3)
+def clipart_pool(art: str) -> tuple[tuple[str, Path], ...]:
+    """The (collection, path) a shot drawing from ``art`` may use; a file's
+    name for the split is its path within its collection."""
+    roots = {"openmoji": openmoji_root(), "openclipart": openclipart_root()}
+
+    def name(collection: str, path: Path) -> str:
+        root = roots[collection]
+        if collection == "openmoji" and root is not None:
+            root = root / "color" / "svg"
+        inner = path.relative_to(root).as_posix() if root else path.name
+        return f"{collection}/{inner}"
+
+    return tuple(f for f in clipart_files() if in_pool(name(*f), art))
 
 
 @dataclass(frozen=True)
@@ -309,16 +326,18 @@ def generate_clipart(
     frames: int,
     style: LineStyle | None = None,
     attempts: int = 8,
+    art: str = "all",
 ) -> GeneratedShot | None:
-    """Shot ``index`` of the clip-art source, or None when no art is available."""
+    """Shot ``index`` of the clip-art source, or None when no art is available.
+    ``art``: the share of the files it may draw (training.data.art)."""
     try:
         import resvg_py  # noqa: F401
     except ImportError:
         log.warning("clipart source needs resvg-py (pip install resvg-py)")
         return None
-    files = clipart_files()
+    files = clipart_pool(art)
     if not files:
-        log.warning("no OpenMoji or Openclipart SVGs found")
+        log.warning("no OpenMoji or Openclipart SVGs found (art %s)", art)
         return None
     rng = np.random.default_rng([seed, index, 3])
     moji = [f for f in files if f[0] == "openmoji"]

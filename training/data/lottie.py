@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from training.data.raster import (
     final_labels,
     nearest_fill,
 )
+from training.data.art import in_pool
 from training.data.realism import (
     LineStyle,
     cut_gaps,
@@ -52,9 +54,16 @@ MAX_LINE_SHARE = 0.25  # more ink than this is a stroke gone wrong, not line art
 
 
 def lottie_root() -> Path:
-    for candidate in (LOTTIE_ROOT, Path("/work/shared/data/lottie")):
-        if (candidate / "files").is_dir():
-            return candidate
+    """The Lottie collection: $CADMIUM_LOTTIE, else shared/data/lottie beside
+    the checkout, else the workplace's copy (for clones made elsewhere)."""
+    candidates = (
+        os.environ.get("CADMIUM_LOTTIE"),
+        LOTTIE_ROOT,
+        "/work/shared/data/lottie",
+    )
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "files").is_dir():
+            return Path(candidate)
     return LOTTIE_ROOT
 
 
@@ -62,6 +71,15 @@ def lottie_root() -> Path:
 def lottie_files(root: str | None = None) -> tuple[Path, ...]:
     base = Path(root) if root else lottie_root()
     return tuple(sorted((base / "files").glob("**/*.json")))
+
+
+@functools.lru_cache(maxsize=3)
+def lottie_pool(art: str) -> tuple[Path, ...]:
+    """The Lottie files a shot drawing from ``art`` may use."""
+    base = lottie_root() / "files"
+    return tuple(
+        p for p in lottie_files() if in_pool(p.relative_to(base).as_posix(), art)
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -235,12 +253,14 @@ def generate_lottie(
     frames: int,
     style: LineStyle | None = None,
     attempts: int = 6,
+    art: str = "all",
 ) -> GeneratedShot | None:
-    """Shot ``index`` of the Lottie source, or None when no file works."""
+    """Shot ``index`` of the Lottie source, or None when no file works.
+    ``art``: the share of the files it may draw (training.data.art)."""
     rng = np.random.default_rng([seed, index, 2])
-    files = lottie_files()
+    files = lottie_pool(art)
     if not files:
-        log.warning("no Lottie files under %s", lottie_root())
+        log.warning("no Lottie files (art %s) under %s", art, lottie_root())
         return None
     if style is None:
         style = sample_style(rng, size)
