@@ -125,11 +125,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         except (MemoryError, RuntimeError, cv2.error) as exc:
             if not _out_of_memory(exc):
                 raise
-            print(
-                "cadmium: not enough memory for these frames "
-                "(too large, or too many regions)",
-                file=sys.stderr,
-            )
+            print(f"cadmium: {OUT_OF_MEMORY}", file=sys.stderr)
             return EXIT_INPUT
         except KeyboardInterrupt as exc:
             print(f"cadmium: interrupted; {_unwritten(exc)}", file=sys.stderr)
@@ -139,6 +135,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return EXIT_TERMINATED
     parser.print_help()
     return 0
+
+
+OUT_OF_MEMORY = "not enough memory for these frames (too large, or too many regions)"
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -267,7 +266,9 @@ def run_colorize(args: argparse.Namespace) -> int:
     names = [shot.resolve().name for shot in args.shots]
     if several and len(set(names)) != len(names):
         raise CadmiumError("several shots share a folder name; outputs would collide")
-    for done, shot in enumerate(args.shots):
+    finished: list[Path] = []
+    failed: list[Path] = []
+    for shot in args.shots:
         out = args.out / shot.resolve().name if several else args.out
         bars: list[tqdm] = []
 
@@ -302,19 +303,39 @@ def run_colorize(args: argparse.Namespace) -> int:
                 progress=progress,
             )
         except (KeyboardInterrupt, Terminated) as stop:
-            if done:
+            if finished:
                 stop.add_note(
-                    f"nothing was written for {shot}; the {done} shot(s) "
-                    "before it are done"
+                    f"nothing was written for {shot}; the {len(finished)} "
+                    "shot(s) before it are done"
                 )
             raise
+        except (CadmiumError, MemoryError, RuntimeError, cv2.error) as exc:
+            # One bad shot of a batch is reported and the others still run.
+            if not several or not (
+                isinstance(exc, CadmiumError) or _out_of_memory(exc)
+            ):
+                raise
+            reason = str(exc) if isinstance(exc, CadmiumError) else OUT_OF_MEMORY
+            if str(shot) not in reason:
+                reason = f"{shot}: {reason}"
+            print(f"cadmium: {reason}", file=sys.stderr)
+            failed.append(shot)
+            continue
         finally:
             for bar in bars:
                 bar.close()
+        finished.append(shot)
         print(
             f"{shot}: {summary.frames} frames from keys "
             f"{','.join(map(str, summary.keys))} with {summary.matcher} in "
             f"{summary.seconds:.1f} s; {summary.flagged_regions} regions flagged, "
             f"{summary.unpainted_regions} unpainted -> {summary.out}"
         )
+    if failed:
+        print(
+            f"cadmium: {len(failed)} of {len(args.shots)} shots failed "
+            f"({', '.join(map(str, failed))}); the others are done",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     return 0

@@ -124,6 +124,25 @@ def test_several_shots_in_one_command(tmp_path: Path) -> None:
     assert len(list((out / "b" / "composite").iterdir())) == 2
 
 
+def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = make_shot(tmp_path / "a", frames=3)
+    empty = tmp_path / "empty"
+    (empty / "line").mkdir(parents=True)
+    c = make_shot(tmp_path / "c", frames=2)
+    out = tmp_path / "out"
+    args = [str(a), str(empty), str(c), "--out", str(out), "--matcher", "overlap"]
+    result = run_main(capsys, "colorize-shot", *args, "--quiet")
+    assert result.returncode == 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and str(empty) in errors[0]
+    assert errors[1] == f"cadmium: 1 of 3 shots failed ({empty}); the others are done"
+    assert len(list((out / "a" / "color").iterdir())) == 3
+    assert len(list((out / "c" / "color").iterdir())) == 2
+    assert not (out / "empty").exists()
+
+
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:
     """The command run in this process (faster), seen as a subprocess."""
     code = main(list(args))
