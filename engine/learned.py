@@ -36,7 +36,7 @@ from engine.fills import FillMap
 from engine.imageio import atomic_write_bytes
 from engine.matching import Correspondence, Frame
 from engine.model.conf import merge_conf
-from engine.model.matcher import GraphMatcher
+from engine.model.matcher import GraphMatcher, row_slices
 from engine.palette import UNPAINTED
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,11 @@ FORMAT_VERSION = "1"
 # generated shots (seed 777) 1.0 gained about one point of segment accuracy
 # over 0 in every protocol; 3 and 10 gained less.
 DEFAULT_MUTUAL = 1.0
-# Memory the graph matcher holds per pair of key and target regions (its
-# attention biases and weights, and the score matrix), with some margin:
-# benchmarks/bench_regions.py measures 60 / 54 / 53 bytes a pair at 1,297 /
-# 2,692 / 5,185 regions a frame on the CPU.
-PAIR_BYTES = 64
+# Memory a match holds per pair of key and target regions (the score matrix
+# and its re-ranking; attention biases and weights go in slices), with some
+# margin: benchmarks/bench_regions.py measures 22 / 16 / 18 bytes a pair at
+# 1,297 / 2,692 / 5,185 regions a frame on the CPU.
+PAIR_BYTES = 24
 
 
 class MatchingModel(nn.Module):
@@ -299,11 +299,14 @@ class LearnedMatcher:
                 }
             )
         log_probs = out["log_probs"][0].float()
+        del out
         if self.mutual > 0:
             log_probs = mutual_rerank(log_probs, self.mutual)
-        prob = log_probs.exp().cpu().numpy()
+        # In place from here: at thousands of regions a frame, every copy of
+        # the matrix is hundreds of megabytes.
+        prob = log_probs.exp_().cpu().numpy()
         prob /= prob.sum(axis=1, keepdims=True)
-        return Correspondence(prob.astype(np.float32))
+        return Correspondence(prob)
 
     def clear(self) -> None:
         with self._lock:
@@ -319,12 +322,24 @@ def mutual_rerank(log_probs: torch.Tensor, strength: float) -> torch.Tensor:
     column-normalised log-probabilities. Two target regions competing for one
     key region then settle on the one that fits it better, as a one-to-one
     assignment would, while a split region still keeps its key region.
+
+    Worked through in slices of rows (engine.model.matcher.row_slices), so
+    a large pair of frames needs the output matrix and a slice, no more.
     """
-    keys, dust = log_probs[:, :-1], log_probs[:, -1:]
-    column = keys - keys.logsumexp(dim=0, keepdim=True)
-    reranked = (keys + strength * column).log_softmax(dim=1)
-    matched = torch.log1p(-dust.exp().clamp(max=1 - 1e-6))
-    return torch.cat([reranked + matched, dust], dim=1)
+    rows, columns = log_probs.shape[0], log_probs.shape[1] - 1
+    slices = row_slices(1, rows, columns)
+    keys = log_probs[:, :-1]
+    total = keys[slices[0]].logsumexp(dim=0, keepdim=True)
+    for part in slices[1:]:
+        total = torch.logaddexp(total, keys[part].logsumexp(dim=0, keepdim=True))
+    out = torch.empty_like(log_probs)
+    for part in slices:
+        block, dust = keys[part], log_probs[part, -1:]
+        reranked = (block + strength * (block - total)).log_softmax(dim=1)
+        matched = torch.log1p(-dust.exp().clamp(max=1 - 1e-6))
+        out[part, :-1] = reranked + matched
+        out[part, -1:] = dust
+    return out
 
 
 # -- weights on disk -------------------------------------------------------

@@ -52,6 +52,32 @@ from engine.model.conf import merge_conf
 
 # A finite "minus infinity" for masked logits, safe in half precision.
 NEG_INF = -1e4
+# Region pairs (over the batch) whose distances, attention biases and scores
+# are held at once: larger frames are worked through in slices of target
+# rows, so memory grows with the output matrix alone (thousands of specks or
+# screentone dots), not with heads x pairs. Ordinary frames (a few hundred
+# regions) are one slice.
+SLICE_PAIRS = 1 << 20
+
+
+def row_slices(batch: int, rows: int, columns: int) -> list[slice]:
+    """Slices of ``rows`` of at most SLICE_PAIRS pairs each over the batch."""
+    step = max(1, SLICE_PAIRS // max(1, batch * columns))
+    return [slice(start, start + step) for start in range(0, max(rows, 1), step)]
+
+
+def locality_bias(
+    rates: torch.Tensor,
+    position: torch.Tensor,
+    other: torch.Tensor,
+    other_mask: torch.Tensor,
+) -> torch.Tensor:
+    """Additive attention bias [B x H x M x K]: minus each head's rate times
+    the squared centroid distance; NEG_INF on the other frame's padding.
+    rates [H], position [B x M x 2], other [B x K x 2], other_mask [B x K]."""
+    dist2 = (position[:, :, None, :] - other[:, None, :, :]).square().sum(-1)
+    bias = -rates[None, :, None, None] * dist2[:, None]
+    return bias.masked_fill(~other_mask[:, None, None, :], NEG_INF)
 
 
 class Update(nn.Module):
@@ -105,15 +131,31 @@ class CrossAttention(nn.Module):
         self.update = Update(dim)
 
     def forward(
-        self, x: torch.Tensor, other: torch.Tensor, bias: torch.Tensor
+        self,
+        x: torch.Tensor,
+        other: torch.Tensor,
+        rates: torch.Tensor,
+        position: torch.Tensor,
+        other_position: torch.Tensor,
+        other_mask: torch.Tensor,
     ) -> torch.Tensor:
-        """x [B x M x D], other [B x K x D], bias [B x H x M x K] (additive,
-        NEG_INF on padding) -> [B x M x D]."""
+        """x [B x M x D], other [B x K x D], rates [H] (locality_bias),
+        position [B x M x 2], other_position [B x K x 2], other_mask [B x K]
+        -> [B x M x D]. The attention runs over slices of rows (row_slices):
+        each row's message depends on that row alone."""
         b, m, d = x.shape
         h = self.heads
         q = self.q(x).view(b, m, h, d // h).transpose(1, 2)
         k, v = self.kv(other).view(b, -1, 2, h, d // h).permute(2, 0, 3, 1, 4)
-        message = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+        parts = []
+        for rows in row_slices(b, m, other.shape[1]):
+            bias = locality_bias(rates, position[:, rows], other_position, other_mask)
+            parts.append(
+                F.scaled_dot_product_attention(
+                    q[:, :, rows], k, v, attn_mask=bias.to(q.dtype)
+                )
+            )
+        message = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
         message = self.out(message.transpose(1, 2).reshape(b, m, d))
         return self.update(x, message)
 
@@ -224,15 +266,7 @@ class GraphMatcher(nn.Module):
             graphs.append((edges, attr))
         p0, mask0 = to_dense_batch(data["position0"], batch0, batch_size=size)
         p1, mask1 = to_dense_batch(data["position1"], batch1, batch_size=size)
-        # Squared centroid distances [B x M1 x M0], and the heads' biases.
-        dist2 = (p1[:, :, None, :] - p0[:, None, :, :]).square().sum(-1)
-        rates = self.locality.exp()[None, :, None, None]
-        bias10 = (-rates * dist2[:, None]).masked_fill(
-            ~mask0[:, None, None, :], NEG_INF
-        )
-        bias01 = (-rates * dist2.transpose(1, 2)[:, None]).masked_fill(
-            ~mask1[:, None, None, :], NEG_INF
-        )
+        rates = self.locality.exp()
         for self_layer, cross_layer in zip(
             self.self_layers, self.cross_layers, strict=True
         ):
@@ -241,19 +275,22 @@ class GraphMatcher(nn.Module):
             d0, _ = to_dense_batch(x0, batch0, batch_size=size)
             d1, _ = to_dense_batch(x1, batch1, batch_size=size)
             # Both frames update from the other's state before this layer.
-            x0 = cross_layer(d0, d1, bias01)[mask0]
-            x1 = cross_layer(d1, d0, bias10)[mask1]
+            x0 = cross_layer(d0, d1, rates, p0, p1, mask1)[mask0]
+            x1 = cross_layer(d1, d0, rates, p1, p0, mask0)[mask1]
         d0, _ = to_dense_batch(self.project(x0), batch0, batch_size=size)
         d1, _ = to_dense_batch(self.project(x1), batch1, batch_size=size)
-        sim = torch.einsum("bmd,bkd->bmk", d1, d0) / d0.shape[-1] ** 0.5
-        sim = sim - self.score_locality.exp() * dist2
-        sim = sim.masked_fill(~mask0[:, None, :], NEG_INF)
         dust, _ = to_dense_batch(
             self.dustbin(x1) + self.dustbin_bias, batch1, batch_size=size
         )
-        logits = torch.cat([sim, dust], dim=-1).float()
+        score_rate = self.score_locality.exp()[None]  # one "head"
+        parts = []
+        for rows in row_slices(size, d1.shape[1], d0.shape[1]):
+            sim = torch.einsum("bmd,bkd->bmk", d1[:, rows], d0) / d0.shape[-1] ** 0.5
+            sim = sim + locality_bias(score_rate, p1[:, rows], p0, mask0)[:, 0]
+            logits = torch.cat([sim, dust[:, rows]], dim=-1).float()
+            parts.append(F.log_softmax(logits, dim=-1))
         return {
-            "log_probs": F.log_softmax(logits, dim=-1),
+            "log_probs": torch.cat(parts, dim=1) if len(parts) > 1 else parts[0],
             "mask0": mask0,
             "mask1": mask1,
         }

@@ -251,3 +251,29 @@ def test_frames_prepared_in_one_batch_match_as_frame_by_frame() -> None:
     for a, b in zip(single, batched, strict=True):
         np.testing.assert_array_equal(a.style, b.style)
         np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-5)
+
+
+def test_mutual_reranking_settles_a_contest_and_keeps_no_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.model.matcher as matcher_module
+    from engine.learned import mutual_rerank
+
+    # Targets 0 and 1 both lean to key region 0; target 0 fits it better,
+    # so target 1 moves to its second choice. Target 2 is mostly "no match".
+    prob = torch.tensor(
+        [
+            [0.80, 0.10, 0.05, 0.05],
+            [0.50, 0.40, 0.05, 0.05],
+            [0.10, 0.05, 0.05, 0.80],
+        ]
+    )
+    ranked = mutual_rerank(prob.log(), 1.0).exp()
+    assert ranked.argmax(dim=1).tolist() == [0, 1, 3]
+    torch.testing.assert_close(ranked.sum(dim=1), torch.ones(3))
+    torch.testing.assert_close(ranked[:, -1], prob[:, -1])
+    # Large frames are re-ranked in slices of rows, with the same result.
+    big = torch.randn(60, 41).log_softmax(dim=1)
+    whole = mutual_rerank(big, 1.0)
+    monkeypatch.setattr(matcher_module, "SLICE_PAIRS", 200)
+    torch.testing.assert_close(mutual_rerank(big, 1.0), whole)

@@ -121,6 +121,39 @@ def test_matching_model_batches_pairs_and_rows_are_distributions() -> None:
     assert out["mask1"][0].sum() == b.count and out["mask1"][1].sum() == c.count
 
 
+def test_large_frames_are_matched_in_slices_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frames of thousands of regions are worked through in slices of target
+    rows (memory); slicing changes no output and no gradient, padded
+    batches included."""
+    import engine.model.matcher as matcher_module
+
+    torch.manual_seed(3)
+    model = MatchingModel(
+        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    )
+    a, b, c = (
+        inputs_of(drawing()),
+        inputs_of(drawing(dx=6)),
+        inputs_of(drawing(split=True)),
+    )
+    data = collate([a, b, c, a])  # pairs (a -> b) and (c -> a), padded
+
+    def run() -> tuple[torch.Tensor, torch.Tensor]:
+        model.zero_grad()
+        out = model(data)["log_probs"]
+        out[out > -100].sum().backward()
+        return out.detach(), model.matcher.locality.grad.clone()
+
+    whole, whole_grad = run()
+    monkeypatch.setattr(matcher_module, "SLICE_PAIRS", 2 * max(a.count, c.count))
+    assert len(matcher_module.row_slices(2, a.count, c.count)) > 3
+    sliced, sliced_grad = run()
+    torch.testing.assert_close(sliced, whole)
+    torch.testing.assert_close(sliced_grad, whole_grad)
+
+
 def test_key_regions_sharing_a_style_share_a_code_and_unpainted_get_none() -> None:
     codes = style_codes(np.array([3, 3, -1, 5]), 8)
     assert codes.shape == (4, 9)
