@@ -219,11 +219,20 @@ class PropagationController(QObject):
             lambda: session.status.emit(f"{label}: cancelled; nothing changed")
         )
         job.finished.connect(lambda: self.run_finished.emit(job))
+        # Touch-ups on the frames it will paint do not make keys meanwhile.
+        awaiting = frozenset(targets) - project.keys
+
+        def settled() -> None:
+            if project.awaiting_propagation == awaiting:
+                project.awaiting_propagation = frozenset()
+
+        job.finished.connect(settled)
         if not session.jobs.submit(job, exclusive=True):
             session.dialogs.error(
                 "Another long task is running: wait for it or cancel it"
             )
             return None
+        project.awaiting_propagation = awaiting
         self.last_job = job
         return job
 

@@ -273,6 +273,10 @@ class Project:
     # Frames whose saved fills load_project found missing or damaged: they
     # open unpainted (the application says so once, after opening).
     lost_frames: list[int] = field(default_factory=list)
+    # Frames a propagation under way will paint. Painting a frame that has
+    # no propagated fills makes it a key, but a touch-up on one of these
+    # only comes before its propagated fills: it must not make a key.
+    awaiting_propagation: frozenset[int] = frozenset()
 
     # -- reading
     def fills(self, frame: int) -> FillMap | None:
@@ -402,6 +406,7 @@ class Project:
         becomes_key = (
             mode is not FillMode.UNPAINT
             and frame not in self.keys
+            and frame not in self.awaiting_propagation
             and not (base.origin == ORIGIN_PROPAGATED).any()
         )
         label = {

@@ -193,6 +193,44 @@ def test_back_to_a_gap_after_painting_gives_merged_regions_their_paint_back(
     assert pixel(window, *outside) == style_rgb(window, 5)
 
 
+def test_a_touch_up_during_a_propagation_does_not_make_a_key(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Painting a frame that has no propagated fills makes it a key, but a
+    frame the run under way is about to paint only has none yet."""
+    import threading
+
+    from cadmium_app import propagate
+    from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED
+
+    open_and_wait(qtbot, window, shot_dir)
+    release = threading.Event()
+    run_propagation = propagate.run_propagation
+
+    def held(*args: object, **kwargs: object) -> object:
+        release.wait(20)
+        return run_propagation(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(propagate, "run_propagation", held)
+    go_to(qtbot, window, 4)
+    job = window.propagation.propagate_all()
+    assert job is not None
+    window.session.set_style(5)
+    click_image(qtbot, window, 10, 10)  # the touch-up, while the run waits
+    project = window.session.project
+    assert project is not None and project.keys == {1}
+    release.set()
+    wait_job(qtbot, job)
+    assert project.keys == {1}
+    fills = project.fills(4)
+    assert fills is not None
+    assert (fills.origin == ORIGIN_ANIMATOR).sum() == 1  # the touch-up stays
+    assert (fills.origin == ORIGIN_PROPAGATED).any()  # the rest is painted
+    assert pixel(window, 10, 10) == style_rgb(window, 5)
+    # With the run over, painting a fresh frame makes a key again.
+    assert project.awaiting_propagation == frozenset()
+
+
 def test_timeline_shows_keys_and_statuses(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
