@@ -223,8 +223,11 @@ class PropagationController(QObject):
         awaiting = frozenset(targets) - project.keys
 
         def settled() -> None:
-            if project.awaiting_propagation == awaiting:
-                project.awaiting_propagation = frozenset()
+            if project.awaiting_propagation != awaiting:
+                return
+            keys = project.end_propagation()
+            if keys is not None and session.project is project:
+                session.push(keys)
 
         job.finished.connect(settled)
         if not session.jobs.submit(job, exclusive=True):

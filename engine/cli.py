@@ -316,7 +316,7 @@ def run_colorize(args: argparse.Namespace) -> int:
             ):
                 raise
             reason = str(exc) if isinstance(exc, CadmiumError) else OUT_OF_MEMORY
-            if str(shot) not in reason:
+            if not reason.startswith((str(shot), str(shot.resolve()))):
                 reason = f"{shot}: {reason}"
             print(f"cadmium: {reason}", file=sys.stderr)
             failed.append(shot)

@@ -298,13 +298,13 @@ class LearnedMatcher:
                     "edge_attr1": t.edge_attr,
                 }
             )
-        log_probs = out["log_probs"][0].float()
-        del out
-        if self.mutual > 0:
-            log_probs = mutual_rerank(log_probs, self.mutual)
-        # In place from here: at thousands of regions a frame, every copy of
-        # the matrix is hundreds of megabytes.
-        prob = log_probs.exp_().cpu().numpy()
+            log_probs = out["log_probs"][0].float()
+            del out
+            if self.mutual > 0:
+                log_probs = mutual_rerank(log_probs, self.mutual)
+            # In place from here: at thousands of regions a frame, every copy
+            # of the matrix is hundreds of megabytes.
+            prob = log_probs.exp_().cpu().numpy()
         prob /= prob.sum(axis=1, keepdims=True)
         return Correspondence(prob)
 

@@ -438,6 +438,20 @@ class Project:
                 diffs.append(diff)
         return FillEdit(label=label, diffs=tuple(diffs)) if diffs else None
 
+    def end_propagation(self) -> FillEdit | None:
+        """The run under way is over (done, cancelled or refused). Frames
+        touched up meanwhile that it did not paint become keys, as the
+        touch-up would have made them without the run."""
+        frames = frozenset(
+            frame
+            for frame in self.awaiting_propagation - self.keys
+            if (fills := self._fills.get(frame)) is not None
+            and (fills.painted & (fills.origin == ORIGIN_ANIMATOR)).any()
+            and not (fills.origin == ORIGIN_PROPAGATED).any()
+        )
+        self.awaiting_propagation = frozenset()
+        return FillEdit("Mark key", (), keys_added=frames) if frames else None
+
     def key_edit(self, frame: int, key: bool) -> FillEdit | None:
         if key == (frame in self.keys):
             return None

@@ -86,8 +86,8 @@ def load_weights(
 ) -> tuple[Matcher, dict[str, Any]]:
     """The learned matcher (shipped weights when ``weights`` is None, else a
     .safetensors or a ckpt.pt) and the training config its file records ({}
-    when it records none). A file that cannot be loaded stops the tool with
-    one line."""
+    when it records none; with "art_seen" when recorded). A file that cannot
+    be loaded stops the tool with one line."""
     from importlib.resources import files
 
     import torch
@@ -106,12 +106,16 @@ def load_weights(
             model = rebuild_model(json.loads(ckpt["model_conf"]))
             model.load_state_dict(ckpt["model"])
             config = json.loads(ckpt["config"])
+            if "art_seen" in ckpt:
+                config["art_seen"] = ckpt["art_seen"]
         else:
             where = (
                 Path(weights) if weights else files("cadmium_resources") / SHIPPED_FILE
             )
             model, info = model_from_bytes(where.read_bytes(), name)
-            config = info.get("run_config") or {}
+            config = dict(info.get("run_config") or {})
+            if "art_seen" in info:
+                config["art_seen"] = info["art_seen"]
     except Exception as exc:  # missing, truncated, foreign: each is one line
         raise SystemExit(f"{name}: cannot load matcher weights ({exc})") from None
     return LearnedMatcher(model.eval(), device=device), dict(config)
@@ -119,13 +123,15 @@ def load_weights(
 
 def art_warning(art: str, config: dict[str, Any]) -> str | None:
     """Why a held-out score of these weights is not held out, if it is not."""
-    if art != "heldout" or not config:
+    if art != "heldout":
         return None
-    trained = config.get("art", "all")  # runs from before the split drew all art
-    if trained == "train":
+    # What the weights have seen (a run on "train" from weights that saw all
+    # the art has seen all of it); runs from before the split drew all art.
+    seen = config.get("art_seen") or config.get("art", "all")
+    if seen == "train":
         return None
     return (
-        f"these weights were trained on art {trained!r}, which includes the "
+        f"these weights were trained on art {seen!r}, which includes the "
         "held-out files: the score is not a held-out score"
     )
 
@@ -349,9 +355,11 @@ def at_least(least: int) -> Callable[[str], int]:
 positive = at_least(1)
 
 
-def sources_argument(parser: argparse.ArgumentParser, text: str) -> tuple[str, ...]:
+def sources_argument(
+    parser: argparse.ArgumentParser, text: str, art: str = "all"
+) -> tuple[str, ...]:
     try:
-        return available_sources([s for s in text.split(",") if s])
+        return available_sources([s for s in text.split(",") if s], art)
     except ValueError as exc:
         parser.error(f"--sources: {exc}")
 
@@ -410,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    sources = sources_argument(parser, args.sources)
+    sources = sources_argument(parser, args.sources, args.art)
     protocols = tuple(p for p in args.protocols.split(",") if p)
     unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
     if unknown or not protocols:

@@ -94,15 +94,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--gaps {args.gaps!r}: use whole numbers, as 0,4,8")
     if not gaps or min(gaps) < 0:
         parser.error(f"--gaps {args.gaps!r}: use whole numbers of 0 or more")
-    sources = sources_argument(parser, args.sources)
+    sources = sources_argument(parser, args.sources, args.art)
     shots = make_shots(args.seed, args.shots, sources, args.size, args.frames, args.art)
+    if not shots:
+        raise SystemExit("no shot could be made from --sources (see the warnings)")
     scores: dict[tuple[str, int], list[dict[str, float]]] = {}
     for shot in tqdm(shots, desc="shots", unit="shot", file=sys.stderr):
         for gap in gaps:
             result = gap_scores(shot, gap)
             for source in (shot.source, "all"):
                 scores.setdefault((source, gap), []).append(result)
+    width, height = args.size
     lines = [
+        f"Seed {args.seed}, {width}x{height}, {args.frames} frames, art {args.art}",
+        "",
         "| source | gap | leak-free segment acc. | parts cut | regions per frame |",
         "|---|---|---|---|---|",
     ]

@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error(f"--flag-sweep {args.flag_sweep!r}: use numbers, as 0.5,0.7")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    sources = sources_argument(parser, args.sources, args.art)
     names = [n for n in args.matchers.split(",") if n]
     if args.weights and "learned" not in names:
         parser.error("--weights: no learned matcher in --matchers to load them into")
@@ -175,7 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.chain_weight is not None:
         settings = replace(settings, chain_weight=args.chain_weight)
     per: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    sources = sources_argument(parser, args.sources)
     started = time.perf_counter()
     for source in sources:
         for k in tqdm(range(args.shots), desc=source, leave=False):
@@ -195,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
                         shot, matcher, args.key_every, settings, sweep, args.gap
                     )
                 )
+    if not per:
+        raise SystemExit("no shot could be made from --sources (see the warnings)")
     columns = (*METRICS, *FLAG_METRICS)
     print(
         f"\nWhole shots, {args.frames} frames at {args.size[0]}x{args.size[1]}, "
-        f"a key every {args.key_every} frames, seed {args.seed} "
+        f"a key every {args.key_every} frames, seed {args.seed}, art {args.art} "
         f"({time.perf_counter() - started:.0f} s)\n"
     )
     print("| source | shots | matcher | " + " | ".join(columns) + " |")

@@ -55,10 +55,10 @@ SOURCE_MODULES = {
 }
 
 
-def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
+def available_sources(wanted: Sequence[str], art: str = "all") -> tuple[str, ...]:
     """The sources of ``wanted`` that can make shots on this machine (their
-    generator and their art are here); each one left out is logged, so a run
-    records the sources it really drew from."""
+    generator and their share ``art`` of the art files are here); each one
+    left out is logged, so a run records the sources it really drew from."""
     unknown = sorted(set(wanted) - set(SOURCE_MODULES))
     if unknown:
         raise ValueError(
@@ -66,7 +66,7 @@ def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
         )
     found = []
     for source in wanted:
-        missing = _missing_for(source)
+        missing = _missing_for(source, art)
         if missing:
             log.warning("data source %s left out: %s", source, missing)
         else:
@@ -74,22 +74,25 @@ def available_sources(wanted: Sequence[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _missing_for(source: str) -> str | None:
+def _missing_for(source: str, art: str) -> str | None:
     """What the source needs and this machine lacks, or None."""
     if importlib.util.find_spec(SOURCE_MODULES[source]) is None:
         return f"no module {SOURCE_MODULES[source]}"
     if source == "lottie":
-        from training.data.lottie import lottie_files, lottie_root
+        from training.data.lottie import lottie_pool, lottie_root
 
-        if not lottie_files():
-            return f"no Lottie files under {lottie_root()}"
+        if not lottie_pool(art):
+            return f"no Lottie files (art {art}) under {lottie_root()}"
     if source == "clipart":
         if importlib.util.find_spec("resvg_py") is None:
             return "resvg-py is not installed (pip install resvg-py)"
-        from training.data.clipart import clipart_files
+        from training.data.clipart import clipart_pool
 
-        if not clipart_files():
-            return "no OpenMoji or Openclipart SVGs (training/data/get_art.sh)"
+        if not clipart_pool(art):
+            return (
+                f"no OpenMoji or Openclipart SVGs (art {art}; "
+                "training/data/get_art.sh fetches them)"
+            )
     return None
 
 

@@ -281,16 +281,24 @@ def match_loss(
     return loss, correct[rows]
 
 
-def initial_weights(path: str) -> dict[str, torch.Tensor]:
+def initial_weights(path: str) -> tuple[dict[str, torch.Tensor], str]:
     """A model state dict, on the CPU, from shipped-style safetensors or a
     checkpoint (never unpickled: safetensors, or torch.load with
-    weights_only)."""
+    weights_only), and the art those weights have seen: "train" only when
+    their record says so (weights from before the art split saw it all)."""
     if path.endswith(".pt"):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        return ckpt["model"]
-    from safetensors.torch import load_file
+        config = json.loads(ckpt.get("config", "{}"))
+        return ckpt["model"], ckpt.get("art_seen", config.get("art", "all"))
+    from safetensors.torch import load
 
-    return load_file(path, device="cpu")
+    from engine.learned import read_metadata
+
+    data = Path(path).read_bytes()
+    meta = read_metadata(data)
+    config = json.loads(meta.get("run_config", "{}"))
+    seen = json.loads(meta["art_seen"]) if "art_seen" in meta else None
+    return load(data), seen or config.get("art", "all")
 
 
 def _names(keys: list[str], shown: int = 4) -> str:
@@ -349,6 +357,7 @@ def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
     try:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         before = json.loads(ckpt["config"])
+        legacy = "art" not in before
         before.setdefault("art", "all")  # runs from before the split drew all art
     except FileNotFoundError:
         raise SystemExit(f"--resume=true: no checkpoint {ckpt_path}") from None
@@ -363,7 +372,13 @@ def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
     if changed:
         raise SystemExit(
             f"--resume=true: the config differs from the run's in {'; '.join(changed)}"
-            " (pass the config file the run began with)"
+            " (pass the config file the run began with"
+            + (
+                ", and --art=all: it began before the art split"
+                if legacy and now["art"] != "all"
+                else ""
+            )
+            + ")"
         )
     return ckpt
 
@@ -386,6 +401,14 @@ def log_to_file(path: Path | None) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """Train (see the module's docstring); the exit status."""
+    try:
+        return train(argv)
+    finally:
+        log_to_file(None)  # however it ends: the run's folder stays removable
+
+
+def train(argv: list[str]) -> int:
     cfg = load_config(argv)
     # `kill PID` (a scheduler's or `timeout`'s SIGTERM) or Ctrl-C ends the
     # run after the step under way, with a checkpoint to go on from
@@ -461,7 +484,7 @@ def main(argv: list[str]) -> int:
             )
 
     # -- data ----------------------------------------------------------------
-    sources = available_sources(cfg.sources.split(","))
+    sources = available_sources(cfg.sources.split(","), cfg.art)
     version = data_version()
     sizes = [parse_size(s) for s in cfg.sizes.split(",")]
     # A resumed run goes on with new shots, not the ones it began with.
@@ -498,6 +521,7 @@ def main(argv: list[str]) -> int:
     # shot's first drawing (long range) and against the drawing before it.
     val_pairs: dict[str, list] = {"short": [], "long": []}
     if master:
+        val_sources = available_sources(cfg.sources.split(","), validation_art(cfg.art))
         from training.data.generate import generate_shot
 
         rng = np.random.default_rng(0)
@@ -507,7 +531,7 @@ def main(argv: list[str]) -> int:
                 index,
                 size=parse_size(cfg.eval_size),
                 frames=cfg.frames,
-                sources=sources,
+                sources=val_sources,
                 art=validation_art(cfg.art),
             )
             for kind, share in (("short", 0.0), ("long", 1.0)):
@@ -538,13 +562,24 @@ def main(argv: list[str]) -> int:
     )
     step, best_score, metrics = 0, -1.0, {}
     measured = 0  # the step the metrics were measured at
+    # The art these weights have seen: a run on the training share that
+    # starts from weights that saw everything has seen everything.
+    art_seen = cfg.art
     minutes_before = 0.0
     if cfg.init_from and ckpt is None:
         # Older weights may lack parameters added since, and shallower ones
         # the last graph layers: both start out leaving the network as it
         # was (engine.learned.neutral_start).
         try:
-            result = model.load_state_dict(initial_weights(cfg.init_from), strict=False)
+            state, seen_before = initial_weights(cfg.init_from)
+        except Exception as exc:  # missing, truncated, foreign: one line each
+            raise SystemExit(
+                f"init_from {cfg.init_from}: cannot read the weights ({exc})"
+            ) from None
+        if seen_before != "train":
+            art_seen = "all"
+        try:
+            result = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # a tensor of another shape
             detail = str(exc).strip().splitlines()[-1].strip()
             raise SystemExit(
@@ -569,6 +604,7 @@ def main(argv: list[str]) -> int:
         optimizer.load_state_dict(ckpt["optimizer"])
         step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]
         measured = int(ckpt.get("metrics_step", step))
+        art_seen = ckpt.get("art_seen", art_seen)
         # Time already trained: max_minutes and the schedule count the run's
         # whole time, across resumes.
         minutes_before = float(ckpt.get("minutes", 0.0))
@@ -615,6 +651,7 @@ def main(argv: list[str]) -> int:
             # A run stopped from outside saves without evaluating: its
             # metrics are those of the last evaluation.
             "metrics_step": measured,
+            "art_seen": art_seen,  # training.evaluate.art_warning
             "run_config": asdict(cfg),
             "data_version": version,
             "sources": list(sources),
@@ -634,6 +671,7 @@ def main(argv: list[str]) -> int:
             "data_version": version,
             "metrics": metrics,
             "metrics_step": measured,
+            "art_seen": art_seen,
             "minutes": (time.time() - started) / 60,
         }
         buffer = io.BytesIO()
@@ -748,7 +786,6 @@ def main(argv: list[str]) -> int:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     # 143 after SIGTERM, 130 after Ctrl-C, as a shell reports them.
-    log_to_file(None)
     return 128 + (stopped_by[0] if stopped_by else signal.SIGTERM) if stopping else 0
 
 

@@ -193,11 +193,18 @@ def test_back_to_a_gap_after_painting_gives_merged_regions_their_paint_back(
     assert pixel(window, *outside) == style_rgb(window, 5)
 
 
+@pytest.mark.parametrize("cancel", [False, True])
 def test_a_touch_up_during_a_propagation_does_not_make_a_key(
-    qtbot: QtBot, window: MainWindow, shot_dir: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    window: MainWindow,
+    shot_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cancel: bool,
 ) -> None:
     """Painting a frame that has no propagated fills makes it a key, but a
-    frame the run under way is about to paint only has none yet."""
+    frame the run under way is about to paint only has none yet. If the run
+    then paints nothing (cancelled), the touch-up is what it would have been
+    without the run: a key."""
     import threading
 
     from cadmium_app import propagate
@@ -219,16 +226,21 @@ def test_a_touch_up_during_a_propagation_does_not_make_a_key(
     click_image(qtbot, window, 10, 10)  # the touch-up, while the run waits
     project = window.session.project
     assert project is not None and project.keys == {1}
+    if cancel:
+        job.cancel()
     release.set()
     wait_job(qtbot, job)
-    assert project.keys == {1}
+    assert project.awaiting_propagation == frozenset()
+    assert pixel(window, 10, 10) == style_rgb(window, 5)
     fills = project.fills(4)
     assert fills is not None
     assert (fills.origin == ORIGIN_ANIMATOR).sum() == 1  # the touch-up stays
-    assert (fills.origin == ORIGIN_PROPAGATED).any()  # the rest is painted
-    assert pixel(window, 10, 10) == style_rgb(window, 5)
-    # With the run over, painting a fresh frame makes a key again.
-    assert project.awaiting_propagation == frozenset()
+    if cancel:
+        assert project.keys == {1, 4}
+        assert not (fills.origin == ORIGIN_PROPAGATED).any()
+    else:
+        assert project.keys == {1}
+        assert (fills.origin == ORIGIN_PROPAGATED).any()  # the rest is painted
 
 
 def test_timeline_shows_keys_and_statuses(

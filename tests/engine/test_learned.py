@@ -277,3 +277,12 @@ def test_mutual_reranking_settles_a_contest_and_keeps_no_match(
     whole = mutual_rerank(big, 1.0)
     monkeypatch.setattr(matcher_module, "SLICE_PAIRS", 200)
     torch.testing.assert_close(mutual_rerank(big, 1.0), whole)
+
+
+def test_matching_without_the_mutual_reranking() -> None:
+    key, target = frame(1, drawing()), frame(2, drawing(dx=5))
+    fills = FillMap.empty(key.regions.count)
+    plain = LearnedMatcher(small_model(), mutual=0.0).match(key, fills, target).prob
+    ranked = LearnedMatcher(small_model()).match(key, fills, target).prob
+    np.testing.assert_allclose(plain.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(plain[:, -1], ranked[:, -1], rtol=1e-4)

@@ -97,6 +97,6 @@ def test_a_source_without_its_art_is_left_out_with_a_reason(
     from training.data import lottie
     from training.pairs import available_sources
 
-    monkeypatch.setattr(lottie, "lottie_files", lambda root=None: ())
-    assert available_sources(["procedural", "lottie"]) == ("procedural",)
-    assert "data source lottie left out: no Lottie files under" in caplog.text
+    monkeypatch.setattr(lottie, "lottie_pool", lambda art: ())
+    assert available_sources(["procedural", "lottie"], "heldout") == ("procedural",)
+    assert "data source lottie left out: no Lottie files (art heldout)" in caplog.text

@@ -202,3 +202,6 @@ def test_a_held_out_score_of_weights_that_saw_all_the_art_says_so() -> None:
     assert "not a held-out score" in (art_warning("heldout", config) or "")
     assert art_warning("all", config) is None
     assert art_warning("heldout", config | {"art": "train"}) is None
+    # A run on the training share begun from weights that saw everything.
+    seen_all = config | {"art": "train", "art_seen": "all"}
+    assert "not a held-out score" in (art_warning("heldout", seen_all) or "")

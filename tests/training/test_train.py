@@ -235,7 +235,8 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     config = json.loads(ckpt["config"])
     del config["art"]
     torch.save(ckpt | {"config": json.dumps(config)}, out / "ckpt.pt")
-    with pytest.raises(SystemExit, match=r"differs from the run's in art 'all' -> 'tr"):
+    began_before = r"in art 'all' -> 'train';.*, and --art=all: it began before"
+    with pytest.raises(SystemExit, match=began_before):
         main([f"--out_dir={out}", *TINY_RUN, "--resume=true"])
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
 
@@ -361,6 +362,14 @@ def test_a_warm_restart_from_older_or_shallower_weights(tmp_path: Path) -> None:
     assert main(args) == 0
     trained = load_matcher(out / "last.safetensors").model
     assert trained.matcher.conf["style_codes"] == 16
+    # Trained on the training share of the art, but from weights without a
+    # record of theirs (so they saw it all): the weights have seen it all.
+    meta = read_metadata((out / "last.safetensors").read_bytes())
+    assert json.loads(meta["run_config"])["art"] == "train"
+    assert json.loads(meta["art_seen"]) == "all"
+    missing = [f"--init_from={tmp_path / 'missing.pt'}", f"--out_dir={tmp_path / 'x'}"]
+    with pytest.raises(SystemExit, match=r"missing\.pt: cannot read the weights"):
+        main([*args, *missing])
     # The stem moved by at most one step of the optimiser from the old one.
     stem = "encoder.backbone.stem.0.weight"
     delta = trained.state_dict()[stem] - older.state_dict()[stem]

@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from training.data import shapes
-from training.data.art import in_pool
+from training.data.art import art_name, in_pool
 from training.data.procedural import FPS, add_prop
 from training.data.raster import color_frame, engine_line_mask, final_labels
 from training.data.realism import (
@@ -108,18 +108,12 @@ def clipart_files() -> tuple[tuple[str, Path], ...]:
 
 @functools.lru_cache(maxsize=3)
 def clipart_pool(art: str) -> tuple[tuple[str, Path], ...]:
-    """The (collection, path) a shot drawing from ``art`` may use; a file's
-    name for the split is its path within its collection."""
-    roots = {"openmoji": openmoji_root(), "openclipart": openclipart_root()}
-
-    def name(collection: str, path: Path) -> str:
-        root = roots[collection]
-        if collection == "openmoji" and root is not None:
-            root = root / "color" / "svg"
-        inner = path.relative_to(root).as_posix() if root else path.name
-        return f"{collection}/{inner}"
-
-    return tuple(f for f in clipart_files() if in_pool(name(*f), art))
+    """The (collection, path) a shot drawing from ``art`` may use."""
+    return tuple(
+        (collection, path)
+        for collection, path in clipart_files()
+        if in_pool(art_name(collection, path.name), art)
+    )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from training.data.raster import (
     final_labels,
     nearest_fill,
 )
-from training.data.art import in_pool
+from training.data.art import art_name, in_pool
 from training.data.realism import (
     LineStyle,
     cut_gaps,
@@ -76,10 +76,7 @@ def lottie_files(root: str | None = None) -> tuple[Path, ...]:
 @functools.lru_cache(maxsize=3)
 def lottie_pool(art: str) -> tuple[Path, ...]:
     """The Lottie files a shot drawing from ``art`` may use."""
-    base = lottie_root() / "files"
-    return tuple(
-        p for p in lottie_files() if in_pool(p.relative_to(base).as_posix(), art)
-    )
+    return tuple(p for p in lottie_files() if in_pool(art_name("lottie", p.name), art))
 
 
 @functools.lru_cache(maxsize=1)
