@@ -50,9 +50,9 @@ FORMAT_VERSION = "1"
 DEFAULT_MUTUAL = 1.0
 # Memory a match holds per pair of key and target regions (the score matrix
 # and its re-ranking; attention biases and weights go in slices), with some
-# margin: benchmarks/bench_regions.py measures 22 / 16 / 18 bytes a pair at
+# margin: benchmarks/bench_regions.py measures 13 / 15 / 14 bytes a pair at
 # 1,297 / 2,692 / 5,185 regions a frame on the CPU.
-PAIR_BYTES = 24
+PAIR_BYTES = 20
 
 
 class MatchingModel(nn.Module):
