@@ -115,7 +115,9 @@ def shot_scores(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate_shots", description=__doc__.splitlines()[0]
+    )
     add_shot_arguments(parser, seed=424242, shots=6, frames=36)
     parser.add_argument("--key-every", type=positive, default=12)
     parser.add_argument("--matchers", default="learned,assignment,overlap")
