@@ -235,7 +235,7 @@ class PropagationController(QObject):
                 "Another long task is running: wait for it or cancel it"
             )
             return None
-        project.awaiting_propagation = awaiting
+        project.begin_propagation(targets)
         self.last_job = job
         return job
 

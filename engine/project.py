@@ -277,6 +277,8 @@ class Project:
     # no propagated fills makes it a key, but a touch-up on one of these
     # only comes before its propagated fills: it must not make a key.
     awaiting_propagation: frozenset[int] = frozenset()
+    # Of those, the frames with no paint of the animator's when it began.
+    _bare_at_start: frozenset[int] = frozenset()
 
     # -- reading
     def fills(self, frame: int) -> FillMap | None:
@@ -438,19 +440,35 @@ class Project:
                 diffs.append(diff)
         return FillEdit(label=label, diffs=tuple(diffs)) if diffs else None
 
+    def begin_propagation(self, targets: Iterable[int]) -> None:
+        """A run that will paint ``targets`` is under way (see
+        awaiting_propagation)."""
+        self.awaiting_propagation = frozenset(targets) - self.keys
+        self._bare_at_start = frozenset(
+            frame
+            for frame in self.awaiting_propagation
+            if not self._animator_painted(frame)
+        )
+
     def end_propagation(self) -> FillEdit | None:
         """The run under way is over (done, cancelled or refused). Frames
         touched up meanwhile that it did not paint become keys, as the
-        touch-up would have made them without the run."""
+        touch-up would have made them without the run; a frame painted
+        before it began (a key unmarked) stays as it was."""
         frames = frozenset(
             frame
-            for frame in self.awaiting_propagation - self.keys
-            if (fills := self._fills.get(frame)) is not None
-            and (fills.painted & (fills.origin == ORIGIN_ANIMATOR)).any()
-            and not (fills.origin == ORIGIN_PROPAGATED).any()
+            for frame in self._bare_at_start - self.keys
+            if self._animator_painted(frame)
+            and not (self._fills[frame].origin == ORIGIN_PROPAGATED).any()
         )
-        self.awaiting_propagation = frozenset()
+        self.awaiting_propagation = self._bare_at_start = frozenset()
         return FillEdit("Mark key", (), keys_added=frames) if frames else None
+
+    def _animator_painted(self, frame: int) -> bool:
+        fills = self._fills.get(frame)
+        return fills is not None and bool(
+            (fills.painted & (fills.origin == ORIGIN_ANIMATOR)).any()
+        )
 
     def key_edit(self, frame: int, key: bool) -> FillEdit | None:
         if key == (frame in self.keys):

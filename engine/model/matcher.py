@@ -56,8 +56,8 @@ NEG_INF = -1e4
 # are held at once: larger frames are worked through in slices of target
 # rows, so memory grows with the output matrix alone (thousands of specks or
 # screentone dots), not with heads x pairs. Ordinary frames (a few hundred
-# regions) are one slice. Smaller slices hold less at once and, on the CPU,
-# run about as fast (benchmarks/bench_regions.py).
+# regions) are one slice. On the CPU, slices of a million pairs held more
+# and ran no faster (benchmarks/bench_regions.py).
 SLICE_PAIRS = 1 << 18
 
 

@@ -405,3 +405,19 @@ def test_killed_mid_save_loses_no_saved_work(
     for frame, style in ((1, 2), (4, 3)):
         fills = loaded.fills(frame)
         assert isinstance(fills, FillMap) and (fills.style == style).all()
+
+
+def test_only_frames_touched_up_during_a_run_it_did_not_paint_become_keys(
+    shot_dir: Path,
+) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 3, 2)  # a key, then unmarked: painted, not a key
+    project.commit(project.key_edit(3, False) or pytest.fail("no unmark"))
+    project.begin_propagation([2, 3, 4])
+    count = engine.frame(4).regions.count
+    touch_up = project.fill_edit(4, count, [0], 2, FillMode.PAINT)
+    assert touch_up is not None and not touch_up.keys_added  # the run will paint it
+    project.commit(touch_up)
+    keys = project.end_propagation()  # the run painted nothing (cancelled)
+    assert keys is not None and keys.keys_added == {4}
+    assert project.awaiting_propagation == frozenset()

@@ -65,3 +65,14 @@ def test_clip_art_pools_split_each_collection() -> None:
             c == collection for c, _ in files
         )
         assert share == pytest.approx(HELD_OUT_SHARE, abs=0.05)
+
+
+def test_variants_of_one_drawing_are_split_together() -> None:
+    from training.data.art import art_name
+
+    waves = ["1F44B.svg", "1F44B-1F3FB.svg", "1f44b-1f3ff.SVG", "1F44B-FE0F.svg"]
+    assert {art_name("openmoji", n) for n in waves} == {"openmoji/1F44B.svg"}
+    couple = "1F9D1-1F3FB-200D-1F91D-200D-1F9D1-1F3FC.svg"
+    assert art_name("openmoji", couple) == "openmoji/1F9D1-200D-1F91D-200D-1F9D1.svg"
+    # One Lottie animation kept in two repositories' folders is one drawing.
+    assert art_name("lottie", "lottie-ios/C.json") == art_name("lottie", "C.json")

@@ -22,7 +22,7 @@ import hashlib
 import re
 
 ART_POOLS = ("all", "train", "heldout")
-HELD_OUT_SHARE = 0.2  # of the files of each collection, by name hash
+HELD_OUT_SHARE = 0.2  # of each collection's drawings (variants count once)
 # Names the split (salts the hash). Changing it makes another split: every
 # held-out score then changes, and runs trained on the old one are not held
 # out from the new one.
@@ -36,8 +36,9 @@ def art_name(collection: str, filename: str) -> str:
     """The name a file is split by: its collection and file name, without
     the parts that only recolour an OpenMoji drawing."""
     stem = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    if collection == "openmoji":
-        stem = _RECOLOURS.sub("", stem.removesuffix(".svg")) + ".svg"
+    if collection == "openmoji":  # code points: 1f44b-1f3fb.SVG is 1F44B.svg
+        code = re.sub(r"\.svg$", "", stem, flags=re.IGNORECASE).upper()
+        stem = _RECOLOURS.sub("", code) + ".svg"
     return f"{collection}/{stem}"
 
 
