@@ -219,17 +219,9 @@ class PropagationController(QObject):
             lambda: session.status.emit(f"{label}: cancelled; nothing changed")
         )
         job.finished.connect(lambda: self.run_finished.emit(job))
-        # Touch-ups on the frames it will paint do not make keys meanwhile.
-        awaiting = frozenset(targets) - project.keys
-
-        def settled() -> None:
-            if project.awaiting_propagation != awaiting:
-                return
-            keys = project.end_propagation()
-            if keys is not None and session.project is project:
-                session.push(keys)
-
-        job.finished.connect(settled)
+        # Touch-ups on the frames it will paint do not make keys meanwhile
+        # (the run is exclusive: no other begins before this one has ended).
+        job.finished.connect(lambda: self._settle(project))
         if not session.jobs.submit(job, exclusive=True):
             session.dialogs.error(
                 "Another long task is running: wait for it or cancel it"
@@ -238,6 +230,13 @@ class PropagationController(QObject):
         project.begin_propagation(targets)
         self.last_job = job
         return job
+
+    def _settle(self, started: Project) -> None:
+        """After a run, frames touched up meanwhile that it did not paint
+        become keys (Project.end_propagation)."""
+        keys = started.end_propagation()
+        if keys is not None and self.session.project is started:
+            self.session.push(keys)
 
     def _on_done(self, label: str, result: RunResult | None, started: Project) -> None:
         session, project = self.session, self.session.project

@@ -41,7 +41,7 @@ import logging
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ from engine.palette import UNPAINTED, Palette
 from engine.propagation import PropagationSettings, propagate
 from engine.regions import segment_image
 from training.data.__main__ import parse_size
-from training.data.art import ART_POOLS
+from training.data.art import ART_POOLS, art_seen
 from training.metrics import METRICS, frame_scores, mean_scores
 from training.pairs import available_sources
 
@@ -76,18 +76,22 @@ DIRECT = PropagationSettings(chain_after=10**9)
 CHAINED = PropagationSettings(chain_after=0)
 
 
-def load_learned(weights: str | None, device: str = "cpu") -> Matcher:
-    """The learned matcher from shipped weights, a .safetensors or a ckpt.pt."""
-    return load_weights(weights, device)[0]
+def load_learned(weights: str | None, device: str = "cpu", art: str = "all") -> Matcher:
+    """The learned matcher from shipped weights, a .safetensors or a ckpt.pt,
+    to score on shots drawing ``art``: warns when that is held-out art the
+    weights have seen."""
+    matcher, seen = load_weights(weights, device)
+    warning = art_warning(art, seen)
+    if warning:
+        log.warning("%s", warning)
+    return matcher
 
 
-def load_weights(
-    weights: str | None, device: str = "cpu"
-) -> tuple[Matcher, dict[str, Any]]:
+def load_weights(weights: str | None, device: str = "cpu") -> tuple[Matcher, str]:
     """The learned matcher (shipped weights when ``weights`` is None, else a
-    .safetensors or a ckpt.pt) and the training config its file records ({}
-    when it records none; with "art_seen" when recorded). A file that cannot
-    be loaded stops the tool with one line."""
+    .safetensors or a ckpt.pt) and the art its weights have seen
+    (training.data.art.art_seen). A file that cannot be loaded stops the
+    tool with one line."""
     from importlib.resources import files
 
     import torch
@@ -105,30 +109,22 @@ def load_weights(
             ckpt = torch.load(weights, map_location="cpu", weights_only=True)
             model = rebuild_model(json.loads(ckpt["model_conf"]))
             model.load_state_dict(ckpt["model"])
-            config = json.loads(ckpt["config"])
-            if "art_seen" in ckpt:
-                config["art_seen"] = ckpt["art_seen"]
+            seen = art_seen(ckpt.get("art_seen"), json.loads(ckpt["config"]))
         else:
             where = (
                 Path(weights) if weights else files("cadmium_resources") / SHIPPED_FILE
             )
             model, info = model_from_bytes(where.read_bytes(), name)
-            config = dict(info.get("run_config") or {})
-            if "art_seen" in info:
-                config["art_seen"] = info["art_seen"]
+            seen = art_seen(info.get("art_seen"), info.get("run_config") or {})
     except Exception as exc:  # missing, truncated, foreign: each is one line
         raise SystemExit(f"{name}: cannot load matcher weights ({exc})") from None
-    return LearnedMatcher(model.eval(), device=device), dict(config)
+    return LearnedMatcher(model.eval(), device=device), seen
 
 
-def art_warning(art: str, config: dict[str, Any]) -> str | None:
-    """Why a held-out score of these weights is not held out, if it is not."""
-    if art != "heldout":
-        return None
-    # What the weights have seen (a run on "train" from weights that saw all
-    # the art has seen all of it); runs from before the split drew all art.
-    seen = config.get("art_seen") or config.get("art", "all")
-    if seen == "train":
+def art_warning(art: str, seen: str) -> str | None:
+    """Why a score on ``art`` of weights that have seen ``seen`` is not a
+    held-out score, if it is meant to be one and is not."""
+    if art != "heldout" or seen == "train":
         return None
     return (
         f"these weights were trained on art {seen!r}, which includes the "
@@ -355,6 +351,21 @@ def at_least(least: int) -> Callable[[str], int]:
 positive = at_least(1)
 
 
+def choices(
+    parser: argparse.ArgumentParser, option: str, text: str, known: Sequence[str]
+) -> list[str]:
+    """A comma-separated list of ``known`` names; anything else (or nothing)
+    is a usage error naming the option."""
+    names = [n for n in text.split(",") if n]
+    unknown = [n for n in names if n not in known] or ([] if names else [""])
+    if unknown:
+        parser.error(
+            f"{option}: unknown {option[2:-1]} {unknown[0]!r} "
+            f"(choose from {', '.join(known)})"
+        )
+    return names
+
+
 def sources_argument(
     parser: argparse.ArgumentParser, text: str, art: str = "all"
 ) -> tuple[str, ...]:
@@ -419,20 +430,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     sources = sources_argument(parser, args.sources, args.art)
-    protocols = tuple(p for p in args.protocols.split(",") if p)
-    unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
-    if unknown or not protocols:
-        parser.error(
-            f"--protocols: unknown protocol {(unknown or [''])[0]!r} "
-            f"(choose from {', '.join(ALL_PROTOCOLS)})"
-        )
-    names = [n for n in args.matchers.split(",") if n]
-    unknown = [n for n in names if n not in MATCHERS]
-    if unknown or not names:
-        parser.error(
-            f"--matchers: unknown matcher {(unknown or [''])[0]!r} "
-            f"(choose from {', '.join(MATCHERS)})"
-        )
+    protocols = tuple(choices(parser, "--protocols", args.protocols, ALL_PROTOCOLS))
+    names = choices(parser, "--matchers", args.matchers, MATCHERS)
     if args.weights and not {"learned", "learned-app"} & set(names):
         parser.error("--weights: no learned matcher in --matchers to load them into")
     device = resolve_device(args.device)
@@ -440,10 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     matchers: dict[str, tuple[Matcher, PropagationSettings]] = {}
     for name in names:
         if name in ("learned", "learned-app") and learned is None:
-            learned, config = load_weights(args.weights, device)
-            warning = art_warning(args.art, config)
-            if warning:
-                log.warning("%s", warning)
+            learned = load_learned(args.weights, device, args.art)
         if name == "learned":
             matchers[name] = (learned, DIRECT)
         elif name == "learned-app":

@@ -30,8 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from engine.errors import CadmiumError
-from engine.facade import make_matcher
+from engine.facade import MATCHERS, make_matcher
 from engine.fills import FillMap, color_layer
 from engine.gaps import DEFAULT_GAP
 from engine.matching import Frame, Matcher
@@ -43,8 +42,8 @@ from training.evaluate import (
     add_gap_argument,
     add_shot_arguments,
     analyse_shot,
-    art_warning,
-    load_weights,
+    choices,
+    load_learned,
     positive,
     sources_argument,
     start_shot,
@@ -154,24 +153,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--flag-sweep {args.flag_sweep!r}: use numbers, as 0.5,0.7")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     sources = sources_argument(parser, args.sources, args.art)
-    names = [n for n in args.matchers.split(",") if n]
+    names = choices(parser, "--matchers", args.matchers, (*MATCHERS, "reachable"))
     if args.weights and "learned" not in names:
         parser.error("--weights: no learned matcher in --matchers to load them into")
 
     matchers: dict[str, Matcher] = {}
     for name in names:
         if name == "learned":
-            matchers[name], config = load_weights(args.weights)
-            warning = art_warning(args.art, config)
-            if warning:
-                logging.warning("%s", warning)
+            matchers[name] = load_learned(args.weights, art=args.art)
         elif name == "reachable":
             matchers[name] = ReachableMatcher()
         else:
-            try:
-                matchers[name] = make_matcher(kind=name)
-            except CadmiumError as exc:
-                parser.error(f"--matchers: {exc}")
+            matchers[name] = make_matcher(kind=name)
     settings = PropagationSettings(flag_below=args.flag_below)
     if args.chain_after is not None:
         settings = replace(settings, chain_after=args.chain_after)

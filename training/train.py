@@ -40,6 +40,7 @@ import torch
 
 from engine.gaps import DEFAULT_GAP
 from engine.imageio import atomic_write_bytes
+from training.data.art import art_seen
 
 log = logging.getLogger("train")
 
@@ -289,7 +290,7 @@ def initial_weights(path: str) -> tuple[dict[str, torch.Tensor], str]:
     if path.endswith(".pt"):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         config = json.loads(ckpt.get("config", "{}"))
-        return ckpt["model"], ckpt.get("art_seen", config.get("art", "all"))
+        return ckpt["model"], art_seen(ckpt.get("art_seen"), config)
     from safetensors.torch import load
 
     from engine.learned import read_metadata
@@ -297,8 +298,8 @@ def initial_weights(path: str) -> tuple[dict[str, torch.Tensor], str]:
     data = Path(path).read_bytes()
     meta = read_metadata(data)
     config = json.loads(meta.get("run_config", "{}"))
-    seen = json.loads(meta["art_seen"]) if "art_seen" in meta else None
-    return load(data), seen or config.get("art", "all")
+    recorded = json.loads(meta["art_seen"]) if "art_seen" in meta else None
+    return load(data), art_seen(recorded, config)
 
 
 def _names(keys: list[str], shown: int = 4) -> str:
@@ -521,7 +522,8 @@ def train(argv: list[str]) -> int:
     # shot's first drawing (long range) and against the drawing before it.
     val_pairs: dict[str, list] = {"short": [], "long": []}
     if master:
-        val_sources = available_sources(cfg.sources.split(","), validation_art(cfg.art))
+        val_art = validation_art(cfg.art)
+        val_sources = available_sources(cfg.sources.split(","), val_art)
         from training.data.generate import generate_shot
 
         rng = np.random.default_rng(0)
@@ -532,7 +534,7 @@ def train(argv: list[str]) -> int:
                 size=parse_size(cfg.eval_size),
                 frames=cfg.frames,
                 sources=val_sources,
-                art=validation_art(cfg.art),
+                art=val_art,
             )
             for kind, share in (("short", 0.0), ("long", 1.0)):
                 val_pairs[kind] += sample_pairs(
@@ -564,7 +566,7 @@ def train(argv: list[str]) -> int:
     measured = 0  # the step the metrics were measured at
     # The art these weights have seen: a run on the training share that
     # starts from weights that saw everything has seen everything.
-    art_seen = cfg.art
+    seen = cfg.art
     minutes_before = 0.0
     if cfg.init_from and ckpt is None:
         # Older weights may lack parameters added since, and shallower ones
@@ -577,7 +579,7 @@ def train(argv: list[str]) -> int:
                 f"init_from {cfg.init_from}: cannot read the weights ({exc})"
             ) from None
         if seen_before != "train":
-            art_seen = "all"
+            seen = "all"
         try:
             result = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # a tensor of another shape
@@ -604,7 +606,7 @@ def train(argv: list[str]) -> int:
         optimizer.load_state_dict(ckpt["optimizer"])
         step, best_score, metrics = ckpt["step"], ckpt["best_score"], ckpt["metrics"]
         measured = int(ckpt.get("metrics_step", step))
-        art_seen = ckpt.get("art_seen", art_seen)
+        seen = ckpt.get("art_seen", seen)
         # Time already trained: max_minutes and the schedule count the run's
         # whole time, across resumes.
         minutes_before = float(ckpt.get("minutes", 0.0))
@@ -645,33 +647,28 @@ def train(argv: list[str]) -> int:
         return result
 
     def save(step: int, metrics: dict[str, float], best: bool) -> None:
-        info = {
+        record = {
             "step": step,
             "metrics": metrics,
             # A run stopped from outside saves without evaluating: its
             # metrics are those of the last evaluation.
             "metrics_step": measured,
-            "art_seen": art_seen,  # training.evaluate.art_warning
-            "run_config": asdict(cfg),
+            "art_seen": seen,  # training.data.art.art_seen
             "data_version": version,
-            "sources": list(sources),
         }
+        info = {**record, "run_config": asdict(cfg), "sources": list(sources)}
         # Every file is written atomically: a run killed while saving keeps
         # the previous checkpoint whole.
         if best:
             save_matcher(raw_model, out_dir / "best.safetensors", info)
         save_matcher(raw_model, out_dir / "last.safetensors", info)
         state = {
+            **record,
             "model": raw_model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "model_conf": json.dumps(raw_model.conf),
-            "step": step,
             "best_score": best_score,
             "config": json.dumps(asdict(cfg)),
-            "data_version": version,
-            "metrics": metrics,
-            "metrics_step": measured,
-            "art_seen": art_seen,
             "minutes": (time.time() - started) / 60,
         }
         buffer = io.BytesIO()

@@ -195,13 +195,17 @@ def test_a_shot_its_source_cannot_make_is_left_out_not_scored_as_another(
     assert len({s.name for s in shots}) == 2
 
 
-def test_a_held_out_score_of_weights_that_saw_all_the_art_says_so() -> None:
-    from training.evaluate import art_warning, load_weights
+def test_a_held_out_score_of_weights_that_saw_all_the_art_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from training.data.art import art_seen
+    from training.evaluate import art_warning, load_learned, load_weights
 
-    _, config = load_weights(None)  # the shipped weights: runs before the split
-    assert "not a held-out score" in (art_warning("heldout", config) or "")
-    assert art_warning("all", config) is None
-    assert art_warning("heldout", config | {"art": "train"}) is None
+    _, seen = load_weights(None)  # the shipped weights: runs before the split
+    assert seen == "all"
+    load_learned(None, art="heldout")
+    assert "not a held-out score" in caplog.text
+    assert art_warning("all", seen) is None
+    assert art_warning("heldout", art_seen(None, {"art": "train"})) is None
     # A run on the training share begun from weights that saw everything.
-    seen_all = config | {"art": "train", "art_seen": "all"}
-    assert "not a held-out score" in (art_warning("heldout", seen_all) or "")
+    assert art_seen("all", {"art": "train"}) == "all"

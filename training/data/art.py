@@ -62,3 +62,11 @@ def in_pool(name: str, art: str) -> bool:
     if parse_art(art) == "all":
         return True
     return held_out(name) == (art == "heldout")
+
+
+def art_seen(recorded: str | None, run_config: dict) -> str:
+    """The art a weights file has seen, from its record: ``recorded`` (its
+    "art_seen", written since the split: a run on "train" that started from
+    weights which saw all the art has seen all of it), else its run's
+    config; runs from before the split drew all the art."""
+    return recorded or run_config.get("art", "all")
