@@ -54,6 +54,9 @@ class FileController(QObject):
         self._after_save: Callable[[], object] | None = None
         self._autosave_warned = False  # autosave failures: one message
         self._save_lock = threading.Lock()  # saves and autosaves share files
+        # Saves landed so far (counted under the lock): an autosave queued
+        # before a save lands must not write after it (see `autosave`).
+        self._saves_landed = 0
         self._autosaved_revision = -1
         self._autosave_job: Job | None = None
         self.timer = QTimer(self)
@@ -308,6 +311,7 @@ class FileController(QObject):
                     progress=progress,
                     cancelled=cancelled,
                 )
+                self._saves_landed += 1
             return path
 
         # Not cancellable: closing the window waits for a save to land.
@@ -344,16 +348,25 @@ class FileController(QObject):
         path, data_dir = self.autosave_files(project)
         keep = [project.path] if project.path is not None else []
         lock = self._save_lock
+        saves_landed = self._saves_landed
 
-        def work(progress: Progress, cancelled: Cancelled) -> int:
+        def work(progress: Progress, cancelled: Cancelled) -> int | None:
             with lock:
+                # A save that landed meanwhile removed the autosave; writing
+                # now would leave a stale one (at the place of a project not
+                # saved yet) to offer as "unsaved work" next time. The next
+                # autosave, if still needed, goes where the project now is.
+                if self._saves_landed != saves_landed:
+                    return None
                 save_project(snap, path, data_dir=data_dir, keep_also=keep)
             return snap.revision
 
+        def autosaved(revision: int | None) -> None:
+            if revision is not None:
+                self._autosaved_revision = revision
+
         job = Job("Autosaving…", work, cancellable=False)
-        job.succeeded.connect(
-            lambda revision: setattr(self, "_autosaved_revision", revision)
-        )
+        job.succeeded.connect(autosaved)
         job.failed.connect(self._autosave_failed)
         self._autosave_job = job
         session.jobs.submit(job)

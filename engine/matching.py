@@ -81,9 +81,14 @@ class Vote:
 
     scores: float32 [n_target x n_styles + 1]; the last column is the mass on
     "no match" or on unpainted key regions.
+    blank: float32 [n_target] or None (none), the part of that last column
+    on key regions nobody has painted yet: the blank regions of a key the
+    animator has only begun. There the key says nothing, so propagation
+    leaves that share of the vote out instead of counting it as doubt.
     """
 
     scores: np.ndarray
+    blank: np.ndarray | None = None
 
 
 def vote(corr: Correspondence, key_fills: FillMap, n_styles: int) -> Vote:
@@ -93,7 +98,9 @@ def vote(corr: Correspondence, key_fills: FillMap, n_styles: int) -> Vote:
     for propagated ones used as a stepping stone); the rest of its mass, and
     all of an unpainted or flagged region's, goes to "unknown": a fill still
     to be reviewed is a guess, and passing it on would lift the guess over
-    the flag threshold in the frames that follow.
+    the flag threshold in the frames that follow. The share on key regions
+    that are blank (unpainted by anyone, not pinned empty, not flagged) is
+    also given as ``blank``: see `Vote`.
     """
     painted = key_fills.settled
     style = np.where(painted, key_fills.style, n_styles)
@@ -104,7 +111,9 @@ def vote(corr: Correspondence, key_fills: FillMap, n_styles: int) -> Vote:
     onehot[np.arange(len(column)), column] = 1.0
     scores = (corr.prob * weight[None, :]) @ onehot
     scores[:, n_styles] += (corr.prob * (1.0 - weight[None, :])).sum(axis=1)
-    return Vote(scores.astype(np.float32))
+    blank = ~key_fills.painted & ~key_fills.flagged & ~key_fills.by_animator
+    said_nothing = corr.prob[:, :-1] @ blank.astype(np.float32)
+    return Vote(scores.astype(np.float32), said_nothing.astype(np.float32))
 
 
 class OverlapMatcher:

@@ -38,6 +38,8 @@ import os
 import re
 import shutil
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -595,6 +597,20 @@ def _encode_npz(fills: FillMap) -> bytes:
     return buffer.getvalue()
 
 
+# What numpy's reader raises on a damaged or truncated .npz: its zip
+# container (BadZipFile, EOFError, an unknown compression method), the
+# compressed members (zlib.error) and the arrays inside (ValueError).
+DAMAGED_NPZ = (
+    OSError,
+    KeyError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
 def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -604,7 +620,7 @@ def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
                 confidence=data["confidence"].astype(np.float32),
                 flagged=data["flagged"].astype(bool),
             )
-    except (OSError, KeyError, ValueError) as exc:
+    except DAMAGED_NPZ as exc:
         raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
     sizes = {len(fills.style), len(fills.origin), len(fills.confidence)}
     if sizes != {count} or len(fills.flagged) != count:

@@ -421,3 +421,33 @@ def test_only_frames_touched_up_during_a_run_it_did_not_paint_become_keys(
     keys = project.end_propagation()  # the run painted nothing (cancelled)
     assert keys is not None and keys.keys_added == {4}
     assert project.awaiting_propagation == frozenset()
+
+
+def test_a_fill_file_damaged_any_way_loses_only_its_frame(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """Truncated, overwritten or bit-flipped: a damaged .npz is one frame
+    opening unpainted (and named), never a project that cannot open."""
+    project, engine = new_project(shot_dir)
+    for frame in (1, 2):
+        paint_all(project, engine, frame, frame)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    (fill_file,) = data_dir_for(path).glob("000002-*.npz")
+    for name in data_dir_for(path).glob("000002-*.png"):
+        name.unlink()  # no style image to fall back on
+    good = fill_file.read_bytes()
+    rng = np.random.default_rng(5)
+    damaged = [good[:100], good[: len(good) // 2], good[:-1]]
+    for _ in range(60):
+        flipped = np.frombuffer(good, np.uint8).copy()
+        at = rng.integers(len(flipped), size=int(rng.integers(1, 6)))
+        flipped[at] = rng.integers(256, size=len(at))
+        damaged.append(flipped.tobytes())
+    lost = 0
+    for data in damaged:
+        fill_file.write_bytes(data)
+        loaded = load_project(path)  # never raises
+        assert 1 in loaded.painted_frames
+        lost += loaded.lost_frames == [2]
+    assert lost >= 3  # at least the truncated ones are named as lost

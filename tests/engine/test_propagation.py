@@ -127,6 +127,60 @@ def test_a_fill_flagged_for_review_is_not_passed_on() -> None:
     assert scores.tolist() == [[0, 0, 1], [0, 1, 0]]
 
 
+def test_blank_regions_of_a_key_say_nothing() -> None:
+    """A key the animator has only begun: its blank regions neither vote nor
+    count as doubt, so the other key's vote stands with its own confidence."""
+    begun = FillMap.empty(2).with_styles(np.array([0]), 0, ORIGIN_ANIMATOR)
+    full = FillMap.empty(2).with_styles(np.arange(2), np.array([0, 1]), ORIGIN_ANIMATOR)
+    # Target region 0 is key region 0 (painted red in both keys); region 1
+    # is key region 1: blank in the nearer key, blue in the farther one.
+    corr = Correspondence(np.array([[0.95, 0.0, 0.05], [0.0, 1.0, 0.0]], np.float32))
+    near = vote(corr, begun, 2)
+    assert near.blank is not None and near.blank.tolist() == pytest.approx([0, 1])
+    result = combine_votes(
+        [(near, 0.75), (vote(corr, full, 2), 0.25)], PropagationSettings(), 2
+    )
+    assert result.style.tolist() == [0, 1]
+    assert result.confidence.tolist() == pytest.approx([0.95, 1.0])
+    assert not result.flagged.any()
+    # Blank in every key: unknown, left to paint, as before.
+    alone = combine_votes([(near, 1.0)], PropagationSettings(), 2)
+    assert alone.style[1] == UNPAINTED and alone.flagged[1]
+
+
+def test_one_stroke_on_a_bare_frame_leaves_its_neighbours_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """The first paint on a bare in-between frame makes it a key, blank but
+    for that stroke. The frames around it keep the fills and the review
+    flags the other keys give them (before, nearly every region was
+    flagged: the blank key's "unknown" halved every confidence)."""
+    shot = make_shot(tmp_path / "shot", frames=7, keys=(1, 7))
+    engine = _engine(shot)
+    key1, palette = engine.key_fills(1, Palette())
+    key7, palette = engine.key_fills(7, palette)
+    keys = {1: key1, 7: key7}
+    before = {
+        r.number: r.fills for r in engine.propagate(keys=keys, n_styles=len(palette))
+    }
+    frame4 = engine.frame(4)
+    region = frame4.regions.region_at(150, 60)
+    assert region is not None
+    stroke = FillMap.empty(frame4.regions.count).with_styles(
+        np.array([region]), int(before[4].style[region]), ORIGIN_ANIMATOR
+    )
+    after = {
+        r.number: r.fills
+        for r in engine.propagate(keys={**keys, 4: stroke}, n_styles=len(palette))
+    }
+    for number in (2, 3, 5, 6):
+        assert np.array_equal(after[number].style, before[number].style), number
+        assert not before[number].flagged.any()
+        assert not after[number].flagged.any(), number
+    # The begun key's own blank regions are painted like any other frame's.
+    assert (after[4].style != UNPAINTED).all()
+
+
 def _engine(root: Path) -> ShotEngine:
     return ShotEngine(shot=open_shot(root), matcher="overlap")
 
