@@ -214,7 +214,14 @@ class PropagationController(QObject):
         # Colorize shot writes its outputs whatever opens meanwhile.
         job = Job(f"{label}…", work, edits_project=out is None)
         job.succeeded.connect(lambda result: self._on_done(label, result, project))
-        job.failed.connect(session.dialogs.error)
+        if out is None:
+            job.failed.connect(session.dialogs.error)
+        else:  # its outputs are staged, and moved in only when all are written
+            job.failed.connect(
+                lambda message: session.dialogs.error(
+                    f"{label} stopped: {message}; nothing was written"
+                )
+            )
         job.cancelled.connect(
             lambda: session.status.emit(f"{label}: cancelled; nothing changed")
         )

@@ -181,6 +181,8 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.session.jobs.widget)
         self.canvas_controller.hover_text.connect(self.hover_label.setText)
         self.session.status.connect(lambda text: status.showMessage(text, 6000))
+        # A message about the shot before (a run's summary) is not this one's.
+        self.session.project_changed.connect(status.clearMessage)
 
     # -- state shown
     def _update_title(self) -> None:

@@ -84,8 +84,9 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
     )
     foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
     if foreign and not ours:
+        what = "a shot.json" if foreign[0] == "shot.json" else f"a {foreign[0]}/ folder"
         raise CadmiumError(
-            f"{out}: holds {foreign[0]} that Cadmium did not write (a shot?); "
+            f"{out}: holds {what} that Cadmium did not write (a shot?); "
             "choose an empty folder or an earlier output folder"
         )
     other = _outputs_shot(target) if foreign else None
@@ -98,8 +99,12 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
 
 
 def _cannot_write(where: Path, exc: OSError) -> CadmiumError:
-    """An output-side OSError as the one-line error the user sees."""
+    """An output-side OSError as the one-line error the user sees: it names
+    the file that failed, or ``where`` (the output folder) when that file is
+    in our hidden staging folder, a name the user never gave."""
     what = Path(exc.filename) if exc.filename else where
+    if any(part.startswith(STAGING_PREFIX) for part in what.parts):
+        what = where
     return CadmiumError(f"{what}: cannot write ({exc.strerror or exc})")
 
 

@@ -224,6 +224,16 @@ def test_an_autosave_queued_during_a_save_leaves_no_stale_autosave(
     window.close()
 
 
+def test_opening_another_shot_clears_the_last_shots_status_message(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    window.session.status.emit("Propagate all: 3 regions flagged, 0 unpainted")
+    assert window.statusBar().currentMessage().startswith("Propagate all")
+    open_and_wait(qtbot, window, shot_dir)
+    assert "Propagate all" not in window.statusBar().currentMessage()
+
+
 def test_export_writes_every_layer_with_the_original_names(
     qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
 ) -> None:

@@ -89,6 +89,23 @@ def test_colorize_shot_from_its_menu_writes_an_output_folder(
     assert window.session.project.status(5).propagated  # type: ignore[union-attr]
 
 
+def test_colorize_shot_stopped_by_a_bad_frame_says_nothing_was_written(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
+) -> None:
+    data = (shot_dir / "line" / "A_0004.png").read_bytes()
+    (shot_dir / "line" / "A_0004.png").write_bytes(data[:80])  # header only
+    open_and_wait(qtbot, window, shot_dir)
+    out = tmp_path / "out"
+    window.dialogs.open_folder = lambda *a, **k: out  # type: ignore[method-assign]
+    window.actions.colorize_shot.trigger()
+    wait_job(qtbot, window.propagation.last_job)
+    assert window.propagation.last_job.outcome == "failed"
+    message = window.dialogs.errors[-1]
+    assert message.startswith("Colorize shot stopped: ")
+    assert "A_0004.png" in message and message.endswith("; nothing was written")
+    assert not out.exists()
+
+
 def test_undo_redo_shortcuts(qtbot: QtBot, window: MainWindow, line_shot: Path) -> None:
     open_and_wait(qtbot, window, line_shot)
     x, y = points(1)["ring"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -116,7 +117,9 @@ def test_outputs_never_replace_a_shot(tmp_path: Path) -> None:
     with pytest.raises(CadmiumError, match="would replace the shot folder"):
         StagedOutput(shot, tmp_path / "cut")
     other = make_shot(tmp_path / "other", frames=2)
-    with pytest.raises(CadmiumError, match="Cadmium did not write"):
+    with pytest.raises(
+        CadmiumError, match="holds a color/ folder that Cadmium did not"
+    ):
         StagedOutput(shot, other)
     (other / "composite").mkdir()  # a shot with renders: still a shot
     with pytest.raises(CadmiumError, match="Cadmium did not write"):
@@ -159,6 +162,25 @@ def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(
     with pytest.raises(CadmiumError, match="cannot write") as error:
         StagedOutput(engine.shot, tmp_path / "a file" / "out")
     assert "\n" not in str(error.value)
+
+
+def test_a_read_only_output_folder_is_named_not_the_hidden_staging_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = staged_frames(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    mkdir = Path.mkdir
+
+    def read_only(self: Path, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if STAGING_PREFIX in str(self):  # as on a read-only mount
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(CadmiumError) as error:
+        StagedOutput(engine.shot, out)
+    assert str(error.value) == f"{out}: cannot write (Read-only file system)"
 
 
 def test_a_cancelled_run_removes_the_folder_it_made(tmp_path: Path) -> None:
