@@ -5,10 +5,13 @@
 The sample shot is propagated from its three keys (1, 12, 24) as the
 application's "Propagate all" does, then again after one stroke on frame 6
 (its largest region, in the colour the first run gave it): the first paint
-on a bare frame makes it a key, blank elsewhere. Prints the regions flagged
-for review in each run, frame by frame, and the regions whose colour the
-stroke changed. Blank key regions say nothing (engine.matching.Vote.blank);
-before they did, the stroke flagged nearly every region of frames 3-11.
+on a bare frame makes it a key, blank elsewhere. A third run has frame 6
+finished instead (every region, as the first run painted it). Prints the
+regions flagged for review in each run, frame by frame, and the regions
+whose colour the stroke changed. Blank key regions say nothing
+(engine.matching.Vote.blank), so the begun key flags what the finished one
+does; before, its blank regions counted as doubt and the stroke flagged
+nearly every region of frames 3-11.
 """
 
 from __future__ import annotations
@@ -47,18 +50,29 @@ def main() -> None:
         np.array([largest]), int(three[STROKE_FRAME].style[largest]), ORIGIN_ANIMATOR
     )
     begun = propagate_all({**keys, STROKE_FRAME: stroke})
-    print("frame | flagged, keys 1/12/24 | flagged, plus one stroke on frame 6")
+    # For comparison: frame 6 finished, every region painted by the animator
+    # as the first run painted it.
+    everything = np.arange(regions.count)
+    finished = FillMap.empty(regions.count).with_styles(
+        everything, three[STROKE_FRAME].style, ORIGIN_ANIMATOR
+    )
+    done = propagate_all({**keys, STROKE_FRAME: finished})
+    done[STROKE_FRAME] = finished
+    runs = {"keys 1/12/24": three, "+ one stroke on 6": begun, "+ 6 finished": done}
+    print("frame | " + " | ".join(runs) + "   (regions flagged for review)")
     for number in sorted(three):
         if number <= 12:
-            print(
-                f"{number:5d} | {int(three[number].flagged.sum()):21d} | "
-                f"{int(begun[number].flagged.sum()):d}"
-            )
-    total = sum(int(f.flagged.sum()) for f in three.values())
-    after = sum(int(f.flagged.sum()) for f in begun.values())
+            cells = [
+                f"{int(r[number].flagged.sum()):{len(n)}d}" for n, r in runs.items()
+            ]
+            print(f"{number:5d} | " + " | ".join(cells))
+    totals = [sum(int(f.flagged.sum()) for f in r.values()) for r in runs.values()]
+    print(
+        "whole shot: "
+        + ", ".join(f"{t} ({n})" for t, n in zip(totals, runs, strict=True))
+    )
     changed = sum(int((begun[n].style != f.style).sum()) for n, f in three.items())
     counted = sum(len(f) for f in three.values())
-    print(f"whole shot: {total} flagged, {after} with the stroke")
     print(f"regions whose colour the stroke changed: {changed} of {counted}")
 
 

@@ -58,6 +58,13 @@ class FillMap:
         return ~self.painted & (self.origin != ORIGIN_ANIMATOR)
 
     @property
+    def blank(self) -> np.ndarray:
+        """Regions nobody has painted or judged yet: not painted, not pinned
+        empty by the animator, not flagged (the blank part of a key the
+        animator has only begun)."""
+        return ~self.painted & ~self.flagged & ~self.by_animator
+
+    @property
     def settled(self) -> np.ndarray:
         """Regions painted and not flagged for review: the fills other frames
         may learn from (a flagged fill is still a guess)."""

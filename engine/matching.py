@@ -111,8 +111,7 @@ def vote(corr: Correspondence, key_fills: FillMap, n_styles: int) -> Vote:
     onehot[np.arange(len(column)), column] = 1.0
     scores = (corr.prob * weight[None, :]) @ onehot
     scores[:, n_styles] += (corr.prob * (1.0 - weight[None, :])).sum(axis=1)
-    blank = ~key_fills.painted & ~key_fills.flagged & ~key_fills.by_animator
-    said_nothing = corr.prob[:, :-1] @ blank.astype(np.float32)
+    said_nothing = corr.prob[:, :-1] @ key_fills.blank.astype(np.float32)
     return Vote(scores.astype(np.float32), said_nothing.astype(np.float32))
 
 

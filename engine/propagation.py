@@ -26,9 +26,9 @@ falls on them is left out, for that region, rather than counted as
 "unknown" (`Vote.blank`). Otherwise one stroke would halve the confidence
 of every region in the frames around it and flag them all: on the sample
 shot, keys 1, 12 and 24 flag 24 regions, and one stroke on frame 6 made
-that 442; now 56 (`python benchmarks/begun_key_flags.py`). The rest: for
-the frames around it, the begun key still takes the place of the key
-beyond it.
+that 442; now 56, as many as frame 6 finished gives (`python
+benchmarks/begun_key_flags.py`): the regions the matcher finds no match for
+in frame 6, a key either way.
 
 The pass runs once through the shot in frame order and holds at most four
 analysed frames at a time (the two keys, the previous frame and the current
