@@ -5,8 +5,9 @@
 The sample shot is propagated from its three keys (1, 12, 24) as the
 application's "Propagate all" does, then again after one stroke on frame 6
 (its largest region, in the colour the first run gave it): the first paint
-on a bare frame makes it a key, blank elsewhere. A third run has frame 6
-finished instead (every region, as the first run painted it). Prints the
+on a bare frame makes it a key, blank elsewhere; then once more, as an
+animator propagating twice would. A last run has frame 6 finished instead
+(every region, as the first run painted it). Prints the
 regions flagged for review in each run, frame by frame, and the regions
 whose colour the stroke changed. Blank key regions say nothing
 (engine.matching.Vote.blank), so the begun key flags what the finished one
@@ -50,6 +51,9 @@ def main() -> None:
         np.array([largest]), int(three[STROKE_FRAME].style[largest]), ORIGIN_ANIMATOR
     )
     begun = propagate_all({**keys, STROKE_FRAME: stroke})
+    # Propagating again: the begun key now also holds what the first run
+    # painted around the stroke (the animator's paint stays the stroke).
+    again = propagate_all({**keys, STROKE_FRAME: begun[STROKE_FRAME]})
     # For comparison: frame 6 finished, every region painted by the animator
     # as the first run painted it.
     everything = np.arange(regions.count)
@@ -58,7 +62,12 @@ def main() -> None:
     )
     done = propagate_all({**keys, STROKE_FRAME: finished})
     done[STROKE_FRAME] = finished
-    runs = {"keys 1/12/24": three, "+ one stroke on 6": begun, "+ 6 finished": done}
+    runs = {
+        "keys 1/12/24": three,
+        "+ one stroke on 6": begun,
+        "again": again,
+        "+ 6 finished": done,
+    }
     print("frame | " + " | ".join(runs) + "   (regions flagged for review)")
     for number in sorted(three):
         if number <= 12:

@@ -57,6 +57,7 @@ class FileController(QObject):
         # Saves landed so far (counted under the lock): an autosave queued
         # before a save lands must not write after it (see `autosave`).
         self._saves_landed = 0
+        self._save_job: Job | None = None
         self._autosaved_revision = -1
         self._autosave_job: Job | None = None
         self.timer = QTimer(self)
@@ -333,6 +334,7 @@ class FileController(QObject):
         job.succeeded.connect(done)
         job.failed.connect(session.dialogs.error)
         job.failed.connect(lambda _m: setattr(self, "_after_save", None))
+        self._save_job = job
         session.jobs.submit(job)
         return job
 
@@ -344,6 +346,10 @@ class FileController(QObject):
             return None
         if self._autosave_job is not None and not self._autosave_job.done:
             return None
+        # Not while a save is under way: until it lands (and says where the
+        # project now is) an autosave would go to the place it leaves.
+        if self._save_job is not None and not self._save_job.done:
+            return None
         snap = project.snapshot()
         path, data_dir = self.autosave_files(project)
         keep = [project.path] if project.path is not None else []
@@ -352,10 +358,10 @@ class FileController(QObject):
 
         def work(progress: Progress, cancelled: Cancelled) -> int | None:
             with lock:
-                # A save that landed meanwhile removed the autosave; writing
-                # now would leave a stale one (at the place of a project not
-                # saved yet) to offer as "unsaved work" next time. The next
-                # autosave, if still needed, goes where the project now is.
+                # A save written since this autosave was queued makes it
+                # stale (its place may be one the save's end removes); written
+                # anyway, it would be offered as "unsaved work" next time. The
+                # next autosave, if still needed, goes where the project is.
                 if self._saves_landed != saves_landed:
                     return None
                 save_project(snap, path, data_dir=data_dir, keep_also=keep)

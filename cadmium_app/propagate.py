@@ -217,11 +217,15 @@ class PropagationController(QObject):
         if out is None:
             job.failed.connect(session.dialogs.error)
         else:  # its outputs are staged, and moved in only when all are written
-            job.failed.connect(
-                lambda message: session.dialogs.error(
+
+            def stopped(message: str) -> None:
+                for said in (f"{label} failed: ", f"{label}… failed: "):
+                    message = message.removeprefix(said)  # the runner's words
+                session.dialogs.error(
                     f"{label} stopped: {message}; nothing was written"
                 )
-            )
+
+            job.failed.connect(stopped)
         job.cancelled.connect(
             lambda: session.status.emit(f"{label}: cancelled; nothing changed")
         )

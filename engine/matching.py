@@ -84,7 +84,8 @@ class Vote:
     blank: float32 [n_target] or None (none), the part of that last column
     on key regions nobody has painted yet: the blank regions of a key the
     animator has only begun. There the key says nothing, so propagation
-    leaves that share of the vote out instead of counting it as doubt.
+    fills that share with what the other votes say instead of counting it
+    as doubt (engine.propagation.combine_votes).
     """
 
     scores: np.ndarray

@@ -22,18 +22,15 @@ painted is never overwritten.
 
 A key the animator has only begun (one stroke on a bare frame makes a key)
 is blank elsewhere. Blank key regions say nothing: the share of a vote that
-falls on them is left out, for that region, rather than counted as
-"unknown" (`Vote.blank`). Otherwise one stroke would halve the confidence
-of every region in the frames around it and flag them all: on the sample
-shot, keys 1, 12 and 24 flag 24 regions, and one stroke on frame 6 made
-that 442; now 56, as many as frame 6 finished gives (`python
-benchmarks/begun_key_flags.py`): the regions the matcher finds no match for
-in frame 6, a key either way.
-
-The pass runs once through the shot in frame order and holds at most four
-analysed frames at a time (the two keys, the previous frame and the current
-one), plus the frames analysed ahead for a batch, so memory does not grow
-with the length of the shot.
+falls on them is filled with what the other votes say, and stays "unknown"
+where no other vote says anything (`Vote.blank`; nothing is scaled up). A
+key votes with the animator's paint alone, so fills an earlier run gave the
+rest of a begun key do not echo back. Before, one stroke halved the
+confidence of every region in the frames around it: on the sample shot,
+keys 1, 12 and 24 flag 24 regions, and one stroke on frame 6 made that
+442. Now 56, and again 56 when propagated twice: frame 6's own 3, and the
+53 that frame 6 finished would give the frames around it (`python
+benchmarks/begun_key_flags.py`).
 """
 
 from __future__ import annotations
@@ -123,37 +120,21 @@ def combine_votes(
     votes = [(v, w) for v, w in votes if w > 0]
     if not votes:
         raise ValueError("combine_votes needs a vote of positive weight")
-    # Per region, a vote counts by its weight times the share of it that is
-    # said (not on blank key regions), and speaks with what it said.
-    said = [_said(v, n_styles) for v, _ in votes]
-    counts = np.stack([w * part for (_, w), (_, part) in zip(votes, said, strict=True)])
-    total = counts.sum(axis=0)
-    heard = total > _SILENT
-    counts /= np.where(heard, total, 1.0)
-    shares = sum(
-        scores * c[:, None] for (scores, _), c in zip(said, counts, strict=True)
-    )
-    assert isinstance(shares, np.ndarray)
-    shares[~heard] = 0.0
-    shares[~heard, n_styles] = 1.0  # no vote says anything: unknown
+    total = sum(w for _, w in votes)
+    shares = _filled_shares(votes, n_styles) / total
     if len(votes) == 1:
         decided = shares  # the product of one vote is that vote
     else:
         known = shares[:, :n_styles]
-        # A vote silent on a region leaves the product as it is.
-        unknown = np.prod(
-            [
-                np.where(part > _SILENT, scores[:, n_styles], 1.0)
-                for scores, part in said
-            ],
-            axis=0,
-        )
+        # Blank shares count as unknown here: a vote that says nothing of a
+        # region leaves the product to the others.
+        unknown = np.prod([v.scores[:, n_styles] for v, _ in votes], axis=0)
         # The mass no vote leaves unknown, spread like the styles' votes.
         scale = (1.0 - unknown) / np.maximum(known.sum(axis=1), 1e-12)
         decided = np.concatenate([known * scale[:, None], unknown[:, None]], axis=1)
     best = decided.argmax(axis=1)  # a tie goes to the style
     no_match = best == n_styles
-    confidence = shares[np.arange(len(best)), best].astype(np.float32)
+    confidence = np.clip(shares[np.arange(len(best)), best], 0.0, 1.0)
     style = np.where(no_match, UNPAINTED, best).astype(np.int32)
     flagged = no_match | (confidence < settings.flag_below)
     origin = np.where(no_match, 0, ORIGIN_PROPAGATED).astype(np.uint8)
@@ -165,20 +146,27 @@ def combine_votes(
     )
 
 
-# Below this share a vote (or all of them) says nothing about a region.
-_SILENT = 1e-6
-
-
-def _said(v: Vote, n_styles: int) -> tuple[np.ndarray, np.ndarray]:
-    """What a vote says of each region, over what it says (blank key regions
-    left out; see Vote.blank), and the share of it that is said [n]."""
-    if v.blank is None:
-        return v.scores, np.ones(len(v.scores), np.float32)
-    part = np.clip(1.0 - v.blank, 0.0, 1.0)
-    scores = v.scores.copy()
-    scores[:, n_styles] = np.maximum(scores[:, n_styles] - v.blank, 0.0)
-    scores /= np.maximum(part, _SILENT)[:, None]
-    return scores, part
+def _filled_shares(votes: Sequence[tuple[Vote, float]], n_styles: int) -> np.ndarray:
+    """The weighted sum of the votes [n x (n_styles + 1)], float64, where the
+    share of a vote that falls on blank key regions (Vote.blank) is filled
+    with what the other votes say, as they say it: their own blank and "no
+    match" shares stay unknown, so nothing is scaled up. With no other vote
+    it stays unknown."""
+    scores = [v.scores.astype(np.float64) for v, _ in votes]
+    summed = sum(w * s for (_, w), s in zip(votes, scores, strict=True))
+    assert isinstance(summed, np.ndarray)
+    if len(votes) == 1 or all(v.blank is None for v, _ in votes):
+        return summed
+    total = sum(w for _, w in votes)
+    filled = summed.copy()
+    for (v, w), s in zip(votes, scores, strict=True):
+        if v.blank is None:
+            continue
+        blank = np.minimum(v.blank.astype(np.float64), s[:, n_styles])
+        others = (summed - w * s) / (total - w)
+        filled[:, n_styles] -= w * blank
+        filled += (w * blank)[:, None] * others
+    return filled
 
 
 def propagate(
@@ -215,6 +203,10 @@ def propagate(
     """
     # A key's own fills are the animator's, whether or not the caller says so.
     painted = {**keys, **(painted or {})}
+    # A key votes with the animator's paint alone. Fills an earlier run gave
+    # the rest of a begun key came from the keys around it: voting with them
+    # again would echo those keys back, with their doubt.
+    voters = {k: f.where(f.by_animator, FillMap.empty(len(f))) for k, f in keys.items()}
     key_numbers = sorted(keys)
     if not key_numbers:
         raise ValueError("propagation needs at least one key")
@@ -288,8 +280,8 @@ def propagate(
                 if key is None:
                     continue
                 weight = 1.0 if span == 0 else 1.0 - distance / span
-                corr = matcher.match(held[key], keys[key], frame)
-                votes.append((vote(corr, keys[key], n_styles), max(weight, 1e-3)))
+                corr = matcher.match(held[key], voters[key], frame)
+                votes.append((vote(corr, voters[key], n_styles), max(weight, 1e-3)))
             if (
                 previous is not None
                 and before is not None

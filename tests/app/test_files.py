@@ -182,45 +182,56 @@ def test_autosave_is_offered_after_a_crash(
     window.close()
 
 
-def test_an_autosave_queued_during_a_save_leaves_no_stale_autosave(
+def test_autosaves_around_a_save_leave_no_stale_autosave(
     qtbot: QtBot, line_shot: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """An autosave that starts while "Save as" is writing waits for it; it
-    must then not write the shot's autosave the save just made redundant,
-    which would ask "Recover unsaved work?" the next time the shot opens."""
+    """Autosaves racing "Save as" must not leave the shot's autosave behind
+    (it would ask "Recover unsaved work?" the next time the shot opens):
+    none starts while the save is under way, and one queued before it does
+    not write after it."""
     import cadmium_app.files as files_module
 
     real_save = files_module.save_project
-    saved, queued = threading.Event(), threading.Event()
+    writing, release = threading.Event(), threading.Event()
     written: list[Path] = []
 
     def save_project(snap, path, **kwargs):  # type: ignore[no-untyped-def]
         real_save(snap, path, **kwargs)
         written.append(Path(path))
-        if Path(path).name == "saved.cadmium":
-            saved.set()  # still holding the save lock
-            queued.wait(timeout=10)
+        if Path(path).name == "first.cadmium":
+            writing.set()  # still holding the save lock
+            release.wait(timeout=10)
 
     monkeypatch.setattr(files_module, "save_project", save_project)
     window = make_window(qtbot, tmp_path)
     open_and_wait(qtbot, window, line_shot)
+    files = window.files
     paint_a_change(qtbot, window)
-    shot_autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
-    save = window.files.save_as(tmp_path / "saved.cadmium")
-    qtbot.waitUntil(saved.is_set, timeout=10000)
-    autosave = window.files.autosave()  # the timer firing mid-save
-    queued.set()
+    shot_autosave, _ = files.autosave_files(window.session.project)  # type: ignore[arg-type]
+    save = files.save_as(tmp_path / "first.cadmium")
+    qtbot.waitUntil(writing.is_set, timeout=10000)
+    assert files.autosave() is None  # the timer firing mid-save
+    release.set()
     wait_job(qtbot, save)
-    wait_job(qtbot, autosave)
-    qtbot.waitUntil(lambda: not window.session.modified, timeout=10000)
-    assert shot_autosave not in written
-    assert not shot_autosave.exists()
-    # Later painting is autosaved where the project now is.
+    assert not window.session.modified and not shot_autosave.exists()
+
+    # An autosave queued, then a save: whichever takes the lock first, no
+    # autosave is left where the project was before the save.
     window.session.set_style(2)
     click_image(qtbot, window, *points(1)["ring"])
-    wait_job(qtbot, window.files.autosave())
-    assert written[-1] == window.files.autosave_files(window.session.project)[0]  # type: ignore[arg-type]
-    assert written[-1] != shot_autosave
+    before_save, _ = files.autosave_files(window.session.project)  # type: ignore[arg-type]
+    with files._save_lock:
+        autosave = files.autosave()
+        save = files.save_as(tmp_path / "second.cadmium")
+    wait_job(qtbot, autosave)
+    wait_job(qtbot, save)
+    qtbot.waitUntil(lambda: not window.session.modified, timeout=10000)
+    assert not before_save.exists()
+    # Later painting is autosaved where the project now is.
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["ring"])
+    wait_job(qtbot, files.autosave())
+    assert written[-1] == files.autosave_files(window.session.project)[0]  # type: ignore[arg-type]
     window.close()
 
 

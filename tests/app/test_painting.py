@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -104,6 +105,25 @@ def test_colorize_shot_stopped_by_a_bad_frame_says_nothing_was_written(
     assert message.startswith("Colorize shot stopped: ")
     assert "A_0004.png" in message and message.endswith("; nothing was written")
     assert not out.exists()
+
+
+def test_colorize_shot_stopped_by_the_disk_says_it_once(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import cadmium_app.propagate as propagate_module
+
+    def full_disk(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out"))
+
+    monkeypatch.setattr(propagate_module, "run_propagation", full_disk)
+    open_and_wait(qtbot, window, shot_dir)
+    window.dialogs.open_folder = lambda *a, **k: tmp_path / "out"  # type: ignore[method-assign]
+    window.actions.colorize_shot.trigger()
+    wait_job(qtbot, window.propagation.last_job)
+    assert window.dialogs.errors[-1] == (
+        f"Colorize shot stopped: {tmp_path / 'out'}: No space left on device; "
+        "nothing was written"
+    )
 
 
 def test_undo_redo_shortcuts(qtbot: QtBot, window: MainWindow, line_shot: Path) -> None:

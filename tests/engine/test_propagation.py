@@ -21,6 +21,7 @@ from engine.propagation import (
     neighbouring_keys,
     propagate,
 )
+from engine.regions import segment_image
 from engine.shot import open_shot
 
 
@@ -179,6 +180,51 @@ def test_one_stroke_on_a_bare_frame_leaves_its_neighbours_as_they_were(
         assert not after[number].flagged.any(), number
     # The begun key's own blank regions are painted like any other frame's.
     assert (after[4].style != UNPAINTED).all()
+
+
+def test_a_vote_that_says_almost_nothing_is_not_scaled_up() -> None:
+    """A region matched 0.1% to a painted key region and 99.9% to a blank
+    one: with no other key to fill the blank share, it stays unknown."""
+    begun = FillMap.empty(2).with_styles(np.array([0]), 0, ORIGIN_ANIMATOR)
+    corr = Correspondence(np.array([[0.001, 0.999, 0.0]], np.float32))
+    alone = combine_votes([(vote(corr, begun, 2), 1.0)], PropagationSettings(), 2)
+    assert alone.style[0] == UNPAINTED and alone.flagged[0]
+    # Two keys blank there: still unknown, however they are weighed.
+    both = [(vote(corr, begun, 2), 0.75), (vote(corr, begun, 2), 0.25)]
+    result = combine_votes(both, PropagationSettings(), 2)
+    assert result.style[0] == UNPAINTED and result.flagged[0]
+
+
+def test_a_begun_key_votes_with_the_animators_paint_alone() -> None:
+    """Propagating twice: the fills the first run gave a begun key's blank
+    regions (doubtful, flagged) must not vote as if the key said them."""
+    image = np.full((40, 60), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (30, 30), 0, 1)
+    lineart, regions = segment_image(image)
+    n = regions.count
+    frames = {f: Frame(f, image, lineart, regions) for f in (1, 2, 3)}
+    key1 = FillMap.empty(n).with_styles(np.arange(n), np.arange(n) % 2, ORIGIN_ANIMATOR)
+    stroke = FillMap.empty(n).with_styles(np.array([0]), 0, ORIGIN_ANIMATOR)
+    first_run = FillMap(
+        style=(np.arange(n) % 2).astype(np.int32),
+        origin=np.full(n, ORIGIN_PROPAGATED, np.uint8),
+        confidence=np.full(n, 0.6, np.float32),
+        flagged=np.ones(n, bool),
+    )
+    key3 = stroke.merged_under(first_run)
+    painted = list(
+        propagate(
+            frames=[1, 2, 3],
+            keys={1: key1, 3: key3},
+            analyse=frames.__getitem__,
+            matcher=OverlapMatcher(),
+            n_styles=2,
+            targets=[2],
+        )
+    )
+    fills = painted[0].fills
+    assert fills.style.tolist() == (np.arange(n) % 2).tolist()
+    assert not fills.flagged.any()
 
 
 def _engine(root: Path) -> ShotEngine:
