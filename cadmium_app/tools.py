@@ -341,6 +341,15 @@ class CanvasController(QObject):
         if found is None:
             self.session.status.emit("Nothing left to review")
             return
+        # The search came back to the region selected: no other is left.
+        last = here is not None and found == (self.session.frame, here)
+        # It went past the end of the shot: a review pass is complete.
+        order = project.shot.frames
+
+        def place(frame: int, region: int | None) -> tuple[int, int]:
+            return order.index(frame), -1 if region is None else region
+
+        wrapped = not last and place(*found) <= place(self.session.frame, here)
         frame, region = found
         self.selected = (frame, region) if region is not None else None
         if frame == self.session.frame:
@@ -349,11 +358,13 @@ class CanvasController(QObject):
         else:
             self.session.set_frame(frame)
         what = f"region {region}" if region is not None else "not painted yet"
-        last = found == (self.session.frame, here) and here is not None
-        self.session.status.emit(
-            f"{'This is the last problem left' if last else 'Next problem'}: "
-            f"frame {frame}, {what}"
-        )
+        if last:
+            said = "This is the last problem left"
+        elif wrapped:
+            said = "Back to the first problem"
+        else:
+            said = "Next problem"
+        self.session.status.emit(f"{said}: frame {frame}, {what}")
 
     def _center_on_selected(self) -> None:
         frame = self.session.current()

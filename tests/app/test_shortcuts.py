@@ -191,3 +191,33 @@ def test_next_problem_on_the_last_one_says_it_is_the_last(
     press(qtbot, window, Qt.Key.Key_N)
     assert said[-1] == f"This is the last problem left: frame 1, region {box[1]}"
     assert window.canvas_controller.selected == box
+
+
+def test_next_problem_on_another_frame_is_not_called_the_last(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The same region number left on the next frame is another problem."""
+    open_and_wait(qtbot, window, make_shot(tmp_path / "two", frames=2, keys=()))
+    session = window.session
+    for frame in (1, 2):
+        go_to(qtbot, window, frame)
+        for name in ("background", "ring", "eye"):
+            session.set_style(2)
+            click_image(qtbot, window, *points(frame)[name])
+    boxes = []
+    for frame in (1, 2):
+        go_to(qtbot, window, frame)
+        current = session.current()
+        assert current is not None
+        boxes.append(current.regions.region_at(*points(frame)["box"]))
+    assert boxes[0] == boxes[1]  # the case: one region number on both frames
+    go_to(qtbot, window, 1)
+    said: list[str] = []
+    session.status.connect(said.append)
+    press(qtbot, window, Qt.Key.Key_N)
+    assert said[-1] == f"Next problem: frame 1, region {boxes[0]}"
+    press(qtbot, window, Qt.Key.Key_N)
+    assert said[-1] == f"Next problem: frame 2, region {boxes[1]}"
+    # Past the last problem of the shot, the next is the first again.
+    press(qtbot, window, Qt.Key.Key_N)
+    assert said[-1] == f"Back to the first problem: frame 1, region {boxes[0]}"
