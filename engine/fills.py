@@ -177,7 +177,9 @@ def fills_from_color(
     regions: Regions, color: np.ndarray, palette: Palette
 ) -> tuple[FillMap, Palette]:
     """Read a painted frame into fills by style, adding unknown colours to the
-    palette as new styles. Fully transparent pixels are unpainted."""
+    palette as new styles. Fully transparent pixels are unpainted. Only a
+    colour that is some region's majority becomes a style: line pixels left
+    in the key, and the blend of antialiased edges, do not."""
     rgba = to_rgba8(color)
     packed = rgba.view(np.uint32).reshape(rgba.shape[:2])
     opaque = rgba[:, :, 3] > 0
@@ -185,9 +187,9 @@ def fills_from_color(
     index_map = np.full(packed.shape, len(colors), np.int64)
     index_map[opaque] = inverse.ravel()
     best, _ = region_majority(regions, index_map, len(colors) + 1, valid=None)
-    style_of_color = np.empty(len(colors) + 1, np.int32)
-    style_of_color[-1] = UNPAINTED
-    for i, value in enumerate(colors.tolist()):
+    style_of_color = np.full(len(colors) + 1, UNPAINTED, np.int32)
+    winners = np.unique(best[(best >= 0) & (best < len(colors))])
+    for i, value in zip(winners.tolist(), colors[winners].tolist(), strict=True):
         rgba_tuple = tuple(int(c) for c in np.array([value], np.uint32).view(np.uint8))
         found = palette.index_of_color(rgba_tuple)  # type: ignore[arg-type]
         if found is None:

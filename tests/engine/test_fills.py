@@ -105,6 +105,27 @@ def test_reading_a_painted_frame_adds_unknown_colours_as_styles() -> None:
     assert sorted(fills.style.tolist()) == [0, 2]
 
 
+def test_line_pixels_and_blended_edges_in_a_key_make_no_styles() -> None:
+    """The contract lets a key keep its lines ("line pixels may be left as
+    they are"), and painting tools blend edges: only the colours regions are
+    painted with become styles, not every shade of grey and blend."""
+    image = circle(blank(), (100, 80), 50, thickness=3, antialiased=True)
+    _, regions = segment_image(image)
+    color = np.zeros((160, 200, 4), np.uint8)
+    color[regions.labels == 1] = (10, 200, 30, 255)
+    color[regions.labels == 2] = (1, 2, 3, 255)
+    color = cv2.GaussianBlur(color, (3, 3), 0)  # blended edges
+    ink = image < 250  # the lines, antialiased grey, multiplied over
+    color[ink, :3] = (color[ink, :3] * (image[ink, None] / 255.0)).astype(np.uint8)
+    assert len(np.unique(color.reshape(-1, 4), axis=0)) > 50
+    fills, palette = fills_from_color(regions, color, PALETTE)
+    assert len(palette) == 4  # red, blue, and the two colours painted
+    assert {palette[int(s)].color for s in fills.style} == {
+        (10, 200, 30, 255),
+        (1, 2, 3, 255),
+    }
+
+
 def test_majority_votes_alike_with_a_table_too_large_to_hold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
