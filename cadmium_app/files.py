@@ -193,6 +193,16 @@ class FileController(QObject):
             return
         if skipped:
             self.session.dialogs.error("; ".join(skipped))
+        mixed = sorted(
+            key for key, key_fills in fills.items() if key_fills.flagged.any()
+        )
+        if mixed:
+            self.session.dialogs.info(
+                f"{'Keys' if len(mixed) > 1 else 'Key'} "
+                f"{', '.join(map(str, mixed))}: regions painted in two colours "
+                "are flagged for review (a gap in the lines left open? Try "
+                "closing larger gaps)"
+            )
         project.palette = palette
         for key, key_fills in fills.items():
             project.set_fills(key, key_fills)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CadmiumError, ImageError, ShotError
-from engine.fills import FillMap, fills_from_color
+from engine.fills import FillMap, fills_from_color, mixed_regions
 from engine.gaps import DEFAULT_GAP, gap_problem
 from engine.imageio import image_size, open_quietly, read_image
 from engine.matching import (
@@ -33,13 +33,24 @@ from engine.matching import (
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
-from engine.regions import DEFAULT_MIN_AREA, segment_image
+from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import Shot, open_shot, shot_gap
 
 log = logging.getLogger(__name__)
 
 MATCHERS = ("auto", "learned", "assignment", "overlap")
 DEVICES = ("auto", "cpu", "cuda")
+
+
+def mixed_key_warning(path: Path, regions: Regions, mixed: np.ndarray) -> str:
+    """One line naming a key's regions painted in two colours."""
+    x, y = (int(v) for v in np.rint(regions.table.centroid[mixed[0]]))
+    many = f"{len(mixed)} regions" if len(mixed) > 1 else "a region"
+    return (
+        f"{path.name}: {many} painted in two colours, flagged for review "
+        f"(the largest at x {x}, y {y}): a gap in the lines left open? "
+        "Try closing larger gaps"
+    )
 
 
 def resolve_device(device: str) -> str:
@@ -279,14 +290,28 @@ class ShotEngine:
             loader.shutdown(wait=True, cancel_futures=True)
 
     def key_fills(self, number: int, palette: Palette) -> tuple[FillMap, Palette]:
-        """Fills read from the shot's ``color/`` frame for ``number``."""
+        """Fills read from the shot's ``color/`` frame for ``number``.
+
+        A region painted in two colours (two areas the segmentation joined)
+        takes its majority colour, flagged for review, with the share of it
+        that colour covers as its confidence, and a warning names the key.
+        Like any fill flagged for review it is not passed on: what it
+        matches in other frames is left to the other keys, or flagged."""
         path = self.shot.color.get(number)
         if path is None:
             raise ShotError(f"{self.shot.root}: frame {number} has no color/ frame")
         color = read_image(path)
         if image_size(color) != self.size:
             raise self.size_error(path, image_size(color))
-        return fills_from_color(self.frame(number).regions, color, palette)
+        regions = self.frame(number).regions
+        fills, palette = fills_from_color(regions, color, palette)
+        mixed, majority = mixed_regions(regions, color)
+        if len(mixed):
+            flagged, confidence = fills.flagged.copy(), fills.confidence.copy()
+            flagged[mixed], confidence[mixed] = True, majority
+            fills = fills.replace(flagged=flagged, confidence=confidence)
+            log.warning(mixed_key_warning(path, regions, mixed))
+        return fills, palette
 
     def correspondence(
         self, *, key: int, key_fills: FillMap, target: int

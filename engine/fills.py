@@ -91,15 +91,7 @@ class FillMap:
 
     def merged_under(self, other: FillMap) -> FillMap:
         """``other``'s fills wherever this map has no animator fill."""
-        keep = self.by_animator
-        return FillMap(
-            style=np.where(keep, self.style, other.style).astype(np.int32),
-            origin=np.where(keep, self.origin, other.origin).astype(np.uint8),
-            confidence=np.where(keep, self.confidence, other.confidence).astype(
-                np.float32
-            ),
-            flagged=np.where(keep, False, other.flagged),
-        )
+        return self.where(self.by_animator, other)
 
     def differs(self, other: FillMap) -> np.ndarray:
         """Per region, whether its fill differs from ``other``'s (same length)."""
@@ -180,12 +172,7 @@ def fills_from_color(
     palette as new styles. Fully transparent pixels are unpainted. Only a
     colour that is some region's majority becomes a style: line pixels left
     in the key, and the blend of antialiased edges, do not."""
-    rgba = to_rgba8(color)
-    packed = rgba.view(np.uint32).reshape(rgba.shape[:2])
-    opaque = rgba[:, :, 3] > 0
-    colors, inverse = np.unique(packed[opaque], return_inverse=True)
-    index_map = np.full(packed.shape, len(colors), np.int64)
-    index_map[opaque] = inverse.ravel()
+    colors, index_map = _color_indices(color)
     best, _ = region_majority(regions, index_map, len(colors) + 1, valid=None)
     style_of_color = np.full(len(colors) + 1, UNPAINTED, np.int32)
     winners = np.unique(best[(best >= 0) & (best < len(colors))])
@@ -201,6 +188,46 @@ def fills_from_color(
         np.arange(regions.count), styles.astype(np.int32), ORIGIN_ANIMATOR
     )
     return fills, palette
+
+
+def _color_indices(color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct opaque colours of a painted frame (packed uint32) and
+    each pixel's index among them; len(colours) where transparent."""
+    rgba = to_rgba8(color)
+    packed = rgba.view(np.uint32).reshape(rgba.shape[:2])
+    opaque = rgba[:, :, 3] > 0
+    colors, inverse = np.unique(packed[opaque], return_inverse=True)
+    index_map = np.full(packed.shape, len(colors), np.int64)
+    index_map[opaque] = inverse.ravel()
+    return colors, index_map
+
+
+# A region whose second colour covers this share of it, and this many
+# pixels, holds two painted areas (see `mixed_regions`): not the blend of
+# antialiased edges, nor a stray speck.
+MIXED_SHARE = 0.2
+MIXED_PIXELS = 64
+
+
+def mixed_regions(regions: Regions, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Regions of a painted frame that hold two colours (transparent counts
+    as one), largest second colour first, and the share of each that its
+    majority colour covers: areas painted apart that the segmentation
+    joined, through a gap in the lines it did not close. Reading the frame
+    gives such a region its majority colour alone."""
+    colors, index_map = _color_indices(color)
+    n_values = len(colors) + 1
+    best, share = region_majority(regions, index_map, n_values, valid=None)
+    labels = regions.labels
+    inside = labels > 0
+    first = np.full(labels.shape, -1, np.int64)
+    first[inside] = best[labels[inside] - 1]
+    _, second = region_majority(regions, index_map, n_values, valid=index_map != first)
+    area = regions.table.area.astype(np.float64)
+    second_px = second * area
+    mixed = np.flatnonzero((second >= MIXED_SHARE) & (second_px >= MIXED_PIXELS))
+    mixed = mixed[np.argsort(-second_px[mixed], kind="stable")]
+    return mixed, share[mixed]
 
 
 def style_index_image(regions: Regions, fills: FillMap) -> np.ndarray:

@@ -245,6 +245,33 @@ def test_opening_another_shot_clears_the_last_shots_status_message(
     assert "Propagate all" not in window.statusBar().currentMessage()
 
 
+def test_a_key_painted_in_two_colours_in_one_region_is_flagged_and_said(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from drawing import open_circle
+
+    from engine.imageio import write_png
+
+    shot = tmp_path / "shot"
+    line = open_circle(20)  # a gap too wide to close: one region
+    write_png(shot / "line" / "0001.png", line)
+    write_png(shot / "line" / "0002.png", line)
+    key = np.zeros((*line.shape, 4), np.uint8)
+    key[...] = (40, 90, 220, 255)
+    yy, xx = np.mgrid[: line.shape[0], : line.shape[1]]
+    key[(yy - 80) ** 2 + (xx - 100) ** 2 < 48**2] = (230, 60, 50, 255)
+    write_png(shot / "color" / "0001.png", key)
+    open_and_wait(qtbot, window, shot)
+    assert window.dialogs.infos[-1].startswith(
+        "Key 1: regions painted in two colours are flagged for review"
+    )
+    fills = window.session.project.fills(1)  # type: ignore[union-attr]
+    assert fills is not None and fills.flagged.any()
+    # Next problem takes the animator there.
+    window.canvas_controller.next_problem()
+    assert window.canvas_controller.selected == (1, int(np.argmax(fills.flagged)))
+
+
 def test_export_writes_every_layer_with_the_original_names(
     qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
 ) -> None:

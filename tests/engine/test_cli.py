@@ -143,6 +143,34 @@ def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
     assert not (out / "empty").exists()
 
 
+def test_a_key_region_painted_in_two_colours_is_flagged_and_named(
+    tmp_path: Path,
+) -> None:
+    """A gap too wide to close joins the inside of a ring to the paper
+    around it: the key paints them apart, the engine sees one region. Its
+    majority colour is used, flagged for review, and the run says so."""
+    shot = tmp_path / "shot"
+    line = open_circle(20)
+    for number in (1, 2):
+        write_png(shot / "line" / f"{number:04d}.png", line)
+    yy, xx = np.mgrid[: line.shape[0], : line.shape[1]]
+    key = np.zeros((*line.shape, 4), np.uint8)
+    key[...] = (40, 90, 220, 255)  # the paper, blue
+    key[(yy - 80) ** 2 + (xx - 100) ** 2 < 48**2] = (230, 60, 50, 255)  # red inside
+    write_png(shot / "color" / "0001.png", key)
+    out = tmp_path / "out"
+    result = run_cli(
+        "colorize-shot", str(shot), "--out", str(out), "--matcher", "overlap"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0001.png: a region painted in two colours, flagged for review" in (
+        result.stderr
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["frames"][0]["flagged"]) == 1
+    assert report["frames"][1]["flagged"]  # and what depends on it
+
+
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:
     """The command run in this process (faster), seen as a subprocess."""
     code = main(list(args))
