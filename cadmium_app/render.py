@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
-from engine.fills import FillMap, color_layer
+from engine.fills import FillMap, color_layer, painted_trace, region_colors
 from engine.matching import Frame
 from engine.palette import Palette
 
@@ -53,21 +53,17 @@ def color_rgba(frame: Frame, fills: FillMap | None, palette: Palette) -> np.ndar
 def lines_with_trace_painted(
     lines: np.ndarray, frame: Frame, fills: FillMap | None, palette: Palette
 ) -> np.ndarray:
-    """Hide colour-trace lines bounding regions whose style paints them, as
-    the composite does."""
+    """Colour-trace lines bounding regions whose style paints them, in that
+    style's colour across their width, as the composite has them."""
     fills = fitting(frame, fills)
-    trace = frame.lineart.trace
-    if fills is None or not len(palette) or not trace.any():
+    if fills is None or not frame.lineart.trace.any():
         return lines
-    paints = np.array([s.paint_trace for s in palette.styles] + [False])
-    style = np.where(fills.painted, fills.style, len(palette))
-    region_paints = np.zeros(frame.regions.count + 1, bool)
-    region_paints[1:] = paints[np.minimum(style, len(palette))]
-    hide = trace & region_paints[frame.regions.under_line]
+    owner = painted_trace(frame.lineart, frame.regions, fills, palette)
+    hide = owner > 0
     if not hide.any():
         return lines
     out = lines.copy()
-    out[hide, 3] = 0
+    out[hide] = region_colors(fills, palette)[owner[hide]]
     return out
 
 

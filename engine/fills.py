@@ -250,15 +250,65 @@ def fills_from_style_image(regions: Regions, image: np.ndarray, origin: int) -> 
 def color_layer(regions: Regions, fills: FillMap, palette: Palette) -> np.ndarray:
     """uint8 RGBA [H x W x 4]: flat fills, drawn under the lines, transparent
     where unpainted."""
-    colors = np.zeros((len(palette) + 1, 4), np.uint8)
-    if len(palette):
-        colors[: len(palette)] = np.asarray(palette.colors(), np.uint8)
-    style = np.where(fills.painted, fills.style, len(palette))
-    lookup = np.zeros((regions.count + 1, 4), np.uint8)
-    lookup[1:] = colors[style]
+    lookup = region_colors(fills, palette)
     # One 32-bit gather per pixel instead of four 8-bit ones.
     packed = lookup.view(np.uint32).ravel()[regions.under_line]
     return packed.view(np.uint8).reshape(*regions.under_line.shape, 4)
+
+
+def region_colors(fills: FillMap, palette: Palette) -> np.ndarray:
+    """uint8 RGBA [(n + 1) x 4]: row ``label`` is the colour of region label
+    ``label`` (row 0, the lines, and unpainted regions: transparent)."""
+    colors = np.zeros((len(palette) + 1, 4), np.uint8)
+    if len(palette):
+        colors[: len(palette)] = np.asarray(palette.colors(), np.uint8)
+    style = _palette_rows(fills, palette)
+    lookup = np.zeros((len(fills) + 1, 4), np.uint8)
+    lookup[1:] = colors[style]
+    return lookup
+
+
+def _palette_rows(fills: FillMap, palette: Palette) -> np.ndarray:
+    """Each region's row in a table of the palette's styles plus one last
+    row for unpainted (and for a style the palette no longer has)."""
+    known = fills.painted & (fills.style < len(palette))
+    return np.where(known, fills.style, len(palette))
+
+
+# Colour-trace lines are at most this many px wide for `painted_trace`.
+MAX_TRACE_WIDTH = 16
+
+
+def painted_trace(
+    lineart: LineArt, regions: Regions, fills: FillMap, palette: Palette
+) -> np.ndarray:
+    """int32 [H x W]: the region label whose colour each colour-trace pixel
+    takes, 0 where it stays a line. A trace line bounding a region whose
+    style paints its trace lines takes that colour across its whole width:
+    the colour spreads from the region's side through the trace pixels as
+    far as the line is wide (and so that far along it, past the region)."""
+    trace = lineart.trace
+    owner = np.zeros(trace.shape, np.float32)  # labels are exact in float32
+    if not len(palette) or not trace.any():
+        return owner.astype(np.int32)
+    paints = np.array([s.paint_trace for s in palette.styles] + [False])
+    style = _palette_rows(fills, palette)
+    region_paints = np.zeros(regions.count + 1, bool)
+    region_paints[1:] = paints[style]
+    seed = trace & region_paints[regions.under_line]
+    if not seed.any():
+        return owner.astype(np.int32)
+    owner[seed] = regions.under_line[seed]
+    inside = cv2.distanceTransform(trace.view(np.uint8), cv2.DIST_L2, 3)
+    steps = int(min(np.ceil(2 * float(inside.max())), MAX_TRACE_WIDTH))
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(steps):
+        grown = cv2.dilate(owner, kernel)
+        new = trace & (owner == 0) & (grown > 0)
+        if not new.any():
+            break
+        owner[new] = grown[new]
+    return owner.astype(np.int32)
 
 
 def composite(
@@ -307,11 +357,8 @@ def composite(
         out[:, :, :3] = cv2.add(over, under)
         line_alpha = alpha
     out[:, :, 3] = cv2.max(line_alpha, fill_alpha)
-    if len(palette) and lineart.trace.any():
-        paints = np.array([s.paint_trace for s in palette.styles] + [False])
-        style = np.where(fills.painted, fills.style, len(palette))
-        region_paints = np.zeros(regions.count + 1, bool)
-        region_paints[1:] = paints[style]
-        hide = lineart.trace & region_paints[regions.under_line]
-        out[hide] = color[hide]
+    owner = painted_trace(lineart, regions, fills, palette)
+    hide = owner > 0
+    if hide.any():
+        out[hide] = region_colors(fills, palette)[owner[hide]]
     return out

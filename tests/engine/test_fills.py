@@ -69,8 +69,10 @@ def test_colour_trace_lines_take_the_colour_of_a_paint_trace_style() -> None:
         np.arange(regions.count), styles, ORIGIN_ANIMATOR
     )
     out = composite(image, lineart, regions, fills, PALETTE)
-    trace_cols = out[50, 99:102, :3]
-    assert any(tuple(px) == BLUE[:3] for px in trace_cols)
+    # The whole width of the trace line takes blue, not just its left half.
+    across = out[50, 97:104, :3]
+    assert all(tuple(px) in (BLUE[:3], RED[:3]) for px in across), across
+    assert [tuple(px) for px in out[50, 99:102, :3]] == [BLUE[:3]] * 3
     assert tuple(out[50, 10, :3]) == (0, 0, 0)  # black ink stays ink
 
 
