@@ -34,6 +34,11 @@ TRACE_NONE, TRACE_RED, TRACE_GREEN, TRACE_BLUE = 0, 1, 2, 3
 # 25% of ink, and never need more than 75% to count.
 THRESHOLD_BAND = (0.25, 0.75)
 
+# Colour-trace lines go with black (or grey) ink lines. A frame with less
+# than this share of its line pixels in black ink is drawn in coloured line
+# (a blue pencil, say): its lines are all ink lines, none colour-trace.
+LEAST_BLACK_INK = 0.02
+
 
 @dataclass(frozen=True)
 class LineArt:
@@ -104,6 +109,9 @@ def extract_lines(image: np.ndarray, *, threshold: float | None = None) -> LineA
         # chroma / ink > 0.5, kept in integers: 2 * chroma > ink
         saturated = cv2.compare(chroma, cv2.multiply(ink, 0.5), cv2.CMP_GT) > 0
         is_trace = line & saturated & (high > 127)
+        lines = int(np.count_nonzero(line))
+        if np.count_nonzero(is_trace) > (1.0 - LEAST_BLACK_INK) * lines:
+            is_trace[:] = False  # coloured line art: no black ink at all
         if is_trace.any():
             ys, xs = np.nonzero(is_trace)
             trace_hue[ys, xs] = image8[ys, xs, :3].argmax(axis=1).astype(np.uint8) + 1

@@ -112,6 +112,21 @@ def test_dark_coloured_ink_is_line_but_not_colour_trace() -> None:
     assert not lineart.trace.any()
 
 
+@pytest.mark.parametrize("rgb", [(0, 0, 255), (255, 0, 0), (0, 160, 0)])
+def test_line_art_drawn_all_in_one_colour_has_no_colour_trace(
+    rgb: tuple[int, int, int],
+) -> None:
+    """A drawing in blue (or red, or green) pencil and no black ink: its
+    lines are ink lines, not shadow lines."""
+    image = np.full((120, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 110), rgb, 2, cv2.LINE_AA)
+    cv2.line(image, (100, 10), (100, 110), rgb, 2, cv2.LINE_AA)
+    lineart, regions = segment_image(image)
+    assert regions.count == 3
+    assert lineart.line.sum() > 400 and not lineart.trace.any()
+    assert not (regions.graph.trace > 0).any()
+
+
 def test_transparent_background() -> None:
     image = np.zeros((120, 120, 4), np.uint8)
     cv2.circle(image, (60, 60), 40, (0, 0, 0, 255), 2, cv2.LINE_AA)
