@@ -12,7 +12,8 @@ regions flagged for review in each run, frame by frame, and the regions
 whose colour the stroke changed. Blank key regions say nothing
 (engine.matching.Vote.blank), so the begun key flags what the finished one
 does; before, its blank regions counted as doubt and the stroke flagged
-nearly every region of frames 3-11.
+nearly every region of frames 3-11. Propagated again, the begun key also
+votes with what the first run painted, doubt included (a few more flags).
 """
 
 from __future__ import annotations

@@ -200,8 +200,9 @@ class FileController(QObject):
             self.session.dialogs.info(
                 f"{'Keys' if len(mixed) > 1 else 'Key'} "
                 f"{', '.join(map(str, mixed))}: regions painted in two colours "
-                "are flagged for review (a gap in the lines left open? Try "
-                "closing larger gaps)"
+                "are flagged for review, with their main colour: repaint them "
+                "(their other colour is in the palette). A gap in the lines "
+                "left open joined them."
             )
         project.palette = palette
         for key, key_fills in fills.items():

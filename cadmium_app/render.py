@@ -56,14 +56,15 @@ def lines_with_trace_painted(
     """Colour-trace lines bounding regions whose style paints them, in that
     style's colour across their width, as the composite has them."""
     fills = fitting(frame, fills)
-    if fills is None or not frame.lineart.trace.any():
+    if fills is None:
         return lines
-    owner = painted_trace(frame.lineart, frame.regions, fills, palette)
+    painted = painted_trace(frame.lineart, frame.regions, fills, palette)
+    if painted is None:
+        return lines
+    window, owner = painted
     hide = owner > 0
-    if not hide.any():
-        return lines
     out = lines.copy()
-    out[hide] = region_colors(fills, palette)[owner[hide]]
+    out[window][hide] = region_colors(fills, palette)[owner[hide]]
     return out
 
 

@@ -341,8 +341,9 @@ class CanvasController(QObject):
         if found is None:
             self.session.status.emit("Nothing left to review")
             return
-        # The search came back to the region selected: no other is left.
-        last = here is not None and found == (self.session.frame, here)
+        # The search came back to where it started (the region selected, or
+        # this frame when it is unpainted): no other problem is left.
+        last = found == (self.session.frame, here)
         # It went past the end of the shot: a review pass is complete.
         order = project.shot.frames
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CadmiumError, ImageError, ShotError
-from engine.fills import FillMap, fills_from_color, mixed_regions
+from engine.fills import FillMap, fills_from_color, mixed_regions, style_of
 from engine.gaps import DEFAULT_GAP, gap_problem
 from engine.imageio import image_size, open_quietly, read_image
 from engine.matching import (
@@ -294,7 +294,8 @@ class ShotEngine:
 
         A region painted in two colours (two areas the segmentation joined)
         takes its majority colour, flagged for review, with the share of it
-        that colour covers as its confidence, and a warning names the key.
+        that colour covers as its confidence; its other colour joins the
+        palette (to repaint it with), and a warning names the key.
         Like any fill flagged for review it is not passed on: what it
         matches in other frames is left to the other keys, or flagged."""
         path = self.shot.color.get(number)
@@ -305,12 +306,15 @@ class ShotEngine:
             raise self.size_error(path, image_size(color))
         regions = self.frame(number).regions
         fills, palette = fills_from_color(regions, color, palette)
-        mixed, majority = mixed_regions(regions, color)
-        if len(mixed):
+        mixed = mixed_regions(regions, color)
+        if len(mixed.regions):
             flagged, confidence = fills.flagged.copy(), fills.confidence.copy()
-            flagged[mixed], confidence[mixed] = True, majority
+            flagged[mixed.regions], confidence[mixed.regions] = True, mixed.majority
             fills = fills.replace(flagged=flagged, confidence=confidence)
-            log.warning(mixed_key_warning(path, regions, mixed))
+            # Their other colour joins the palette, to repaint them with.
+            for rgba in mixed.second[mixed.second[:, 3] > 0]:
+                palette, _ = style_of(palette, tuple(rgba.tolist()))
+            log.warning(mixed_key_warning(path, regions, mixed.regions))
         return fills, palette
 
     def correspondence(

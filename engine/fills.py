@@ -177,17 +177,24 @@ def fills_from_color(
     style_of_color = np.full(len(colors) + 1, UNPAINTED, np.int32)
     winners = np.unique(best[(best >= 0) & (best < len(colors))])
     for i, value in zip(winners.tolist(), colors[winners].tolist(), strict=True):
-        rgba_tuple = tuple(int(c) for c in np.array([value], np.uint32).view(np.uint8))
-        found = palette.index_of_color(rgba_tuple)  # type: ignore[arg-type]
-        if found is None:
-            name = "#{:02x}{:02x}{:02x}".format(*rgba_tuple[:3])
-            palette, found = palette.with_style(Style(name, rgba_tuple))  # type: ignore[arg-type]
+        rgba = tuple(np.array([value], np.uint32).view(np.uint8).tolist())
+        palette, found = style_of(palette, rgba)
         style_of_color[i] = found
     styles = np.where(best >= 0, style_of_color[np.maximum(best, 0)], UNPAINTED)
     fills = FillMap.empty(regions.count).with_styles(
         np.arange(regions.count), styles.astype(np.int32), ORIGIN_ANIMATOR
     )
     return fills, palette
+
+
+def style_of(palette: Palette, rgba: tuple[int, ...]) -> tuple[Palette, int]:
+    """The palette's style of a colour read from a painted frame, added
+    (named by its hex code) when the palette has none."""
+    color = (int(rgba[0]), int(rgba[1]), int(rgba[2]), int(rgba[3]))
+    found = palette.index_of_color(color)
+    if found is not None:
+        return palette, found
+    return palette.with_style(Style("#{:02x}{:02x}{:02x}".format(*color[:3]), color))
 
 
 def _color_indices(color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,12 +216,25 @@ MIXED_SHARE = 0.2
 MIXED_PIXELS = 64
 
 
-def mixed_regions(regions: Regions, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class MixedRegions:
+    """Regions of a painted frame that hold two colours (`mixed_regions`).
+
+    regions:  int64 [k], largest second colour first.
+    majority: float32 [k], the share of each region its main colour covers.
+    second:   uint8 [k x 4], each one's second colour (alpha 0: unpainted).
+    """
+
+    regions: np.ndarray
+    majority: np.ndarray
+    second: np.ndarray
+
+
+def mixed_regions(regions: Regions, color: np.ndarray) -> MixedRegions:
     """Regions of a painted frame that hold two colours (transparent counts
-    as one), largest second colour first, and the share of each that its
-    majority colour covers: areas painted apart that the segmentation
-    joined, through a gap in the lines it did not close. Reading the frame
-    gives such a region its majority colour alone."""
+    as one): areas painted apart that the segmentation joined, through a gap
+    in the lines it did not close. Reading the frame gives such a region its
+    main colour alone."""
     colors, index_map = _color_indices(color)
     n_values = len(colors) + 1
     best, share = region_majority(regions, index_map, n_values, valid=None)
@@ -222,12 +242,15 @@ def mixed_regions(regions: Regions, color: np.ndarray) -> tuple[np.ndarray, np.n
     inside = labels > 0
     first = np.full(labels.shape, -1, np.int64)
     first[inside] = best[labels[inside] - 1]
-    _, second = region_majority(regions, index_map, n_values, valid=index_map != first)
-    area = regions.table.area.astype(np.float64)
-    second_px = second * area
+    runner_up, second = region_majority(
+        regions, index_map, n_values, valid=index_map != first
+    )
+    second_px = second * regions.table.area.astype(np.float64)
     mixed = np.flatnonzero((second >= MIXED_SHARE) & (second_px >= MIXED_PIXELS))
     mixed = mixed[np.argsort(-second_px[mixed], kind="stable")]
-    return mixed, share[mixed]
+    packed = np.append(colors, 0).astype(np.uint32)  # the last: transparent
+    rgba = packed[runner_up[mixed]].view(np.uint8).reshape(-1, 4)
+    return MixedRegions(mixed, share[mixed], rgba)
 
 
 def style_index_image(regions: Regions, fills: FillMap) -> np.ndarray:
@@ -275,40 +298,64 @@ def _palette_rows(fills: FillMap, palette: Palette) -> np.ndarray:
     return np.where(known, fills.style, len(palette))
 
 
-# Colour-trace lines are at most this many px wide for `painted_trace`.
+# Colour-trace lines are taken to be at most this many px wide (`painted_trace`).
 MAX_TRACE_WIDTH = 16
 
 
 def painted_trace(
     lineart: LineArt, regions: Regions, fills: FillMap, palette: Palette
-) -> np.ndarray:
-    """int32 [H x W]: the region label whose colour each colour-trace pixel
-    takes, 0 where it stays a line. A trace line bounding a region whose
-    style paints its trace lines takes that colour across its whole width:
-    the colour spreads from the region's side through the trace pixels as
-    far as the line is wide (and so that far along it, past the region)."""
+) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """Colour-trace pixels that take a fill's colour: a window of the frame
+    (the box around its trace lines) and, over it, int32 the region label
+    whose colour each pixel takes (0: it stays a line); None when none does.
+
+    A trace line bounding a region whose style paints its trace lines takes
+    that colour across its width: the colour spreads from the region's side
+    through the trace pixels, as many steps as that line (its connected
+    piece of trace) is wide, so past the region's end it runs along the line
+    no further than that."""
     trace = lineart.trace
-    owner = np.zeros(trace.shape, np.float32)  # labels are exact in float32
     if not len(palette) or not trace.any():
-        return owner.astype(np.int32)
+        return None
     paints = np.array([s.paint_trace for s in palette.styles] + [False])
-    style = _palette_rows(fills, palette)
     region_paints = np.zeros(regions.count + 1, bool)
-    region_paints[1:] = paints[style]
-    seed = trace & region_paints[regions.under_line]
+    region_paints[1:] = paints[_palette_rows(fills, palette)]
+    if not region_paints.any():
+        return None
+    x, y, w, h = cv2.boundingRect(trace.view(np.uint8))
+    window = (slice(y, y + h), slice(x, x + w))
+    trace = trace[window]
+    under = regions.under_line[window]
+    seed = trace & region_paints[under]
     if not seed.any():
-        return owner.astype(np.int32)
-    owner[seed] = regions.under_line[seed]
+        return None
+    # Each piece of trace line spreads as many steps as it is wide.
+    pieces, piece = cv2.connectedComponents(trace.view(np.uint8), connectivity=8)
     inside = cv2.distanceTransform(trace.view(np.uint8), cv2.DIST_L2, 3)
-    steps = int(min(np.ceil(2 * float(inside.max())), MAX_TRACE_WIDTH))
-    kernel = np.ones((3, 3), np.uint8)
-    for _ in range(steps):
-        grown = cv2.dilate(owner, kernel)
-        new = trace & (owner == 0) & (grown > 0)
-        if not new.any():
+    widest = np.zeros(pieces, np.float32)
+    np.maximum.at(widest, piece[trace], inside[trace])
+    steps = np.minimum(np.ceil(widest) + 1, MAX_TRACE_WIDTH).astype(np.int32)
+    # The spread works on the trace pixels alone (a few percent of a frame),
+    # in a copy of the window with a 1 px margin so every pixel has eight
+    # neighbours.
+    owner = np.pad(np.where(seed, under, 0).astype(np.int32), 1)
+    width = owner.shape[1]
+    ys, xs = np.nonzero(trace)
+    at = (ys + 1) * width + (xs + 1)
+    allowed = steps[piece[ys, xs]]
+    flat = owner.reshape(-1)
+    around = np.array(
+        [dy * width + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    )
+    for step in range(1, int(steps[np.unique(piece[seed])].max()) + 1):
+        open_ = at[(flat[at] == 0) & (allowed >= step)]
+        if not len(open_):
             break
-        owner[new] = grown[new]
-    return owner.astype(np.int32)
+        grown = flat[open_[:, None] + around[None, :]].max(axis=1)
+        if not grown.any():
+            break
+        flat[open_] = grown  # 0 where no neighbour is painted yet
+    return window, owner[1:-1, 1:-1]
 
 
 def composite(
@@ -357,8 +404,9 @@ def composite(
         out[:, :, :3] = cv2.add(over, under)
         line_alpha = alpha
     out[:, :, 3] = cv2.max(line_alpha, fill_alpha)
-    owner = painted_trace(lineart, regions, fills, palette)
-    hide = owner > 0
-    if hide.any():
-        out[hide] = region_colors(fills, palette)[owner[hide]]
+    painted = painted_trace(lineart, regions, fills, palette)
+    if painted is not None:
+        window, owner = painted
+        hide = owner > 0
+        out[window][hide] = region_colors(fills, palette)[owner[hide]]
     return out

@@ -23,14 +23,19 @@ painted is never overwritten.
 A key the animator has only begun (one stroke on a bare frame makes a key)
 is blank elsewhere. Blank key regions say nothing: the share of a vote that
 falls on them is filled with what the other votes say, and stays "unknown"
-where no other vote says anything (`Vote.blank`; nothing is scaled up). A
-key votes with the animator's paint alone, so fills an earlier run gave the
-rest of a begun key do not echo back. Before, one stroke halved the
-confidence of every region in the frames around it: on the sample shot,
-keys 1, 12 and 24 flag 24 regions, and one stroke on frame 6 made that
-442. Now 56, and again 56 when propagated twice: frame 6's own 3, and the
-53 that frame 6 finished would give the frames around it (`python
-benchmarks/begun_key_flags.py`).
+where no other vote says anything (`Vote.blank`; nothing is scaled up).
+Before, one stroke halved the confidence of every region in the frames
+around it: on the sample shot, keys 1, 12 and 24 flag 24 regions, and one
+stroke on frame 6 made that 442. Now 56: frame 6's own 3, and the 53 that
+frame 6 finished would give the frames around it (`python
+benchmarks/begun_key_flags.py`). Propagated again, the begun key votes with
+the fills the first run gave it too, like any key holding propagated fills
+(a frame marked as a key, say), with their doubt: 61.
+
+The pass runs once through the shot in frame order and holds at most four
+analysed frames at a time (the two keys, the previous frame and the current
+one), plus the frames analysed ahead for a batch, so memory does not grow
+with the length of the shot.
 """
 
 from __future__ import annotations
@@ -203,10 +208,6 @@ def propagate(
     """
     # A key's own fills are the animator's, whether or not the caller says so.
     painted = {**keys, **(painted or {})}
-    # A key votes with the animator's paint alone. Fills an earlier run gave
-    # the rest of a begun key came from the keys around it: voting with them
-    # again would echo those keys back, with their doubt.
-    voters = {k: f.where(f.by_animator, FillMap.empty(len(f))) for k, f in keys.items()}
     key_numbers = sorted(keys)
     if not key_numbers:
         raise ValueError("propagation needs at least one key")
@@ -280,8 +281,8 @@ def propagate(
                 if key is None:
                     continue
                 weight = 1.0 if span == 0 else 1.0 - distance / span
-                corr = matcher.match(held[key], voters[key], frame)
-                votes.append((vote(corr, voters[key], n_styles), max(weight, 1e-3)))
+                corr = matcher.match(held[key], keys[key], frame)
+                votes.append((vote(corr, keys[key], n_styles), max(weight, 1e-3)))
             if (
                 previous is not None
                 and before is not None

@@ -267,6 +267,9 @@ def test_a_key_painted_in_two_colours_in_one_region_is_flagged_and_said(
     )
     fills = window.session.project.fills(1)  # type: ignore[union-attr]
     assert fills is not None and fills.flagged.any()
+    # Both colours are in the palette, to repaint with.
+    colors = window.session.project.palette.colors()  # type: ignore[union-attr]
+    assert {(40, 90, 220, 255), (230, 60, 50, 255)} <= set(colors)
     # Next problem takes the animator there.
     window.canvas_controller.next_problem()
     assert window.canvas_controller.selected == (1, int(np.argmax(fills.flagged)))

@@ -221,3 +221,13 @@ def test_next_problem_on_another_frame_is_not_called_the_last(
     # Past the last problem of the shot, the next is the first again.
     press(qtbot, window, Qt.Key.Key_N)
     assert said[-1] == f"Back to the first problem: frame 1, region {boxes[0]}"
+
+
+def test_next_problem_on_the_only_frame_left_unpainted_says_it_is_the_last(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    open_and_wait(qtbot, window, make_shot(tmp_path / "one", frames=1, keys=()))
+    said: list[str] = []
+    window.session.status.connect(said.append)
+    press(qtbot, window, Qt.Key.Key_N)
+    assert said[-1] == "This is the last problem left: frame 1, not painted yet"

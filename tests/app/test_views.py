@@ -416,3 +416,31 @@ def test_mark_key_shortcut(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> 
     assert window.actions.toggle_key.toolTip() == "Unmark key (Shift+K)"
     window.actions.undo.trigger()
     assert project.keys == {1}
+
+
+def test_the_canvas_paints_a_trace_line_across_its_width_like_the_composite() -> None:
+    from cadmium_app import render
+    from engine.fills import ORIGIN_ANIMATOR, FillMap, composite
+    from engine.matching import Frame
+    from engine.outputs import line_rgba
+    from engine.palette import Palette, Style
+    from engine.regions import segment_image
+
+    image = np.full((100, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 90), (0, 0, 0), 2)
+    cv2.line(image, (100, 10), (100, 90), (255, 0, 0), 3)  # a red trace line
+    lineart, regions = segment_image(image)
+    palette = Palette(
+        (Style("paper", (250, 240, 220, 255)), Style("shade", (40, 60, 200, 255), True))
+    )
+    styles = np.zeros(regions.count, int)
+    styles[regions.labels[50, 50] - 1] = 1  # left of the line: shade
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), styles, ORIGIN_ANIMATOR
+    )
+    frame = Frame(1, image, lineart, regions)
+    lines = render.lines_with_trace_painted(line_rgba(image), frame, fills, palette)
+    shown = [tuple(px) for px in lines[50, 95:106] if px[3]]
+    assert len(shown) >= 3 and set(shown) == {(40, 60, 200, 255)}
+    out = composite(image, lineart, regions, fills, palette)
+    assert [tuple(px) for px in out[50, 99:102]] == [(40, 60, 200, 255)] * 3

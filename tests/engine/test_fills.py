@@ -12,6 +12,7 @@ from engine.fills import (
     composite,
     fills_from_color,
     fills_from_style_image,
+    mixed_regions,
     region_majority,
     style_index_image,
 )
@@ -76,6 +77,26 @@ def test_colour_trace_lines_take_the_colour_of_a_paint_trace_style() -> None:
     assert tuple(out[50, 10, :3]) == (0, 0, 0)  # black ink stays ink
 
 
+def test_a_painted_trace_line_takes_the_colour_only_where_it_bounds_the_style() -> None:
+    """A shadow line that runs on past the shadow's end stays a line there,
+    however thick the other trace lines of the frame are."""
+    image = np.full((120, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 110), (0, 0, 0), 2)
+    cv2.line(image, (100, 10), (100, 110), (0, 0, 0), 2)
+    cv2.line(image, (10, 60), (190, 60), (255, 0, 0), 3)  # across both halves
+    cv2.circle(image, (150, 90), 12, (255, 0, 0), -1)  # a thick trace blob
+    lineart, regions = segment_image(image)
+    styles = np.zeros(regions.count, int)
+    styles[regions.labels[30, 50] - 1] = 1  # top left: blue paints its lines
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), styles, ORIGIN_ANIMATOR
+    )
+    out = composite(image, lineart, regions, fills, PALETTE)
+    assert tuple(out[60, 50, :3]) == BLUE[:3]  # under the shadow
+    beyond = out[59:62, 110:185, :3].reshape(-1, 3)
+    assert not any(tuple(px) == BLUE[:3] for px in beyond)
+
+
 def test_transparent_line_art_is_laid_over_by_its_alpha() -> None:
     image = np.zeros((120, 120, 4), np.uint8)
     cv2.circle(image, (60, 60), 40, (0, 0, 0, 255), 3)
@@ -126,6 +147,26 @@ def test_line_pixels_and_blended_edges_in_a_key_make_no_styles() -> None:
         (10, 200, 30, 255),
         (1, 2, 3, 255),
     }
+
+
+def test_only_a_region_holding_two_painted_areas_is_mixed() -> None:
+    """A second colour over a fifth of a region (and 64 px) is two painted
+    areas; a speck or a blended edge is not. Transparent counts as a colour."""
+    image = circle(blank(), (100, 80), 50)
+    _, regions = segment_image(image)
+    inside = regions.labels[80, 100] - 1
+    color = np.zeros((160, 200, 4), np.uint8)
+    color[...] = (10, 200, 30, 255)
+    color[70:74, 90:94] = (1, 2, 3, 255)  # a 16 px speck inside
+    assert len(mixed_regions(regions, color).regions) == 0
+    color[60:100, 60:100] = (1, 2, 3, 255)  # a second area inside the ring
+    mixed = mixed_regions(regions, color)
+    assert mixed.regions.tolist() == [inside]
+    assert mixed.second.tolist() == [[1, 2, 3, 255]]  # the other colour
+    assert 0.5 < float(mixed.majority[0]) < 0.85
+    color[60:100, 60:100, 3] = 0  # left unpainted instead: still two areas
+    unpainted = mixed_regions(regions, color)
+    assert unpainted.regions.tolist() == [inside] and unpainted.second[0, 3] == 0
 
 
 def test_majority_votes_alike_with_a_table_too_large_to_hold(

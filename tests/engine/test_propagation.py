@@ -195,35 +195,32 @@ def test_a_vote_that_says_almost_nothing_is_not_scaled_up() -> None:
     assert result.style[0] == UNPAINTED and result.flagged[0]
 
 
-def test_a_begun_key_votes_with_the_animators_paint_alone() -> None:
-    """Propagating twice: the fills the first run gave a begun key's blank
-    regions (doubtful, flagged) must not vote as if the key said them."""
+def test_a_key_holding_propagated_fills_votes_with_them() -> None:
+    """A frame marked as a key (Shift+K) after propagation painted it: its
+    fills are propagation's, and it is a key all the same."""
     image = np.full((40, 60), 255, np.uint8)
     cv2.rectangle(image, (10, 10), (30, 30), 0, 1)
     lineart, regions = segment_image(image)
     n = regions.count
-    frames = {f: Frame(f, image, lineart, regions) for f in (1, 2, 3)}
-    key1 = FillMap.empty(n).with_styles(np.arange(n), np.arange(n) % 2, ORIGIN_ANIMATOR)
-    stroke = FillMap.empty(n).with_styles(np.array([0]), 0, ORIGIN_ANIMATOR)
-    first_run = FillMap(
-        style=(np.arange(n) % 2).astype(np.int32),
+    frames = {f: Frame(f, image, lineart, regions) for f in (1, 2, 3, 4)}
+    painted = (np.arange(n) % 2).astype(np.int32)
+    key1 = FillMap.empty(n).with_styles(np.arange(n), painted, ORIGIN_ANIMATOR)
+    marked = FillMap(
+        style=painted,
         origin=np.full(n, ORIGIN_PROPAGATED, np.uint8),
-        confidence=np.full(n, 0.6, np.float32),
-        flagged=np.ones(n, bool),
+        confidence=np.full(n, 0.95, np.float32),
+        flagged=np.zeros(n, bool),
     )
-    key3 = stroke.merged_under(first_run)
-    painted = list(
-        propagate(
-            frames=[1, 2, 3],
-            keys={1: key1, 3: key3},
-            analyse=frames.__getitem__,
-            matcher=OverlapMatcher(),
-            n_styles=2,
-            targets=[2],
-        )
+    results = propagate(
+        frames=[1, 2, 3, 4],
+        keys={1: key1, 3: marked},
+        analyse=frames.__getitem__,
+        matcher=OverlapMatcher(),
+        n_styles=2,
+        targets=[4],
     )
-    fills = painted[0].fills
-    assert fills.style.tolist() == (np.arange(n) % 2).tolist()
+    fills = next(iter(results)).fills
+    assert fills.style.tolist() == painted.tolist()
     assert not fills.flagged.any()
 
 
