@@ -103,6 +103,8 @@ class Actions:
     mode_paint: QAction
     mode_paint_unpainted: QAction
     mode_unpaint: QAction
+    previous_style: QAction
+    next_style: QAction
     gap_presets: tuple[QAction, ...]  # one per cadmium_app.gap.PRESETS
     # Navigate
     previous_frame: QAction
@@ -234,6 +236,10 @@ def build_actions(w: MainWindow) -> Actions:
         mode_unpaint=make_action(
             w, "Unpaint", lambda: tools.set_mode(FillMode.UNPAINT), shortcut="Alt+3"
         ),
+        previous_style=make_action(
+            w, "Previous style", lambda: s.step_style(-1), shortcut="["
+        ),
+        next_style=make_action(w, "Next style", lambda: s.step_style(1), shortcut="]"),
         gap_presets=tuple(
             make_action(w, f"Close gaps: {px} px", lambda px=px: w.gap.set_gap(px))
             for px in PRESETS

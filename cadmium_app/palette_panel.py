@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
 from cadmium_app.session import Session
 from engine.palette import Style
 
+# Longest style name the palette panel takes (the list shows about 40).
+MAX_NAME = 80
+
 
 def swatch(color: tuple[int, ...], size: int = 22) -> QIcon:
     pixmap = QPixmap(size, size)
@@ -135,10 +138,25 @@ class PaletteController(QObject):
         )
 
     # -- the same, asking the user
+    def _style_name(self, text: str | None) -> str | None:
+        """A name typed for a style, trimmed; None (and said why) when it is
+        empty, too long, or holds a line break or other control character."""
+        name = (text or "").strip()
+        if not name:
+            return None
+        if len(name) > MAX_NAME or any(not c.isprintable() for c in name):
+            self.session.dialogs.error(
+                f"A style name is one line of at most {MAX_NAME} characters"
+            )
+            return None
+        return name
+
     def ask_add(self) -> None:
         if self.session.project is None:
             return
-        name = self.session.dialogs.text("Add style", "Name:", "New style")
+        name = self._style_name(
+            self.session.dialogs.text("Add style", "Name:", "New style")
+        )
         if not name:
             return
         color = self.session.dialogs.color((200, 200, 200, 255), f"Colour of {name}")
@@ -149,8 +167,10 @@ class PaletteController(QObject):
         project, index = self.session.project, self.session.style
         if project is None or index < 0:
             return
-        name = self.session.dialogs.text(
-            "Rename style", "Name:", project.palette[index].name
+        name = self._style_name(
+            self.session.dialogs.text(
+                "Rename style", "Name:", project.palette[index].name
+            )
         )
         if name:
             self.rename_style(index, name)

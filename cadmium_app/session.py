@@ -247,6 +247,12 @@ class Session(QObject):
             self.style = index
             self.style_changed.emit(index)
 
+    def step_style(self, step: int) -> None:
+        """The style ``step`` places on in the palette, round its ends: the
+        keyboard's way through the palette."""
+        if self.project is not None and len(self.project.palette):
+            self.set_style((max(self.style, 0) + step) % len(self.project.palette))
+
     # -- edits
     def new_stroke(self) -> int:
         return next(self._strokes)

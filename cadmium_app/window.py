@@ -142,6 +142,9 @@ class MainWindow(QMainWindow):
                 a.mode_paint_unpainted,
                 a.mode_unpaint,
                 None,
+                a.previous_style,
+                a.next_style,
+                None,
                 *a.gap_presets,
             ],
             "&Navigate": [

@@ -231,3 +231,19 @@ def test_next_problem_on_the_only_frame_left_unpainted_says_it_is_the_last(
     window.session.status.connect(said.append)
     press(qtbot, window, Qt.Key.Key_N)
     assert said[-1] == "This is the last problem left: frame 1, not painted yet"
+
+
+def test_brackets_step_through_the_palette_round_its_ends(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    session = window.session
+    styles = len(session.project.palette)  # type: ignore[union-attr]
+    session.set_style(0)
+    press(qtbot, window, Qt.Key.Key_BracketRight)
+    assert session.style == 1
+    press(qtbot, window, Qt.Key.Key_BracketLeft)
+    press(qtbot, window, Qt.Key.Key_BracketLeft)
+    assert session.style == styles - 1
+    # The palette panel follows.
+    assert window.palette.panel.list.currentRow() == styles - 1

@@ -444,3 +444,21 @@ def test_the_canvas_paints_a_trace_line_across_its_width_like_the_composite() ->
     assert len(shown) >= 3 and set(shown) == {(40, 60, 200, 255)}
     out = composite(image, lineart, regions, fills, palette)
     assert [tuple(px) for px in out[50, 99:102]] == [(40, 60, 200, 255)] * 3
+
+
+def test_a_style_name_is_one_short_line(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    project = window.session.project
+    assert project is not None
+    window.session.set_style(0)
+    before = project.palette[0].name
+    for typed in ("two\nlines", "x" * 300, "tab\there"):
+        window.dialogs.text = lambda *a, typed=typed: typed  # type: ignore[method-assign]
+        window.palette.ask_rename()
+        assert project.palette[0].name == before
+        assert window.dialogs.errors[-1].startswith("A style name is one line")
+    window.dialogs.text = lambda *a: "  Sky  "  # type: ignore[method-assign]
+    window.palette.ask_rename()
+    assert project.palette[0].name == "Sky"
