@@ -156,8 +156,19 @@ class Canvas(QWidget):
         self.update()
 
     def center_on(self, x: float, y: float) -> None:
+        """Bring image point (x, y) to the middle of the view, as near as
+        the image allows: it never leaves empty space on a side the image
+        could fill (a region near the frame's edge, at a high zoom)."""
+
+        def along(view: int, image: int, at: float) -> float:
+            extent = image * self.zoom
+            if extent <= view:  # the whole image fits: centred
+                return (view - extent) / 2
+            return min(0.0, max(view - extent, view / 2 - at * self.zoom))
+
         self.offset = QPointF(
-            self.width() / 2 - x * self.zoom, self.height() / 2 - y * self.zoom
+            along(self.width(), self.image_size.width(), x),
+            along(self.height(), self.image_size.height(), y),
         )
         self.update()
 

@@ -462,3 +462,21 @@ def test_a_style_name_is_one_short_line(
     window.dialogs.text = lambda *a: "  Sky  "  # type: ignore[method-assign]
     window.palette.ask_rename()
     assert project.palette[0].name == "Sky"
+
+
+def test_centring_on_a_region_near_the_edge_leaves_no_empty_margin(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    canvas = window.canvas
+    canvas.resize(400, 300)
+    canvas.set_image_size(200, 100)
+    canvas.zoom = 4.0  # the image, 800 x 400 on screen, fills the view
+    canvas.center_on(2, 2)  # a region in the top-left corner
+    assert (canvas.offset.x(), canvas.offset.y()) == (0.0, 0.0)
+    canvas.center_on(198, 98)  # and in the bottom-right one
+    assert (canvas.offset.x(), canvas.offset.y()) == (400 - 800, 300 - 400)
+    canvas.center_on(100, 50)  # in the middle: centred as asked
+    assert canvas.image_pos(QPointF(200, 150)) == QPointF(100, 50)
+    canvas.zoom = 1.0  # the whole image fits: it stays centred
+    canvas.center_on(2, 2)
+    assert (canvas.offset.x(), canvas.offset.y()) == (100.0, 100.0)
