@@ -21,15 +21,27 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
+from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
+from engine.gaps import MAX_GAP as ENGINE_MAX_GAP
 from engine.history import GapEdit
 from engine.project import Project, return_fills
 
 log = logging.getLogger(__name__)
 
 PRESETS = (4, 8, 12)
-MAX_GAP = 16
+MAX_GAP = 16  # the slider's end at HD and below; larger frames get more
+
+
+def slider_end(size: tuple[int, int] | None, gap: int) -> int:
+    """The gap slider's end for frames of ``size`` (width, height): 16 px
+    at HD, in proportion beyond (32 at 4K: lines and their gaps scale with
+    the frame), never below the gap in use, never past the engine's limit."""
+    scaled = MAX_GAP
+    if size is not None:
+        scaled = max(MAX_GAP, round(MAX_GAP * max(size) / 1920))
+    return min(ENGINE_MAX_GAP, max(scaled, gap))
 
 
 @dataclass
@@ -89,11 +101,21 @@ class GapController(QObject):
         self._show_project_gap()
 
     def _show_project_gap(self) -> None:
-        project = self.session.project
+        project, engine = self.session.project, self.session.engine
         gap = project.gap if project is not None else 0
-        self.widget.slider.blockSignals(True)
-        self.widget.slider.setValue(min(gap, MAX_GAP))
-        self.widget.slider.blockSignals(False)
+        try:
+            size = engine.size if engine is not None else None
+        except CadmiumError:  # no frame readable: said when the shot opened
+            size = None
+        end = slider_end(size, gap)
+        slider = self.widget.slider
+        slider.blockSignals(True)
+        slider.setMaximum(end)
+        slider.setValue(gap)
+        slider.blockSignals(False)
+        slider.setToolTip(
+            f"Gap closing, 0 (off) to {end} px; closures are drawn in cyan"
+        )
         self.widget.value.setText(f"{gap} px")
         self.widget.setEnabled(project is not None)
 
@@ -158,7 +180,7 @@ class GapController(QObject):
             return None
         session.editable = False
         self.widget.slider.blockSignals(True)
-        self.widget.slider.setValue(min(gap, MAX_GAP))
+        self.widget.slider.setValue(gap)
         self.widget.slider.blockSignals(False)
         self.widget.value.setText(f"{gap} px")
         return job

@@ -480,3 +480,23 @@ def test_centring_on_a_region_near_the_edge_leaves_no_empty_margin(
     canvas.zoom = 1.0  # the whole image fits: it stays centred
     canvas.center_on(2, 2)
     assert (canvas.offset.x(), canvas.offset.y()) == (100.0, 100.0)
+
+
+def test_the_gap_slider_reaches_further_on_larger_frames() -> None:
+    from cadmium_app.gap import slider_end
+
+    assert slider_end((1920, 1080), 8) == 16
+    assert slider_end((640, 360), 8) == 16
+    assert slider_end((3840, 2160), 8) == 32  # lines and gaps twice as wide
+    assert slider_end((640, 360), 24) == 24  # a shot.json gap stays in reach
+    assert slider_end(None, 100) == 64  # never past the engine's limit
+
+
+def test_a_shot_gap_beyond_16_px_shows_on_the_slider(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    (shot_dir / "shot.json").write_text('{"settings": {"gap": 24}}')
+    open_and_wait(qtbot, window, shot_dir)
+    slider = window.gap.widget.slider
+    assert (slider.value(), slider.maximum()) == (24, 24)
+    assert window.gap.widget.value.text() == "24 px"
