@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CadmiumError, ImageError, ShotError
-from engine.fills import FillMap, fills_from_color, mixed_regions, style_of
+from engine.fills import FillMap, key_from_color
 from engine.gaps import DEFAULT_GAP, gap_problem
 from engine.imageio import image_size, open_quietly, read_image
 from engine.matching import (
@@ -290,14 +290,10 @@ class ShotEngine:
             loader.shutdown(wait=True, cancel_futures=True)
 
     def key_fills(self, number: int, palette: Palette) -> tuple[FillMap, Palette]:
-        """Fills read from the shot's ``color/`` frame for ``number``.
-
-        A region painted in two colours (two areas the segmentation joined)
-        takes its majority colour, flagged for review, with the share of it
-        that colour covers as its confidence; its other colour joins the
-        palette (to repaint it with), and a warning names the key.
-        Like any fill flagged for review it is not passed on: what it
-        matches in other frames is left to the other keys, or flagged."""
+        """Fills read from the shot's ``color/`` frame for ``number``
+        (engine.fills.key_from_color). A region painted in two colours is
+        flagged for review, and a warning names the key; like any fill
+        flagged for review it is not passed on."""
         path = self.shot.color.get(number)
         if path is None:
             raise ShotError(f"{self.shot.root}: frame {number} has no color/ frame")
@@ -305,16 +301,9 @@ class ShotEngine:
         if image_size(color) != self.size:
             raise self.size_error(path, image_size(color))
         regions = self.frame(number).regions
-        fills, palette = fills_from_color(regions, color, palette)
-        mixed = mixed_regions(regions, color)
-        if len(mixed.regions):
-            flagged, confidence = fills.flagged.copy(), fills.confidence.copy()
-            flagged[mixed.regions], confidence[mixed.regions] = True, mixed.majority
-            fills = fills.replace(flagged=flagged, confidence=confidence)
-            # Their other colour joins the palette, to repaint them with.
-            for rgba in mixed.second[mixed.second[:, 3] > 0]:
-                palette, _ = style_of(palette, tuple(rgba.tolist()))
-            log.warning(mixed_key_warning(path, regions, mixed.regions))
+        fills, palette, mixed = key_from_color(regions, color, palette)
+        if len(mixed):
+            log.warning(mixed_key_warning(path, regions, mixed))
         return fills, palette
 
     def correspondence(

@@ -172,19 +172,26 @@ def fills_from_color(
     palette as new styles. Fully transparent pixels are unpainted. Only a
     colour that is some region's majority becomes a style: line pixels left
     in the key, and the blend of antialiased edges, do not."""
-    colors, index_map = _color_indices(color)
-    best, _ = region_majority(regions, index_map, len(colors) + 1, valid=None)
-    style_of_color = np.full(len(colors) + 1, UNPAINTED, np.int32)
-    winners = np.unique(best[(best >= 0) & (best < len(colors))])
-    for i, value in zip(winners.tolist(), colors[winners].tolist(), strict=True):
-        rgba = tuple(np.array([value], np.uint32).view(np.uint8).tolist())
-        palette, found = style_of(palette, rgba)
-        style_of_color[i] = found
-    styles = np.where(best >= 0, style_of_color[np.maximum(best, 0)], UNPAINTED)
-    fills = FillMap.empty(regions.count).with_styles(
-        np.arange(regions.count), styles.astype(np.int32), ORIGIN_ANIMATOR
-    )
-    return fills, palette
+    return _fills(_ColorReading.of(regions, color), palette)
+
+
+def key_from_color(
+    regions: Regions, color: np.ndarray, palette: Palette
+) -> tuple[FillMap, Palette, np.ndarray]:
+    """`fills_from_color` for a key, and the regions painted in two colours
+    (`mixed_regions`, largest first). Such a region keeps its main colour,
+    flagged for review, with the share of it that colour covers as its
+    confidence; its other colour joins the palette, to repaint it with."""
+    reading = _ColorReading.of(regions, color)
+    fills, palette = _fills(reading, palette)
+    mixed = _mixed(regions, reading)
+    if len(mixed.regions):
+        flagged, confidence = fills.flagged.copy(), fills.confidence.copy()
+        flagged[mixed.regions], confidence[mixed.regions] = True, mixed.majority
+        fills = fills.replace(flagged=flagged, confidence=confidence)
+        for rgba in mixed.second[mixed.second[:, 3] > 0]:
+            palette, _ = style_of(palette, tuple(rgba.tolist()))
+    return fills, palette, mixed.regions
 
 
 def style_of(palette: Palette, rgba: tuple[int, ...]) -> tuple[Palette, int]:
@@ -197,16 +204,49 @@ def style_of(palette: Palette, rgba: tuple[int, ...]) -> tuple[Palette, int]:
     return palette.with_style(Style("#{:02x}{:02x}{:02x}".format(*color[:3]), color))
 
 
-def _color_indices(color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct opaque colours of a painted frame (packed uint32) and
-    each pixel's index among them; len(colours) where transparent."""
-    rgba = to_rgba8(color)
-    packed = rgba.view(np.uint32).reshape(rgba.shape[:2])
-    opaque = rgba[:, :, 3] > 0
-    colors, inverse = np.unique(packed[opaque], return_inverse=True)
-    index_map = np.full(packed.shape, len(colors), np.int64)
-    index_map[opaque] = inverse.ravel()
-    return colors, index_map
+@dataclass(frozen=True)
+class _ColorReading:
+    """A painted frame's colours per region, read once for what follows.
+
+    colors:  uint32 [c], the distinct opaque colours (packed RGBA).
+    indices: int64 [H x W], each pixel's colour index; c where transparent.
+    best:    int64 [n], each region's main colour index (-1: no pixel).
+    share:   float32 [n], the share of the region its main colour covers.
+    """
+
+    colors: np.ndarray
+    indices: np.ndarray
+    best: np.ndarray
+    share: np.ndarray
+
+    @staticmethod
+    def of(regions: Regions, color: np.ndarray) -> _ColorReading:
+        rgba = to_rgba8(color)
+        packed = rgba.view(np.uint32).reshape(rgba.shape[:2])
+        opaque = rgba[:, :, 3] > 0
+        colors, inverse = np.unique(packed[opaque], return_inverse=True)
+        indices = np.full(packed.shape, len(colors), np.int64)
+        indices[opaque] = inverse.ravel()
+        best, share = region_majority(regions, indices, len(colors) + 1, valid=None)
+        return _ColorReading(colors, indices, best, share)
+
+    def rgba(self, index: np.ndarray) -> np.ndarray:
+        """uint8 [k x 4] of colour indices (c: transparent)."""
+        packed = np.append(self.colors, 0).astype(np.uint32)
+        return packed[index].view(np.uint8).reshape(-1, 4)
+
+
+def _fills(reading: _ColorReading, palette: Palette) -> tuple[FillMap, Palette]:
+    best, n_colors = reading.best, len(reading.colors)
+    style_of_color = np.full(n_colors + 1, UNPAINTED, np.int32)
+    winners = np.unique(best[(best >= 0) & (best < n_colors)])
+    for i, rgba in zip(winners.tolist(), reading.rgba(winners), strict=True):
+        palette, style_of_color[i] = style_of(palette, tuple(rgba.tolist()))
+    styles = np.where(best >= 0, style_of_color[np.maximum(best, 0)], UNPAINTED)
+    fills = FillMap.empty(len(best)).with_styles(
+        np.arange(len(best)), styles.astype(np.int32), ORIGIN_ANIMATOR
+    )
+    return fills, palette
 
 
 # A region whose second colour covers this share of it, and this many
@@ -235,22 +275,24 @@ def mixed_regions(regions: Regions, color: np.ndarray) -> MixedRegions:
     as one): areas painted apart that the segmentation joined, through a gap
     in the lines it did not close. Reading the frame gives such a region its
     main colour alone."""
-    colors, index_map = _color_indices(color)
-    n_values = len(colors) + 1
-    best, share = region_majority(regions, index_map, n_values, valid=None)
+    return _mixed(regions, _ColorReading.of(regions, color))
+
+
+def _mixed(regions: Regions, reading: _ColorReading) -> MixedRegions:
     labels = regions.labels
     inside = labels > 0
     first = np.full(labels.shape, -1, np.int64)
-    first[inside] = best[labels[inside] - 1]
+    first[inside] = reading.best[labels[inside] - 1]
     runner_up, second = region_majority(
-        regions, index_map, n_values, valid=index_map != first
+        regions,
+        reading.indices,
+        len(reading.colors) + 1,
+        valid=reading.indices != first,
     )
     second_px = second * regions.table.area.astype(np.float64)
     mixed = np.flatnonzero((second >= MIXED_SHARE) & (second_px >= MIXED_PIXELS))
     mixed = mixed[np.argsort(-second_px[mixed], kind="stable")]
-    packed = np.append(colors, 0).astype(np.uint32)  # the last: transparent
-    rgba = packed[runner_up[mixed]].view(np.uint8).reshape(-1, 4)
-    return MixedRegions(mixed, share[mixed], rgba)
+    return MixedRegions(mixed, reading.share[mixed], reading.rgba(runner_up[mixed]))
 
 
 def style_index_image(regions: Regions, fills: FillMap) -> np.ndarray:
