@@ -468,9 +468,7 @@ class Project:
 
     def _animator_painted(self, frame: int) -> bool:
         fills = self._fills.get(frame)
-        return fills is not None and bool(
-            (fills.painted & (fills.origin == ORIGIN_ANIMATOR)).any()
-        )
+        return fills is not None and bool((fills.painted & fills.by_animator).any())
 
     def key_edit(self, frame: int, key: bool) -> FillEdit | None:
         if key == (frame in self.keys):

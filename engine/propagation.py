@@ -126,7 +126,7 @@ def combine_votes(
     if not votes:
         raise ValueError("combine_votes needs a vote of positive weight")
     total = sum(w for _, w in votes)
-    shares = _filled_shares(votes, n_styles) / total
+    shares = _filled_shares(votes, n_styles, total) / total
     if len(votes) == 1:
         decided = shares  # the product of one vote is that vote
     else:
@@ -151,8 +151,11 @@ def combine_votes(
     )
 
 
-def _filled_shares(votes: Sequence[tuple[Vote, float]], n_styles: int) -> np.ndarray:
-    """The weighted sum of the votes [n x (n_styles + 1)], float64, where the
+def _filled_shares(
+    votes: Sequence[tuple[Vote, float]], n_styles: int, total: float
+) -> np.ndarray:
+    """The weighted sum of the votes (weights summing to ``total``)
+    [n x (n_styles + 1)], float64, where the
     share of a vote that falls on blank key regions (Vote.blank) is filled
     with what the other votes say, as they say it: their own blank and "no
     match" shares stay unknown, so nothing is scaled up. With no other vote
@@ -162,7 +165,6 @@ def _filled_shares(votes: Sequence[tuple[Vote, float]], n_styles: int) -> np.nda
     assert isinstance(summed, np.ndarray)
     if len(votes) == 1 or all(v.blank is None for v, _ in votes):
         return summed
-    total = sum(w for _, w in votes)
     filled = summed.copy()
     for (v, w), s in zip(votes, scores, strict=True):
         if v.blank is None:

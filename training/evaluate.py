@@ -41,7 +41,7 @@ import logging
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -296,22 +296,32 @@ def make_shots(
     frames: int,
     art: str = "all",
 ) -> list[Any]:
-    """``per_source`` shots of each source. A shot its source could not make
-    (the generator fell back to another source) is left out, so no source
-    is scored on another's shots and no shot twice."""
+    """``per_source`` shots of each source (see `generated_shots`)."""
+    return list(generated_shots(seed, per_source, sources, size, frames, art))
+
+
+def generated_shots(
+    seed: int,
+    per_source: int,
+    sources: tuple[str, ...],
+    size: tuple[int, int],
+    frames: int,
+    art: str = "all",
+) -> Iterator[Any]:
+    """``per_source`` shots of each source, made one at a time. A shot its
+    source could not make (the generator fell back to another source) is
+    left out, so no source is scored on another's shots and no shot twice."""
     from training.data.generate import generate_shot
 
-    shots = []
     for source in sources:
         for index in range(per_source):
             shot = generate_shot(
                 seed, index, size=size, frames=frames, sources=(source,), art=art
             )
             if shot.source == source:
-                shots.append(shot)
+                yield shot
             else:
                 log.warning("%s could not make shot %d: left out", source, index)
-    return shots
 
 
 def add_shot_arguments(

@@ -36,13 +36,13 @@ from engine.gaps import DEFAULT_GAP
 from engine.matching import Frame, Matcher
 from engine.palette import UNPAINTED
 from engine.propagation import PropagationSettings, propagate
-from training.data.generate import generate_shot
 from training.evaluate import (
     ReachableMatcher,
     add_gap_argument,
     add_shot_arguments,
     analyse_shot,
     choices,
+    generated_shots,
     load_learned,
     positive,
     sources_argument,
@@ -172,24 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, chain_weight=args.chain_weight)
     per: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     started = time.perf_counter()
-    for source in sources:
-        for k in tqdm(range(args.shots), desc=source, leave=False):
-            shot = generate_shot(
-                args.seed,
-                k,
-                size=args.size,
-                frames=args.frames,
-                sources=(source,),
-                art=args.art,
+    shots = generated_shots(
+        args.seed, args.shots, sources, args.size, args.frames, args.art
+    )
+    for shot in tqdm(shots, total=args.shots * len(sources), leave=False):
+        for name, matcher in matchers.items():
+            per[(shot.source, name)].append(
+                shot_scores(shot, matcher, args.key_every, settings, sweep, args.gap)
             )
-            if shot.source != source:
-                continue  # the source could not make this shot
-            for name, matcher in matchers.items():
-                per[(source, name)].append(
-                    shot_scores(
-                        shot, matcher, args.key_every, settings, sweep, args.gap
-                    )
-                )
     if not per:
         raise SystemExit("no shot could be made from --sources (see the warnings)")
     columns = (*METRICS, *FLAG_METRICS)
