@@ -288,18 +288,6 @@ def markdown_table(results: dict[str, Any], counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def make_shots(
-    seed: int,
-    per_source: int,
-    sources: tuple[str, ...],
-    size: tuple[int, int],
-    frames: int,
-    art: str = "all",
-) -> list[Any]:
-    """``per_source`` shots of each source (see `generated_shots`)."""
-    return list(generated_shots(seed, per_source, sources, size, frames, art))
-
-
 def generated_shots(
     seed: int,
     per_source: int,
@@ -467,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
             if hasattr(matcher, "mutual"):
                 matcher.mutual = args.mutual
     started = time.time()
-    shots = make_shots(args.seed, args.shots, sources, args.size, args.frames, args.art)
+    shots = list(
+        generated_shots(
+            args.seed, args.shots, sources, args.size, args.frames, args.art
+        )
+    )
     if not shots:
         raise SystemExit("no shot could be made from --sources (see the warnings)")
     counts: dict[str, int] = defaultdict(int)

@@ -32,7 +32,7 @@ from engine.regions import Regions
 from training.evaluate import (
     add_shot_arguments,
     analyse_shot,
-    make_shots,
+    generated_shots,
     sources_argument,
 )
 from training.metrics import frame_scores, nan_mean
@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     if not gaps or min(gaps) < 0:
         parser.error(f"--gaps {args.gaps!r}: use whole numbers of 0 or more")
     sources = sources_argument(parser, args.sources, args.art)
-    shots = make_shots(args.seed, args.shots, sources, args.size, args.frames, args.art)
+    shots = list(
+        generated_shots(
+            args.seed, args.shots, sources, args.size, args.frames, args.art
+        )
+    )
     if not shots:
         raise SystemExit("no shot could be made from --sources (see the warnings)")
     scores: dict[tuple[str, int], list[dict[str, float]]] = {}

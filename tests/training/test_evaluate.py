@@ -187,10 +187,10 @@ def test_a_shot_its_source_cannot_make_is_left_out_not_scored_as_another(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from training.data import generate
-    from training.evaluate import make_shots
+    from training.evaluate import generated_shots
 
     monkeypatch.setitem(generate.GENERATORS, "lottie", lambda *args: None)
-    shots = make_shots(5, 2, ("procedural", "lottie"), (128, 96), 2)
+    shots = list(generated_shots(5, 2, ("procedural", "lottie"), (128, 96), 2))
     assert [s.source for s in shots] == ["procedural", "procedural"]
     assert len({s.name for s in shots}) == 2
 
