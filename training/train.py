@@ -108,9 +108,14 @@ class TrainConfig:
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """A config's WxH (training.data's reading, at least 64x64 here)."""
+    from argparse import ArgumentTypeError
+
+    from training.data.__main__ import parse_size as data_size
+
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
+        w, h = data_size(text)
+    except ArgumentTypeError:
         raise SystemExit(f"size {text!r}: use WIDTHxHEIGHT, as 384x288") from None
     if w < 64 or h < 64:
         raise SystemExit(f"size {text!r}: at least 64x64")
