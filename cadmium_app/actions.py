@@ -105,6 +105,7 @@ class Actions:
     mode_unpaint: QAction
     previous_style: QAction
     next_style: QAction
+    delete_style: QAction
     gap_presets: tuple[QAction, ...]  # one per cadmium_app.gap.PRESETS
     # Navigate
     previous_frame: QAction
@@ -240,6 +241,12 @@ def build_actions(w: MainWindow) -> Actions:
             w, "Previous style", lambda: s.step_style(-1), shortcut="["
         ),
         next_style=make_action(w, "Next style", lambda: s.step_style(1), shortcut="]"),
+        delete_style=make_action(
+            w,
+            "Delete style…",
+            w.palette.ask_delete,
+            tip="Delete the chosen style; its regions take another style, or none",
+        ),
         gap_presets=tuple(
             make_action(w, f"Close gaps: {px} px", lambda px=px: w.gap.set_gap(px))
             for px in PRESETS

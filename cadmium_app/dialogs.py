@@ -101,6 +101,16 @@ class Dialogs:
         value, ok = QInputDialog.getText(self.parent, title, label, text=initial)
         return value.strip() or None if ok else None
 
+    def choice(
+        self, title: str, label: str, items: list[str], current: int = 0
+    ) -> int | None:
+        """The index of the item chosen from a list (``current`` offered
+        first), None when cancelled."""
+        value, ok = QInputDialog.getItem(
+            self.parent, title, label, items, current, False
+        )
+        return items.index(value) if ok and value in items else None
+
     def recover(self, when: str) -> bool:
         answer = QMessageBox.question(
             self.parent,

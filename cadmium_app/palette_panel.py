@@ -1,11 +1,14 @@
-"""The palette panel: named styles; add, rename, recolour.
+"""The palette panel: named styles; add, rename, recolour, delete.
 
 Fills store a style's index, so recolouring a style recolours every frame at
-once. Palette changes are undoable like fills.
+once. Deleting one asks which style repaints its regions (or none) and
+renumbers every frame's fills in the same edit. Palette changes are undoable
+like fills.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSize, Qt
@@ -20,11 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import Session
+from engine.errors import CadmiumError
 from engine.palette import Style
+from engine.regions import Regions
 
 # Longest style name the palette panel takes (the list shows about 40).
 MAX_NAME = 80
+# The last choice when a deleted style's regions are repainted.
+LEAVE_UNPAINTED = "Nothing (leave them unpainted)"
 
 
 def swatch(color: tuple[int, ...], size: int = 22) -> QIcon:
@@ -60,7 +68,13 @@ class PalettePanel(QWidget):
         self.add_button = QPushButton("Add…")
         self.rename_button = QPushButton("Rename…")
         self.color_button = QPushButton("Colour…")
-        for button in (self.add_button, self.rename_button, self.color_button):
+        self.delete_button = QPushButton("Delete…")
+        for button in (
+            self.add_button,
+            self.rename_button,
+            self.color_button,
+            self.delete_button,
+        ):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             buttons.addWidget(button)
         layout.addLayout(buttons)
@@ -87,6 +101,7 @@ class PaletteController(QObject):
         panel.add_button.clicked.connect(self.ask_add)
         panel.rename_button.clicked.connect(self.ask_rename)
         panel.color_button.clicked.connect(self.ask_color)
+        panel.delete_button.clicked.connect(self.ask_delete)
         panel.trace_box.toggled.connect(self._on_trace)
 
     # -- edits, callable without dialogs
@@ -137,6 +152,65 @@ class PaletteController(QObject):
             )
         )
 
+    def delete_style(self, index: int, replacement: int | None) -> bool:
+        """Delete style ``index``; its regions take style ``replacement``
+        (None: left unpainted). Frames whose saved fills are not read yet are
+        read first, in the background, and the deletion follows."""
+        session, project = self.session, self.session.project
+        if project is None or not 0 <= index < len(project.palette):
+            return False
+        if project.unfitted_frames():
+            self._read_then(lambda: self.delete_style(index, replacement))
+            return False
+        try:
+            edit = project.style_deletion(index, replacement)
+        except (CadmiumError, ValueError) as exc:
+            session.dialogs.error(f"Cannot delete {project.palette[index].name}: {exc}")
+            return False
+        if not session.push(edit):
+            return False
+        if replacement is not None:
+            session.set_style(replacement - (replacement > index))
+        session.status.emit(f"{edit.label} (Ctrl+Z brings it back)")
+        return True
+
+    def _read_then(self, then: Callable[[], object]) -> None:
+        """Fit the frames known only by their saved style images to their
+        regions (a background job), then call ``then``."""
+        session, project, engine = (
+            self.session,
+            self.session.project,
+            self.session.engine,
+        )
+        if project is None or engine is None:
+            return
+        frames = project.unfitted_frames()
+
+        def work(progress: Progress, cancelled: Cancelled) -> dict[int, Regions]:
+            regions: dict[int, Regions] = {}
+            for done, number in enumerate(frames, start=1):
+                if cancelled():
+                    break
+                regions[number] = engine.frame(number).regions
+                progress(done, len(frames))
+            return regions
+
+        def fit(regions: dict[int, Regions]) -> None:
+            if session.project is not project or session.engine is not engine:
+                return  # another shot or gap meanwhile: nothing to do
+            for number, frame_regions in regions.items():
+                session.adopt(number, frame_regions)
+            if len(regions) == len(frames):
+                then()
+
+        job = Job("Reading saved fills…", work)
+        job.succeeded.connect(fit)
+        job.failed.connect(session.dialogs.error)
+        if not session.jobs.submit(job, exclusive=True):
+            session.dialogs.error(
+                "Another long task is running: wait for it or cancel it"
+            )
+
     # -- the same, asking the user
     def _style_name(self, text: str | None) -> str | None:
         """A name typed for a style, trimmed; None (and said why) when it is
@@ -184,6 +258,32 @@ class PaletteController(QObject):
         if color is not None:
             self.recolor_style(index, color)
 
+    def ask_delete(self) -> None:
+        """Delete the chosen style; when frames use it, ask which style
+        repaints them first."""
+        project, index = self.session.project, self.session.style
+        if project is None or not 0 <= index < len(project.palette):
+            return
+        if project.unfitted_frames():
+            self._read_then(self.ask_delete)
+            return
+        name = project.palette[index].name
+        regions, frames = project.style_use(index)
+        if not regions:
+            self.delete_style(index, None)
+            return
+        others = [i for i in range(len(project.palette)) if i != index]
+        items = [project.palette[i].name for i in others] + [LEAVE_UNPAINTED]
+        where = f"{_counted(regions, 'region')} on {_counted(frames, 'frame')}"
+        chosen = self.session.dialogs.choice(
+            f"Delete style {name}",
+            f"{name} paints {where}. Repaint them with:",
+            items,
+            current=len(items) - 1,  # the safe answer: nothing painted wrong
+        )
+        if chosen is not None:
+            self.delete_style(index, others[chosen] if chosen < len(others) else None)
+
     # -- view
     def _rebuild(self) -> None:
         project = self.session.project
@@ -222,6 +322,10 @@ class PaletteController(QObject):
     def _on_trace(self, on: bool) -> None:
         if not self._updating:
             self.set_paint_trace(self.session.style, on)
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _rgba(color: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -213,7 +213,9 @@ class PropagationController(QObject):
 
         # Colorize shot writes its outputs whatever opens meanwhile.
         job = Job(f"{label}…", work, edits_project=out is None)
-        job.succeeded.connect(lambda result: self._on_done(label, result, project))
+        job.succeeded.connect(
+            lambda result: self._on_done(label, result, project, snap.numbering)
+        )
         if out is None:
             job.failed.connect(session.dialogs.error)
         else:  # its outputs are staged, and moved in only when all are written
@@ -249,7 +251,13 @@ class PropagationController(QObject):
         if keys is not None and self.session.project is started:
             self.session.push(keys)
 
-    def _on_done(self, label: str, result: RunResult | None, started: Project) -> None:
+    def _on_done(
+        self,
+        label: str,
+        result: RunResult | None,
+        started: Project,
+        numbering: int,
+    ) -> None:
         session, project = self.session, self.session.project
         if result is None:
             session.status.emit(f"{label}: cancelled; nothing changed")
@@ -268,8 +276,11 @@ class PropagationController(QObject):
             )
             return
         styles = len(project.palette)
-        if any((fills.style >= styles).any() for fills in result.fills.values()):
-            # A style it painted with was undone meanwhile.
+        if project.numbering != numbering or any(
+            (fills.style >= styles).any() for fills in result.fills.values()
+        ):
+            # A style it painted with was undone or deleted meanwhile, or one
+            # before it: its fills would name other styles.
             session.dialogs.error(
                 f"{label}: the palette lost a style while it ran; run it again"
             )

@@ -26,6 +26,7 @@ from engine.facade import ShotEngine
 from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
+from engine.regions import Regions
 from engine.shot import Shot
 
 log = logging.getLogger(__name__)
@@ -215,14 +216,19 @@ class Session(QObject):
 
     def _on_frame_ready(self, number: int) -> None:
         frame = self.frames.get(number)
-        if self.project is not None and frame is not None:
-            try:
-                self.project.adopt(number, frame.regions)
-            except CadmiumError as exc:
-                self.dialogs.error(
-                    f"Frame {number} is unpainted: its saved fills ({exc})"
-                )
+        if frame is not None:
+            self.adopt(number, frame.regions)
         self.frame_analysed.emit(number)
+
+    def adopt(self, number: int, regions: Regions) -> None:
+        """Fit a frame's saved fills to its regions; says so when they
+        cannot be read (the frame is then unpainted)."""
+        if self.project is None:
+            return
+        try:
+            self.project.adopt(number, regions)
+        except CadmiumError as exc:
+            self.dialogs.error(f"Frame {number} is unpainted: its saved fills ({exc})")
 
     def _on_frame_failed(self, number: int, message: str) -> None:
         self._unreadable[number] = message
@@ -252,6 +258,18 @@ class Session(QObject):
         keyboard's way through the palette."""
         if self.project is not None and len(self.project.palette):
             self.set_style((max(self.style, 0) + step) % len(self.project.palette))
+
+    def _follow_style(self, edit: PaletteEdit) -> None:
+        """Keep the chosen style chosen when a deletion (or its undo) moves
+        it in the palette; a deleted one gives way to the style after it."""
+        assert self.project is not None
+        style, deleted = self.style, edit.deleted
+        if deleted is not None and style >= 0:
+            if self.project.palette is edit.after and style > deleted:
+                style -= 1
+            elif self.project.palette is edit.before and style >= deleted:
+                style += 1
+        self.set_style(min(style, len(self.project.palette) - 1))
 
     # -- edits
     def new_stroke(self) -> int:
@@ -286,9 +304,11 @@ class Session(QObject):
             self.gap_changed.emit(project.gap)
             self.fills_changed.emit(tuple(self.frames_list))
         elif isinstance(edit, PaletteEdit):
-            if self.project is not None and self.style >= len(self.project.palette):
-                self.set_style(len(self.project.palette) - 1)
+            if self.project is not None:
+                self._follow_style(edit)
             self.palette_changed.emit()
+            if edit.frames:
+                self.fills_changed.emit(edit.frames)
         else:
             self.fills_changed.emit(edit.frames)
         self.update_modified()

@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
                 None,
                 a.previous_style,
                 a.next_style,
+                a.delete_style,
                 None,
                 *a.gap_presets,
             ],

@@ -114,6 +114,20 @@ class FillMap:
     def replace(self, **changes: np.ndarray) -> FillMap:
         return replace(self, **changes)
 
+    def renumbered(self, new_index: np.ndarray) -> FillMap:
+        """The fills with every style index ``i`` read as ``new_index[i]``
+        (`engine.palette.renumbering`). A region whose style becomes
+        UNPAINTED is blank again: nobody's fill, not flagged."""
+        painted = self.painted
+        style = np.where(painted, new_index[np.maximum(self.style, 0)], UNPAINTED)
+        cleared = painted & (style == UNPAINTED)
+        return FillMap(
+            style=style.astype(np.int32),
+            origin=np.where(cleared, ORIGIN_NONE, self.origin).astype(np.uint8),
+            confidence=np.where(cleared, 0.0, self.confidence).astype(np.float32),
+            flagged=self.flagged & ~cleared,
+        )
+
 
 # Cells of the region-by-value vote table counted densely (128 MB of int64);
 # larger tables count only the pairs that occur.

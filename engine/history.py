@@ -4,8 +4,9 @@ A fill edit records, for each frame it touched, which regions changed and
 their fills before and after (style, origin, confidence, flag), like the
 label-layer history of napari. One click, one drag of the fill tool or one
 propagation run is one edit. Palette edits keep the palette before and after
-(palettes are small and immutable), and a gap change the fills of the whole
-shot before and after.
+(palettes are small and immutable); one that deletes a style also keeps the
+fills of the frames it renumbered, before and after. A gap change keeps the
+fills of the whole shot before and after.
 
 The application wraps each edit in a thin ``QUndoCommand``; this module knows
 nothing of Qt, so the same history drives tests and scripts.
@@ -127,15 +128,30 @@ class FillEdit:
 
 @dataclass(frozen=True)
 class PaletteEdit:
-    """A change of the palette: styles added, renamed or recoloured."""
+    """A change of the palette: styles added, renamed, recoloured or deleted.
+
+    Deleting style ``deleted`` moves the styles after it up one place, so
+    the fills of every frame that uses them are renumbered with it
+    (``fills_before`` and ``fills_after``, only the frames that changed).
+    Their saved style images, numbered the old way, are set aside while the
+    deletion stands (``images_before``)."""
 
     label: str
     before: Palette
     after: Palette
+    deleted: int | None = None
+    fills_before: Mapping[int, FillMap] = field(default_factory=dict)
+    fills_after: Mapping[int, FillMap] = field(default_factory=dict)
+    images_before: Mapping[int, Path] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:
-        return ()
+        return tuple(sorted(self.fills_after))
+
+    @property
+    def renumbers(self) -> bool:
+        """Whether style indices mean other styles after this edit."""
+        return self.deleted is not None
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,29 @@
 """Named colour styles, as animators paint with them.
 
 A fill stores a style's *index*, never its colour, so editing a style's colour
-recolours every frame that uses it. Styles are kept in a fixed order: a
-style's index is stable for the life of a palette (renaming or recolouring
-does not move it; new styles are appended).
+recolours every frame that uses it. Styles are kept in a fixed order: renaming
+or recolouring a style does not move it and new styles are appended, so an
+index only changes when a style before it is deleted (`renumbering` says how;
+the project renumbers every frame's fills as one undoable edit).
+
+Style names are unique within a palette: names read from a file that repeat
+an earlier one get a number, as `Palette.with_style` gives them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from engine.errors import ShotError
+
+log = logging.getLogger(__name__)
 
 UNPAINTED = -1
 
@@ -94,14 +103,19 @@ class Palette:
         return None
 
     def with_style(self, style: Style) -> tuple[Palette, int]:
-        """The palette with ``style`` appended, and its index."""
-        names = {s.name for s in self.styles}
-        name = style.name
-        suffix = 2
-        while name in names:
-            name = f"{style.name} {suffix}"
-            suffix += 1
-        return Palette(self.styles + (replace(style, name=name),)), len(self.styles)
+        """The palette with ``style`` appended, and its index; a name already
+        taken gets the first free number ("Skin 2")."""
+        named = replace(
+            style, name=_free_name(style.name, {s.name for s in self.styles})
+        )
+        return Palette(self.styles + (named,)), len(self.styles)
+
+    def without(self, index: int) -> Palette:
+        """The palette less the style at ``index``: the styles after it move
+        up one place (see `renumbering`)."""
+        if not 0 <= index < len(self.styles):
+            raise IndexError(f"no style {index} in a palette of {len(self.styles)}")
+        return Palette(self.styles[:index] + self.styles[index + 1 :])
 
     def replaced(self, index: int, style: Style) -> Palette:
         styles = list(self.styles)
@@ -116,9 +130,48 @@ class Palette:
 
     @staticmethod
     def from_json(data: Any) -> Palette:
+        """Styles in file order; a repeated name gets a number (and a log
+        line), so every style can be told apart in the palette panel."""
         if not isinstance(data, list):
             raise ShotError("palette: expected a list of styles")
-        return Palette(tuple(Style.from_json(item) for item in data))
+        styles: list[Style] = []
+        names: set[str] = set()
+        for item in data:
+            style = Style.from_json(item)
+            name = _free_name(style.name, names)
+            if name != style.name:
+                log.warning(
+                    "palette: a second style named %r is read as %r", style.name, name
+                )
+                style = replace(style, name=name)
+            names.add(name)
+            styles.append(style)
+        return Palette(tuple(styles))
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with the first number from 2 that is not taken."""
+    free, suffix = name, 2
+    while free in taken:
+        free = f"{name} {suffix}"
+        suffix += 1
+    return free
+
+
+def renumbering(count: int, deleted: int, replacement: int | None) -> np.ndarray:
+    """int32 [count]: each old style index's new one once style ``deleted``
+    of ``count`` is gone. Later styles move up one place; ``deleted`` itself
+    becomes ``replacement`` (its new index), or UNPAINTED when None."""
+    if not 0 <= deleted < count:
+        raise IndexError(f"no style {deleted} in a palette of {count}")
+    if replacement is not None and not (
+        0 <= replacement < count and replacement != deleted
+    ):
+        raise ValueError(f"style {replacement} cannot replace style {deleted}")
+    new = np.arange(count, dtype=np.int32)
+    new[deleted + 1 :] -= 1
+    new[deleted] = UNPAINTED if replacement is None else new[replacement]
+    return new
 
 
 def default_palette() -> Palette:

@@ -66,7 +66,7 @@ from engine.history import (
     frame_diff,
 )
 from engine.imageio import atomic_write_bytes, read_image, write_png
-from engine.palette import UNPAINTED, Palette
+from engine.palette import UNPAINTED, Palette, renumbering
 from engine.regions import Regions
 from engine.shot import Shot, open_shot
 
@@ -234,6 +234,7 @@ class Snapshot:
     fills: Mapping[int, FillMap]
     images: Mapping[int, Path]
     revision: int
+    numbering: int = 0
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
@@ -269,6 +270,9 @@ class Project:
     # undo or redo returns to the number the project had then (so "modified"
     # is a comparison with the revision saved).
     revision: int = 0
+    # Counts the deletions of styles applied, done or undone: fills worked
+    # out from a snapshot of another numbering name other styles.
+    numbering: int = 0
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, Path] = field(default_factory=dict)
@@ -368,6 +372,7 @@ class Project:
             fills=MappingProxyType(dict(self._fills)),
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
+            numbering=self.numbering,
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -482,6 +487,52 @@ class Project:
             return None
         return PaletteEdit(label=label, before=self.palette, after=palette)
 
+    def unfitted_frames(self) -> list[int]:
+        """Frames whose fills are only in a saved style image, not yet fitted
+        to their regions (`adopt`): a style cannot be deleted until they are."""
+        return sorted(
+            frame
+            for frame, fills in self._fills.items()
+            if len(fills) == 0 and frame in self._images
+        )
+
+    def style_use(self, index: int) -> tuple[int, int]:
+        """(regions, frames) painted with style ``index``, over the frames
+        fitted to their regions."""
+        counts = [int((fills.style == index).sum()) for fills in self._fills.values()]
+        return sum(counts), sum(1 for n in counts if n)
+
+    def style_deletion(self, index: int, replacement: int | None) -> PaletteEdit:
+        """The edit that deletes style ``index``: the regions painted with it
+        take style ``replacement`` (its index now; None leaves them blank),
+        and every frame's fills are renumbered for the styles after it.
+        Raises CadmiumError while some frames are unfitted."""
+        unfitted = self.unfitted_frames()
+        if unfitted:
+            listed = ", ".join(map(str, unfitted[:6])) + (
+                " …" if len(unfitted) > 6 else ""
+            )
+            raise CadmiumError(f"the saved fills of frames {listed} are not read yet")
+        new_index = renumbering(len(self.palette), index, replacement)
+        before: dict[int, FillMap] = {}
+        after: dict[int, FillMap] = {}
+        for frame, fills in self._fills.items():
+            renumbered = fills.renumbered(new_index)
+            if renumbered.differs(fills).any():
+                before[frame], after[frame] = fills, renumbered
+        name = self.palette[index].name
+        return PaletteEdit(
+            label=f"Delete style {name}",
+            before=self.palette,
+            after=self.palette.without(index),
+            deleted=index,
+            fills_before=MappingProxyType(before),
+            fills_after=MappingProxyType(after),
+            images_before=MappingProxyType(
+                {f: self._images[f] for f in after if f in self._images}
+            ),
+        )
+
     # -- changing
     def commit(self, edit: Edit) -> None:
         """Apply a new edit and record it in the history."""
@@ -514,6 +565,14 @@ class Project:
         self._new_revision()
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
+            self._fills.update(edit.fills_after if forward else edit.fills_before)
+            for frame, image in edit.images_before.items():
+                if forward:
+                    self._images.pop(frame, None)
+                else:
+                    self._images[frame] = image
+            if edit.renumbers:
+                self.numbering += 1
             return
         if isinstance(edit, GapEdit):
             self.gap = edit.gap_after if forward else edit.gap_before
@@ -546,6 +605,8 @@ class Project:
         when that is the latest gap change in the history: its fills before
         and after let a return to ``gap`` restore what was painted there."""
         for step in reversed(self.history.undo_stack):
+            if isinstance(step.edit, PaletteEdit) and step.edit.renumbers:
+                return None  # the fills kept then are numbered otherwise
             if isinstance(step.edit, GapEdit):
                 edit = step.edit
                 if edit.gap_before == gap and edit.gap_after == self.gap:

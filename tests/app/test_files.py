@@ -158,6 +158,28 @@ def test_a_project_missing_fill_files_opens_and_says_which_frames(
     reopened.close()
 
 
+def test_deleting_a_style_first_reads_frames_kept_only_as_style_images(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    shown = {n: fills_of(window)[n][0] for n in (1, 5)}
+    window.close()
+    for name in (tmp_path / "A.cadmium.fills").glob("000005-*.npz"):
+        name.unlink()  # frame 5 is kept by its style image alone
+
+    reopened = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, reopened, path)
+    project = reopened.session.project
+    assert project is not None and project.unfitted_frames() == [5]
+    count = len(project.palette)
+    assert not reopened.palette.delete_style(0, None)  # reads frame 5 first
+    qtbot.waitUntil(lambda: len(project.palette) == count - 1, timeout=20000)
+    assert project.unfitted_frames() == []
+    for frame in (1, 5):  # style 0 painted nothing: every style moved up one
+        assert np.array_equal(fills_of(reopened)[frame][0], shown[frame] - 1)
+    reopened.close()
+
+
 def test_autosave_is_offered_after_a_crash(
     qtbot: QtBot, line_shot: Path, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from pytestqt.qtbot import QtBot
 
 from cadmium_app import cli
 from cadmium_app.gap import PRESETS
+from cadmium_app.palette_panel import LEAVE_UNPAINTED
 from cadmium_app.settings import load_settings
 from cadmium_app.timeline import STATUS_ROLE
 from cadmium_app.window import MainWindow
@@ -96,6 +97,70 @@ def test_palette_edits_recolour_every_frame_and_undo(
         window.actions.undo.trigger()
     assert project.palette[style].color[:3] == (216, 67, 60)
     assert pixel(window, *points(5)["ring"]) == (216, 67, 60)
+
+
+def test_deleting_a_style_asks_what_repaints_it_and_undoes(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    wait_job(qtbot, window.propagation.propagate_all())
+    project, session = window.session.project, window.session
+    assert project is not None
+    regions = session.current().regions  # type: ignore[union-attr]
+    fills = project.fills(1)
+    assert fills is not None
+    ring, eye = (
+        int(fills.style[regions.region_at(*points(1)[k])]) for k in ("ring", "eye")
+    )
+    ring_name, eye_name = project.palette[ring].name, project.palette[eye].name
+    count = len(project.palette)
+    asked: list[tuple[str, list[str]]] = []
+
+    def choose_eye(title: str, label: str, items: list[str], current: int) -> int:
+        assert items[current] == LEAVE_UNPAINTED  # offered first
+        asked.append((label, items))
+        return items.index(eye_name)
+
+    window.dialogs.choice = choose_eye  # type: ignore[method-assign]
+    session.set_style(ring)
+    window.actions.delete_style.trigger()
+    [(label, items)] = asked
+    assert label == f"{ring_name} paints 6 regions on 6 frames. Repaint them with:"
+    assert ring_name not in items and items[-1].startswith("Nothing")
+    assert len(project.palette) == count - 1
+    assert ring_name not in [s.name for s in project.palette.styles]
+    assert project.palette[session.style].name == eye_name
+    for frame in (1, 5):
+        go_to(qtbot, window, frame)
+        assert pixel(window, *points(frame)["ring"]) == style_rgb(window, session.style)
+    assert window.palette.panel.list.count() == count - 1
+    window.actions.undo.trigger()
+    assert len(project.palette) == count and project.palette[ring].name == ring_name
+    assert pixel(window, *points(5)["ring"]) == (216, 67, 60)
+    assert project.palette[session.style].name == eye_name  # still chosen
+    # A style no frame uses goes without a question.
+    extra = window.palette.add_style("Extra", (9, 9, 9, 255))
+    window.actions.delete_style.trigger()
+    assert len(asked) == 1 and "Extra" not in [s.name for s in project.palette.styles]
+    assert session.style == extra - 1  # the style before it
+    assert pixel(window, *points(5)["ring"]) == (216, 67, 60)
+
+
+def test_a_run_that_outlives_a_style_deletion_paints_nothing(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    project = window.session.project
+    assert project is not None
+    job = window.propagation.propagate_all()
+    # A style deleted and one added before the run's result arrives (results
+    # come through the event loop): as many styles, but the run's fills
+    # number them the old way.
+    assert window.palette.delete_style(0, None)
+    window.palette.add_style("Extra", (9, 9, 9, 255))
+    wait_job(qtbot, job)
+    assert window.dialogs.errors[-1].endswith("run it again")
+    assert project.fills(3) is None
 
 
 def test_the_tools_menu_offers_the_toolbar_gap_presets(window: MainWindow) -> None:

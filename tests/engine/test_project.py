@@ -451,3 +451,115 @@ def test_a_fill_file_damaged_any_way_loses_only_its_frame(
         assert 1 in loaded.painted_frames
         lost += loaded.lost_frames == [2]
     assert lost >= 3  # at least the truncated ones are named as lost
+
+
+def colours(project: Project, frame: int) -> list[tuple[int, ...] | None]:
+    """What a frame shows, region by region (None: unpainted)."""
+    fills = project.fills(frame)
+    assert fills is not None
+    return [project.palette[s].color if s >= 0 else None for s in fills.style]
+
+
+def test_deleting_a_style_keeps_every_frame_s_colours_and_undoes(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 4)
+    paint_all(project, engine, 2, 6)
+    count = engine.frame(2).regions.count
+    edit = project.fill_edit(2, count, [0], 2, FillMode.PAINT)
+    assert edit is not None
+    project.commit(edit)
+    paint_all(project, engine, 3, 1)
+    shown = {f: colours(project, f) for f in (1, 2, 3)}
+    old = project.palette
+    # Style 2 goes; its region is repainted with style 6 (5 after).
+    deletion = project.style_deletion(2, replacement=6)
+    assert deletion.frames == (1, 2)  # frame 3 uses style 1 only
+    project.commit(deletion)
+    assert len(project.palette) == len(old) - 1
+    assert old[2] not in project.palette.styles
+    assert colours(project, 1) == shown[1]
+    assert colours(project, 2) == [old[6].color] * count
+    assert colours(project, 3) == shown[3]
+    # A save and a reload show the same.
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    loaded = load_project(path)
+    assert loaded.palette == project.palette
+    assert all(colours(loaded, f) == colours(project, f) for f in (1, 2, 3))
+    # Undo brings the style and every fill back; redo deletes it again.
+    project.undo()
+    assert project.palette == old
+    assert {f: colours(project, f) for f in (1, 2, 3)} == shown
+    fills = project.fills(2)
+    assert fills is not None and fills.style[0] == 2
+    project.redo()
+    assert colours(project, 2) == [old[6].color] * count
+    # Deleting a style used nowhere changes no frame but still renumbers.
+    numbering = project.numbering
+    unused = project.style_deletion(0, None)
+    assert unused.frames == (1, 2, 3) and unused.renumbers
+    project.commit(unused)
+    assert project.numbering == numbering + 1
+    assert colours(project, 1) == shown[1]
+
+
+def test_deleting_a_style_with_no_replacement_leaves_its_regions_to_paint(
+    shot_dir: Path,
+) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 3)
+    project.commit(project.style_deletion(3, None))
+    fills = project.fills(1)
+    assert fills is not None and not fills.painted.any()
+    assert fills.needs_paint.all()  # Next problem finds them
+    assert 1 in project.keys
+
+
+def test_a_style_is_deleted_only_once_every_saved_frame_is_read(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 5)
+    paint_all(project, engine, 3, 7)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    for name in data_dir_for(path).glob("000003-*.npz"):  # only its style image left
+        name.unlink()
+    loaded = load_project(path)
+    assert loaded.unfitted_frames() == [3]
+    with pytest.raises(CadmiumError, match="frames 3 are not read"):
+        loaded.style_deletion(5, None)
+    loaded.adopt(3, engine.frame(3).regions)
+    assert loaded.unfitted_frames() == []
+    deletion = loaded.style_deletion(5, None)
+    assert set(deletion.images_before) == {1}  # numbered the old way (3: fitted)
+    loaded.commit(deletion)
+    assert colours(loaded, 3) == [project.palette[7].color] * len(colours(loaded, 3))
+    # Saved again without segmenting (an autosave), no frame refers to a
+    # style image numbered the old way: were its fill file lost, frame 1
+    # would open unpainted and be named, not painted in another style.
+    autosave = autosave_path_for(path)
+    save_project(loaded.snapshot(), autosave, data_dir=data_dir_for(path))
+    entries = json.loads(autosave.read_text())["frames"]
+    for name in data_dir_for(path).glob(entries["1"]["fills"]):
+        name.unlink()
+    again = load_project(autosave)
+    assert again.lost_frames == [1]
+    assert again.adopt(3, engine.frame(3).regions) is not None
+    assert colours(again, 3) == colours(loaded, 3)
+
+
+def test_a_gap_change_before_a_deletion_is_not_returned_to_exactly(
+    shot_dir: Path,
+) -> None:
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 4)
+    fills = project.fills(1)
+    assert fills is not None
+    project.commit(project.gap_edit(6, {1: fills}))
+    assert project.left_gap(engine.gap) is not None
+    project.commit(project.style_deletion(0, None))
+    # The fills kept by the gap change name styles by their old numbers.
+    assert project.left_gap(engine.gap) is None
