@@ -8,7 +8,6 @@ like fills.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSize, Qt
@@ -23,11 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import Session
-from engine.errors import CadmiumError
 from engine.palette import Style
-from engine.regions import Regions
 
 # Longest style name the palette panel takes (the list shows about 40).
 MAX_NAME = 80
@@ -154,62 +150,20 @@ class PaletteController(QObject):
 
     def delete_style(self, index: int, replacement: int | None) -> bool:
         """Delete style ``index``; its regions take style ``replacement``
-        (None: left unpainted). Frames whose saved fills are not read yet are
-        read first, in the background, and the deletion follows."""
+        (its index now; None: left unpainted)."""
         session, project = self.session, self.session.project
         if project is None or not 0 <= index < len(project.palette):
             return False
-        if project.unfitted_frames():
-            self._read_then(lambda: self.delete_style(index, replacement))
+        if not session.editable:
+            session.status.emit("Wait for the current task before deleting a style")
             return False
-        try:
-            edit = project.style_deletion(index, replacement)
-        except (CadmiumError, ValueError) as exc:
-            session.dialogs.error(f"Cannot delete {project.palette[index].name}: {exc}")
-            return False
-        if not session.push(edit):
+        name = project.palette[index].name
+        if not session.push(project.style_deletion(index, replacement)):
             return False
         if replacement is not None:
             session.set_style(replacement - (replacement > index))
-        session.status.emit(f"{edit.label} (Ctrl+Z brings it back)")
+        session.status.emit(f"Deleted style {name} (Ctrl+Z brings it back)")
         return True
-
-    def _read_then(self, then: Callable[[], object]) -> None:
-        """Fit the frames known only by their saved style images to their
-        regions (a background job), then call ``then``."""
-        session, project, engine = (
-            self.session,
-            self.session.project,
-            self.session.engine,
-        )
-        if project is None or engine is None:
-            return
-        frames = project.unfitted_frames()
-
-        def work(progress: Progress, cancelled: Cancelled) -> dict[int, Regions]:
-            regions: dict[int, Regions] = {}
-            for done, number in enumerate(frames, start=1):
-                if cancelled():
-                    break
-                regions[number] = engine.frame(number).regions
-                progress(done, len(frames))
-            return regions
-
-        def fit(regions: dict[int, Regions]) -> None:
-            if session.project is not project or session.engine is not engine:
-                return  # another shot or gap meanwhile: nothing to do
-            for number, frame_regions in regions.items():
-                session.adopt(number, frame_regions)
-            if len(regions) == len(frames):
-                then()
-
-        job = Job("Reading saved fills…", work)
-        job.succeeded.connect(fit)
-        job.failed.connect(session.dialogs.error)
-        if not session.jobs.submit(job, exclusive=True):
-            session.dialogs.error(
-                "Another long task is running: wait for it or cancel it"
-            )
 
     # -- the same, asking the user
     def _style_name(self, text: str | None) -> str | None:
@@ -264,20 +218,25 @@ class PaletteController(QObject):
         project, index = self.session.project, self.session.style
         if project is None or not 0 <= index < len(project.palette):
             return
-        if project.unfitted_frames():
-            self._read_then(self.ask_delete)
+        if not self.session.editable:
+            self.session.status.emit(
+                "Wait for the current task before deleting a style"
+            )
             return
         name = project.palette[index].name
         regions, frames = project.style_use(index)
-        if not regions:
+        if not frames:
             self.delete_style(index, None)
             return
         others = [i for i in range(len(project.palette)) if i != index]
-        items = [project.palette[i].name for i in others] + [LEAVE_UNPAINTED]
-        where = f"{_counted(regions, 'region')} on {_counted(frames, 'frame')}"
+        names = [project.palette[i].name for i in others]
+        # Never a style's name: the answer is read back by its text.
+        leave = LEAVE_UNPAINTED if LEAVE_UNPAINTED not in names else "—"
+        items = [*names, leave]
+        painted = f"{_counted(regions, 'region')} on " if regions else ""
         chosen = self.session.dialogs.choice(
             f"Delete style {name}",
-            f"{name} paints {where}. Repaint them with:",
+            f"{name} paints {painted}{_counted(frames, 'frame')}. Repaint them with:",
             items,
             current=len(items) - 1,  # the safe answer: nothing painted wrong
         )

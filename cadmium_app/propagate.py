@@ -281,8 +281,14 @@ class PropagationController(QObject):
         ):
             # A style it painted with was undone or deleted meanwhile, or one
             # before it: its fills would name other styles.
+            wrote = (
+                f"; it wrote {result.out} with the palette it began with"
+                if result.out is not None
+                else ""
+            )
             session.dialogs.error(
-                f"{label}: the palette lost a style while it ran; run it again"
+                f"{label}: the palette's styles changed while it ran, so the "
+                f"project was left as it was{wrote}; run it again"
             )
             return
         edit = project.propagation_edit(result.fills, label)

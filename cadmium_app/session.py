@@ -264,11 +264,12 @@ class Session(QObject):
         it in the palette; a deleted one gives way to the style after it."""
         assert self.project is not None
         style, deleted = self.style, edit.deleted
-        if deleted is not None and style >= 0:
+        if deleted is not None:
             if self.project.palette is edit.after and style > deleted:
                 style -= 1
-            elif self.project.palette is edit.before and style >= deleted:
-                style += 1
+            elif self.project.palette is edit.before:
+                # The deleted style back; none chosen (it was the only one).
+                style = deleted if style < 0 else style + (style >= deleted)
         self.set_style(min(style, len(self.project.palette) - 1))
 
     # -- edits

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from engine.fills import FillMap
 from engine.palette import Palette
+from engine.style_image import StyleImage
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,9 @@ class PaletteEdit:
 
     Deleting style ``deleted`` moves the styles after it up one place, so
     the fills of every frame that uses them are renumbered with it
-    (``fills_before`` and ``fills_after``, only the frames that changed).
-    Their saved style images, numbered the old way, are set aside while the
-    deletion stands (``images_before``)."""
+    (``fills_before`` and ``fills_after``, only the frames that changed),
+    and so is the reading of every saved style image (``images_before``
+    and ``images_after``)."""
 
     label: str
     before: Palette
@@ -142,7 +142,8 @@ class PaletteEdit:
     deleted: int | None = None
     fills_before: Mapping[int, FillMap] = field(default_factory=dict)
     fills_after: Mapping[int, FillMap] = field(default_factory=dict)
-    images_before: Mapping[int, Path] = field(default_factory=dict)
+    images_before: Mapping[int, StyleImage] = field(default_factory=dict)
+    images_after: Mapping[int, StyleImage] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -168,7 +169,7 @@ class GapEdit:
     fills_before: Mapping[int, FillMap]
     fills_after: Mapping[int, FillMap]
     # Frames of a loaded project not yet fitted to the old segmentation.
-    images_before: Mapping[int, Path]
+    images_before: Mapping[int, StyleImage]
 
     @property
     def frames(self) -> tuple[int, ...]:

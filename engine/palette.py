@@ -134,17 +134,19 @@ class Palette:
         line), so every style can be told apart in the palette panel."""
         if not isinstance(data, list):
             raise ShotError("palette: expected a list of styles")
+        read = [Style.from_json(item) for item in data]
+        taken = {style.name for style in read}  # names the file gives itself
         styles: list[Style] = []
-        names: set[str] = set()
-        for item in data:
-            style = Style.from_json(item)
-            name = _free_name(style.name, names)
-            if name != style.name:
+        seen: set[str] = set()
+        for style in read:
+            if style.name in seen:
+                name = _free_name(style.name, taken)
                 log.warning(
                     "palette: a second style named %r is read as %r", style.name, name
                 )
                 style = replace(style, name=name)
-            names.add(name)
+                taken.add(name)
+            seen.add(style.name)
             styles.append(style)
         return Palette(tuple(styles))
 

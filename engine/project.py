@@ -52,7 +52,6 @@ import numpy as np
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ORIGIN_ANIMATOR,
-    ORIGIN_NONE,
     ORIGIN_PROPAGATED,
     FillMap,
     region_majority,
@@ -65,17 +64,17 @@ from engine.history import (
     PaletteEdit,
     frame_diff,
 )
-from engine.imageio import atomic_write_bytes, read_image, write_png
+from engine.imageio import atomic_write_bytes, write_png
 from engine.palette import UNPAINTED, Palette, renumbering
 from engine.regions import Regions
 from engine.shot import Shot, open_shot
+from engine.style_image import StyleImage, decode_style_image, encode_style_image
 
 log = logging.getLogger(__name__)
 
 FORMAT = "cadmium-project"
 VERSION = 1
 PROJECT_SUFFIX = ".cadmium"
-ANIMATOR_BIT = 0x8000
 _FILL_FILE = re.compile(r"^\d{6}-[0-9a-f]{20}\.(npz|png)$")
 
 Progress = Callable[[int, int], None]
@@ -111,42 +110,6 @@ def data_dir_for(path: Path) -> Path:
 def autosave_path_for(path: Path) -> Path:
     """The autosave written beside a saved project (it shares the fill files)."""
     return path.with_name(f".{path.name}.autosave")
-
-
-# -- fills as images -------------------------------------------------------
-
-
-def encode_style_image(regions: Regions, fills: FillMap) -> np.ndarray:
-    """uint16 [H x W]: style + 1 per pixel (0 unpainted), under lines too; the
-    high bit marks the animator's fills."""
-    lookup = np.zeros(regions.count + 1, np.uint16)
-    value = np.where(fills.painted, fills.style + 1, 0).astype(np.uint16)
-    lookup[1:] = value | np.where(fills.by_animator, ANIMATOR_BIT, 0).astype(np.uint16)
-    return lookup[regions.under_line]
-
-
-def decode_style_image(regions: Regions, image: np.ndarray) -> FillMap:
-    """Fills of ``regions`` read from an `encode_style_image` image, whatever
-    segmentation wrote it: each region takes its pixels' majority value."""
-    if image.ndim != 2 or image.shape != regions.shape:
-        raise CadmiumError("style image does not match the frame's size")
-    values, inverse = np.unique(image, return_inverse=True)
-    best, _ = region_majority(
-        regions, inverse.reshape(image.shape), len(values), valid=None
-    )
-    value = np.where(best >= 0, values[np.maximum(best, 0)], 0).astype(np.int64)
-    style = ((value & (ANIMATOR_BIT - 1)) - 1).astype(np.int32)
-    animator = (value & ANIMATOR_BIT) != 0
-    painted = style != UNPAINTED
-    origin = np.where(
-        animator, ORIGIN_ANIMATOR, np.where(painted, ORIGIN_PROPAGATED, ORIGIN_NONE)
-    )
-    return FillMap(
-        style=style,
-        origin=origin.astype(np.uint8),
-        confidence=np.where(painted, 1.0, 0.0).astype(np.float32),
-        flagged=np.zeros(len(style), bool),
-    )
 
 
 def _covering(old: Regions, new: Regions) -> np.ndarray:
@@ -208,7 +171,7 @@ def return_fills(
 
 
 def resolve_fills(
-    fills: FillMap | None, image: Path | None, regions: Regions
+    fills: FillMap | None, image: StyleImage | None, regions: Regions
 ) -> FillMap | None:
     """Stored fills if they fit ``regions``, else re-read from the style image."""
     if fills is not None and len(fills) == regions.count:
@@ -217,7 +180,7 @@ def resolve_fills(
         if fills is not None:
             log.warning("fills for %d regions do not fit %d", len(fills), regions.count)
         return None
-    return decode_style_image(regions, read_image(image))
+    return decode_style_image(regions, image.read())
 
 
 # -- the project -------------------------------------------------------------
@@ -232,7 +195,7 @@ class Snapshot:
     gap: int
     keys: frozenset[int]
     fills: Mapping[int, FillMap]
-    images: Mapping[int, Path]
+    images: Mapping[int, StyleImage]
     revision: int
     numbering: int = 0
 
@@ -275,7 +238,7 @@ class Project:
     numbering: int = 0
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
-    _images: dict[int, Path] = field(default_factory=dict)
+    _images: dict[int, StyleImage] = field(default_factory=dict)
     # Frames whose saved fills load_project found missing or damaged: they
     # open unpainted (the application says so once, after opening).
     lost_frames: list[int] = field(default_factory=list)
@@ -487,32 +450,23 @@ class Project:
             return None
         return PaletteEdit(label=label, before=self.palette, after=palette)
 
-    def unfitted_frames(self) -> list[int]:
-        """Frames whose fills are only in a saved style image, not yet fitted
-        to their regions (`adopt`): a style cannot be deleted until they are."""
-        return sorted(
-            frame
-            for frame, fills in self._fills.items()
-            if len(fills) == 0 and frame in self._images
-        )
-
     def style_use(self, index: int) -> tuple[int, int]:
-        """(regions, frames) painted with style ``index``, over the frames
-        fitted to their regions."""
+        """(regions, frames) painted with style ``index``. Frames not yet
+        fitted to their regions (their fills only in a saved style image)
+        count as frames, their regions not."""
         counts = [int((fills.style == index).sum()) for fills in self._fills.values()]
-        return sum(counts), sum(1 for n in counts if n)
+        unfitted = sum(
+            1
+            for frame, image in self._images.items()
+            if len(self._fills.get(frame, ())) == 0 and image.shows(index)
+        )
+        return sum(counts), sum(1 for n in counts if n) + unfitted
 
     def style_deletion(self, index: int, replacement: int | None) -> PaletteEdit:
         """The edit that deletes style ``index``: the regions painted with it
         take style ``replacement`` (its index now; None leaves them blank),
-        and every frame's fills are renumbered for the styles after it.
-        Raises CadmiumError while some frames are unfitted."""
-        unfitted = self.unfitted_frames()
-        if unfitted:
-            listed = ", ".join(map(str, unfitted[:6])) + (
-                " …" if len(unfitted) > 6 else ""
-            )
-            raise CadmiumError(f"the saved fills of frames {listed} are not read yet")
+        and every frame's fills, and saved style images, are renumbered for
+        the styles after it."""
         new_index = renumbering(len(self.palette), index, replacement)
         before: dict[int, FillMap] = {}
         after: dict[int, FillMap] = {}
@@ -520,16 +474,16 @@ class Project:
             renumbered = fills.renumbered(new_index)
             if renumbered.differs(fills).any():
                 before[frame], after[frame] = fills, renumbered
-        name = self.palette[index].name
         return PaletteEdit(
-            label=f"Delete style {name}",
+            label=f"Delete style {self.palette[index].name}",
             before=self.palette,
             after=self.palette.without(index),
             deleted=index,
             fills_before=MappingProxyType(before),
             fills_after=MappingProxyType(after),
-            images_before=MappingProxyType(
-                {f: self._images[f] for f in after if f in self._images}
+            images_before=MappingProxyType(dict(self._images)),
+            images_after=MappingProxyType(
+                {f: image.renumbered(new_index) for f, image in self._images.items()}
             ),
         )
 
@@ -566,11 +520,7 @@ class Project:
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
             self._fills.update(edit.fills_after if forward else edit.fills_before)
-            for frame, image in edit.images_before.items():
-                if forward:
-                    self._images.pop(frame, None)
-                else:
-                    self._images[frame] = image
+            self._images.update(edit.images_after if forward else edit.images_before)
             if edit.renumbers:
                 self.numbering += 1
             return
@@ -760,11 +710,14 @@ def _saved_entry(
     npz, png = data_dir / f"{stem}.npz", data_dir / f"{stem}.png"
     if not npz.is_file() or (with_styles and not png.is_file()):
         return None
+    image = snap.images.get(frame)
+    if not with_styles and image is not None and image.new_index is not None:
+        return None  # its renumbered image is written by _write_entry
     entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
     if with_styles:
         entry["styles"] = png.name
-    elif frame in snap.images:
-        entry["styles"] = _relative(snap.images[frame], data_dir)
+    elif image is not None:
+        entry["styles"] = _relative(image.path, data_dir)
     return entry
 
 
@@ -784,7 +737,7 @@ def _write_entry(
     if fills is None or len(fills) == 0:
         if image is None:
             return None
-        return {"regions": 0, "styles": str(image.resolve())}
+        return {"regions": 0, "styles": _image_entry(frame, image, data_dir)}
     stem = _stem(frame, fills, snap.gap)
     npz = data_dir / f"{stem}.npz"
     if not npz.exists():
@@ -796,8 +749,20 @@ def _write_entry(
             write_png(png, encode_style_image(regions, fills))
         entry["styles"] = png.name
     elif image is not None:
-        entry["styles"] = _relative(image, data_dir)
+        entry["styles"] = _image_entry(frame, image, data_dir)
     return entry
+
+
+def _image_entry(frame: int, image: StyleImage, data_dir: Path) -> str:
+    """The project file's name for a frame's style image: the image itself,
+    or, renumbered since styles were deleted, a copy numbered as the palette
+    is now (written once, named by what it holds)."""
+    if image.new_index is None:
+        return _relative(image.path, data_dir)
+    png = data_dir / f"{frame:06d}-{image.digest()}.png"
+    if not png.exists():
+        write_png(png, image.read())
+    return png.name
 
 
 def _regions_or_none(
@@ -879,7 +844,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     except (KeyError, TypeError, ValueError) as exc:
         raise CadmiumError(f"{path}: damaged project file ({exc})") from None
     fills: dict[int, FillMap] = {}
-    images: dict[int, Path] = {}
+    images: dict[int, StyleImage] = {}
     lost: list[int] = []
     for name, entry in frames.items():
         frame = int(name)
@@ -888,7 +853,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
             continue
         styles = data_dir / str(entry["styles"]) if entry.get("styles") else None
         if styles is not None and styles.is_file():
-            images[frame] = styles
+            images[frame] = StyleImage(styles)
         try:
             if entry.get("fills"):
                 fills[frame] = _decode_npz(

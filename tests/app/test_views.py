@@ -146,6 +146,34 @@ def test_deleting_a_style_asks_what_repaints_it_and_undoes(
     assert pixel(window, *points(5)["ring"]) == (216, 67, 60)
 
 
+def test_the_last_style_deleted_and_undone_is_chosen_again(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    open_and_wait(qtbot, window, line_shot)
+    project, session = window.session.project, window.session
+    assert project is not None
+    while len(project.palette):
+        assert window.palette.delete_style(0, None)
+    assert session.style == -1
+    window.actions.undo.trigger()
+    assert len(project.palette) == 1 and session.style == 0
+
+
+def test_no_style_is_deleted_while_the_gap_changes(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    project = window.session.project
+    assert project is not None
+    count = len(project.palette)
+    window.dialogs.choice = lambda *a, **k: pytest.fail("asked")  # type: ignore[method-assign]
+    job = window.gap.set_gap(4)
+    window.actions.delete_style.trigger()
+    assert len(project.palette) == count
+    assert "Wait for the current task" in window.statusBar().currentMessage()
+    wait_job(qtbot, job)
+
+
 def test_a_run_that_outlives_a_style_deletion_paints_nothing(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:

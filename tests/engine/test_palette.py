@@ -27,12 +27,13 @@ def test_a_repeated_name_in_a_file_gets_a_number(
     ]
     with caplog.at_level(logging.WARNING):
         read = Palette.from_json(data)
-    assert [s.name for s in read.styles] == ["Skin", "Skin 2", "Skin 2 2", "Skin 3"]
+    # A name the file gives a style itself is kept.
+    assert [s.name for s in read.styles] == ["Skin", "Skin 3", "Skin 2", "Skin 4"]
     assert [s.color[0] for s in read.styles] == [0xF0, 0xD0, 0x00, 0xFF]
     assert "second style named 'Skin'" in caplog.text
     # Adding a style names it the same way.
     grown, index = read.with_style(Style("Skin", (1, 2, 3, 255)))
-    assert index == 4 and grown[4].name == "Skin 4"
+    assert index == 4 and grown[4].name == "Skin 5"
 
 
 def test_a_bad_style_entry_is_one_clear_error() -> None:

@@ -517,38 +517,63 @@ def test_deleting_a_style_with_no_replacement_leaves_its_regions_to_paint(
     assert 1 in project.keys
 
 
-def test_a_style_is_deleted_only_once_every_saved_frame_is_read(
+def test_deleting_a_style_renumbers_frames_known_only_by_their_style_images(
     shot_dir: Path, tmp_path: Path
 ) -> None:
     project, engine = new_project(shot_dir)
     paint_all(project, engine, 1, 5)
     paint_all(project, engine, 3, 7)
+    paint_all(project, engine, 4, 8)
     path = tmp_path / "scene.cadmium"
     save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
     for name in data_dir_for(path).glob("000003-*.npz"):  # only its style image left
         name.unlink()
+    # Frame 4's region fills no longer fit (its drawing was changed since):
+    # it is read back from its style image when it is next seen.
+    document = json.loads(path.read_text())
+    document["frames"]["4"]["regions"] = 99
+    npz = data_dir_for(path) / document["frames"]["4"]["fills"]
+    np.savez(
+        npz,
+        **{
+            k: np.zeros(99, t)
+            for k, t in (
+                ("style", np.int32),
+                ("origin", np.uint8),
+                ("confidence", np.float32),
+                ("flagged", bool),
+            )
+        },
+    )
+    path.write_text(json.dumps(document))
     loaded = load_project(path)
-    assert loaded.unfitted_frames() == [3]
-    with pytest.raises(CadmiumError, match="frames 3 are not read"):
-        loaded.style_deletion(5, None)
-    loaded.adopt(3, engine.frame(3).regions)
-    assert loaded.unfitted_frames() == []
-    deletion = loaded.style_deletion(5, None)
-    assert set(deletion.images_before) == {1}  # numbered the old way (3: fitted)
-    loaded.commit(deletion)
-    assert colours(loaded, 3) == [project.palette[7].color] * len(colours(loaded, 3))
-    # Saved again without segmenting (an autosave), no frame refers to a
-    # style image numbered the old way: were its fill file lost, frame 1
-    # would open unpainted and be named, not painted in another style.
+    assert loaded.style_use(7) == (0, 1)  # frame 3: a frame, regions unknown
+    loaded.commit(loaded.style_deletion(5, None))
+    assert loaded.numbering == 1
+    old = project.palette
+    for frame, style in ((3, 7), (4, 8)):
+        fitted = loaded.adopt(frame, engine.frame(frame).regions)
+        assert fitted is not None
+        assert colours(loaded, frame) == [old[style].color] * len(fitted)
+        assert (fitted.origin == ORIGIN_ANIMATOR).all()
+    fills = loaded.fills(1)
+    assert fills is not None and not fills.painted.any()
+    # Undone, the images read the old way again.
+    again = load_project(path)
+    again.commit(again.style_deletion(5, None))
+    again.undo()
+    fitted = again.adopt(3, engine.frame(3).regions)
+    assert fitted is not None and (fitted.style == 7).all()
+    # Saved without segmenting (an autosave) after a deletion, frame 3's
+    # image is written renumbered: it reopens in its colour.
+    third = load_project(path)
+    third.commit(third.style_deletion(0, None))
     autosave = autosave_path_for(path)
-    save_project(loaded.snapshot(), autosave, data_dir=data_dir_for(path))
-    entries = json.loads(autosave.read_text())["frames"]
-    for name in data_dir_for(path).glob(entries["1"]["fills"]):
-        name.unlink()
-    again = load_project(autosave)
-    assert again.lost_frames == [1]
-    assert again.adopt(3, engine.frame(3).regions) is not None
-    assert colours(again, 3) == colours(loaded, 3)
+    save_project(third.snapshot(), autosave, data_dir=data_dir_for(path))
+    reopened = load_project(autosave)
+    fitted = reopened.adopt(3, engine.frame(3).regions)
+    assert fitted is not None and (fitted.style == 6).all()
+    assert colours(reopened, 3) == [old[7].color] * len(fitted)
 
 
 def test_a_gap_change_before_a_deletion_is_not_returned_to_exactly(
