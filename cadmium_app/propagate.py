@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from cadmium_app.dialogs import by_frame
 from cadmium_app.frames import small_labels
@@ -158,6 +158,8 @@ class PropagationController(QObject):
         self.session = session
         self.timeline = timeline
         self.last_job: Job | None = None
+        # The project whose run ended too late to use: it runs again.
+        self._again: Project | None = None
 
     def propagate_current(self) -> Job | None:
         frame = self.session.frame
@@ -214,7 +216,7 @@ class PropagationController(QObject):
         # Colorize shot writes its outputs whatever opens meanwhile.
         job = Job(f"{label}…", work, edits_project=out is None)
         job.succeeded.connect(
-            lambda result: self._on_done(label, result, project, snap.numbering)
+            lambda result: self._on_done(label, result, project, snap.generation)
         )
         if out is None:
             job.failed.connect(session.dialogs.error)
@@ -234,7 +236,7 @@ class PropagationController(QObject):
         job.finished.connect(lambda: self.run_finished.emit(job))
         # Touch-ups on the frames it will paint do not make keys meanwhile
         # (the run is exclusive: no other begins before this one has ended).
-        job.finished.connect(lambda: self._settle(project))
+        job.finished.connect(lambda: self._settle(project, targets, label))
         if not session.jobs.submit(job, exclusive=True):
             session.dialogs.error(
                 "Another long task is running: wait for it or cancel it"
@@ -244,9 +246,15 @@ class PropagationController(QObject):
         self.last_job = job
         return job
 
-    def _settle(self, started: Project) -> None:
+    def _settle(self, started: Project, targets: list[int], label: str) -> None:
         """After a run, frames touched up meanwhile that it did not paint
-        become keys (Project.end_propagation)."""
+        become keys (Project.end_propagation); a run whose result came too
+        late to use (an undo meanwhile) begins again instead."""
+        if self._again is started and self.session.project is started:
+            self._again = None
+            QTimer.singleShot(0, lambda: self.run(targets, label))
+            return
+        self._again = None
         keys = started.end_propagation()
         if keys is not None and self.session.project is started:
             self.session.push(keys)
@@ -256,7 +264,7 @@ class PropagationController(QObject):
         label: str,
         result: RunResult | None,
         started: Project,
-        numbering: int,
+        generation: int,
     ) -> None:
         session, project = self.session, self.session.project
         if result is None:
@@ -275,21 +283,21 @@ class PropagationController(QObject):
                 f"{label}: the shot changed while it ran; run it again"
             )
             return
-        styles = len(project.palette)
-        if project.numbering != numbering or any(
-            (fills.style >= styles).any() for fills in result.fills.values()
-        ):
-            # A style it painted with was undone or deleted meanwhile, or one
-            # before it: its fills would name other styles.
-            wrote = (
-                f"; it wrote {result.out} with the palette it began with"
-                if result.out is not None
-                else ""
-            )
-            session.dialogs.error(
-                f"{label}: the palette's styles changed while it ran, so the "
-                f"project was left as it was{wrote}; run it again"
-            )
+        if project.generation != generation:
+            # An undo or redo took back paint it started from, or a style was
+            # deleted (its fills would name other styles).
+            if result.out is not None:
+                session.dialogs.error(
+                    f"{label}: wrote {result.out} from the painting as it was "
+                    "when it began; an undo or a deleted style changed it "
+                    "since, so the project was left as it is"
+                )
+            else:
+                session.status.emit(
+                    f"{label}: the painting changed while it ran (an undo or a "
+                    "deleted style); propagating again"
+                )
+                self._again = project
             return
         edit = project.propagation_edit(result.fills, label)
         session.push(edit)

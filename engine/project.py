@@ -197,7 +197,7 @@ class Snapshot:
     fills: Mapping[int, FillMap]
     images: Mapping[int, StyleImage]
     revision: int
-    numbering: int = 0
+    generation: int = 0
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
@@ -233,9 +233,10 @@ class Project:
     # undo or redo returns to the number the project had then (so "modified"
     # is a comparison with the revision saved).
     revision: int = 0
-    # Counts the deletions of styles applied, done or undone: fills worked
-    # out from a snapshot of another numbering name other styles.
-    numbering: int = 0
+    # Counts what a run working from a snapshot cannot build on: undo, redo
+    # (the paint it started from may be taken back) and deletions of styles
+    # (its fills would name other styles). Touch-ups do not count.
+    generation: int = 0
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, StyleImage] = field(default_factory=dict)
@@ -335,7 +336,7 @@ class Project:
             fills=MappingProxyType(dict(self._fills)),
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
-            numbering=self.numbering,
+            generation=self.generation,
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -412,9 +413,11 @@ class Project:
 
     def begin_propagation(self, targets: Iterable[int]) -> None:
         """A run that will paint ``targets`` is under way (see
-        awaiting_propagation)."""
+        awaiting_propagation). A run begun again before the last one ended
+        (its result was refused) keeps the frames that were bare then: a
+        touch-up made meanwhile stays a touch-up."""
         self.awaiting_propagation = frozenset(targets) - self.keys
-        self._bare_at_start = frozenset(
+        self._bare_at_start = self._bare_at_start | frozenset(
             frame
             for frame in self.awaiting_propagation
             if not self._animator_painted(frame)
@@ -498,6 +501,7 @@ class Project:
         step = self.history.take_undo()
         if step is None:
             return None
+        self.generation += 1
         self.apply(step.edit, forward=False)
         self.revision = step.before
         return step.edit
@@ -506,6 +510,7 @@ class Project:
         step = self.history.take_redo()
         if step is None:
             return None
+        self.generation += 1
         self.apply(step.edit)
         self.revision = step.after
         return step.edit
@@ -522,7 +527,7 @@ class Project:
             self._fills.update(edit.fills_after if forward else edit.fills_before)
             self._images.update(edit.images_after if forward else edit.images_before)
             if edit.renumbers:
-                self.numbering += 1
+                self.generation += 1
             return
         if isinstance(edit, GapEdit):
             self.gap = edit.gap_after if forward else edit.gap_before

@@ -233,6 +233,39 @@ def test_the_sample_shot_paints_from_a_clicked_key(
     assert project.fills(3) is None
 
 
+def test_a_paint_undone_while_a_run_goes_is_not_propagated(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    project = window.session.project
+    assert project is not None
+    # A slip: frame 4's ring clicked in the box's colour makes frame 4 a key.
+    go_to(qtbot, window, 4)
+    key = project.fills(1)
+    regions = window.session.frames.get(1).regions  # type: ignore[union-attr]
+    assert key is not None
+    box_style = int(key.style[regions.region_at(*points(1)["box"])])
+    window.session.set_style(box_style)
+    click_image(qtbot, window, *points(4)["ring"])
+    assert 4 in project.keys
+    said: list[str] = []
+    window.session.status.connect(said.append)
+    first = window.propagation.propagate_all()
+    window.actions.undo.trigger()  # taken back before the run ends
+    wait_job(qtbot, first)
+    # The run begins again without the slip and paints from key 1 alone.
+    qtbot.waitUntil(lambda: window.propagation.last_job is not first, timeout=5000)
+    wait_job(qtbot, window.propagation.last_job)
+    assert any(text.endswith("propagating again") for text in said)
+    assert project.keys == {1}
+    for frame in (4, 5):
+        go_to(qtbot, window, frame)
+        assert pixel(window, *points(frame)["ring"]) == RING[:3], frame
+    # One undo takes the run back: the undone slip is not in the history.
+    window.actions.undo.trigger()
+    assert project.fills(5) is None
+
+
 def test_cancelling_a_run_changes_nothing(qtbot: QtBot, window: MainWindow) -> None:
     shot = sample_shot()
     if shot is None:

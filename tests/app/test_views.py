@@ -174,21 +174,26 @@ def test_no_style_is_deleted_while_the_gap_changes(
     wait_job(qtbot, job)
 
 
-def test_a_run_that_outlives_a_style_deletion_paints_nothing(
+def test_a_run_that_outlives_a_style_deletion_runs_again(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
     open_and_wait(qtbot, window, shot_dir)
     project = window.session.project
     assert project is not None
-    job = window.propagation.propagate_all()
+    first = window.propagation.propagate_all()
     # A style deleted and one added before the run's result arrives (results
     # come through the event loop): as many styles, but the run's fills
-    # number them the old way.
+    # number them the old way. It is not used; the run begins again.
     assert window.palette.delete_style(0, None)
     window.palette.add_style("Extra", (9, 9, 9, 255))
-    wait_job(qtbot, job)
-    assert window.dialogs.errors[-1].endswith("run it again")
-    assert project.fills(3) is None
+    wait_job(qtbot, first)
+    qtbot.waitUntil(lambda: window.propagation.last_job is not first, timeout=5000)
+    wait_job(qtbot, window.propagation.last_job)
+    assert window.dialogs.errors == []
+    go_to(qtbot, window, 3)
+    assert pixel(window, *points(3)["ring"]) == (216, 67, 60)
+    # Style 0 was the box's: left unpainted on the key, so on frame 3.
+    assert pixel(window, *points(3)["box"]) == (255, 255, 255)
 
 
 def test_the_tools_menu_offers_the_toolbar_gap_presets(window: MainWindow) -> None:

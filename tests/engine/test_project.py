@@ -418,6 +418,11 @@ def test_only_frames_touched_up_during_a_run_it_did_not_paint_become_keys(
     touch_up = project.fill_edit(4, count, [0], 2, FillMode.PAINT)
     assert touch_up is not None and not touch_up.keys_added  # the run will paint it
     project.commit(touch_up)
+    # Begun again before it ended (its result came too late to use), the run
+    # still counts frame 4 as bare when it first began: the touch-up waits
+    # for its fills, and makes a key only if this run paints nothing either.
+    project.begin_propagation([2, 3, 4])
+    assert 4 in project.awaiting_propagation
     keys = project.end_propagation()  # the run painted nothing (cancelled)
     assert keys is not None and keys.keys_added == {4}
     assert project.awaiting_propagation == frozenset()
@@ -497,11 +502,11 @@ def test_deleting_a_style_keeps_every_frame_s_colours_and_undoes(
     project.redo()
     assert colours(project, 2) == [old[6].color] * count
     # Deleting a style used nowhere changes no frame but still renumbers.
-    numbering = project.numbering
+    generation = project.generation
     unused = project.style_deletion(0, None)
     assert unused.frames == (1, 2, 3) and unused.renumbers
     project.commit(unused)
-    assert project.numbering == numbering + 1
+    assert project.generation == generation + 1
     assert colours(project, 1) == shown[1]
 
 
@@ -549,7 +554,7 @@ def test_deleting_a_style_renumbers_frames_known_only_by_their_style_images(
     loaded = load_project(path)
     assert loaded.style_use(7) == (0, 1)  # frame 3: a frame, regions unknown
     loaded.commit(loaded.style_deletion(5, None))
-    assert loaded.numbering == 1
+    assert loaded.generation == 1
     old = project.palette
     for frame, style in ((3, 7), (4, 8)):
         fitted = loaded.adopt(frame, engine.frame(frame).regions)
