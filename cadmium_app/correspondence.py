@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -249,6 +258,10 @@ class CorrespondenceWindow(QWidget):
                 text or "Hover a region to see its candidate matches"
             )
         )
+        close = QAction("Close", self)
+        close.setShortcuts([QKeySequence("Esc"), QKeySequence("Ctrl+W")])
+        close.triggered.connect(self.close)
+        self.addAction(close)
 
 
 class CorrespondenceController(QObject):

@@ -17,7 +17,10 @@ from engine.palette import Palette
 
 UNPAINTED_RGBA = (255, 0, 200, 150)
 FLAGGED_RGBA = (255, 140, 0, 255)
-SELECTED_RGBA = (0, 200, 255, 255)
+# The selected region: a white band edged in black, unlike every other mark
+# (closures cyan, flags orange, the fill check pink) and seen on any fill.
+SELECTED_RGBA = (255, 255, 255, 255)
+SELECTED_EDGE_RGBA = (0, 0, 0, 255)
 CLOSURE_RGBA = (0, 190, 255, 255)
 ONION_PREVIOUS = (220, 40, 40)
 ONION_NEXT = (30, 170, 60)
@@ -102,6 +105,17 @@ def outline_rgba(
     band = cv2.dilate(edge.astype(np.uint8), kernel, iterations=width - 1) > 0
     mask = (inside > 0) & ((eroded == 0) | band)
     return _mask_layer(mask, rgba)
+
+
+def selected_rgba(frame: Frame, region: int) -> np.ndarray:
+    """The selected region's outline, 3 px inside its border: a line of
+    SELECTED_RGBA between two of SELECTED_EDGE_RGBA."""
+    regions = np.array([region])
+    layer = outline_rgba(frame, regions, SELECTED_EDGE_RGBA, width=3)
+    middle = outline_rgba(frame, regions, SELECTED_RGBA, width=2)[..., 3] > 0
+    middle &= outline_rgba(frame, regions, SELECTED_RGBA, width=1)[..., 3] == 0
+    layer[middle] = SELECTED_RGBA
+    return layer
 
 
 def flagged_rgba(

@@ -192,9 +192,7 @@ class CanvasController(QObject):
         if self.selected is not None and self.selected[0] == number:
             region = self.selected[1]
             if 0 <= region < frame.regions.count:
-                selected = render.outline_rgba(
-                    frame, np.array([region]), render.SELECTED_RGBA, width=3
-                )
+                selected = render.selected_rgba(frame, region)
         canvas.set_layer("selected", _image(selected))
 
     def _onion(self) -> None:

@@ -74,6 +74,19 @@ class MainWindow(QMainWindow):
             self.session, CorrespondenceWindow(self)
         )
         self.actions: Actions = build_actions(self)
+        # Stepping through the shot works from the correspondence window too,
+        # which follows the current frame.
+        a = self.actions
+        self.correspondence.window.addActions(
+            [
+                a.previous_frame,
+                a.next_frame,
+                a.first_frame,
+                a.last_frame,
+                a.undo,
+                a.redo,
+            ]
+        )
         self._menus()
         self.toolbars = Toolbars(
             self, self.actions, self.gap.widget, self.canvas_controller.set_mode

@@ -69,7 +69,15 @@ def test_correspondence_view_draws_one_line_per_match(
     QApplication.sendEvent(view, move)
     info = controller.window.info.text()
     assert info.startswith("Frame region") and "key region" in info
-    controller.window.close()
+    # The shot steps from the correspondence window too, and Esc closes it.
+    controller.window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is controller.window)
+    with qtbot.waitSignal(controller.pair_ready, timeout=10000):
+        qtbot.keyClick(view, Qt.Key.Key_Period)
+    assert window.session.frame == 5 and view.pair.target.number == 5
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert not controller.window.isVisible()
+    assert window.session.jobs.running == []
 
 
 def test_palette_edits_recolour_every_frame_and_undo(
