@@ -292,9 +292,7 @@ def build_actions(w: MainWindow) -> Actions:
             icon_name="colorize",
             tip="Propagate to every frame and write an output folder",
         ),
-        cancel_task=make_action(
-            w, "Cancel task", s.jobs.cancel_current, shortcut="Esc"
-        ),
+        cancel_task=make_action(w, "Cancel task", tools.escape, shortcut="Esc"),
     )
     modes = QActionGroup(w)
     for action in (a.mode_paint, a.mode_paint_unpainted, a.mode_unpaint):

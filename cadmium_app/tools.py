@@ -81,6 +81,14 @@ class CanvasController(QObject):
         self.canvas.setCursor(cursor)
         self.tool_changed.emit()
 
+    def escape(self) -> None:
+        """Esc: cancel the running task; with none, leave the style picker
+        for the tool before it."""
+        if self.session.jobs.running:
+            self.session.jobs.cancel_current()
+        elif self.tool is Tool.PICKER:
+            self.set_tool(self._tool_before_picker)
+
     def set_mode(self, mode: FillMode) -> None:
         self.mode = mode
         self.set_tool(Tool.FILL)
@@ -356,7 +364,7 @@ class CanvasController(QObject):
             self._center_on_selected()
         else:
             self.session.set_frame(frame)
-        what = f"region {region}" if region is not None else "not painted yet"
+        what = self._problem(frame, region) if region is not None else "not painted yet"
         if last:
             said = "This is the last problem left"
         elif wrapped:
@@ -364,6 +372,22 @@ class CanvasController(QObject):
         else:
             said = "Next problem"
         self.session.status.emit(f"{said}: frame {frame}, {what}")
+
+    def _problem(self, frame: int, region: int) -> str:
+        """A problem region in the animator's words: the style it was given
+        and how sure propagation was, or why it was left unpainted."""
+        project = self.session.project
+        fills = project.fills(frame) if project is not None else None
+        if project is None or fills is None or not 0 <= region < len(fills):
+            return f"region {region}"
+        style = int(fills.style[region])
+        if style < 0 and fills.flagged[region]:
+            return f"region {region}, unpainted: no key region is like it"
+        if style < 0:
+            return f"region {region}, unpainted"
+        name = project.palette[style].name if style < len(project.palette) else "?"
+        sure = f"{fills.confidence[region]:.0%} sure"
+        return f"region {region}, painted {name} ({sure})"
 
     def _center_on_selected(self) -> None:
         frame = self.session.current()

@@ -72,6 +72,10 @@ def test_tool_keys_and_fill_modes(
     press(qtbot, window, Qt.Key.Key_K)
     press(qtbot, window, Qt.Key.Key_F)
     assert tools.tool is Tool.FILL and window.actions.fill_tool.isChecked()
+    # Esc leaves the picker when no task runs.
+    press(qtbot, window, Qt.Key.Key_K)
+    press(qtbot, window, Qt.Key.Key_Escape)
+    assert tools.tool is Tool.FILL and window.actions.fill_tool.isChecked()
     for key, mode in (
         (Qt.Key.Key_3, FillMode.UNPAINT),
         (Qt.Key.Key_2, FillMode.PAINT_UNPAINTED),
@@ -173,6 +177,21 @@ def test_next_problem_and_flagged_outlines(
     session.fills_changed.emit((1,))
     assert "flagged" in window.canvas.layers
     assert pixel(window, *points(1)["eye"]) == style_rgb(window, 2)
+    # Next problem names the style a flagged region was given.
+    said: list[str] = []
+    session.status.connect(said.append)
+    fills = project.fills(1)
+    assert fills is not None
+    eye = frame.regions.region_at(*points(1)["eye"])
+    doubt = fills.flagged.copy()
+    doubt[eye] = True
+    confidence = fills.confidence.copy()
+    confidence[eye] = 0.42
+    project.set_fills(1, fills.replace(flagged=doubt, confidence=confidence))
+    window.canvas_controller.selected = (1, box)
+    press(qtbot, window, Qt.Key.Key_N)
+    name = project.palette[2].name
+    assert said[-1] == f"Next problem: frame 1, region {eye}, painted {name} (42% sure)"
 
 
 def test_next_problem_on_the_last_one_says_it_is_the_last(
@@ -187,9 +206,12 @@ def test_next_problem_on_the_last_one_says_it_is_the_last(
     session.status.connect(said.append)
     press(qtbot, window, Qt.Key.Key_N)
     box = window.canvas_controller.selected
-    assert box is not None and said[-1] == f"Next problem: frame 1, region {box[1]}"
+    assert box is not None
+    assert said[-1] == f"Next problem: frame 1, region {box[1]}, unpainted"
     press(qtbot, window, Qt.Key.Key_N)
-    assert said[-1] == f"This is the last problem left: frame 1, region {box[1]}"
+    assert said[-1] == (
+        f"This is the last problem left: frame 1, region {box[1]}, unpainted"
+    )
     assert window.canvas_controller.selected == box
 
 
@@ -215,12 +237,14 @@ def test_next_problem_on_another_frame_is_not_called_the_last(
     said: list[str] = []
     session.status.connect(said.append)
     press(qtbot, window, Qt.Key.Key_N)
-    assert said[-1] == f"Next problem: frame 1, region {boxes[0]}"
+    assert said[-1] == f"Next problem: frame 1, region {boxes[0]}, unpainted"
     press(qtbot, window, Qt.Key.Key_N)
-    assert said[-1] == f"Next problem: frame 2, region {boxes[1]}"
+    assert said[-1] == f"Next problem: frame 2, region {boxes[1]}, unpainted"
     # Past the last problem of the shot, the next is the first again.
     press(qtbot, window, Qt.Key.Key_N)
-    assert said[-1] == f"Back to the first problem: frame 1, region {boxes[0]}"
+    assert said[-1] == (
+        f"Back to the first problem: frame 1, region {boxes[0]}, unpainted"
+    )
 
 
 def test_next_problem_on_the_only_frame_left_unpainted_says_it_is_the_last(
