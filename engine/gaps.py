@@ -20,6 +20,26 @@ more than the whole segmentation budget):
    first line pixel after leaving the stroke; the shortest hit within
    ``max_gap`` becomes a closure segment.
 
+Steps 1 and 2 hold for lines a few px thick. On thicker lines (a 4K frame,
+a broad brush) the 3x3 distance transform's ridge has plateaus and spurs
+whose rings stay inside the stroke (stray "ends" all along it), and a blunt
+or notched stroke end pokes through a ring just wider than the line (the
+end is missed). So when the frame's lines are about 5 px thick or more
+(line_width: a 4K frame's), ends are found on a copy of the line mask
+shrunk by the whole factor that brings its lines back to about END_WIDTH
+px, and moved back onto the full-size line; rays, gap sizes and the
+connectivity test stay at full size. A gap up to about two shrunk pixels
+wide may vanish from the copy or show no end there: it is closed whole
+instead, as the pixels a closing that wide fills, where they form a short
+channel through a line (open to the background at both ends; a dent in a
+stroke's edge opens once). Such a channel is sometimes a narrow part of a
+region, which is then cut in two; that costs far less than a leak (both
+halves are matched). Lines thinner than 5 px are handled exactly as before
+(SHRINK_FROM). On seven frames of the sample shot scaled up 3 and 4 times,
+all 25 gaps its own size closes at 6 px close at 18 and 24 px, against 12
+to 15 before, with no leak and one cut (one leak scaled linearly to 4x);
+at 2x, both ways close 20 to 22 (`python benchmarks/bench_gaps_scaled.py`).
+
 The ring is drawn half a pixel outside the stroke's edge, so even a
 one-pixel gap leaves the ring crossing the stroke once. Closures only ever
 start at line ends: a morphological closing would also fill every small
@@ -54,9 +74,20 @@ MAX_GAP = 64
 RING_SAMPLES = 16
 RAY_ANGLES_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
 RAY_STEP = 0.5
-# Lines thicker than 2 x MAX_RING px have their ends found on a ring of this
-# radius, which is still outside the stroke's tip for any useful line.
+# The widest end ring, in px. Thick lines are shrunk to about END_WIDTH px
+# before their ends are found (find_thick_line_ends), so rings stay small;
+# this bounds them on a frame whose lines vary widely in width.
 MAX_RING = 12
+# Line ends are found where the frame's lines are about this thick (px);
+# see end_scale.
+END_WIDTH = 2.0
+# The smallest factor lines are shrunk by. Lines about 3-5 px thick (an HD
+# frame's) keep the full-size end finder: shrunk by 2, a gap about as wide
+# as the line fell between the shrunk copy's ends and the narrow gaps
+# closed whole, and a drawing that closes at full size leaked (a test);
+# from 3 (a 4K frame's lines) the shrunk copy finds what the full-size
+# finder misses.
+SHRINK_FROM = 3
 # How far outside a stroke's edge its end ring is drawn, in px. The closer,
 # the narrower a gap can be and still show its two ends.
 RING_MARGIN = 1.0
@@ -100,12 +131,151 @@ def close_gaps(line: np.ndarray, max_gap: int) -> Closures:
         return Closures.none(line.shape)
     line_u8 = line.view(np.uint8) if line.dtype == np.bool_ else line.astype(np.uint8)
 
-    ends, directions, depth = find_line_ends(line, line_u8)
+    thickness = line_width(line_u8)
+    factor = end_scale(thickness)
+    if factor == 1:
+        ends, directions, depth = find_line_ends(line, line_u8)
+    else:
+        ends, directions, depth = find_thick_line_ends(line, line_u8, factor)
     segments = cast_closure_rays(line, ends, directions, depth, max_gap)
     canvas = np.zeros(line.shape, np.uint8)
+    if factor > 1 and min(2 * factor, max_gap) >= 2:
+        channels, across = narrow_gaps(line_u8, min(2 * factor, max_gap), thickness)
+        canvas |= channels
+        segments = np.concatenate([segments, across])
     for x0, y0, x1, y1 in segments.tolist():
         cv2.line(canvas, (x0, y0), (x1, y1), 1, 1, cv2.LINE_8)
     return Closures(segments=segments, mask=canvas.astype(bool) & ~line)
+
+
+def line_width(line_u8: np.ndarray) -> float:
+    """The frame's typical line thickness in px: twice the line area over
+    its edge pixels (a stroke w px wide and L long has wL px, about 2L of
+    them on its edge). Lines 1 or 2 px thick read about 2."""
+    inner = cv2.erode(
+        line_u8,
+        np.ones((3, 3), np.uint8),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=1,
+    )
+    area = cv2.countNonZero(line_u8)
+    return 2.0 * area / max(area - cv2.countNonZero(inner), 1)
+
+
+def end_scale(thickness: float) -> int:
+    """The whole factor that shrinks lines ``thickness`` px thick to about
+    END_WIDTH px, from SHRINK_FROM up (1: ends are found at full size)."""
+    factor = int(np.floor(thickness / END_WIDTH + 0.5))
+    return factor if factor >= SHRINK_FROM else 1
+
+
+def find_thick_line_ends(
+    line: np.ndarray, line_u8: np.ndarray, factor: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """find_line_ends on the mask shrunk ``factor`` times (a shrunk pixel is
+    line when at least half of it is), in full-size px."""
+    small = _shrink(line_u8, factor) >= 128
+    ends, directions, depth = find_line_ends(small, small.view(np.uint8))
+    ends, found = _onto_line(line, ends * factor + (factor - 1) / 2.0, factor)
+    return ends[found], directions[found], depth[found] * factor
+
+
+def _shrink(mask_u8: np.ndarray, factor: int) -> np.ndarray:
+    """How much (0-255) of each ``factor`` x ``factor`` block of a 0/1 mask
+    is set; past the frame's edge counts as set (as line, in
+    find_line_ends)."""
+    height, width = mask_u8.shape
+    small_h, small_w = -(-height // factor), -(-width // factor)
+    padded = np.full((small_h * factor, small_w * factor), 255, np.uint8)
+    padded[:height, :width] = mask_u8 * np.uint8(255)
+    return cv2.resize(padded, (small_w, small_h), interpolation=cv2.INTER_AREA)
+
+
+def _onto_line(
+    line: np.ndarray, points: np.ndarray, radius: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each point moved to the nearest line pixel at most ``radius`` px away
+    on each axis (a closure starts on its line), and which points had one."""
+    moved = np.zeros_like(points)
+    found = np.zeros(len(points), bool)
+    for k, (x, y) in enumerate(np.rint(points).astype(int).tolist()):
+        top, left = max(y - radius, 0), max(x - radius, 0)
+        wy, wx = np.nonzero(line[top : y + radius + 1, left : x + radius + 1])
+        if len(wx):
+            best = np.argmin((wx + left - x) ** 2 + (wy + top - y) ** 2)
+            moved[k] = (wx[best] + left, wy[best] + top)
+            found[k] = True
+    return moved, found
+
+
+def narrow_gaps(
+    line_u8: np.ndarray, width: int, thickness: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps at most ``width`` px wide across lines ``thickness`` px thick:
+    each group of pixels a closing that wide fills, kept when it opens onto
+    the background in two places (a channel through a line; a dent in a
+    stroke's edge, or the corner between two strokes, opens once) and runs
+    no further than about a line's thickness (a longer channel is a sliver
+    between two lines, a region of its own). Returns their mask (uint8 0/1)
+    and one segment across each, for drawing."""
+    none = np.zeros(line_u8.shape, np.uint8), np.zeros((0, 4), np.int32)
+    # A closing by a disk k px across (k odd: even ones are off centre)
+    # fills gaps up to k - 1 px.
+    size = 2 * (width // 2) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    closed = cv2.morphologyEx(line_u8, cv2.MORPH_CLOSE, kernel)
+    narrow = cv2.subtract(closed, line_u8)
+    points = cv2.findNonZero(narrow)  # far faster than np.nonzero on a frame
+    if points is None:
+        return none
+    xs, ys = points.reshape(-1, 2).T
+    # The filled pixels are few: group them 8-connected as points.
+    part = _cluster(np.stack([xs, ys], axis=1).astype(np.float32), radius=1.5)
+    n_parts = int(part.max()) + 1
+    part = part.astype(np.int64)
+    # Where each group opens onto the background: its pixels' 4-neighbours
+    # that the closing left empty, grouped 8-connected (never across groups).
+    height, width_px = line_u8.shape
+    mouths = []
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width_px)
+        ny, nx, owner = ny[inside], nx[inside], part[inside]
+        empty = closed[ny, nx] == 0
+        mouths.append(np.stack([nx[empty], ny[empty], owner[empty]], axis=1))
+    mouths = np.unique(np.concatenate(mouths), axis=0)
+    if len(mouths) == 0:
+        return none
+    # (Groups far apart in a third axis never join.)
+    spread = mouths.astype(np.float64) * [1.0, 1.0, 4.0]
+    opening = _cluster(spread, radius=1.5)
+    openings = np.unique(np.stack([mouths[:, 2], opening], axis=1), axis=0)
+    joins = np.bincount(openings[:, 0], minlength=n_parts) >= 2
+    across = []
+    for label in np.nonzero(joins)[0].tolist():
+        pts = np.stack([xs[part == label], ys[part == label]], axis=1).astype(
+            np.float32
+        )
+        (cx, cy), (w, h), angle = cv2.minAreaRect(pts)
+        if max(w, h) > 1.5 * thickness:
+            joins[label] = False
+            continue
+        # Across the gap: along the rectangle's short side, a pixel past it.
+        theta = np.deg2rad(angle + (0.0 if w < h else 90.0))
+        half = min(w, h) / 2.0 + 1.0
+        ux, uy = np.cos(theta) * half, np.sin(theta) * half
+        across.append([cx - ux, cy - uy, cx + ux, cy + uy])
+    keep = joins[part]
+    if not keep.any():
+        return none
+    mask = np.zeros(line_u8.shape, np.uint8)
+    mask[ys[keep], xs[keep]] = 1
+    across = np.clip(
+        np.rint(np.asarray(across)),
+        0,
+        [width_px - 1, height - 1, width_px - 1, height - 1],
+    ).astype(np.int32)
+    return mask, across
 
 
 def find_line_ends(

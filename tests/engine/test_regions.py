@@ -248,3 +248,39 @@ def test_a_ring_broken_in_one_stroke_closes(
     closed = segment_image(image, gap=8)[1]
     assert closed.count == 2
     assert len(closed.closures.segments) <= 2
+
+
+def gapped_drawing() -> np.ndarray:
+    """An open ring (3 px gap), a box with a 2 px gap in its top, and a
+    closed eye with its pupil and highlight, in 2 px antialiased lines."""
+    image = open_circle(3, radius=40)
+    cv2.rectangle(image, (150, 20), (190, 60), 0, 2, cv2.LINE_AA)
+    image[19:24, 169:171] = 255  # the box's gap
+    circle(image, (40, 40), 18, antialiased=True)
+    circle(image, (40, 40), 7, antialiased=True)
+    return image
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("interpolation", [cv2.INTER_CUBIC, cv2.INTER_LINEAR])
+def test_a_drawing_scaled_up_closes_the_same_gaps(
+    scale: int, interpolation: int
+) -> None:
+    """At HD and 4K the same drawing has lines 2 to 4 times as thick; its
+    gaps, scaled with it, still close: no part runs into another (a closure
+    may cut one part in two, which costs little: both halves are matched)."""
+    image = gapped_drawing()
+    small = segment_image(image, gap=4)[1]
+    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interpolation)
+    regions = segment_image(big, gap=4 * scale)[1]
+    parts = [(4, 150), (100, 80), (170, 40), (40, 40), (40, 26)]  # paper first
+    found = [regions.region_at(x * scale, y * scale) for x, y in parts]
+    assert len(set(found)) == len(parts) == small.count
+    assert small.count <= regions.count <= small.count + 1
+
+
+@pytest.mark.parametrize("thickness", [8, 10, 16])
+def test_a_gap_in_a_thick_line_closes_at_its_width(thickness: int) -> None:
+    image = open_circle(8, radius=60, thickness=thickness)
+    assert segment_image(image, gap=4)[1].count == 1
+    assert segment_image(image, gap=10)[1].count == 2
