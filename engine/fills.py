@@ -6,9 +6,9 @@ animator or propagation), ``confidence[i]`` how sure propagation was, and
 ``flagged[i]`` marks regions to review. Animator fills are never overwritten
 by propagation.
 
-Fills are saved as images, not as region indices: a style-index PNG per frame
-survives a change of gap setting or threshold, because loading re-reads it
-against whatever the new segmentation is.
+A project saves them as region arrays and, for the day those stop fitting
+the frame's regions, as a style-index image (`engine.style_image`), which
+is re-read against whatever the segmentation is then.
 """
 
 from __future__ import annotations
@@ -307,23 +307,6 @@ def _mixed(regions: Regions, reading: _ColorReading) -> MixedRegions:
     mixed = np.flatnonzero((second >= MIXED_SHARE) & (second_px >= MIXED_PIXELS))
     mixed = mixed[np.argsort(-second_px[mixed], kind="stable")]
     return MixedRegions(mixed, reading.share[mixed], reading.rgba(runner_up[mixed]))
-
-
-def style_index_image(regions: Regions, fills: FillMap) -> np.ndarray:
-    """uint16 [H x W]: style index + 1 per pixel (0 = unpainted), under lines too."""
-    lookup = np.zeros(regions.count + 1, np.uint16)
-    lookup[1:] = np.where(fills.painted, fills.style + 1, 0)
-    return lookup[regions.under_line]
-
-
-def fills_from_style_image(regions: Regions, image: np.ndarray, origin: int) -> FillMap:
-    """Fills from a style-index image written by `style_index_image`."""
-    n_values = int(image.max()) + 1
-    best, _ = region_majority(regions, image, n_values, valid=None)
-    styles = np.where(best > 0, best - 1, UNPAINTED).astype(np.int32)
-    return FillMap.empty(regions.count).with_styles(
-        np.arange(regions.count), styles, origin
-    )
 
 
 def color_layer(regions: Regions, fills: FillMap, palette: Palette) -> np.ndarray:

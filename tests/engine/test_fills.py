@@ -11,10 +11,8 @@ from engine.fills import (
     color_layer,
     composite,
     fills_from_color,
-    fills_from_style_image,
     mixed_regions,
     region_majority,
-    style_index_image,
 )
 from engine.palette import Palette, Style
 from engine.regions import segment_image
@@ -104,17 +102,6 @@ def test_transparent_line_art_is_laid_over_by_its_alpha() -> None:
     out = composite(image, lineart, regions, fills, PALETTE)
     assert tuple(out[60, 60]) == BLUE
     assert tuple(out[60, 20]) == (0, 0, 0, 255) or tuple(out[60, 21]) == (0, 0, 0, 255)
-
-
-def test_fills_survive_a_round_trip_through_a_style_image() -> None:
-    image = blank(200, 160)
-    for r in (20, 40, 60):
-        circle(image, (100, 80), r)
-    _, regions, fills = _painted(image, [0, 1, -1, 0])
-    restored = fills_from_style_image(
-        regions, style_index_image(regions, fills), ORIGIN_ANIMATOR
-    )
-    assert np.array_equal(restored.style, fills.style)
 
 
 def test_reading_a_painted_frame_adds_unknown_colours_as_styles() -> None:
