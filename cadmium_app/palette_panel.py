@@ -154,8 +154,7 @@ class PaletteController(QObject):
         session, project = self.session, self.session.project
         if project is None or not 0 <= index < len(project.palette):
             return False
-        if not session.editable:
-            session.status.emit("Wait for the current task before deleting a style")
+        if not self._idle():
             return False
         name = project.palette[index].name
         if not session.push(project.style_deletion(index, replacement)):
@@ -164,6 +163,15 @@ class PaletteController(QObject):
             session.set_style(replacement - (replacement > index))
         session.status.emit(f"Deleted style {name} (Ctrl+Z brings it back)")
         return True
+
+    def _idle(self) -> bool:
+        """Whether the project takes a deletion now (not while the gap
+        changes or a shot loads); says to wait when not."""
+        if not self.session.editable:
+            self.session.status.emit(
+                "Wait for the current task before deleting a style"
+            )
+        return self.session.editable
 
     # -- the same, asking the user
     def _style_name(self, text: str | None) -> str | None:
@@ -218,10 +226,7 @@ class PaletteController(QObject):
         project, index = self.session.project, self.session.style
         if project is None or not 0 <= index < len(project.palette):
             return
-        if not self.session.editable:
-            self.session.status.emit(
-                "Wait for the current task before deleting a style"
-            )
+        if not self._idle():
             return
         name = project.palette[index].name
         regions, frames = project.style_use(index)

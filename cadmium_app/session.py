@@ -26,7 +26,6 @@ from engine.facade import ShotEngine
 from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
-from engine.regions import Regions
 from engine.shot import Shot
 
 log = logging.getLogger(__name__)
@@ -216,19 +215,14 @@ class Session(QObject):
 
     def _on_frame_ready(self, number: int) -> None:
         frame = self.frames.get(number)
-        if frame is not None:
-            self.adopt(number, frame.regions)
+        if self.project is not None and frame is not None:
+            try:
+                self.project.adopt(number, frame.regions)
+            except CadmiumError as exc:
+                self.dialogs.error(
+                    f"Frame {number} is unpainted: its saved fills ({exc})"
+                )
         self.frame_analysed.emit(number)
-
-    def adopt(self, number: int, regions: Regions) -> None:
-        """Fit a frame's saved fills to its regions; says so when they
-        cannot be read (the frame is then unpainted)."""
-        if self.project is None:
-            return
-        try:
-            self.project.adopt(number, regions)
-        except CadmiumError as exc:
-            self.dialogs.error(f"Frame {number} is unpainted: its saved fills ({exc})")
 
     def _on_frame_failed(self, number: int, message: str) -> None:
         self._unreadable[number] = message

@@ -133,16 +133,17 @@ def close_gaps(line: np.ndarray, max_gap: int) -> Closures:
 
     thickness = line_width(line_u8)
     factor = end_scale(thickness)
+    canvas = np.zeros(line.shape, np.uint8)
     if factor == 1:
         ends, directions, depth = find_line_ends(line, line_u8)
+        segments = cast_closure_rays(line, ends, directions, depth, max_gap)
     else:
         ends, directions, depth = find_thick_line_ends(line, line_u8, factor)
-    segments = cast_closure_rays(line, ends, directions, depth, max_gap)
-    canvas = np.zeros(line.shape, np.uint8)
-    if factor > 1 and min(2 * factor, max_gap) >= 2:
         channels, across = narrow_gaps(line_u8, min(2 * factor, max_gap), thickness)
         canvas |= channels
-        segments = np.concatenate([segments, across])
+        segments = np.concatenate(
+            [cast_closure_rays(line, ends, directions, depth, max_gap), across]
+        )
     for x0, y0, x1, y1 in segments.tolist():
         cv2.line(canvas, (x0, y0), (x1, y1), 1, 1, cv2.LINE_8)
     return Closures(segments=segments, mask=canvas.astype(bool) & ~line)

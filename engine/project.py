@@ -716,13 +716,11 @@ def _saved_entry(
     if not npz.is_file() or (with_styles and not png.is_file()):
         return None
     image = snap.images.get(frame)
-    if not with_styles and image is not None and image.new_index is not None:
-        return None  # its renumbered image is written by _write_entry
     entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
     if with_styles:
         entry["styles"] = png.name
     elif image is not None:
-        entry["styles"] = _relative(image.path, data_dir)
+        entry["styles"] = _image_entry(frame, image, data_dir)
     return entry
 
 
