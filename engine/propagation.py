@@ -49,8 +49,13 @@ import numpy as np
 
 from engine.errors import CadmiumError
 from engine.fills import ORIGIN_PROPAGATED, FillMap
-from engine.matching import Frame, Matcher, Vote, vote
+from engine.matching import Correspondence, Frame, Matcher, Vote, vote
 from engine.palette import UNPAINTED
+
+# Most region pairs (key regions x target regions, summed over the targets)
+# matched in one call when a batch of frames is read ahead: about 40 MB of
+# scores; ordinary frames (hundreds of regions) fit eight to a call.
+BATCH_PAIRS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -200,8 +205,10 @@ def propagate(
              the key before the first target so chaining has its history.
     batch_frames: when above 1 and the matcher can ``prepare`` frames (the
              learned one: its CNN features), the next ``batch_frames`` frames
-             are analysed ahead and prepared in one call, which keeps a GPU
-             busy; the results are the same as frame by frame.
+             are analysed ahead and prepared in one call, and those between
+             the same two keys are matched to each key in one call
+             (``match_many``), which keeps a GPU busy; the results are the
+             same as frame by frame.
     unreadable: when given, a frame other than a key whose analysis fails
              (a truncated file, another size) is passed to it with the error
              and skipped:
@@ -222,9 +229,45 @@ def propagate(
         order = [f for f in order if f >= start and f <= max(wanted)]
 
     prepare = getattr(matcher, "prepare", None) if batch_frames > 1 else None
+    match_many = getattr(matcher, "match_many", None) if prepare else None
     ahead: dict[int, Frame] = {}  # analysed ahead of their turn, for a batch
+    # Key matches made for frames read ahead, with the current frame's:
+    # (key, frame) -> correspondence.
+    premade: dict[tuple[int, int], Correspondence] = {}
     held: dict[int, Frame] = {}  # the keys in use (before, after, current)
     previous: tuple[Frame, FillMap] | None = None
+
+    def needs_votes(number: int) -> bool:
+        own = painted.get(number)
+        if own is not None and bool(own.by_animator.all()):
+            return False
+        return number in wanted or number not in keys
+
+    def key_match(key: int, frame: Frame) -> Correspondence:
+        """The key's match for the frame; with a batch read ahead, the
+        frames ahead that lie between the same two keys are matched to this
+        key in the same call."""
+        made = premade.pop((key, frame.number), None)
+        if made is not None:
+            return made
+        if match_many is None:
+            return matcher.match(held[key], keys[key], frame)
+        span = neighbouring_keys(frame.number, key_numbers)
+        group = [frame]
+        pairs = held[key].regions.count * frame.regions.count
+        for n in sorted(ahead):
+            if n <= frame.number or neighbouring_keys(n, key_numbers) != span:
+                continue
+            if not needs_votes(n):
+                continue
+            pairs += held[key].regions.count * ahead[n].regions.count
+            if pairs > BATCH_PAIRS:
+                break
+            group.append(ahead[n])
+        found = match_many(held[key], keys[key], group)
+        for other, corr in zip(group[1:], found[1:], strict=True):
+            premade[key, other.number] = corr
+        return found[0]
 
     def get(number: int) -> Frame:
         """An analysed frame, reusing one held or read ahead: each frame is
@@ -269,8 +312,7 @@ def propagate(
         analysed = time.perf_counter()
 
         own = painted.get(number)
-        fully_painted = own is not None and bool(own.by_animator.all())
-        if fully_painted or (number not in wanted and number in keys):
+        if not needs_votes(number):
             result_fills = own if own is not None else keys[number]
             used: tuple[int, ...] = ()
         else:
@@ -283,7 +325,7 @@ def propagate(
                 if key is None:
                     continue
                 weight = 1.0 if span == 0 else 1.0 - distance / span
-                corr = matcher.match(held[key], keys[key], frame)
+                corr = key_match(key, frame)
                 votes.append((vote(corr, keys[key], n_styles), max(weight, 1e-3)))
             if (
                 previous is not None

@@ -217,6 +217,27 @@ def test_shipped_model_beats_overlap_on_a_generated_shot() -> None:
     assert learned["segment_accuracy"] > overlap["segment_accuracy"]
 
 
+def test_targets_matched_together_match_as_one_by_one() -> None:
+    """Targets of different region counts share one pass of the graph
+    network (padded to the largest); each still gets its own match, and the
+    key's fills reach every pair."""
+    matcher = LearnedMatcher(small_model())
+    key = frame(1, drawing())
+    n = key.regions.count
+    fills = FillMap.empty(n).with_styles(np.arange(n), np.arange(n) % 3, 1)
+    targets = [
+        frame(2, drawing(dx=4, split=True)),
+        frame(3, drawing(dx=-6)),
+        frame(4, drawing(dx=2, split=True)),
+    ]
+    assert len({t.regions.count for t in targets}) == 2
+    together = matcher.match_many(key, fills, targets)
+    for target, corr in zip(targets, together, strict=True):
+        alone = matcher.match(key, fills, target)
+        assert corr.prob.shape == (target.regions.count, n + 1)
+        np.testing.assert_allclose(corr.prob, alone.prob, atol=1e-5)
+
+
 def test_frames_prepared_in_one_batch_match_as_frame_by_frame() -> None:
     from engine.propagation import propagate
 
@@ -226,11 +247,15 @@ def test_frames_prepared_in_one_batch_match_as_frame_by_frame() -> None:
     n = key.regions.count
     keys = {1: FillMap.empty(n).with_styles(np.arange(n), np.arange(n) % 3, 1)}
 
-    def run(batch: int) -> tuple[list[FillMap], list[int]]:
+    def run(batch: int) -> tuple[list[FillMap], list[int], list[int]]:
         matcher = LearnedMatcher(model)
         calls: list[int] = []
         hook = matcher.model.encoder.register_forward_hook(
             lambda _m, inputs, _o: calls.append(int(inputs[0]["image"].shape[0]))
+        )
+        pairs: list[int] = []  # pairs per pass of the graph network
+        graph_hook = matcher.model.matcher.register_forward_hook(
+            lambda _m, _i, out: pairs.append(int(out["log_probs"].shape[0]))
         )
         results = propagate(
             frames=sorted(frames),
@@ -242,12 +267,19 @@ def test_frames_prepared_in_one_batch_match_as_frame_by_frame() -> None:
         )
         fills = [r.fills for r in results]
         hook.remove()
-        return fills, calls
+        graph_hook.remove()
+        return fills, calls, pairs
 
-    single, single_calls = run(1)
-    batched, batched_calls = run(4)
+    single, single_calls, single_pairs = run(1)
+    batched, batched_calls, batched_pairs = run(4)
     assert single_calls == [1] * 6  # every frame encoded once, alone
     assert batched_calls == [4, 2]  # the same six frames in two CNN calls
+    # Frames 2-6 match key 1, and frames 5 and 6 the frame before too
+    # (chain_after 3): seven pairs, one by one. Read ahead in batches (1-4,
+    # 5-6), each batch's frames match the key in one pass: 2-4, then 5-6
+    # (with 5's chain pair), then 6's chain pair.
+    assert single_pairs == [1] * 7
+    assert batched_pairs == [3, 2, 1, 1]
     for a, b in zip(single, batched, strict=True):
         np.testing.assert_array_equal(a.style, b.style)
         np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-5)
