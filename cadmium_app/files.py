@@ -333,9 +333,12 @@ class FileController(QObject):
             if session.project is project:
                 project.path = saved
                 session.mark_saved(snap.revision)
-            remove_autosave(autosave_path_for(saved), saved)
+            # Style images the project still reads (frames not fitted yet,
+            # what undo brings back) stay, though no file names them now.
+            in_use = project.snapshot().images_in_use()
+            remove_autosave(autosave_path_for(saved), saved, in_use)
             if old_autosave != autosave_path_for(saved):
-                remove_autosave(old_autosave, old_owner)
+                remove_autosave(old_autosave, old_owner, in_use)
             session.status.emit(f"Saved {saved}")
             self.saved.emit(saved)
             then, self._after_save = self._after_save, None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -231,6 +232,19 @@ class History:
         step = self.redo_stack.pop()
         self.undo_stack.append(step)
         return step
+
+    def style_images(self) -> set[Path]:
+        """The saved style images an undo or redo can bring back into use
+        (a gap change's, a deletion's): a save must not clean them away."""
+        found: set[Path] = set()
+        for step in (*self.undo_stack, *self.redo_stack):
+            edit = step.edit
+            if isinstance(edit, GapEdit):
+                found |= {image.path for image in edit.images_before.values()}
+            elif isinstance(edit, PaletteEdit):
+                for images in (edit.images_before, edit.images_after):
+                    found |= {image.path for image in images.values()}
+        return found
 
     @property
     def can_undo(self) -> bool:

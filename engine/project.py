@@ -30,6 +30,7 @@ without the images (they are cheap to write often).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -198,9 +199,17 @@ class Snapshot:
     images: Mapping[int, StyleImage]
     revision: int
     generation: int = 0
+    # Style images the project's undo history can bring back (see
+    # `save_project`: a save's clean-up leaves them).
+    history_images: frozenset[Path] = frozenset()
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
+
+    def images_in_use(self) -> set[Path]:
+        """Every saved style image the project can still read from: a frame
+        not fitted to its regions yet, or one an undo or redo brings back."""
+        return {image.path for image in self.images.values()} | set(self.history_images)
 
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
@@ -275,8 +284,41 @@ class Project:
             self._fills.pop(frame, None)
         else:
             self._fills[frame] = fitted
+            self._fit_deletions(frame, regions)
         self._images.pop(frame, None)
         return fitted
+
+    def _fit_deletions(self, frame: int, regions: Regions) -> None:
+        """A frame fitted from its style image has fills that style deletions
+        in the history never saw (they renumbered the image instead): give
+        those edits the frame's fills before and after, read from the image
+        both ways, so undoing or redoing one recolours the frame rightly.
+        Only the edits since the last gap change: before it, the frame had
+        other regions, and a gap change's undo restores its fills whole."""
+        # Both stacks hold the edits nearest to now last.
+        for stack in (self.history.undo_stack, self.history.redo_stack):
+            for i in reversed(range(len(stack))):
+                edit = stack[i].edit
+                if isinstance(edit, GapEdit):
+                    break
+                if not isinstance(edit, PaletteEdit) or frame in edit.fills_after:
+                    continue
+                images = edit.images_before.get(frame), edit.images_after.get(frame)
+                if images[0] is None or images[1] is None:
+                    continue
+                try:
+                    before, after = (
+                        decode_style_image(regions, image.read()) for image in images
+                    )
+                except CadmiumError as exc:
+                    log.warning("frame %d: %s; its undo reads the image", frame, exc)
+                    continue
+                fitted = dataclasses.replace(
+                    edit,
+                    fills_before=MappingProxyType({**edit.fills_before, frame: before}),
+                    fills_after=MappingProxyType({**edit.fills_after, frame: after}),
+                )
+                stack[i] = dataclasses.replace(stack[i], edit=fitted)
 
     @property
     def painted_frames(self) -> list[int]:
@@ -337,6 +379,7 @@ class Project:
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
             generation=self.generation,
+            history_images=frozenset(self.history.style_images()),
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -700,7 +743,11 @@ def save_project(
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
-    _collect_garbage(data_dir, [path, *keep_also])
+    # The style images the project still reads from stay too, though the
+    # file written now no longer names them (the frame was fitted and saved
+    # anew): the project in memory goes on reading them, and undo can bring
+    # back the ones a gap change or a deletion replaced.
+    _collect_garbage(data_dir, [path, *keep_also], also=snap.images_in_use())
 
 
 def _saved_entry(
@@ -794,10 +841,12 @@ def _referenced(project_file: Path) -> set[str] | None:
         return None
 
 
-def _collect_garbage(data_dir: Path, project_files: Iterable[Path]) -> None:
-    """Delete fill files no project file refers to any more (nothing at all
-    when one of the project files cannot be read)."""
-    keep: set[str] = set()
+def _collect_garbage(
+    data_dir: Path, project_files: Iterable[Path], also: Iterable[Path] = ()
+) -> None:
+    """Delete fill files no project file refers to any more, nor ``also``
+    names (nothing at all when one of the project files cannot be read)."""
+    keep = {path.name for path in also if path.parent.resolve() == data_dir.resolve()}
     for project_file in project_files:
         if project_file.exists():
             names = _referenced(project_file)
@@ -809,19 +858,23 @@ def _collect_garbage(data_dir: Path, project_files: Iterable[Path]) -> None:
             entry.unlink(missing_ok=True)
 
 
-def remove_autosave(autosave: Path, owner: Path | None) -> None:
+def remove_autosave(
+    autosave: Path, owner: Path | None, in_use: Iterable[Path] = ()
+) -> None:
     """Delete an autosave and the fill files only it used.
 
     owner: the saved project the autosave sits beside; they share a fill
     folder, which stays with the fill files the project uses. None for an
     unsaved shot's autosave, whose fill folder is its own and goes whole.
+    in_use: style images the open project still reads from
+    (`Snapshot.images_in_use`), which stay.
     Errors are ignored: an autosave left behind costs only disk space."""
     with contextlib.suppress(OSError):
         autosave.unlink(missing_ok=True)
         if owner is None:
             shutil.rmtree(data_dir_for(autosave), ignore_errors=True)
         elif owner.is_file() and data_dir_for(owner).is_dir():
-            _collect_garbage(data_dir_for(owner), [owner])
+            _collect_garbage(data_dir_for(owner), [owner], also=in_use)
 
 
 def load_project(path: str | Path, *, history_limit: int = 200) -> Project:

@@ -26,6 +26,7 @@ from engine.project import (
     autosave_path_for,
     data_dir_for,
     load_project,
+    remove_autosave,
     resegment_fills,
     return_fills,
     save_project,
@@ -593,3 +594,46 @@ def test_a_gap_change_before_a_deletion_is_not_returned_to_exactly(
     project.commit(project.style_deletion(0, None))
     # The fills kept by the gap change name styles by their old numbers.
     assert project.left_gap(engine.gap) is None
+
+
+def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """Frame 3 is known only by its style image. Deleting a style and saving
+    writes the frame anew, renumbered; its old image is no longer named by
+    the file but is still what the open project reads the frame from, and
+    what an undo of the deletion brings back. Neither the save's clean-up
+    nor the autosave's removes it, and undo and redo recolour the frame
+    even after it was fitted in between."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 5)
+    paint_all(project, engine, 3, 7)
+    path = tmp_path / "scene.cadmium"
+    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
+    save_project(project.snapshot(), path, regions_of=regions_of)
+    for name in data_dir_for(path).glob("000003-*.npz"):
+        name.unlink()
+    loaded = load_project(path)
+    old = loaded.palette
+    loaded.commit(loaded.style_deletion(5, None))
+    # As the application saves: beside its autosave, then the autosave goes.
+    autosave = autosave_path_for(path)
+    save_project(loaded.snapshot(), path, keep_also=[autosave], regions_of=regions_of)
+    remove_autosave(autosave, path, loaded.snapshot().images_in_use())
+    fitted = loaded.adopt(3, engine.frame(3).regions)
+    assert fitted is not None
+    assert colours(loaded, 3) == [old[7].color] * len(fitted)
+    loaded.undo()
+    assert colours(loaded, 3) == [old[7].color] * len(fitted)
+    fills = loaded.fills(3)
+    assert fills is not None and (fills.style == 7).all()
+    loaded.redo()
+    fills = loaded.fills(3)
+    assert fills is not None and (fills.style == 6).all()
+    assert colours(loaded, 3) == [old[7].color] * len(fitted)
+    # Saved from a session with nothing left to undo, the old image goes.
+    save_project(loaded.snapshot(), path, regions_of=regions_of)
+    reopened = load_project(path)
+    save_project(reopened.snapshot(), path, regions_of=regions_of)
+    named = json.loads(path.read_text())["frames"]["3"]["styles"]
+    assert sorted(p.name for p in data_dir_for(path).glob("000003-*.png")) == [named]
