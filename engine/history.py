@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -100,6 +99,10 @@ class FillEdit:
     keys_removed: frozenset[int] = frozenset()
     # Edits made by one drag of the fill tool share a stroke id (0: none).
     stroke: int = 0
+    # Frames known only by their saved style images when the edit was made
+    # (a propagation over frames not shown yet): undoing it puts the image
+    # back, to be read when the frame is next shown.
+    images_before: Mapping[int, StyleImage] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -124,6 +127,7 @@ class FillEdit:
             keys_added=frozenset(added),
             keys_removed=frozenset(removed),
             stroke=self.stroke,
+            images_before={**later.images_before, **self.images_before},
         )
 
 
@@ -145,10 +149,26 @@ class PaletteEdit:
     fills_after: Mapping[int, FillMap] = field(default_factory=dict)
     images_before: Mapping[int, StyleImage] = field(default_factory=dict)
     images_after: Mapping[int, StyleImage] = field(default_factory=dict)
+    # Frames known by their style images alone when the edit was made, and
+    # fitted to their regions since (`Project.adopt`): their fills before and
+    # after, read from the images both ways. Filled in place, so the edit
+    # stays the one its undo command holds.
+    fitted: dict[int, tuple[FillMap, FillMap]] = field(
+        default_factory=dict, compare=False
+    )
+
+    def fills(self, forward: bool) -> dict[int, FillMap]:
+        """The fills of every frame the edit renumbered, after it (forward)
+        or before it."""
+        side = 1 if forward else 0
+        return {
+            **(self.fills_after if forward else self.fills_before),
+            **{frame: both[side] for frame, both in self.fitted.items()},
+        }
 
     @property
     def frames(self) -> tuple[int, ...]:
-        return tuple(sorted(self.fills_after))
+        return tuple(sorted(set(self.fills_after) | set(self.fitted)))
 
     @property
     def renumbers(self) -> bool:
@@ -232,19 +252,6 @@ class History:
         step = self.redo_stack.pop()
         self.undo_stack.append(step)
         return step
-
-    def style_images(self) -> set[Path]:
-        """The saved style images an undo or redo can bring back into use
-        (a gap change's, a deletion's): a save must not clean them away."""
-        found: set[Path] = set()
-        for step in (*self.undo_stack, *self.redo_stack):
-            edit = step.edit
-            if isinstance(edit, GapEdit):
-                found |= {image.path for image in edit.images_before.values()}
-            elif isinstance(edit, PaletteEdit):
-                for images in (edit.images_before, edit.images_after):
-                    found |= {image.path for image in images.values()}
-        return found
 
     @property
     def can_undo(self) -> bool:

@@ -30,7 +30,6 @@ without the images (they are cheap to write often).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import io
 import json
@@ -199,17 +198,20 @@ class Snapshot:
     images: Mapping[int, StyleImage]
     revision: int
     generation: int = 0
-    # Style images the project's undo history can bring back (see
-    # `save_project`: a save's clean-up leaves them).
-    history_images: frozenset[Path] = frozenset()
+    # Every style image the project was opened with (see `save_project`: a
+    # save's clean-up leaves them).
+    opened_images: frozenset[Path] = frozenset()
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
 
     def images_in_use(self) -> set[Path]:
-        """Every saved style image the project can still read from: a frame
-        not fitted to its regions yet, or one an undo or redo brings back."""
-        return {image.path for image in self.images.values()} | set(self.history_images)
+        """Every saved style image the project may still read from until it
+        is closed: those of frames not fitted to their regions yet, those an
+        undo or redo brings back, and those a job's snapshot is reading.
+        Style images come only from opening a project, so these are the
+        ones it was opened with."""
+        return {image.path for image in self.images.values()} | set(self.opened_images)
 
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
@@ -249,6 +251,7 @@ class Project:
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, StyleImage] = field(default_factory=dict)
+    _opened_images: frozenset[Path] = frozenset()
     # Frames whose saved fills load_project found missing or damaged: they
     # open unpainted (the application says so once, after opening).
     lost_frames: list[int] = field(default_factory=list)
@@ -297,11 +300,11 @@ class Project:
         other regions, and a gap change's undo restores its fills whole."""
         # Both stacks hold the edits nearest to now last.
         for stack in (self.history.undo_stack, self.history.redo_stack):
-            for i in reversed(range(len(stack))):
-                edit = stack[i].edit
+            for step in reversed(stack):
+                edit = step.edit
                 if isinstance(edit, GapEdit):
                     break
-                if not isinstance(edit, PaletteEdit) or frame in edit.fills_after:
+                if not isinstance(edit, PaletteEdit) or frame in edit.frames:
                     continue
                 images = edit.images_before.get(frame), edit.images_after.get(frame)
                 if images[0] is None or images[1] is None:
@@ -313,12 +316,7 @@ class Project:
                 except CadmiumError as exc:
                     log.warning("frame %d: %s; its undo reads the image", frame, exc)
                     continue
-                fitted = dataclasses.replace(
-                    edit,
-                    fills_before=MappingProxyType({**edit.fills_before, frame: before}),
-                    fills_after=MappingProxyType({**edit.fills_after, frame: after}),
-                )
-                stack[i] = dataclasses.replace(stack[i], edit=fitted)
+                edit.fitted[frame] = (before, after)
 
     @property
     def painted_frames(self) -> list[int]:
@@ -379,7 +377,7 @@ class Project:
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
             generation=self.generation,
-            history_images=frozenset(self.history.style_images()),
+            opened_images=self._opened_images,
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -443,16 +441,25 @@ class Project:
         """Propagated fills as one edit; the animator's fills stay as they are
         (including any painted while the run was going)."""
         diffs = []
+        images: dict[int, StyleImage] = {}
         for frame in sorted(results):
             new = results[frame]
             current = self._fills.get(frame)
             if current is not None and len(current) != len(new):
                 current = None
+            if current is None and frame in self._images:
+                # Its painting, read from the image, is in the results (the
+                # run took it as the animator's); undo brings the image back.
+                images[frame] = self._images[frame]
             merged = new if current is None else current.merged_under(new)
             diff = frame_diff(frame, current, merged)
             if diff is not None:
                 diffs.append(diff)
-        return FillEdit(label=label, diffs=tuple(diffs)) if diffs else None
+        if not diffs:
+            return None
+        return FillEdit(
+            label=label, diffs=tuple(diffs), images_before=MappingProxyType(images)
+        )
 
     def begin_propagation(self, targets: Iterable[int]) -> None:
         """A run that will paint ``targets`` is under way (see
@@ -567,7 +574,7 @@ class Project:
         self._new_revision()
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
-            self._fills.update(edit.fills_after if forward else edit.fills_before)
+            self._fills.update(edit.fills(forward))
             self._images.update(edit.images_after if forward else edit.images_before)
             if edit.renumbers:
                 self.generation += 1
@@ -583,6 +590,10 @@ class Project:
                 current = FillMap.empty(diff.count)
             if not forward and not diff.existed:
                 self._fills.pop(diff.frame, None)
+                image = edit.images_before.get(diff.frame)
+                if image is not None:  # as load_project leaves such a frame
+                    self._images[diff.frame] = image
+                    self._fills[diff.frame] = FillMap.empty(0)
                 continue
             values = diff.after if forward else diff.before
             self._fills[diff.frame] = values.put(current, diff.regions)
@@ -937,6 +948,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         history=History(limit=history_limit),
         _fills=fills,
         _images=images,
+        _opened_images=frozenset(image.path for image in images.values()),
         lost_frames=sorted(lost),
     )
 

@@ -52,9 +52,10 @@ from engine.fills import ORIGIN_PROPAGATED, FillMap
 from engine.matching import Correspondence, Frame, Matcher, Vote, vote
 from engine.palette import UNPAINTED
 
-# Most region pairs (key regions x target regions, summed over the targets)
-# matched in one call when a batch of frames is read ahead: about 40 MB of
-# scores; ordinary frames (hundreds of regions) fit eight to a call.
+# Most region pairs (key regions x the largest target's regions x targets:
+# the pass pads every target to the largest) matched in one call when a
+# batch of frames is read ahead: about 40 MB of scores; ordinary frames
+# (hundreds of regions) fit eight to a call.
 BATCH_PAIRS = 2_000_000
 
 
@@ -254,14 +255,14 @@ def propagate(
             return matcher.match(held[key], keys[key], frame)
         span = neighbouring_keys(frame.number, key_numbers)
         group = [frame]
-        pairs = held[key].regions.count * frame.regions.count
+        most = frame.regions.count  # the pass pads every target to the largest
         for n in sorted(ahead):
             if n <= frame.number or neighbouring_keys(n, key_numbers) != span:
                 continue
             if not needs_votes(n):
                 continue
-            pairs += held[key].regions.count * ahead[n].regions.count
-            if pairs > BATCH_PAIRS:
+            most = max(most, ahead[n].regions.count)
+            if held[key].regions.count * most * (len(group) + 1) > BATCH_PAIRS:
                 break
             group.append(ahead[n])
         found = match_many(held[key], keys[key], group)

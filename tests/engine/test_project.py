@@ -615,7 +615,8 @@ def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
         name.unlink()
     loaded = load_project(path)
     old = loaded.palette
-    loaded.commit(loaded.style_deletion(5, None))
+    deletion = loaded.style_deletion(5, None)
+    loaded.commit(deletion)
     # As the application saves: beside its autosave, then the autosave goes.
     autosave = autosave_path_for(path)
     save_project(loaded.snapshot(), path, keep_also=[autosave], regions_of=regions_of)
@@ -623,6 +624,12 @@ def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
     fitted = loaded.adopt(3, engine.frame(3).regions)
     assert fitted is not None
     assert colours(loaded, 3) == [old[7].color] * len(fitted)
+    # The deletion now names frame 3 too, and is still the edit its undo
+    # command holds (the application checks that the stacks agree).
+    assert loaded.history.undo_stack[-1].edit is deletion
+    assert 3 in deletion.frames
+    assert loaded.undo() is deletion
+    loaded.redo()
     loaded.undo()
     assert colours(loaded, 3) == [old[7].color] * len(fitted)
     fills = loaded.fills(3)
@@ -637,3 +644,56 @@ def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
     save_project(reopened.snapshot(), path, regions_of=regions_of)
     named = json.loads(path.read_text())["frames"]["3"]["styles"]
     assert sorted(p.name for p in data_dir_for(path).glob("000003-*.png")) == [named]
+
+
+def test_a_job_reading_a_snapshot_keeps_its_style_images_through_a_save(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """An export or a gap change reads frames from the snapshot it took.
+    Frame 3, known by its style image alone, is shown, touched up and saved
+    meanwhile: the image the snapshot reads from stays until the project is
+    closed."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 3, 7)
+    path = tmp_path / "scene.cadmium"
+    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
+    save_project(project.snapshot(), path, regions_of=regions_of)
+    for name in data_dir_for(path).glob("000003-*.npz"):
+        name.unlink()
+    loaded = load_project(path)
+    snap = loaded.snapshot()
+    regions = engine.frame(3).regions
+    loaded.adopt(3, regions)
+    touch_up = loaded.fill_edit(3, regions.count, [0], 2, FillMode.PAINT)
+    assert touch_up is not None
+    loaded.commit(touch_up)
+    save_project(loaded.snapshot(), path, regions_of=regions_of)
+    fills = snap.fills_for(3, regions)
+    assert fills is not None and (fills.style == 7).all()
+
+
+def test_undoing_a_propagation_over_a_frame_not_shown_yet_keeps_its_paint(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """Frame 3, known by its style image alone, is painted by a run before
+    it is ever shown; undoing the run brings its painting back."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 3, 7)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    for name in data_dir_for(path).glob("000003-*.npz"):
+        name.unlink()
+    loaded = load_project(path)
+    regions = engine.frame(3).regions
+    painted = loaded.snapshot().fills_for(3, regions)
+    assert painted is not None
+    # What a run gives a frame it found painted: the animator's fills.
+    edit = loaded.propagation_edit({3: painted}, "Propagate")
+    assert edit is not None
+    loaded.commit(edit)
+    loaded.undo()
+    fills = loaded.adopt(3, regions)
+    assert fills is not None and (fills.style == 7).all()
+    loaded.redo()
+    fills = loaded.fills(3)
+    assert fills is not None and (fills.style == 7).all()
