@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -31,7 +32,7 @@ from engine.project import (
     return_fills,
     save_project,
 )
-from engine.regions import segment_image
+from engine.regions import Regions, segment_image
 from engine.shot import open_shot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -596,6 +597,22 @@ def test_a_gap_change_before_a_deletion_is_not_returned_to_exactly(
     assert project.left_gap(engine.gap) is None
 
 
+def saved_with_frame_3_as_image(
+    shot_dir: Path, path: Path, styles: dict[int, int]
+) -> tuple[ShotEngine, Callable[[int], Regions]]:
+    """Frames painted with ``styles`` (frame -> style) and saved to ``path``;
+    then frame 3's region fills are lost, so a project opened from it
+    knows frame 3 by its style image alone."""
+    project, engine = new_project(shot_dir)
+    for frame, style in styles.items():
+        paint_all(project, engine, frame, style)
+    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
+    save_project(project.snapshot(), path, regions_of=regions_of)
+    for name in data_dir_for(path).glob("000003-*.npz"):
+        name.unlink()
+    return engine, regions_of
+
+
 def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
     shot_dir: Path, tmp_path: Path
 ) -> None:
@@ -605,14 +622,8 @@ def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
     what an undo of the deletion brings back. Neither the save's clean-up
     nor the autosave's removes it, and undo and redo recolour the frame
     even after it was fitted in between."""
-    project, engine = new_project(shot_dir)
-    paint_all(project, engine, 1, 5)
-    paint_all(project, engine, 3, 7)
     path = tmp_path / "scene.cadmium"
-    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
-    save_project(project.snapshot(), path, regions_of=regions_of)
-    for name in data_dir_for(path).glob("000003-*.npz"):
-        name.unlink()
+    engine, regions_of = saved_with_frame_3_as_image(shot_dir, path, {1: 5, 3: 7})
     loaded = load_project(path)
     old = loaded.palette
     deletion = loaded.style_deletion(5, None)
@@ -653,13 +664,8 @@ def test_a_job_reading_a_snapshot_keeps_its_style_images_through_a_save(
     Frame 3, known by its style image alone, is shown, touched up and saved
     meanwhile: the image the snapshot reads from stays until the project is
     closed."""
-    project, engine = new_project(shot_dir)
-    paint_all(project, engine, 3, 7)
     path = tmp_path / "scene.cadmium"
-    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
-    save_project(project.snapshot(), path, regions_of=regions_of)
-    for name in data_dir_for(path).glob("000003-*.npz"):
-        name.unlink()
+    engine, regions_of = saved_with_frame_3_as_image(shot_dir, path, {3: 7})
     loaded = load_project(path)
     snap = loaded.snapshot()
     regions = engine.frame(3).regions
@@ -677,12 +683,8 @@ def test_undoing_a_propagation_over_a_frame_not_shown_yet_keeps_its_paint(
 ) -> None:
     """Frame 3, known by its style image alone, is painted by a run before
     it is ever shown; undoing the run brings its painting back."""
-    project, engine = new_project(shot_dir)
-    paint_all(project, engine, 3, 7)
     path = tmp_path / "scene.cadmium"
-    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
-    for name in data_dir_for(path).glob("000003-*.npz"):
-        name.unlink()
+    engine, _ = saved_with_frame_3_as_image(shot_dir, path, {3: 7})
     loaded = load_project(path)
     regions = engine.frame(3).regions
     painted = loaded.snapshot().fills_for(3, regions)
