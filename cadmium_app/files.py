@@ -333,9 +333,7 @@ class FileController(QObject):
             if session.project is project:
                 project.path = saved
                 session.mark_saved(snap.revision)
-            # Style images the project still reads (frames not fitted yet,
-            # what undo brings back) stay, though no file names them now.
-            in_use = project.snapshot().images_in_use()
+            in_use = project.opened_images  # still read, though unnamed now
             remove_autosave(autosave_path_for(saved), saved, in_use)
             if old_autosave != autosave_path_for(saved):
                 remove_autosave(old_autosave, old_owner, in_use)

@@ -270,15 +270,17 @@ class LearnedMatcher:
         launch), so propagation matches a batch of frames to their keys in
         one call."""
         n_key = key.regions.count
+        if n_key == 0:  # nothing to match to: every region is "no match"
+            return [
+                Correspondence(np.ones((t.regions.count, 1), np.float32))
+                for t in targets
+            ]
+        # Targets without regions take no part (nothing to match).
+        present = [t for t in targets if t.regions.count]
         empty = np.zeros((0, n_key + 1), np.float32)
-        if n_key == 0 or not any(t.regions.count for t in targets):
-            result = []
-            for target in targets:
-                prob = np.zeros((target.regions.count, n_key + 1), np.float32)
-                prob[:, n_key] = 1.0
-                result.append(Correspondence(prob))
-            return result
-        for target in targets:
+        if not present:
+            return [Correspondence(empty) for _ in targets]
+        for target in present:
             self._check_memory(key, target)
         k = self.encode(key)
         styles = {}
@@ -295,8 +297,6 @@ class LearnedMatcher:
                 np.where(key_fills.settled, key_fills.style, UNPAINTED), width
             )
             styles["style_codes0"] = torch.from_numpy(codes).to(self.device)
-        # Targets without regions take no part (nothing to match).
-        present = [t for t in targets if t.regions.count]
         encoded = [self.encode(t) for t in present]
         pairs = len(present)
         counts = [t.regions.count for t in present]

@@ -328,12 +328,11 @@ class StagedOutput:
     half the cores up to eight. Writing two PNGs a frame is the slowest
     stage once matching runs on a GPU: on a 16-core machine with an H100,
     HD went from 10 to 17 frames a second with 8 writers instead of 4
-    (README, "Speed and memory"). The frames waiting for them are
-    bounded (four HD frames' worth, at least one per thread), so a long
-    shot never piles up in memory, and a writer's error surfaces at the
-    next `add`. Leaving the block without `publish`
-    (an error, a cancel) removes the staging folder and leaves the output
-    folder as it was.
+    (README, "Speed and memory"). The frames waiting for them are bounded
+    (four HD frames' worth, at least one per thread), so a long shot never
+    piles up in memory, and a writer's error surfaces at the next `add`.
+    Leaving the block without `publish` (an error, a cancel) removes the
+    staging folder and leaves the output folder as it was.
     """
 
     WRITERS = max(2, min(8, (os.cpu_count() or 2) // 2))

@@ -64,7 +64,7 @@ from engine.history import (
     PaletteEdit,
     frame_diff,
 )
-from engine.imageio import atomic_write_bytes, write_png
+from engine.imageio import atomic_write_bytes, read_image, write_png
 from engine.palette import UNPAINTED, Palette, renumbering
 from engine.regions import Regions
 from engine.shot import Shot, open_shot
@@ -198,20 +198,10 @@ class Snapshot:
     images: Mapping[int, StyleImage]
     revision: int
     generation: int = 0
-    # Every style image the project was opened with (see `save_project`: a
-    # save's clean-up leaves them).
-    opened_images: frozenset[Path] = frozenset()
+    opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
-
-    def images_in_use(self) -> set[Path]:
-        """Every saved style image the project may still read from until it
-        is closed: those of frames not fitted to their regions yet, those an
-        undo or redo brings back, and those a job's snapshot is reading.
-        Style images come only from opening a project, so these are the
-        ones it was opened with."""
-        return {image.path for image in self.images.values()} | set(self.opened_images)
 
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
@@ -251,7 +241,12 @@ class Project:
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, StyleImage] = field(default_factory=dict)
-    _opened_images: frozenset[Path] = frozenset()
+    # The style images the project was opened with. It may read any of them
+    # until it is closed (frames not fitted to their regions yet, what an
+    # undo brings back, a job's snapshot), so a save's clean-up keeps them
+    # though the file it writes may no longer name them. Style images come
+    # only from opening a project.
+    opened_images: frozenset[Path] = frozenset()
     # Frames whose saved fills load_project found missing or damaged: they
     # open unpainted (the application says so once, after opening).
     lost_frames: list[int] = field(default_factory=list)
@@ -298,6 +293,7 @@ class Project:
         both ways, so undoing or redoing one recolours the frame rightly.
         Only the edits since the last gap change: before it, the frame had
         other regions, and a gap change's undo restores its fills whole."""
+        pixels: np.ndarray | None = None  # every version reads one file
         # Both stacks hold the edits nearest to now last.
         for stack in (self.history.undo_stack, self.history.redo_stack):
             for step in reversed(stack):
@@ -310,8 +306,11 @@ class Project:
                 if images[0] is None or images[1] is None:
                     continue
                 try:
+                    if pixels is None:
+                        pixels = read_image(images[0].path)
                     before, after = (
-                        decode_style_image(regions, image.read()) for image in images
+                        decode_style_image(regions, image.numbered(pixels))
+                        for image in images
                     )
                 except CadmiumError as exc:
                     log.warning("frame %d: %s; its undo reads the image", frame, exc)
@@ -377,7 +376,7 @@ class Project:
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
             generation=self.generation,
-            opened_images=self._opened_images,
+            opened_images=self.opened_images,
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -754,11 +753,7 @@ def save_project(
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
-    # The style images the project still reads from stay too, though the
-    # file written now no longer names them (the frame was fitted and saved
-    # anew): the project in memory goes on reading them, and undo can bring
-    # back the ones a gap change or a deletion replaced.
-    _collect_garbage(data_dir, [path, *keep_also], also=snap.images_in_use())
+    _collect_garbage(data_dir, [path, *keep_also], also=snap.opened_images)
 
 
 def _saved_entry(
@@ -857,7 +852,8 @@ def _collect_garbage(
 ) -> None:
     """Delete fill files no project file refers to any more, nor ``also``
     names (nothing at all when one of the project files cannot be read)."""
-    keep = {path.name for path in also if path.parent.resolve() == data_dir.resolve()}
+    here = data_dir.resolve()
+    keep = {path.name for path in also if path.parent.resolve() == here}
     for project_file in project_files:
         if project_file.exists():
             names = _referenced(project_file)
@@ -877,8 +873,8 @@ def remove_autosave(
     owner: the saved project the autosave sits beside; they share a fill
     folder, which stays with the fill files the project uses. None for an
     unsaved shot's autosave, whose fill folder is its own and goes whole.
-    in_use: style images the open project still reads from
-    (`Snapshot.images_in_use`), which stay.
+    in_use: style images the open project may still read
+    (`Project.opened_images`), which stay.
     Errors are ignored: an autosave left behind costs only disk space."""
     with contextlib.suppress(OSError):
         autosave.unlink(missing_ok=True)
@@ -948,7 +944,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         history=History(limit=history_limit),
         _fills=fills,
         _images=images,
-        _opened_images=frozenset(image.path for image in images.values()),
+        opened_images=frozenset(image.path for image in images.values()),
         lost_frames=sorted(lost),
     )
 

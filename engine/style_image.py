@@ -89,7 +89,11 @@ class StyleImage:
         """The image's pixels, numbered as the palette is now. A deleted
         style's pixels read as blank (nobody's fill), as
         `FillMap.renumbered` makes its regions."""
-        image = read_image(self.path)
+        return self.numbered(read_image(self.path))
+
+    def numbered(self, image: np.ndarray) -> np.ndarray:
+        """The pixels of this image's file, as `read` gives them (for
+        several readings of one file, read once)."""
         if self.new_index is None or image.dtype != np.uint16 or image.ndim != 2:
             return image
         style = np.arange(1 << 16, dtype=np.int64)

@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from cadmium_app.settings import load_settings
 from cadmium_app.window import MainWindow
+from engine.project import Project
 
 WIDTH, HEIGHT = 160, 120
 # Painted colours of the key (RGBA): background, ring, eye, box.
@@ -78,9 +79,13 @@ def make_window(qtbot: QtBot, tmp_path: Path, **overrides: object) -> MainWindow
     return window
 
 
-def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> None:
+def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> Project:
+    """Open a shot or project and wait until it is ready; its project."""
     assert window.open_path(path)
     wait_ready(qtbot, window)
+    project = window.session.project
+    assert project is not None
+    return project
 
 
 def wait_ready(qtbot: QtBot, window: MainWindow) -> None:

@@ -236,9 +236,7 @@ def test_the_sample_shot_paints_from_a_clicked_key(
 def test_a_paint_undone_while_a_run_goes_is_not_propagated(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
-    open_and_wait(qtbot, window, shot_dir)
-    project = window.session.project
-    assert project is not None
+    project = open_and_wait(qtbot, window, shot_dir)
     # A slip: frame 4's ring clicked in the box's colour makes frame 4 a key.
     go_to(qtbot, window, 4)
     key = project.fills(1)
@@ -270,9 +268,7 @@ def test_cancelling_a_run_changes_nothing(qtbot: QtBot, window: MainWindow) -> N
     shot = sample_shot()
     if shot is None:
         pytest.skip("the sample shot is not installed")
-    open_and_wait(qtbot, window, shot)
-    project = window.session.project
-    assert project is not None
+    project = open_and_wait(qtbot, window, shot)
     revision = project.revision
     window.actions.propagate_all.trigger()
     job = window.propagation.last_job

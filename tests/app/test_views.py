@@ -170,9 +170,7 @@ def test_the_last_style_deleted_and_undone_is_chosen_again(
 def test_no_style_is_deleted_while_the_gap_changes(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
-    open_and_wait(qtbot, window, shot_dir)
-    project = window.session.project
-    assert project is not None
+    project = open_and_wait(qtbot, window, shot_dir)
     count = len(project.palette)
     window.dialogs.choice = lambda *a, **k: pytest.fail("asked")  # type: ignore[method-assign]
     job = window.gap.set_gap(4)
@@ -186,8 +184,6 @@ def test_a_run_that_outlives_a_style_deletion_runs_again(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
     open_and_wait(qtbot, window, shot_dir)
-    project = window.session.project
-    assert project is not None
     first = window.propagation.propagate_all()
     # A style deleted and one added before the run's result arrives (results
     # come through the event loop): as many styles, but the run's fills
@@ -555,9 +551,7 @@ def test_the_canvas_paints_a_trace_line_across_its_width_like_the_composite() ->
 def test_a_style_name_is_one_short_line(
     qtbot: QtBot, window: MainWindow, line_shot: Path
 ) -> None:
-    open_and_wait(qtbot, window, line_shot)
-    project = window.session.project
-    assert project is not None
+    project = open_and_wait(qtbot, window, line_shot)
     window.session.set_style(0)
     before = project.palette[0].name
     for typed in ("two\nlines", "x" * 300, "tab\there"):

@@ -631,7 +631,7 @@ def test_a_save_after_a_deletion_keeps_what_the_project_still_reads(
     # As the application saves: beside its autosave, then the autosave goes.
     autosave = autosave_path_for(path)
     save_project(loaded.snapshot(), path, keep_also=[autosave], regions_of=regions_of)
-    remove_autosave(autosave, path, loaded.snapshot().images_in_use())
+    remove_autosave(autosave, path, loaded.opened_images)
     fitted = loaded.adopt(3, engine.frame(3).regions)
     assert fitted is not None
     assert colours(loaded, 3) == [old[7].color] * len(fitted)
