@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QStandardPaths, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from cadmium_app.settings import AppSettings, default_settings, load_settings
 
@@ -24,6 +25,28 @@ def user_settings_file() -> Path:
         QStandardPaths.StandardLocation.AppConfigLocation
     )
     return Path(base) / "settings.json"
+
+
+def close_on_ctrl_c(app: QApplication, window: QWidget) -> QTimer:
+    """Ctrl+C in the terminal closes the window as its close button does
+    (asking first about unsaved changes); a second one quits at once, with
+    status 130. Qt's event loop gives Python no turn to see a signal, so the
+    returned timer (keep it running) wakes it a few times a second."""
+    asked: list[bool] = []
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if asked:
+            app.exit(130)
+            return
+        asked.append(True)
+        log.info("Ctrl+C: closing the window (again to quit at once)")
+        window.close()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer
 
 
 def run_app(shot: str | None) -> int:
@@ -50,7 +73,11 @@ def run_app(shot: str | None) -> int:
         window.dialogs.error(problem)
     if shot:
         QTimer.singleShot(0, lambda: window.open_path(Path(shot)))
+    wake = close_on_ctrl_c(app, window)
+    log.info("window open (Ctrl+C here closes it)")
     code = int(app.exec())
+    wake.stop()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # Delete the window's Qt side now, not from Python's garbage collector at
     # interpreter exit (which PySide does not survive reliably).
     window.deleteLater()

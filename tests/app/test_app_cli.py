@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +89,33 @@ def test_a_display_or_a_chosen_qt_platform_is_enough() -> None:
     assert missing_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert missing_display({}, "darwin") is None
     assert missing_display({}, "win32") is None
+
+
+def test_ctrl_c_closes_the_window_without_a_traceback(tmp_path: Path) -> None:
+    """As the README says to stop the first command: Ctrl+C in the terminal
+    closes the window (nothing to save here) and the command ends cleanly."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cadmium_app.cli", "open"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **cadmium_env(),
+            "QT_QPA_PLATFORM": "offscreen",
+            "CADMIUM_SETTINGS": str(tmp_path / "settings.json"),
+        },
+    )
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        said = ""
+        while "window open" not in said and process.poll() is None:
+            said += process.stderr.readline()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
