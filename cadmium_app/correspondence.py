@@ -2,10 +2,13 @@
 
 A key (left) and the current frame (right) side by side, a line from the
 centroid of each target region to the centroid of the key region it matched,
-coloured by confidence (red: unsure, green: sure). Hovering a region lists
-its candidate matches and their scores. A switch shows all matches or only
-the doubtful ones (below the flag threshold). The matcher runs on a worker
-thread, never in a paint or mouse event.
+coloured by confidence (red: unsure, green: sure); a region whose best
+match is "no match" (a part the key lacks, or one the matcher could not
+place) gets a red cross instead of a line. Hovering a region lists its
+candidate matches and their scores. A switch shows all matches or only the
+doubtful ones (below the flag threshold, and the crosses). A line under the
+key picker counts them. The matcher runs on a worker thread, never in a
+paint or mouse event.
 """
 
 from __future__ import annotations
@@ -61,6 +64,17 @@ def confidence_color(score: float) -> QColor:
     return QColor.fromHsvF(t / 3.0, 0.9, 0.85)
 
 
+def pair_summary(corr: Correspondence, threshold: float) -> str:
+    """One line counting a pair's matches: sure, doubtful, no match."""
+    best, score = corr.best()
+    matched = best >= 0
+    doubtful = int((matched & (score < threshold)).sum())
+    return (
+        f"{int(matched.sum())} of {corr.n_target} regions matched "
+        f"({doubtful} doubtful), {int((~matched).sum())} no match"
+    )
+
+
 def compute_pair(snap: Snapshot, engine: ShotEngine, key: int, target: int) -> Pair:
     """Worker side: both frames, the key's fills, the matcher, two pictures."""
     key_frame = engine.frame(key)
@@ -99,6 +113,7 @@ class PairView(QWidget):
         self.doubtful_only = False
         self.threshold = 0.7
         self.drawn_lines = 0
+        self.drawn_crosses = 0
         self.highlight: tuple[str, int] | None = None  # ("key"|"target", region)
         self._images: tuple[QImage, QImage] | None = None
 
@@ -125,6 +140,14 @@ class PairView(QWidget):
             keep &= score < self.threshold
         return [(int(t), int(best[t]), float(score[t])) for t in np.flatnonzero(keep)]
 
+    def unmatched(self) -> list[int]:
+        """Target regions whose best match is "no match" (drawn as crosses,
+        in both modes: each is worth a look)."""
+        if self.pair is None:
+            return []
+        best, _ = self.pair.corr.best()
+        return [int(t) for t in np.flatnonzero(best < 0)]
+
     def layout_rects(self) -> tuple[QRectF, QRectF, float]:
         if self.pair is None:
             return QRectF(), QRectF(), 1.0
@@ -144,6 +167,7 @@ class PairView(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(60, 60, 64))
         self.drawn_lines = 0
+        self.drawn_crosses = 0
         if self.pair is None or self._images is None:
             painter.setPen(QColor("white"))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Matching…")
@@ -168,6 +192,20 @@ class PairView(QWidget):
             painter.drawEllipse(a, 2.5, 2.5)
             painter.drawEllipse(b, 2.5, 2.5)
             self.drawn_lines += 1
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for t in self.unmatched():
+            centre = right.topLeft() + QPointF(*target_c[t]) * scale
+            arm = 7.0 if self.highlight == ("target", t) else 5.0
+            # Red on a white edge: visible on any fill.
+            for color, width in ((QColor("white"), 4.5), (confidence_color(0.0), 2.0)):
+                painter.setPen(QPen(color, width))
+                painter.drawLine(
+                    centre + QPointF(-arm, -arm), centre + QPointF(arm, arm)
+                )
+                painter.drawLine(
+                    centre + QPointF(-arm, arm), centre + QPointF(arm, -arm)
+                )
+            self.drawn_crosses += 1
         painter.setPen(QColor("white"))
         painter.drawText(
             left.adjusted(0, -GUTTER, 0, 0).topLeft() + QPointF(0, 12),
@@ -244,10 +282,14 @@ class CorrespondenceWindow(QWidget):
         legend = QLabel(
             "<span style='color:#d22'>■</span> unsure &nbsp; "
             "<span style='color:#db2'>■</span> &nbsp; "
-            "<span style='color:#2b4'>■</span> sure"
+            "<span style='color:#2b4'>■</span> sure &nbsp; "
+            "<span style='color:#d22'>✕</span> no match"
         )
         bar.addWidget(legend)
         layout.addLayout(bar)
+        self.summary = QLabel("")
+        self.summary.setObjectName("matchSummary")
+        layout.addWidget(self.summary)
         self.view = PairView()
         layout.addWidget(self.view, 1)
         self.info = QLabel("Hover a region to see its candidate matches")
@@ -346,6 +388,7 @@ class CorrespondenceController(QObject):
         key = self._choose_key(session.frame)
         if key is None:
             self.window.view.set_pair(None)
+            self.window.summary.setText("")
             self.window.info.setText("No key yet: paint a frame first")
             return
         keys = self._keys()
@@ -369,6 +412,10 @@ class CorrespondenceController(QObject):
 
     def _on_pair(self, pair: Pair) -> None:
         self.window.view.set_pair(pair)
+        self.window.summary.setText(
+            f"Frame {pair.target.number} from key {pair.key.number}: "
+            + pair_summary(pair.corr, self.window.view.threshold)
+        )
         self.pair_ready.emit()
 
     def _on_finished(self) -> None:

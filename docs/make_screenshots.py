@@ -105,18 +105,21 @@ def main() -> int:
     window.grab().save(str(args.out / "app_fill_check.png"))
     window.actions.fill_check.trigger()
 
-    session.set_frame(painted)
+    # Frame 7 from key 1: the eyes open again after the blink, so some
+    # regions have no match (crosses) beside the lines.
+    session.set_frame(frames[6])
     wait(app, ready(window))
     corr = window.correspondence
     corr.window.resize(1200, 470)
     corr.show()
     wait(app, lambda: corr.window.view.pair is not None, timeout=300)
     view = corr.window.view
-    # Hover a large matched region so its candidate list shows.
+    # Hover a region with no match (else the largest) so its candidates show.
     pair = view.pair
     assert pair is not None
     best, _ = pair.corr.best()
-    area = np.where(best >= 0, pair.target.regions.table.area, 0)
+    area = np.where(best < 0 if (best < 0).any() else best >= 0, 1, 0)
+    area = area * pair.target.regions.table.area
     view.hover(("target", int(area.argmax())))
     wait(app, lambda: True)
     corr.window.grab().save(str(args.out / "app_correspondence.png"))

@@ -7,6 +7,7 @@ import gc
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -33,6 +34,7 @@ from cadmium_app.settings import load_settings
 from cadmium_app.timeline import STATUS_ROLE
 from cadmium_app.window import MainWindow
 from engine.fills import composite
+from engine.matching import Correspondence
 
 
 def test_correspondence_view_draws_one_line_per_match(
@@ -47,11 +49,29 @@ def test_correspondence_view_draws_one_line_per_match(
     assert view.pair is not None and view.pair.key.number == 1
     best, score = view.pair.corr.best()
     view.repaint()
-    assert view.drawn_lines == int((best >= 0).sum()) == view.pair.target.regions.count
+    n = view.pair.target.regions.count
+    assert view.drawn_lines == int((best >= 0).sum()) == n
+    assert view.drawn_crosses == 0
+    summary = controller.window.summary.text()
+    assert summary.startswith(f"Frame 4 from key 1: {n} of {n} regions matched")
+    assert summary.endswith(", 0 no match")
     # Doubtful only: the lines under the flag threshold, here none or fewer.
     controller.window.doubtful_box.setChecked(True)
     view.repaint()
     assert view.drawn_lines == int(((best >= 0) & (score < view.threshold)).sum())
+    # A region matched to nothing (a part the key lacks) gets a cross, in
+    # both modes, and no line.
+    prob = view.pair.corr.prob.copy()
+    prob[0] = 0.0
+    prob[0, -1] = 1.0
+    with qtbot.waitSignal(controller.pair_ready):
+        controller._on_pair(replace(view.pair, corr=Correspondence(prob)))
+    for doubtful_only in (True, False):
+        controller.window.doubtful_box.setChecked(doubtful_only)
+        view.repaint()
+        assert view.drawn_crosses == 1
+    assert view.drawn_lines == n - 1
+    assert controller.window.summary.text().endswith(", 1 no match")
     # Hovering a region of the frame lists its candidates and scores.
     qtbot.waitExposed(controller.window)
     _, right, scale = view.layout_rects()
