@@ -1,7 +1,9 @@
 """Speed and peak memory of the learned matcher at HD and 4K.
 
     python benchmarks/bench_model.py                 # CPU (and CUDA when present)
-    python benchmarks/bench_model.py --sizes 1920x1080 --devices cpu --threads 2
+    python benchmarks/bench_model.py --sizes hd --devices cpu --threads 2
+
+Sizes are WxH, or hd (1920x1080), 4k (3840x2160) or 360p.
 
 Frames are procedural shots from the training-data generator (a character
 on a set, drawn at the benchmark size), so region counts are realistic.
@@ -33,6 +35,21 @@ import time
 from pathlib import Path
 
 REPEATS = 5
+NAMED_SIZES = {"360p": "640x360", "hd": "1920x1080", "4k": "3840x2160"}
+
+
+def frame_size(text: str) -> str:
+    """WxH for a size argument (WxH or a name); argparse's error otherwise."""
+    text = NAMED_SIZES.get(text.lower(), text)
+    try:
+        w, h = (int(v) for v in text.split("x"))
+    except ValueError:
+        names = ", ".join(NAMED_SIZES)
+        message = f"{text!r} is not WxH (such as 1920x1080) or one of {names}"
+        raise argparse.ArgumentTypeError(message) from None
+    if w < 64 or h < 64:
+        raise argparse.ArgumentTypeError(f"{text}: frames under 64 px a side")
+    return f"{w}x{h}"
 
 
 def _rss_mb() -> float:
@@ -161,6 +178,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    try:
+        sizes = [frame_size(s) for s in args.sizes.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"--sizes: {exc}")
     if args.child:
         size_text, device = args.child.split(":")
         w, h = (int(v) for v in size_text.split("x"))
@@ -176,7 +197,7 @@ def main() -> int:
         parser.error(f"--devices: {', '.join(unknown)} (use cpu, cuda or auto)")
     rows = []
     for device in devices:
-        for size in args.sizes.split(","):
+        for size in sizes:
             out = subprocess.run(
                 [
                     sys.executable,

@@ -117,7 +117,8 @@ class MatchingModel(nn.Module):
                 "batch1": batch[n0:] - b,
                 "edges1": edges[:, ~key_edges] - n0,
                 "edge_attr1": attr[~key_edges],
-            }
+            },
+            pairs=b,
         )
 
 
@@ -325,7 +326,8 @@ class LearnedMatcher:
                         [t.edges + offsets[i] for i, t in enumerate(encoded)], dim=1
                     ),
                     "edge_attr1": torch.cat([t.edge_attr for t in encoded]),
-                }
+                },
+                pairs=pairs,
             )
             all_log_probs = out["log_probs"]
             del out

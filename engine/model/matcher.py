@@ -35,18 +35,23 @@ line), and no key region is ever forced to be used.
 
 Pairs are batched: regions of all frames are concatenated (graph attention
 is blind to the batch because no edge crosses frames) and cross-attention
-runs on a padded [B x M x D] view, padding masked out in its bias.
+runs on a padded [B x M x D] view, padding masked out in its bias. The
+padded layout is worked out once per forward (`DenseLayout`), with one
+read of sizes back from the device: on a GPU every such read waits for all
+the work queued before it, and a layer's hundreds of small kernels then
+run one at a time instead of queued ahead.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 from torch_geometric.nn import TransformerConv
-from torch_geometric.utils import add_self_loops, to_dense_batch
+from torch_geometric.utils import add_self_loops
 
 from engine.model.conf import merge_conf
 
@@ -79,6 +84,63 @@ def locality_bias(
     dist2 = (position[:, :, None, :] - other[:, None, :, :]).square().sum(-1)
     bias = -rates[None, :, None, None] * dist2[:, None]
     return bias.masked_fill(~other_mask[:, None, None, :], NEG_INF)
+
+
+@dataclass(frozen=True)
+class DenseLayout:
+    """Where each region of a concatenated batch sits in the padded
+    [B x M] view: its pair (``batch``) and its row within the pair
+    (``row``); ``mask`` [B x M] marks the real rows. Moving between the two
+    views is indexing with these, which needs no size from the device."""
+
+    batch: torch.Tensor
+    row: torch.Tensor
+    mask: torch.Tensor
+
+    @staticmethod
+    def of(batch: torch.Tensor, pairs: int, rows: int) -> DenseLayout:
+        """``batch`` [N] sorted pair numbers, ``pairs`` and ``rows`` (B, M)
+        known on the host."""
+        counts = region_counts(batch, pairs)
+        starts = torch.cumsum(counts, 0) - counts
+        row = torch.arange(len(batch), device=batch.device) - starts[batch]
+        mask = torch.zeros(pairs, rows, dtype=torch.bool, device=batch.device)
+        mask[batch, row] = True
+        return DenseLayout(batch, row, mask)
+
+    def dense(self, x: torch.Tensor) -> torch.Tensor:
+        """[N x ...] -> [B x M x ...], zeros in the padding."""
+        out = x.new_zeros(*self.mask.shape, *x.shape[1:])
+        out[self.batch, self.row] = x
+        return out
+
+    def flat(self, dense: torch.Tensor) -> torch.Tensor:
+        """[B x M x ...] -> [N x ...], the real rows in region order."""
+        return dense[self.batch, self.row]
+
+
+def region_counts(batch: torch.Tensor, pairs: int) -> torch.Tensor:
+    """[B] regions per pair, computed on the device without a read back
+    (bincount would read the largest pair number first)."""
+    ones = torch.ones_like(batch)
+    return torch.zeros(pairs, dtype=batch.dtype, device=batch.device).scatter_add_(
+        0, batch, ones
+    )
+
+
+def batch_sizes(
+    batch0: torch.Tensor, batch1: torch.Tensor, pairs: int | None = None
+) -> tuple[int, int, int]:
+    """Pairs B (from the batch vectors, unless given) and the most regions of
+    a key (M0) and of a target (M1) in a pair: one read from the device when
+    B is given, two when it is not."""
+    sides = (batch0, batch1)
+    if pairs is None:
+        tops = [b.max() for b in sides if len(b)]
+        pairs = int(torch.stack(tops).max()) + 1 if tops else 1
+    most = [region_counts(b, pairs).max() if len(b) else b.new_zeros(()) for b in sides]
+    rows0, rows1 = torch.stack(most).tolist()
+    return pairs, int(rows0), int(rows1)
 
 
 class Update(nn.Module):
@@ -231,8 +293,12 @@ class GraphMatcher(nn.Module):
                 last.weight.zero_()
                 last.bias.zero_()
 
-    def forward(self, data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, data: dict[str, torch.Tensor], pairs: int | None = None
+    ) -> dict[str, torch.Tensor]:
         """Key frame "0", target frame "1"; B pairs, regions concatenated.
+        ``pairs`` is B when the caller knows it (one read from the device
+        fewer: see batch_sizes).
 
         descriptors0 [N0 x D], position0 [N0 x 2] (centroid over the frame's
         long side), batch0 [N0] (pair of each region, sorted), edges0
@@ -253,11 +319,10 @@ class GraphMatcher(nn.Module):
                 codes = x0.new_zeros(x0.shape[0], self.key_style.in_features)
             x0 = x0 + self.key_style(codes.to(x0.dtype))
         batch0, batch1 = data["batch0"], data["batch1"]
-        size = (
-            int(max(int(batch0.max()), int(batch1.max())) + 1)
-            if len(batch0) and len(batch1)
-            else 1
-        )
+        size, rows0, rows1 = batch_sizes(batch0, batch1, pairs)
+        layout0 = DenseLayout.of(batch0, size, rows0)
+        layout1 = DenseLayout.of(batch1, size, rows1)
+        mask0, mask1 = layout0.mask, layout1.mask
         graphs = []
         for k in ("0", "1"):
             n = data["descriptors" + k].shape[0]
@@ -265,24 +330,21 @@ class GraphMatcher(nn.Module):
                 data["edges" + k], data["edge_attr" + k], fill_value=0.0, num_nodes=n
             )
             graphs.append((edges, attr))
-        p0, mask0 = to_dense_batch(data["position0"], batch0, batch_size=size)
-        p1, mask1 = to_dense_batch(data["position1"], batch1, batch_size=size)
+        p0 = layout0.dense(data["position0"])
+        p1 = layout1.dense(data["position1"])
         rates = self.locality.exp()
         for self_layer, cross_layer in zip(
             self.self_layers, self.cross_layers, strict=True
         ):
             x0 = self_layer(x0, *graphs[0])
             x1 = self_layer(x1, *graphs[1])
-            d0, _ = to_dense_batch(x0, batch0, batch_size=size)
-            d1, _ = to_dense_batch(x1, batch1, batch_size=size)
+            d0, d1 = layout0.dense(x0), layout1.dense(x1)
             # Both frames update from the other's state before this layer.
-            x0 = cross_layer(d0, d1, rates, p0, p1, mask1)[mask0]
-            x1 = cross_layer(d1, d0, rates, p1, p0, mask0)[mask1]
-        d0, _ = to_dense_batch(self.project(x0), batch0, batch_size=size)
-        d1, _ = to_dense_batch(self.project(x1), batch1, batch_size=size)
-        dust, _ = to_dense_batch(
-            self.dustbin(x1) + self.dustbin_bias, batch1, batch_size=size
-        )
+            x0 = layout0.flat(cross_layer(d0, d1, rates, p0, p1, mask1))
+            x1 = layout1.flat(cross_layer(d1, d0, rates, p1, p0, mask0))
+        d0 = layout0.dense(self.project(x0))
+        d1 = layout1.dense(self.project(x1))
+        dust = layout1.dense(self.dustbin(x1) + self.dustbin_bias)
         score_rate = self.score_locality.exp()[None]  # one "head"
         parts = []
         for rows in row_slices(size, d1.shape[1], d0.shape[1]):
