@@ -35,12 +35,15 @@ def close_on_ctrl_c(app: QApplication, window: QWidget) -> QTimer:
     asked: list[bool] = []
 
     def on_sigint(_signum: int, _frame: object) -> None:
+        # Queued, not called: a Ctrl+C before the event loop has started
+        # would close the window with no loop to quit, and exit() before
+        # exec() is forgotten; either way the command would hang.
         if asked:
-            app.exit(130)
+            QTimer.singleShot(0, lambda: app.exit(130))
             return
         asked.append(True)
         log.info("Ctrl+C: closing the window (again to quit at once)")
-        window.close()
+        QTimer.singleShot(0, window.close)
 
     signal.signal(signal.SIGINT, on_sigint)
     timer = QTimer()
@@ -74,7 +77,7 @@ def run_app(shot: str | None) -> int:
     if shot:
         QTimer.singleShot(0, lambda: window.open_path(Path(shot)))
     wake = close_on_ctrl_c(app, window)
-    log.info("window open (Ctrl+C here closes it)")
+    QTimer.singleShot(0, lambda: log.info("window open (Ctrl+C here closes it)"))
     code = int(app.exec())
     wake.stop()
     signal.signal(signal.SIGINT, signal.default_int_handler)

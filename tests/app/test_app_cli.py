@@ -119,3 +119,46 @@ def test_ctrl_c_closes_the_window_without_a_traceback(tmp_path: Path) -> None:
         process.kill()
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+CTRL_C_BEFORE_THE_LOOP = """
+import os, signal, sys
+from PySide6.QtWidgets import QApplication
+
+from cadmium_app.main import run_app
+
+app = QApplication(sys.argv[:1])
+start_loop = QApplication.exec
+
+
+def ctrl_c_then_loop():
+    os.kill(os.getpid(), signal.SIGINT)  # as the window shows, loop not running
+    return start_loop()
+
+
+app.exec = ctrl_c_then_loop
+sys.exit(run_app(None))
+"""
+
+
+def test_ctrl_c_before_the_event_loop_runs_still_closes_the_window(
+    tmp_path: Path,
+) -> None:
+    """A Ctrl+C in the moment between the window showing and Qt's loop
+    starting (a busy machine) closed the window with no loop to end: the
+    command hung. The close now waits for the loop."""
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C_BEFORE_THE_LOOP)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **cadmium_env(),
+            "QT_QPA_PLATFORM": "offscreen",
+            "CADMIUM_SETTINGS": str(tmp_path / "settings.json"),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ctrl+C: closing the window" in done.stderr
