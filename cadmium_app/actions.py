@@ -113,6 +113,8 @@ class Actions:
     first_frame: QAction
     last_frame: QAction
     next_problem: QAction
+    accept: QAction
+    accept_frame: QAction
     # Colorize
     propagate_current: QAction
     propagate_selected: QAction
@@ -268,6 +270,21 @@ def build_actions(w: MainWindow) -> Actions:
             shortcut="N",
             icon_name="problem",
             tip="Go to the next unpainted or flagged region",
+        ),
+        accept=make_action(
+            w,
+            "Accept flagged colour",
+            tools.accept_selected,
+            shortcut="A",
+            tip="Keep the colour of the flagged region Next problem went to, "
+            "then go to the next problem",
+        ),
+        accept_frame=make_action(
+            w,
+            "Accept frame's flagged colours",
+            tools.accept_frame,
+            shortcut="Shift+A",
+            tip="Keep the colour of every flagged region on this frame",
         ),
         propagate_current=make_action(
             w,

@@ -3,7 +3,9 @@
 Tools: Fill (F) in three modes (Paint, Paint unpainted, Unpaint) and the
 style picker (K). A click, or one drag across several regions, is one undo
 step. Review: the fill check highlights unpainted regions, flagged regions
-are outlined, and "next problem" walks the shot's regions needing a look.
+are outlined, "next problem" walks the shot's regions needing a look, and
+"accept" keeps a flagged region's colour as right (the one next problem
+went to, or every one on the frame).
 """
 
 from __future__ import annotations
@@ -372,6 +374,57 @@ class CanvasController(QObject):
         else:
             said = "Next problem"
         self.session.status.emit(f"{said}: frame {frame}, {what}")
+
+    def accept_selected(self) -> None:
+        """Accept (A): the flagged region Next problem went to keeps the
+        colour propagation gave it, as the animator's fill (one undo step),
+        and the review goes on to the next problem."""
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return
+        if self.selected is None or self.selected[0] != frame.number:
+            self.session.status.emit(
+                "Nothing to accept: go to a flagged region first (Next problem, N)"
+            )
+            return
+        region = self.selected[1]
+        edit = project.accept_edit(frame.number, frame.regions.count, [region])
+        if edit is None:
+            fills = project.fills(frame.number)
+            unpainted = (
+                fills is not None
+                and 0 <= region < len(fills)
+                and fills.style[region] < 0
+            )
+            self.session.status.emit(
+                f"Region {region} is unpainted: paint it (Accept keeps a colour "
+                "propagation gave)"
+                if unpainted
+                else f"Region {region} is not flagged: nothing to accept"
+            )
+            return
+        if self.session.push(edit):
+            self.next_problem()
+
+    def accept_frame(self) -> None:
+        """Accept all (Shift+A): every flagged region of the current frame
+        that propagation painted keeps its colour (one undo step)."""
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return
+        edit = project.accept_edit(frame.number, frame.regions.count)
+        if edit is None:
+            self.session.status.emit(
+                f"Frame {frame.number} has no flagged colours to accept"
+            )
+            return
+        if self.session.push(edit):
+            left = project.status(frame.number)
+            self.session.status.emit(
+                f"Frame {frame.number}: accepted {edit.region_count} flagged "
+                f"region{'s' if edit.region_count != 1 else ''}"
+                + (f"; {left.flagged} left unpainted" if left.flagged else "")
+            )
 
     def _problem(self, frame: int, region: int) -> str:
         """A problem region in the animator's words: the style it was given

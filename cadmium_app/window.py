@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
                 a.last_frame,
                 None,
                 a.next_problem,
+                a.accept,
+                a.accept_frame,
             ],
             "&Colorize": [
                 a.propagate_current,

@@ -434,6 +434,34 @@ class Project:
             stroke=stroke,
         )
 
+    def accept_edit(
+        self, frame: int, count: int, regions: Iterable[int] | None = None
+    ) -> FillEdit | None:
+        """The animator's word that flagged fills are right: each flagged
+        region among ``regions`` (every flagged region of the frame when
+        None) that propagation painted keeps its style as the animator's
+        fill (sure, no flag; propagation never changes it again). A flagged
+        region left unpainted has no colour to accept and stays as it is.
+        None when nothing is accepted. ``count`` is the frame's region
+        count, as in fill_edit."""
+        current = self._fills.get(frame)
+        if current is None or len(current) != count:
+            return None
+        accept = current.flagged & current.painted
+        if regions is not None:
+            chosen = np.zeros(count, bool)
+            chosen[[r for r in regions if 0 <= r < count]] = True
+            accept &= chosen
+        index = np.flatnonzero(accept)
+        if len(index) == 0:
+            return None
+        after = current.with_styles(index, current.style[index], ORIGIN_ANIMATOR)
+        diff = frame_diff(frame, current, after, index)
+        if diff is None:
+            return None
+        label = "Accept" if len(index) == 1 else f"Accept {len(index)} regions"
+        return FillEdit(label=label, diffs=(diff,))
+
     def propagation_edit(
         self, results: Mapping[int, FillMap], label: str
     ) -> FillEdit | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from app_helpers import (
     click_image,
     go_to,
@@ -18,10 +19,13 @@ from pytestqt.qtbot import QtBot
 
 from cadmium_app.tools import Tool
 from cadmium_app.window import MainWindow
+from engine.fills import ORIGIN_PROPAGATED, FillMap
+from engine.palette import UNPAINTED
 from engine.project import FillMode
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
 def press(qtbot: QtBot, window: MainWindow, key: Qt.Key, modifier=None) -> None:  # type: ignore[no-untyped-def]
@@ -192,6 +196,72 @@ def test_next_problem_and_flagged_outlines(
     press(qtbot, window, Qt.Key.Key_N)
     name = project.palette[2].name
     assert said[-1] == f"Next problem: frame 1, region {eye}, painted {name} (42% sure)"
+
+
+def test_accept_keeps_a_flagged_colour_and_goes_on_to_the_next_problem(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """Reviewing: N goes to a flagged region, A keeps its colour (no more
+    flag, one undo step) and goes on; Shift+A accepts the rest of the
+    frame; an unpainted flag has nothing to accept and says so."""
+    open_and_wait(qtbot, window, shot_dir)
+    session = window.session
+    project = session.project
+    assert project is not None
+    go_to(qtbot, window, 3)
+    frame = session.current()
+    assert frame is not None
+    count = frame.regions.count
+    ring, eye, box = (
+        frame.regions.region_at(*points(3)[n]) for n in ("ring", "eye", "box")
+    )
+    doubtful = FillMap(
+        style=np.full(count, 2, np.int32),
+        origin=np.full(count, ORIGIN_PROPAGATED, np.uint8),
+        confidence=np.full(count, 0.5, np.float32),
+        flagged=np.zeros(count, bool),
+    )
+    doubtful.flagged[[ring, eye, box]] = True
+    doubtful.style[box] = UNPAINTED
+    session.push(project.propagation_edit({3: doubtful}, "Propagate"))
+    said: list[str] = []
+    session.status.connect(said.append)
+    press(qtbot, window, Qt.Key.Key_A)
+    assert said[-1].startswith("Nothing to accept: go to a flagged region first")
+    first, second = sorted([ring, eye])
+    window.canvas_controller.selected = None
+    press(qtbot, window, Qt.Key.Key_N)
+    assert window.canvas_controller.selected == (3, min(first, box))
+    while window.canvas_controller.selected != (3, first):
+        press(qtbot, window, Qt.Key.Key_N)
+    press(qtbot, window, Qt.Key.Key_A)
+    fills = project.fills(3)
+    assert fills is not None and not fills.flagged[first] and fills.style[first] == 2
+    assert fills.flagged[second]
+    assert pixel(window, *points(3)["ring" if first == ring else "eye"]) == style_rgb(
+        window, 2
+    )
+    assert said[-1].startswith("Next problem: frame 3")  # on to the next one
+    assert session.undo_stack.undoText() == "Accept"
+    # The unpainted one: nothing to accept.
+    window.canvas_controller.selected = (3, box)
+    press(qtbot, window, Qt.Key.Key_A)
+    assert said[-1] == (
+        f"Region {box} is unpainted: paint it (Accept keeps a colour propagation gave)"
+    )
+    # Shift+A: the rest of the frame's painted flags.
+    press(qtbot, window, Qt.Key.Key_A, SHIFT)
+    assert said[-1] == "Frame 3: accepted 1 flagged region; 1 left unpainted"
+    fills = project.fills(3)
+    assert fills is not None and fills.flagged.tolist() == [
+        i == box for i in range(count)
+    ]
+    press(qtbot, window, Qt.Key.Key_A, SHIFT)
+    assert said[-1] == "Frame 3 has no flagged colours to accept"
+    session.undo_stack.undo()
+    session.undo_stack.undo()
+    fills = project.fills(3)
+    assert fills is not None and fills.flagged[[ring, eye, box]].all()
 
 
 def test_next_problem_on_the_last_one_says_it_is_the_last(

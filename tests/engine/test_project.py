@@ -18,7 +18,7 @@ from drawing import open_circle
 
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
-from engine.fills import ORIGIN_ANIMATOR, FillMap
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
 from engine.history import History, PaletteEdit
 from engine.palette import UNPAINTED, default_palette
 from engine.project import (
@@ -336,6 +336,51 @@ def test_next_problem_walks_frames_and_regions(shot_dir: Path) -> None:
     # A region cleared with Unpaint is empty on purpose: not a problem.
     project.commit(project.fill_edit(1, count, [0], 0, FillMode.UNPAINT))  # type: ignore[arg-type]
     assert project.next_problem(1, 0) is None and project.status(1).unpainted == 0
+
+
+def test_accepting_flagged_fills_keeps_their_colours_for_good(shot_dir: Path) -> None:
+    """A flagged fill the animator finds right is accepted as it is: no
+    flag, sure, and a later propagation leaves it alone; unpainted flagged
+    regions have no colour to accept. One undo step gives the flags back."""
+    project, engine = new_project(shot_dir)
+    count = engine.frame(2).regions.count
+    flagged = FillMap(
+        style=np.array([3] * (count - 1) + [UNPAINTED], np.int32),
+        origin=np.full(count, ORIGIN_PROPAGATED, np.uint8),
+        confidence=np.full(count, 0.4, np.float32),
+        flagged=np.ones(count, bool),
+    )
+    project.commit(project.propagation_edit({2: flagged}, "Propagate"))  # type: ignore[arg-type]
+    assert project.status(2).flagged == count
+    # One region (Accept on the region Next problem went to) ...
+    edit = project.accept_edit(2, count, [0])
+    assert edit is not None and edit.label == "Accept" and not edit.keys_added
+    project.commit(edit)
+    fills = project.fills(2)
+    assert fills is not None
+    assert fills.style[0] == 3 and not fills.flagged[0] and fills.confidence[0] == 1
+    assert fills.origin[0] == ORIGIN_ANIMATOR
+    assert project.next_problem(2, None) == (2, 1)
+    # ... then the whole frame: every painted flag; the unpainted one stays.
+    edit = project.accept_edit(2, count)
+    assert edit is not None and edit.label == f"Accept {count - 2} regions"
+    project.commit(edit)
+    fills = project.fills(2)
+    assert fills is not None
+    assert (fills.style == flagged.style).all()
+    assert fills.flagged.tolist() == [False] * (count - 1) + [True]
+    assert project.accept_edit(2, count) is None  # nothing left to accept
+    assert project.accept_edit(2, count + 1) is None  # stale segmentation
+    assert project.accept_edit(4, count) is None  # a frame without fills
+    # Propagation never repaints what was accepted.
+    other = flagged.replace(style=np.full(count, 5, np.int32))
+    project.commit(project.propagation_edit({2: other}, "Propagate"))  # type: ignore[arg-type]
+    fills = project.fills(2)
+    assert fills is not None and (fills.style[:-1] == 3).all() and fills.style[-1] == 5
+    project.undo()
+    project.undo()
+    fills = project.fills(2)
+    assert fills is not None and fills.flagged[1:].all() and not fills.flagged[0]
 
 
 def test_bad_project_files(tmp_path: Path, shot_dir: Path) -> None:
