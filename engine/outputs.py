@@ -58,6 +58,20 @@ def _outputs_shot(folder: Path) -> Path | None:
     return None
 
 
+def _is_cadmium_report(path: Path) -> bool:
+    """Whether ``path`` reads as a report.json Cadmium wrote: an object
+    naming the shot and listing its frames."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("shot"), str)
+        and isinstance(document.get("frames"), list)
+    )
+
+
 def check_out_folder(shot: Shot, out: str | Path) -> Path:
     """The resolved output folder: never the shot folder, inside it, or a
     folder whose outputs would replace it; never a folder holding work that
@@ -73,15 +87,10 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
             )
     if target.exists() and not target.is_dir():
         raise CadmiumError(f"{out}: exists and is not a folder")
-    # composite/ is no shot's: a folder with it and neither shot.json nor
-    # line/ (a shot's line art, or an unmarked export's: it cannot be told
-    # which, so it is kept) is an export from before folders were marked.
-    ours = (target / MARK).exists() or (target / REPORT).exists()
-    ours = ours or (
-        (target / "composite").is_dir()
-        and not (target / "shot.json").exists()
-        and not (target / "line").exists()
-    )
+    # Outputs from before folders were marked are known by their report
+    # (colorize-shot always wrote one); a report.json of another tool's, or
+    # a composite/ folder alone, may be someone's work and is kept.
+    ours = (target / MARK).exists() or _is_cadmium_report(target / REPORT)
     foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
     if foreign and not ours:
         what = "a shot.json" if foreign[0] == "shot.json" else f"a {foreign[0]}/ folder"
@@ -228,6 +237,32 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def restore_set_aside(out_dir: Path) -> None:
+    """Finish what a run killed while swapping its outputs in left: when a
+    previous output is still set aside (``.color.old``) with nothing in its
+    place, the swap was cut short, and every set-aside output goes back
+    (the previous outputs, whole); when each has its new one in place, the
+    swap was done and the set-aside ones go."""
+    with _publishing(out_dir):
+        set_aside = [
+            name for name in (*LAYERS, REPORT) if _present(out_dir / f".{name}.old")
+        ]
+        cut_short = any(not _present(out_dir / name) for name in set_aside)
+        for name in set_aside:
+            old, target = out_dir / f".{name}.old", out_dir / name
+            with contextlib.suppress(OSError):
+                if cut_short:
+                    if _present(target):
+                        _remove(target)
+                    old.rename(target)
+                else:
+                    _remove(old)
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
 def publish(staging: Path, out_dir: Path, names: Iterable[str], *, shot: Path) -> None:
     """Swap staged outputs of ``shot`` into ``out_dir``, replacing a previous
     run's: all of them, or none when a move fails (the previous ones are put
@@ -356,6 +391,7 @@ class StagedOutput:
         self._published = False
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            restore_set_aside(self.out_dir)
             self.staging = new_staging(self.out_dir)
         except OSError as exc:
             raise _cannot_write(self.out_dir, exc) from None

@@ -65,7 +65,8 @@ def earlier_output(tmp_path: Path) -> Path:
     out = tmp_path / "out"
     (out / "color").mkdir(parents=True)
     (out / "color" / "sc01_0001.png").write_bytes(b"earlier run")
-    (out / "report.json").write_text('{"run": "earlier"}')
+    earlier = {"shot": str(tmp_path / "shot"), "run": "earlier", "frames": []}
+    (out / "report.json").write_text(json.dumps(earlier))
     return out
 
 
@@ -106,8 +107,38 @@ def test_a_swap_that_fails_halfway_puts_the_earlier_outputs_back(
         add_blank_frame(staged, engine, palette)
         staged.publish({"run": "new"})
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
-    assert json.loads((out / "report.json").read_text()) == {"run": "earlier"}
+    assert json.loads((out / "report.json").read_text())["run"] == "earlier"
     assert not list(out.glob(".*.old")) and not list(out.glob(STAGING_PREFIX + "*"))
+
+
+def test_the_next_run_puts_back_outputs_a_killed_swap_left_set_aside(
+    tmp_path: Path,
+) -> None:
+    """Killed (kill -9, power cut) between moving the previous outputs aside
+    and moving the new ones in, a run left color/ hidden as .color.old;
+    the next run, even one that is cancelled, shows the previous outputs
+    again, whole."""
+    engine, palette = staged_frames(tmp_path)
+    out = earlier_output(tmp_path)
+    (out / MARK).write_text(json.dumps({"shot": str(engine.shot.root.resolve())}))
+    # The swap got as far as: every output set aside, the new composite/ in.
+    for name in ("color", "report.json"):
+        (out / name).rename(out / f".{name}.old")
+    (out / "composite").mkdir()
+    (out / ".composite.old").mkdir()
+    (out / ".composite.old" / "sc01_0001.png").write_bytes(b"earlier composite")
+    with StagedOutput(engine.shot, out, layers=("color", "composite")) as staged:
+        add_blank_frame(staged, engine, palette)  # then cancelled: not published
+    assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
+    assert (out / "composite" / "sc01_0001.png").read_bytes() == b"earlier composite"
+    assert json.loads((out / "report.json").read_text())["run"] == "earlier"
+    assert not list(out.glob(".*.old"))
+    # A swap killed after every new output was in place: the old ones go.
+    (out / ".color.old").mkdir()
+    with StagedOutput(engine.shot, out, layers=("color",)):
+        pass
+    assert not list(out.glob(".*.old"))
+    assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
 
 
 def test_outputs_never_replace_a_shot(tmp_path: Path) -> None:
@@ -195,11 +226,13 @@ def test_earlier_outputs_are_replaced_even_unmarked_or_from_a_moved_shot(
     tmp_path: Path,
 ) -> None:
     shot = open_shot(make_shot(tmp_path / "shot", frames=2))
-    # A colorize run's outputs from before folders were marked: color/ and
-    # composite/, no shot.json, no line/.
+    # A colorize run's outputs from before folders were marked: color/,
+    # composite/ and its report.json.
     old_export = tmp_path / "old_export"
     for layer in ("color", "composite"):
         (old_export / layer).mkdir(parents=True)
+    report = {"shot": str(tmp_path / "elsewhere"), "frames": []}
+    (old_export / "report.json").write_text(json.dumps(report))
     # Outputs whose mark names a shot folder since moved (or on another
     # machine's mount of a shared disk).
     moved = tmp_path / "moved"
@@ -209,6 +242,30 @@ def test_earlier_outputs_are_replaced_even_unmarked_or_from_a_moved_shot(
         with StagedOutput(shot, out, layers=("color",)) as staged:
             staged.publish()
         assert json.loads((out / MARK).read_text())["shot"] == str(shot.root.resolve())
+
+
+@pytest.mark.parametrize("case", ["another tool's report.json", "composite/ alone"])
+def test_a_folder_that_only_looks_like_outputs_is_never_replaced(
+    tmp_path: Path, case: str
+) -> None:
+    """Another tool's report.json beside a shot's painted keys, or someone's
+    composite/ folder, is not Cadmium's to replace (both were, and their
+    files were lost)."""
+    shot = open_shot(make_shot(tmp_path / "shot", frames=2))
+    out = tmp_path / "work"
+    if case == "composite/ alone":
+        (out / "composite").mkdir(parents=True)
+        (out / "composite" / "mine.txt").write_text("mine")
+    else:
+        (out / "color").mkdir(parents=True)
+        (out / "color" / "0001.png").write_bytes(b"a painted key")
+        (out / "report.json").write_text('{"status": "approved"}')
+    before = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*.*"))
+    with pytest.raises(CadmiumError, match="that Cadmium did not write") as error:
+        StagedOutput(shot, out, layers=("color", "composite"))
+    assert "\n" not in str(error.value)
+    after = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*.*"))
+    assert after == before
 
 
 def test_ctrl_c_while_outputs_are_swapped_in_waits_for_the_swap(
