@@ -230,6 +230,10 @@ class FileController(QObject):
         except CadmiumError as exc:
             self.session.dialogs.error(str(exc))
             return False
+        except Exception as exc:  # a file damaged in a way not foreseen
+            log.exception("opening %s", path)
+            self.session.dialogs.error(f"{path}: cannot open ({exc!r})")
+            return False
         self._replacing()
         self.session.set_project(project, engine)
         self._autosaved_revision = project.revision

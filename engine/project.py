@@ -56,6 +56,7 @@ from engine.fills import (
     FillMap,
     region_majority,
 )
+from engine.gaps import gap_problem
 from engine.history import (
     Edit,
     FillEdit,
@@ -171,16 +172,24 @@ def return_fills(
 
 
 def resolve_fills(
-    fills: FillMap | None, image: StyleImage | None, regions: Regions
+    fills: FillMap | None, image: StyleImage | None, regions: Regions, n_styles: int
 ) -> FillMap | None:
-    """Stored fills if they fit ``regions``, else re-read from the style image."""
+    """Stored fills if they fit ``regions``, else re-read from the style
+    image, which must name styles of a palette of ``n_styles`` (CadmiumError
+    when it names others: a project file edited by hand)."""
     if fills is not None and len(fills) == regions.count:
         return fills
     if image is None:
         if fills is not None:
             log.warning("fills for %d regions do not fit %d", len(fills), regions.count)
         return None
-    return decode_style_image(regions, image.read())
+    decoded = decode_style_image(regions, image.read())
+    if len(decoded) and int(decoded.style.max()) >= n_styles:
+        raise CadmiumError(
+            f"{image.path.name}: names style {int(decoded.style.max()) + 1}, "
+            f"and the palette has {n_styles}"
+        )
+    return decoded
 
 
 # -- the project -------------------------------------------------------------
@@ -201,7 +210,9 @@ class Snapshot:
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
-        return resolve_fills(self.fills.get(frame), self.images.get(frame), regions)
+        return resolve_fills(
+            self.fills.get(frame), self.images.get(frame), regions, len(self.palette)
+        )
 
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
@@ -263,7 +274,9 @@ class Project:
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         """The frame's fills, fitted to ``regions`` (None when it has none)."""
-        return resolve_fills(self._fills.get(frame), self._images.get(frame), regions)
+        return resolve_fills(
+            self._fills.get(frame), self._images.get(frame), regions, len(self.palette)
+        )
 
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
         """Fit the stored fills to a segmentation just computed (not an edit).
@@ -923,24 +936,41 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         raise CadmiumError(f"{path}: not a readable project ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CadmiumError(f"{path}: not a Cadmium project file")
-    if int(document.get("version", 0)) > VERSION:
+    version = document.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CadmiumError(f"{path}: damaged project file (version {version!r})")
+    if version > VERSION:
         raise CadmiumError(f"{path}: written by a newer Cadmium (format {VERSION})")
     try:
         shot = _open_project_shot(path, document)
         palette = Palette.from_json(document["palette"])
-        gap = int(document["gap"])
+        gap = document["gap"]
         keys = {int(k) for k in document.get("keys", [])}
         data_dir = path.parent / str(document["data"])
         frames = dict(document.get("frames", {}))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CadmiumError(f"{path}: damaged project file ({exc})") from None
+    problem = gap_problem(gap)
+    if problem is not None:
+        raise CadmiumError(f"{path}: damaged project file (gap {gap!r}: {problem})")
+    gap = int(gap)
     fills: dict[int, FillMap] = {}
     images: dict[int, StyleImage] = {}
     lost: list[int] = []
     for name, entry in frames.items():
-        frame = int(name)
+        try:
+            frame = int(name)
+        except ValueError:
+            log.warning("%s: %r is not a frame number; skipped", path, name)
+            continue
         if frame not in shot.line:
             log.warning("%s: frame %d is no longer in the shot; skipped", path, frame)
+            continue
+        if not isinstance(entry, dict) or not (
+            entry.get("fills") or entry.get("styles")
+        ):
+            log.warning("%s: frame %d opens unpainted: no fills recorded", path, frame)
+            lost.append(frame)
             continue
         styles = data_dir / str(entry["styles"]) if entry.get("styles") else None
         if styles is not None and styles.is_file():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from app_helpers import (
     click_image,
     go_to,
@@ -156,6 +157,33 @@ def test_a_project_missing_fill_files_opens_and_says_which_frames(
     go_to(qtbot, reopened, 4)
     assert reopened.dialogs.errors[1:] == []
     reopened.close()
+
+
+def test_a_project_file_damaged_past_its_checks_is_a_message_not_a_crash(
+    qtbot: QtBot,
+    shot_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hand-edited version number once escaped load_project's checks as
+    a bare ValueError: a traceback in the terminal and no message. Whatever
+    it raises, opening now says so and keeps what was open."""
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    before = window.session.project
+    path.write_text(path.read_text().replace('"version": 1', '"version": "abc"'))
+    assert window.files.open_project(path) is False
+    assert window.dialogs.errors[-1].startswith(f"{path}: damaged project file")
+
+    def unforeseen(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("something new")
+
+    monkeypatch.setattr("cadmium_app.files.load_project", unforeseen)
+    assert window.files.open_project(path) is False
+    assert window.dialogs.errors[-1] == (
+        f"{path}: cannot open (ValueError('something new'))"
+    )
+    assert window.session.project is before
+    window.close()
 
 
 def test_deleting_a_style_renumbers_frames_kept_only_as_style_images(

@@ -398,6 +398,72 @@ def test_bad_project_files(tmp_path: Path, shot_dir: Path) -> None:
         load_project(bad)
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(version="abc"), "damaged project file"),
+        (lambda d: d.update(version=[1]), "damaged project file"),
+        (lambda d: d.update(version=None), "damaged project file"),
+        (lambda d: d.update(gap=-3), "damaged project file"),
+        (lambda d: d.update(gap=100000), "damaged project file"),
+        (lambda d: d.update(gap=2.7), "damaged project file"),
+        (lambda d: d.update(keys=["one"]), "damaged project file"),
+    ],
+)
+def test_a_hand_edited_project_file_is_one_line_error(
+    tmp_path: Path, shot_dir: Path, edit: Callable[[dict], None], message: str
+) -> None:
+    """Every such edit raised a bare ValueError or TypeError, which the
+    application showed as a traceback in the terminal and no message."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path)
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+    with pytest.raises(CadmiumError, match=message) as error:
+        load_project(path)
+    assert str(error.value).startswith(f"{path}: ")
+
+
+def test_hand_edited_frame_entries_lose_only_their_frame(
+    tmp_path: Path, shot_dir: Path
+) -> None:
+    project, engine = new_project(shot_dir)
+    for frame in (1, 2, 3):
+        paint_all(project, engine, frame, 2)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path)
+    document = json.loads(path.read_text())
+    document["frames"]["x"] = document["frames"]["1"]  # no frame number
+    document["frames"]["2"] = "oops"  # not an entry
+    document["frames"]["3"] = {"regions": 5}  # neither fills nor styles
+    path.write_text(json.dumps(document))
+    loaded = load_project(path)
+    assert loaded.lost_frames == [2, 3]
+    assert loaded.fills(1) is not None and loaded.fills(2) is None
+
+
+def test_a_style_image_naming_styles_the_palette_lacks_is_refused(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """A palette cut short by hand: the frame read back from its style
+    image would name styles that do not exist (propagation then failed
+    with an IndexError); reading it is a one-line error instead."""
+    path = tmp_path / "scene.cadmium"
+    _, regions_of = saved_with_frame_3_as_image(shot_dir, path, {1: 5, 3: 7})
+    document = json.loads(path.read_text())
+    document["palette"] = document["palette"][:6]
+    path.write_text(json.dumps(document))
+    loaded = load_project(path)
+    with pytest.raises(CadmiumError, match="names style 8, and the palette has 6"):
+        loaded.snapshot().propagation_inputs(regions_of)
+    with pytest.raises(CadmiumError, match="names style 8"):
+        loaded.adopt(3, regions_of(3))
+    assert loaded.fills(3) is None  # it opens unpainted, once
+
+
 SAVER = textwrap.dedent(
     """
     import sys, time
