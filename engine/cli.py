@@ -266,6 +266,16 @@ def run_colorize(args: argparse.Namespace) -> int:
     names = [shot.resolve().name for shot in args.shots]
     if several and len(set(names)) != len(names):
         raise CadmiumError("several shots share a folder name; outputs would collide")
+    # Nothing is ever written inside a shot, another of the batch's included
+    # (each run checks its own shot).
+    out_root = args.out.resolve()
+    for shot in args.shots if several else ():
+        root = shot.resolve()
+        if root == out_root or root in out_root.parents:
+            raise CadmiumError(
+                f"{args.out}: the output folder must be outside every shot "
+                f"({shot} is one)"
+            )
     finished: list[Path] = []
     failed: list[Path] = []
     for shot in args.shots:

@@ -143,6 +143,25 @@ def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
     assert not (out / "empty").exists()
 
 
+def test_a_batch_writing_into_one_of_its_shots_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """colorize-shot b a --out a/out: b's outputs went inside shot a before
+    a's own run was refused."""
+    a = make_shot(tmp_path / "a", frames=2)
+    b = make_shot(tmp_path / "b", frames=2)
+    before = sorted(p.relative_to(a) for p in a.rglob("*"))
+    out = a / "out"
+    result = run_main(
+        capsys, "colorize-shot", str(b), str(a), "--out", str(out), "--quiet"
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"cadmium: {out}: the output folder must be outside every shot ({a} is one)\n"
+    )
+    assert sorted(p.relative_to(a) for p in a.rglob("*")) == before
+
+
 def test_a_key_region_painted_in_two_colours_is_flagged_and_named(
     tmp_path: Path,
 ) -> None:
