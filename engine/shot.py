@@ -91,7 +91,9 @@ def read_meta(path: Path) -> ShotMeta:
     try:
         # (utf-8-sig: Windows editors may start the file with a byte-order mark.)
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise ShotError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShotError(f"{path}: not valid JSON ({exc})") from None
     except RecursionError:
         raise ShotError(f"{path}: not valid JSON (nested too deep)") from None

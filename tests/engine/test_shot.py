@@ -115,6 +115,16 @@ def test_shot_json_from_a_windows_editor_is_read(tmp_path: Path) -> None:
     assert meta.palette[0].color == (0xF0, 0xC8, 0xA0, 255)
 
 
+def test_a_shot_json_that_cannot_be_read_says_so_not_bad_json(
+    tmp_path: Path,
+) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    (tmp_path / "shot.json").mkdir()  # or unreadable: no permission
+    with pytest.raises(ShotError) as error:
+        open_shot(tmp_path)
+    assert str(error.value) == f"{tmp_path / 'shot.json'}: cannot read (Is a directory)"
+
+
 @pytest.mark.parametrize(
     "style",
     [
