@@ -116,10 +116,15 @@ class PairView(QWidget):
         self.drawn_crosses = 0
         self.highlight: tuple[str, int] | None = None  # ("key"|"target", region)
         self._images: tuple[QImage, QImage] | None = None
+        # Each target region's best key region (-1: no match) and its score,
+        # worked out once a pair, not at every paint (hovering repaints).
+        self._best = np.zeros(0, np.int64), np.zeros(0, np.float32)
 
     def set_pair(self, pair: Pair | None) -> None:
         self.pair = pair
         self.highlight = None
+        if pair is not None:
+            self._best = pair.corr.best()
         self._images = (
             None
             if pair is None
@@ -134,7 +139,7 @@ class PairView(QWidget):
         """(target region, key region, score) of the lines to draw."""
         if self.pair is None:
             return []
-        best, score = self.pair.corr.best()
+        best, score = self._best
         keep = best >= 0
         if self.doubtful_only:
             keep &= score < self.threshold
@@ -145,8 +150,7 @@ class PairView(QWidget):
         in both modes: each is worth a look)."""
         if self.pair is None:
             return []
-        best, _ = self.pair.corr.best()
-        return [int(t) for t in np.flatnonzero(best < 0)]
+        return [int(t) for t in np.flatnonzero(self._best[0] < 0)]
 
     def layout_rects(self) -> tuple[QRectF, QRectF, float]:
         if self.pair is None:

@@ -118,8 +118,8 @@ def main() -> int:
     pair = view.pair
     assert pair is not None
     best, _ = pair.corr.best()
-    area = np.where(best < 0 if (best < 0).any() else best >= 0, 1, 0)
-    area = area * pair.target.regions.table.area
+    wanted = best < 0 if (best < 0).any() else best >= 0
+    area = np.where(wanted, pair.target.regions.table.area, 0)
     view.hover(("target", int(area.argmax())))
     wait(app, lambda: True)
     corr.window.grab().save(str(args.out / "app_correspondence.png"))

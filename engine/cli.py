@@ -270,8 +270,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     # (each run checks its own shot).
     out_root = args.out.resolve()
     for shot in args.shots if several else ():
-        root = shot.resolve()
-        if root == out_root or root in out_root.parents:
+        if out_root.is_relative_to(shot.resolve()):
             raise CadmiumError(
                 f"{args.out}: the output folder must be outside every shot "
                 f"({shot} is one)"

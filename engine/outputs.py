@@ -78,10 +78,10 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
     Cadmium did not write (another shot's painted keys, say)."""
     root = shot.root.resolve()
     target = Path(out).resolve()
-    if target == root or root in target.parents:
+    if target.is_relative_to(root):
         raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
     for name in (*LAYERS, REPORT):
-        if target / name == root or target / name in root.parents:
+        if root.is_relative_to(target / name):
             raise CadmiumError(
                 f"{out}: its {name} would replace the shot folder {shot.root}"
             )

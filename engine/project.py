@@ -460,12 +460,9 @@ class Project:
         current = self._fills.get(frame)
         if current is None or len(current) != count:
             return None
-        accept = current.flagged & current.painted
+        index = np.flatnonzero(current.flagged & current.painted)
         if regions is not None:
-            chosen = np.zeros(count, bool)
-            chosen[[r for r in regions if 0 <= r < count]] = True
-            accept &= chosen
-        index = np.flatnonzero(accept)
+            index = np.intersect1d(index, np.fromiter(regions, np.int64))
         if len(index) == 0:
             return None
         after = current.with_styles(index, current.style[index], ORIGIN_ANIMATOR)

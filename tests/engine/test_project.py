@@ -638,14 +638,8 @@ def test_deleting_a_style_with_no_replacement_leaves_its_regions_to_paint(
 def test_deleting_a_style_renumbers_frames_known_only_by_their_style_images(
     shot_dir: Path, tmp_path: Path
 ) -> None:
-    project, engine = new_project(shot_dir)
-    paint_all(project, engine, 1, 5)
-    paint_all(project, engine, 3, 7)
-    paint_all(project, engine, 4, 8)
     path = tmp_path / "scene.cadmium"
-    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
-    for name in data_dir_for(path).glob("000003-*.npz"):  # only its style image left
-        name.unlink()
+    engine, _ = saved_with_frame_3_as_image(shot_dir, path, {1: 5, 3: 7, 4: 8})
     # Frame 4's region fills no longer fit (its drawing was changed since):
     # it is read back from its style image when it is next seen.
     document = json.loads(path.read_text())
@@ -668,7 +662,7 @@ def test_deleting_a_style_renumbers_frames_known_only_by_their_style_images(
     assert loaded.style_use(7) == (0, 1)  # frame 3: a frame, regions unknown
     loaded.commit(loaded.style_deletion(5, None))
     assert loaded.generation == 1
-    old = project.palette
+    old = default_palette()  # the palette painted with
     for frame, style in ((3, 7), (4, 8)):
         fitted = loaded.adopt(frame, engine.frame(frame).regions)
         assert fitted is not None
