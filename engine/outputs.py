@@ -321,9 +321,12 @@ def _swap_in(staging: Path, out_dir: Path, names: list[str], shot: Path) -> None
                 (out_dir / f".{name}.old").rename(out_dir / name)
         if not isinstance(exc, OSError):
             raise
+        reason = exc.strerror or str(exc)
+        if exc.filename and STAGING_PREFIX not in str(exc.filename):
+            reason = f"{exc.filename}: {reason}"  # one of the user's to see to
         raise CadmiumError(
-            f"{out_dir}: could not put the outputs in place "
-            f"({exc.strerror or exc}); the previous ones are kept"
+            f"{out_dir}: could not put the outputs in place ({reason}); "
+            "the previous ones are kept"
         ) from None
     for name in set_aside:
         with contextlib.suppress(OSError):

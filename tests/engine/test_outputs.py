@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -109,6 +110,34 @@ def test_a_swap_that_fails_halfway_puts_the_earlier_outputs_back(
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
     assert json.loads((out / "report.json").read_text())["run"] == "earlier"
     assert not list(out.glob(".*.old")) and not list(out.glob(STAGING_PREFIX + "*"))
+
+
+def test_a_set_aside_output_that_cannot_be_removed_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .color.old holding files the user may not delete (someone else's,
+    on a farm) stops the swap: the message says which file."""
+    engine, palette = staged_frames(tmp_path)
+    out = earlier_output(tmp_path)
+    stuck = out / ".color.old" / "theirs.png"
+    stuck.parent.mkdir()
+    stuck.write_bytes(b"not ours to delete")
+    rmtree = shutil.rmtree
+
+    def refuse(path: Path, *args: object, **kwargs: object) -> None:
+        if Path(path).name == ".color.old":
+            raise PermissionError(13, "Permission denied", str(stuck))
+        rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    with (
+        pytest.raises(CadmiumError) as failed,
+        StagedOutput(engine.shot, out) as staged,
+    ):
+        add_blank_frame(staged, engine, palette)
+        staged.publish({"run": "new"})
+    assert f"{stuck}: Permission denied" in str(failed.value)
+    assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
 
 
 def test_the_next_run_puts_back_outputs_a_killed_swap_left_set_aside(
