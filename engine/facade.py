@@ -34,7 +34,7 @@ from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
-from engine.shot import Shot, open_shot, shot_gap
+from engine.shot import Shot, open_shot, shot_gap, unnumbered_images
 
 log = logging.getLogger(__name__)
 
@@ -509,6 +509,12 @@ def _choose_keys(shot: Shot, keys: Sequence[int] | None) -> list[int]:
     if keys is None:
         chosen = sorted(shot.color)
         if not chosen:
+            unnamed = unnumbered_images(shot.root / "color")
+            if unnamed:
+                raise ShotError(
+                    f"{shot.root / 'color' / unnamed[0]}: no frame number in the "
+                    "name, so it is no key (name it as its line frame)"
+                )
             raise ShotError(
                 f"{shot.root}: no keys (paint at least one frame into color/, "
                 "or name keys with --keys)"

@@ -10,6 +10,7 @@ extension.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,23 @@ def scan_frames(folder: Path) -> dict[int, Path]:
     return frames
 
 
+def unnumbered_images(folder: Path) -> list[str]:
+    """Names of the image files in ``folder`` that `scan_frames` skips for
+    having no frame number (``key.png``): for messages that would otherwise
+    say a folder is empty."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [
+        e.name
+        for e in entries
+        if not e.name.startswith(".")
+        and e.suffix.lower() in IMAGE_SUFFIXES
+        and frame_number(e.name) is None
+    ]
+
+
 @dataclass(frozen=True)
 class ShotMeta:
     """What ``shot.json`` may hold; every field is optional on disk."""
@@ -104,6 +122,8 @@ def read_meta(path: Path) -> ShotMeta:
         keys = tuple(int(k) for k in data.get("keys", ()))
     except (TypeError, ValueError, OverflowError) as exc:
         raise ShotError(f"{path}: bad fps or keys ({exc})") from None
+    if not 0 < fps < math.inf:
+        raise ShotError(f"{path}: fps {data['fps']!r}: use a number above 0")
     try:
         palette = Palette.from_json(data["palette"]) if "palette" in data else None
     except ShotError as exc:

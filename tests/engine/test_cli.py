@@ -259,6 +259,13 @@ def test_no_keys_and_empty_folders(tmp_path: Path) -> None:
     _one_line_error(
         run_cli("colorize-shot", str(shot), "--out", str(tmp_path / "o")), "no keys"
     )
+    # A key painted but named without a frame number is named, not ignored.
+    (shot / "color").mkdir(exist_ok=True)
+    write_png(shot / "color" / "key.png", np.zeros((50, 50, 4), np.uint8))
+    _one_line_error(
+        run_cli("colorize-shot", str(shot), "--out", str(tmp_path / "o")),
+        "color/key.png: no frame number in the name",
+    )
     empty = tmp_path / "empty" / "line"
     empty.mkdir(parents=True)
     _one_line_error(

@@ -95,6 +95,14 @@ def test_a_bad_gap_in_shot_json_names_the_file_and_the_setting(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("fps", ["0", "-24", "1e999", '"NaN"', '"inf"'])
+def test_an_fps_that_is_no_frame_rate_is_refused(tmp_path: Path, fps: str) -> None:
+    _frame(tmp_path / "line" / "0001.png")
+    (tmp_path / "shot.json").write_text(f'{{"fps": {fps}}}')
+    with pytest.raises(ShotError, match=r"shot.json: fps .*: use a number above 0"):
+        open_shot(tmp_path)
+
+
 @pytest.mark.parametrize(("gap", "read"), [("0", 0), ("64", 64), ("12.0", 12)])
 def test_a_good_gap_in_shot_json_is_read_as_whole_px(
     tmp_path: Path, gap: str, read: int
