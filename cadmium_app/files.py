@@ -157,22 +157,26 @@ class FileController(QObject):
 
         def work(
             progress: Progress, cancelled: Cancelled
-        ) -> tuple[dict[int, FillMap], Palette, list[str], dict[int, np.ndarray]]:
+        ) -> tuple[
+            dict[int, FillMap], Palette, list[str], list[str], dict[int, np.ndarray]
+        ]:
             """Every key that can be read; one that cannot (a truncated
-            file) is skipped and named, the others still load. With each
-            key, its timeline thumbnail's regions (analysed already)."""
+            file) is skipped and named, the others still load; what looks
+            wrong with a key that loads is noted. With each key, its
+            timeline thumbnail's regions (analysed already)."""
             fills: dict[int, FillMap] = {}
             thumbs: dict[int, np.ndarray] = {}
             skipped: list[str] = []
+            notes: list[str] = []
             known = palette
             for done, key in enumerate(keys, start=1):
                 try:
-                    fills[key], known = engine.key_fills(key, known)
+                    fills[key], known = engine.key_fills(key, known, notes.append)
                     thumbs[key] = small_labels(engine.frame(key), step)
                 except CadmiumError as exc:
                     skipped.append(f"key {key} skipped: {exc}")
                 progress(done, len(keys))
-            return fills, known, skipped, thumbs
+            return fills, known, skipped, notes, thumbs
 
         job = Job(f"Reading {len(keys)} painted keys…", work, cancellable=False)
         job.succeeded.connect(lambda result: self._keys_read(project, *result))
@@ -187,23 +191,15 @@ class FileController(QObject):
         fills: dict[int, FillMap],
         palette: Palette,
         skipped: list[str],
+        notes: list[str],
         thumbs: dict[int, np.ndarray],
     ) -> None:
         if self.session.project is not project:
             return
         if skipped:
             self.session.dialogs.error("; ".join(skipped))
-        mixed = sorted(
-            key for key, key_fills in fills.items() if key_fills.flagged.any()
-        )
-        if mixed:
-            self.session.dialogs.info(
-                f"{'Keys' if len(mixed) > 1 else 'Key'} "
-                f"{', '.join(map(str, mixed))}: regions painted in two colours "
-                "are flagged for review, with their main colour: repaint them "
-                "(their other colour is in the palette). A gap in the lines "
-                "left open joined them."
-            )
+        if notes:
+            self.session.dialogs.info("\n".join(notes))
         project.palette = palette
         for key, key_fills in fills.items():
             project.set_fills(key, key_fills)

@@ -42,14 +42,18 @@ MATCHERS = ("auto", "learned", "assignment", "overlap")
 DEVICES = ("auto", "cpu", "cuda")
 
 
+# A key bringing more new colours than this is likely not flat paint.
+MANY_NEW_COLORS = 32
+
+
 def mixed_key_warning(path: Path, regions: Regions, mixed: np.ndarray) -> str:
     """One line naming a key's regions painted in two colours."""
     x, y = (int(v) for v in np.rint(regions.table.centroid[mixed[0]]))
     many = f"{len(mixed)} regions" if len(mixed) > 1 else "a region"
     return (
         f"{path.name}: {many} painted in two colours, flagged for review "
-        f"(the largest at x {x}, y {y}): a gap in the lines left open? "
-        "Try closing larger gaps"
+        f"with the main one (the other is in the palette; the largest at x {x}, "
+        f"y {y}): a gap in the lines left open? Try closing larger gaps"
     )
 
 
@@ -289,11 +293,18 @@ class ShotEngine:
         if loader is not None:
             loader.shutdown(wait=True, cancel_futures=True)
 
-    def key_fills(self, number: int, palette: Palette) -> tuple[FillMap, Palette]:
+    def key_fills(
+        self,
+        number: int,
+        palette: Palette,
+        warn: Callable[[str], None] = log.warning,
+    ) -> tuple[FillMap, Palette]:
         """Fills read from the shot's ``color/`` frame for ``number``
         (engine.fills.key_from_color). A region painted in two colours is
-        flagged for review, and a warning names the key; like any fill
-        flagged for review it is not passed on."""
+        flagged for review; like any fill flagged for review it is not passed
+        on. What looks wrong with the key (such regions, nothing painted,
+        or more new colours than flat paint brings) goes to ``warn``, one
+        line naming the file."""
         path = self.shot.color.get(number)
         if path is None:
             raise ShotError(f"{self.shot.root}: frame {number} has no color/ frame")
@@ -301,9 +312,17 @@ class ShotEngine:
         if image_size(color) != self.size:
             raise self.size_error(path, image_size(color))
         regions = self.frame(number).regions
+        before = len(palette)
         fills, palette, mixed = key_from_color(regions, color, palette)
-        if len(mixed):
-            log.warning(mixed_key_warning(path, regions, mixed))
+        if regions.count and not fills.painted.any():
+            warn(f"{path.name}: nothing painted (transparent): no colours")
+        elif len(palette) - before > MANY_NEW_COLORS:
+            warn(
+                f"{path.name}: {len(palette) - before} colours not in the palette "
+                "(noise, a photo, soft paint?): a key is painted in flat colours"
+            )
+        elif len(mixed):
+            warn(mixed_key_warning(path, regions, mixed))
         return fills, palette
 
     def correspondence(

@@ -190,6 +190,33 @@ def test_a_key_region_painted_in_two_colours_is_flagged_and_named(
     assert report["frames"][1]["flagged"]  # and what depends on it
 
 
+def test_keys_that_are_not_flat_paint_are_warned_of(tmp_path: Path) -> None:
+    """A key saved by mistake (noise, a photo) or an empty one still runs,
+    and the run says which key looks wrong and how."""
+    shot = tmp_path / "shot"
+    line = np.full((160, 160), 255, np.uint8)
+    for at in range(0, 160, 20):  # a grid of 64 cells
+        line[:, at : at + 2] = 0
+        line[at : at + 2, :] = 0
+    for number in (1, 2, 3):
+        write_png(shot / "line" / f"{number:04d}.png", line)
+    noise = np.random.default_rng(0).integers(0, 256, (160, 160, 4), np.uint8)
+    noise[..., 3] = 255
+    write_png(shot / "color" / "0001.png", noise)
+    write_png(shot / "color" / "0003.png", np.zeros((160, 160, 4), np.uint8))
+    result = run_cli(
+        "colorize-shot",
+        str(shot),
+        "--out",
+        str(tmp_path / "out"),
+        "--matcher",
+        "overlap",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0001.png: 64 colours not in the palette (noise, a photo" in result.stderr
+    assert "0003.png: nothing painted (transparent)" in result.stderr
+
+
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:
     """The command run in this process (faster), seen as a subprocess."""
     code = main(list(args))
