@@ -114,6 +114,7 @@ class Actions:
     last_frame: QAction
     next_problem: QAction
     accept: QAction
+    paint_selected: QAction
     accept_frame: QAction
     # Colorize
     propagate_current: QAction
@@ -277,6 +278,14 @@ def build_actions(w: MainWindow) -> Actions:
             tools.accept_selected,
             shortcut="A",
             tip="Keep the colour of the flagged region Next problem went to, "
+            "then go to the next problem",
+        ),
+        paint_selected=make_action(
+            w,
+            "Paint problem region",
+            tools.paint_selected,
+            shortcut=["Return", "Enter"],
+            tip="Paint the region Next problem went to with the current style, "
             "then go to the next problem",
         ),
         accept_frame=make_action(

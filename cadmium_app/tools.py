@@ -382,12 +382,9 @@ class CanvasController(QObject):
         project, frame = self.session.project, self.session.current()
         if project is None or frame is None:
             return
-        if self.selected is None or self.selected[0] != frame.number:
-            self.session.status.emit(
-                "Nothing to accept: go to a flagged region first (Next problem, N)"
-            )
+        region = self._problem_here(frame, "Nothing to accept: go to a flagged region")
+        if region is None:
             return
-        region = self.selected[1]
         edit = project.accept_edit(frame.number, frame.regions.count, [region])
         if edit is None:
             fills = project.fills(frame.number)
@@ -405,6 +402,40 @@ class CanvasController(QObject):
             return
         if self.session.push(edit):
             self.next_problem()
+
+    def paint_selected(self) -> None:
+        """Paint (Return): the region Next problem went to takes the current
+        style, as a click with the fill tool would give it (one undo step),
+        and the review goes on to the next problem. With Accept and the
+        palette keys, a review needs no mouse."""
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return
+        region = self._problem_here(frame, "Nothing to paint: go to a problem region")
+        if region is None:
+            return
+        if self.session.style < 0:
+            self.session.status.emit("Pick a style in the palette first")
+            return
+        edit = project.fill_edit(
+            frame.number,
+            frame.regions.count,
+            [region],
+            self.session.style,
+            FillMode.PAINT,
+            stroke=self.session.new_stroke(),
+        )
+        # None: it is that style already, the animator's own; on all the same.
+        if edit is None or self.session.push(edit):
+            self.next_problem()
+
+    def _problem_here(self, frame: Frame, nothing: str) -> int | None:
+        """The region Next problem went to on ``frame``; else None, and the
+        status bar says ``nothing`` and how to get there."""
+        if self.selected is None or self.selected[0] != frame.number:
+            self.session.status.emit(f"{nothing} first (Next problem, N)")
+            return None
+        return self.selected[1]
 
     def accept_frame(self) -> None:
         """Accept all (Shift+A): every flagged region of the current frame

@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
                 None,
                 a.next_problem,
                 a.accept,
+                a.paint_selected,
                 a.accept_frame,
             ],
             "&Colorize": [

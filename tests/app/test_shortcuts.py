@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from cadmium_app.tools import Tool
 from cadmium_app.window import MainWindow
-from engine.fills import ORIGIN_PROPAGATED, FillMap
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
 from engine.palette import UNPAINTED
 from engine.project import FillMode
 
@@ -198,32 +198,48 @@ def test_next_problem_and_flagged_outlines(
     assert said[-1] == f"Next problem: frame 1, region {eye}, painted {name} (42% sure)"
 
 
-def test_accept_keeps_a_flagged_colour_and_goes_on_to_the_next_problem(
-    qtbot: QtBot, window: MainWindow, shot_dir: Path
-) -> None:
-    """Reviewing: N goes to a flagged region, A keeps its colour (no more
-    flag, one undo step) and goes on; Shift+A accepts the rest of the
-    frame; an unpainted flag has nothing to accept and says so."""
+def propagated_frame_3(
+    qtbot: QtBot,
+    window: MainWindow,
+    shot_dir: Path,
+    flagged: tuple[str, ...],
+    unpainted: tuple[str, ...] = (),
+) -> list[int]:
+    """The shot open at frame 3, painted by propagation in style 2 with the
+    named parts (see `points`) flagged for review (left unpainted when also
+    in ``unpainted``); the flagged parts' regions."""
     open_and_wait(qtbot, window, shot_dir)
-    session = window.session
-    project = session.project
+    project = window.session.project
     assert project is not None
     go_to(qtbot, window, 3)
-    frame = session.current()
+    frame = window.session.current()
     assert frame is not None
     count = frame.regions.count
-    ring, eye, box = (
-        frame.regions.region_at(*points(3)[n]) for n in ("ring", "eye", "box")
-    )
+    region = {n: frame.regions.region_at(*points(3)[n]) for n in flagged}
     doubtful = FillMap(
         style=np.full(count, 2, np.int32),
         origin=np.full(count, ORIGIN_PROPAGATED, np.uint8),
         confidence=np.full(count, 0.5, np.float32),
         flagged=np.zeros(count, bool),
     )
-    doubtful.flagged[[ring, eye, box]] = True
-    doubtful.style[box] = UNPAINTED
-    session.push(project.propagation_edit({3: doubtful}, "Propagate"))
+    doubtful.flagged[list(region.values())] = True
+    doubtful.style[[region[n] for n in unpainted]] = UNPAINTED
+    window.session.push(project.propagation_edit({3: doubtful}, "Propagate"))
+    return list(region.values())
+
+
+def test_accept_keeps_a_flagged_colour_and_goes_on_to_the_next_problem(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """Reviewing: N goes to a flagged region, A keeps its colour (no more
+    flag, one undo step) and goes on; Shift+A accepts the rest of the
+    frame; an unpainted flag has nothing to accept and says so."""
+    ring, eye, box = propagated_frame_3(
+        qtbot, window, shot_dir, flagged=("ring", "eye", "box"), unpainted=("box",)
+    )
+    session = window.session
+    project = session.project
+    assert project is not None
     said: list[str] = []
     session.status.connect(said.append)
     press(qtbot, window, Qt.Key.Key_A)
@@ -254,7 +270,7 @@ def test_accept_keeps_a_flagged_colour_and_goes_on_to_the_next_problem(
     assert said[-1] == "Frame 3: accepted 1 flagged region; 1 left unpainted"
     fills = project.fills(3)
     assert fills is not None and fills.flagged.tolist() == [
-        i == box for i in range(count)
+        i == box for i in range(len(fills))
     ]
     press(qtbot, window, Qt.Key.Key_A, SHIFT)
     assert said[-1] == "Frame 3 has no flagged colours to accept"
@@ -341,3 +357,37 @@ def test_brackets_step_through_the_palette_round_its_ends(
     assert session.style == styles - 1
     # The palette panel follows.
     assert window.palette.panel.list.currentRow() == styles - 1
+
+
+def test_return_paints_the_problem_region_with_the_current_style(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """A review without the mouse: N goes to a problem region, ] picks a
+    style, Return paints it (one undo step) and goes on."""
+    (ring,) = propagated_frame_3(qtbot, window, shot_dir, flagged=("ring",))
+    session = window.session
+    project = session.project
+    assert project is not None
+    said: list[str] = []
+    session.status.connect(said.append)
+    press(qtbot, window, Qt.Key.Key_Return)
+    assert said[-1].startswith("Nothing to paint: go to a problem region first")
+    window.canvas_controller.selected = None
+    press(qtbot, window, Qt.Key.Key_N)
+    assert window.canvas_controller.selected == (3, ring)
+    session.set_style(2)
+    press(qtbot, window, Qt.Key.Key_BracketRight)
+    style = session.style
+    assert style != 2
+    press(qtbot, window, Qt.Key.Key_Return)
+    fills = project.fills(3)
+    assert fills is not None
+    assert fills.style[ring] == style and not fills.flagged[ring]
+    assert fills.origin[ring] == ORIGIN_ANIMATOR
+    assert said[-1].startswith("Next problem: frame 4")  # on to the next one
+    assert session.undo_stack.undoText() == "Fill"
+    go_to(qtbot, window, 3)
+    assert pixel(window, *points(3)["ring"]) == style_rgb(window, style)
+    session.undo_stack.undo()
+    fills = project.fills(3)
+    assert fills is not None and fills.style[ring] == 2 and fills.flagged[ring]
