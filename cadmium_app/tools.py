@@ -65,6 +65,7 @@ class CanvasController(QObject):
         session.fills_changed.connect(self._on_fills)
         session.palette_changed.connect(self.refresh)
         session.frames.lines_ready.connect(self._on_lines)
+        session.gap_changed.connect(self._on_gap)
         canvas.pressed.connect(self._on_pressed)
         canvas.dragged.connect(self._on_dragged)
         canvas.released.connect(self._on_released)
@@ -129,6 +130,11 @@ class CanvasController(QObject):
     def _on_fills(self, frames: tuple[int, ...]) -> None:
         if self.session.frame in frames:
             self.refresh()
+
+    def _on_gap(self, _gap: int) -> None:
+        # Every frame is segmented again: region numbers mean other regions.
+        self.selected = None
+        self.refresh()
 
     def _on_lines(self, number: int) -> None:
         previous, following = self.session.neighbours(self.session.frame)
@@ -432,10 +438,18 @@ class CanvasController(QObject):
     def _problem_here(self, frame: Frame, nothing: str) -> int | None:
         """The region Next problem went to on ``frame``; else None, and the
         status bar says ``nothing`` and how to get there."""
-        if self.selected is None or self.selected[0] != frame.number:
+        here = self.selected  # (a gap change clears it: regions renumbered)
+        if here is not None and here[0] == frame.number:
+            return here[1] if 0 <= here[1] < frame.regions.count else None
+        project = self.session.project
+        if project is not None and not project.status(frame.number).has_fills:
+            self.session.status.emit(
+                f"Frame {frame.number} has nothing painted yet: paint it with "
+                "the fill tool (F), or propagate to it (P)"
+            )
+        else:
             self.session.status.emit(f"{nothing} first (Next problem, N)")
-            return None
-        return self.selected[1]
+        return None
 
     def accept_frame(self) -> None:
         """Accept all (Shift+A): every flagged region of the current frame

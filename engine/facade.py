@@ -49,11 +49,15 @@ MANY_NEW_COLORS = 32
 def mixed_key_warning(path: Path, regions: Regions, mixed: np.ndarray) -> str:
     """One line naming a key's regions painted in two colours."""
     x, y = (int(v) for v in np.rint(regions.table.centroid[mixed[0]]))
-    many = f"{len(mixed)} regions" if len(mixed) > 1 else "a region"
+    if len(mixed) > 1:
+        what = f"{len(mixed)} regions painted in two colours (the largest at x {x}, "
+        what += f"y {y}) are flagged for review with their main colour"
+    else:
+        what = f"a region painted in two colours (at x {x}, y {y}) is flagged for "
+        what += "review with its main colour"
     return (
-        f"{path.name}: {many} painted in two colours, flagged for review "
-        f"with the main one (the other is in the palette; the largest at x {x}, "
-        f"y {y}): a gap in the lines left open? Try closing larger gaps"
+        f"{path.name}: {what}; the other is in the palette. A gap in the lines "
+        "left open? Try closing larger gaps"
     )
 
 
@@ -315,13 +319,18 @@ class ShotEngine:
         before = len(palette)
         fills, palette, mixed = key_from_color(regions, color, palette)
         if regions.count and not fills.painted.any():
-            warn(f"{path.name}: nothing painted (transparent): no colours")
-        elif len(palette) - before > MANY_NEW_COLORS:
             warn(
-                f"{path.name}: {len(palette) - before} colours not in the palette "
-                "(noise, a photo, soft paint?): a key is painted in flat colours"
+                f"{path.name}: nothing painted (all transparent): its regions are "
+                "filled from the other keys, as any frame's"
             )
-        elif len(mixed):
+            return fills, palette
+        if len(palette) - before > MANY_NEW_COLORS:
+            warn(
+                f"{path.name}: {len(palette) - before} colours not in the palette, "
+                "each added as a style: not flat paint (noise, a photo, soft "
+                "shading?); check the file"
+            )
+        if len(mixed):
             warn(mixed_key_warning(path, regions, mixed))
         return fills, palette
 
@@ -530,9 +539,11 @@ def _choose_keys(shot: Shot, keys: Sequence[int] | None) -> list[int]:
         if not chosen:
             unnamed = unnumbered_images(shot.root / "color")
             if unnamed:
+                example = shot.line[min(shot.line)].name
                 raise ShotError(
-                    f"{shot.root / 'color' / unnamed[0]}: no frame number in the "
-                    "name, so it is no key (name it as its line frame)"
+                    f"{shot.root / 'color' / unnamed[0]}: no frame number in its "
+                    f"name, so it is not read as a key: name it like its line "
+                    f"frame ({example})"
                 )
             raise ShotError(
                 f"{shot.root}: no keys (paint at least one frame into color/, "

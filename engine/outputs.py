@@ -324,6 +324,9 @@ def _swap_in(staging: Path, out_dir: Path, names: list[str], shot: Path) -> None
         reason = exc.strerror or str(exc)
         if exc.filename and STAGING_PREFIX not in str(exc.filename):
             reason = f"{exc.filename}: {reason}"  # one of the user's to see to
+            parts = Path(exc.filename).parts
+            if any(p.startswith(".") and p.endswith(".old") for p in parts):
+                reason += " (an earlier run's outputs, set aside: remove them)"
         raise CadmiumError(
             f"{out_dir}: could not put the outputs in place ({reason}); "
             "the previous ones are kept"

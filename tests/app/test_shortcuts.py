@@ -372,7 +372,6 @@ def test_return_paints_the_problem_region_with_the_current_style(
     session.status.connect(said.append)
     press(qtbot, window, Qt.Key.Key_Return)
     assert said[-1].startswith("Nothing to paint: go to a problem region first")
-    window.canvas_controller.selected = None
     press(qtbot, window, Qt.Key.Key_N)
     assert window.canvas_controller.selected == (3, ring)
     session.set_style(2)
@@ -386,6 +385,9 @@ def test_return_paints_the_problem_region_with_the_current_style(
     assert fills.origin[ring] == ORIGIN_ANIMATOR
     assert said[-1].startswith("Next problem: frame 4")  # on to the next one
     assert session.undo_stack.undoText() == "Fill"
+    qtbot.waitUntil(lambda: session.current() is not None, timeout=10000)
+    press(qtbot, window, Qt.Key.Key_Return)  # frame 4: nobody painted it yet
+    assert said[-1].startswith("Frame 4 has nothing painted yet: paint it")
     go_to(qtbot, window, 3)
     assert pixel(window, *points(3)["ring"]) == style_rgb(window, style)
     session.undo_stack.undo()

@@ -240,10 +240,14 @@ def test_gap_slider_reanalyses_and_keeps_fills(
     at_8 = {n: project.fills(n) for n in project.shot.frames}
     doubts = sorted(set(np.concatenate([f.confidence for f in at_8.values()])))  # type: ignore[union-attr]
     assert len(doubts) > 2  # propagated fills with their own confidences
+    window.canvas_controller.selected = (1, 0)  # as Next problem leaves it
     window.gap.widget.presets[0].click()  # 4 px
     qtbot.waitUntil(lambda: project.gap == 4 and window.session.editable, timeout=15000)
     qtbot.waitUntil(lambda: window.session.current() is not None, timeout=10000)
     assert window.session.engine.gap == 4  # type: ignore[union-attr]
+    # Region numbers mean other regions now: Accept or Return must not act
+    # on the region selected before.
+    assert window.canvas_controller.selected is None
     assert window.gap.widget.slider.value() == 4
     assert pixel(window, *points(1)["ring"]) == before
     assert all(project.fills(n) is not None for n in project.shot.frames)

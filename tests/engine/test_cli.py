@@ -182,9 +182,8 @@ def test_a_key_region_painted_in_two_colours_is_flagged_and_named(
         "colorize-shot", str(shot), "--out", str(out), "--matcher", "overlap"
     )
     assert result.returncode == 0, result.stderr
-    assert "0001.png: a region painted in two colours, flagged for review" in (
-        result.stderr
-    )
+    assert "0001.png: a region painted in two colours (at x" in result.stderr
+    assert "is flagged for review with its main colour" in result.stderr
     report = json.loads((out / "report.json").read_text())
     assert len(report["frames"][0]["flagged"]) == 1
     assert report["frames"][1]["flagged"]  # and what depends on it
@@ -213,8 +212,8 @@ def test_keys_that_are_not_flat_paint_are_warned_of(tmp_path: Path) -> None:
         "overlap",
     )
     assert result.returncode == 0, result.stderr
-    assert "0001.png: 64 colours not in the palette (noise, a photo" in result.stderr
-    assert "0003.png: nothing painted (transparent)" in result.stderr
+    assert "0001.png: 64 colours not in the palette, each added" in result.stderr
+    assert "0003.png: nothing painted (all transparent)" in result.stderr
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:
@@ -291,7 +290,8 @@ def test_no_keys_and_empty_folders(tmp_path: Path) -> None:
     write_png(shot / "color" / "key.png", np.zeros((50, 50, 4), np.uint8))
     _one_line_error(
         run_cli("colorize-shot", str(shot), "--out", str(tmp_path / "o")),
-        "color/key.png: no frame number in the name",
+        "color/key.png: no frame number in its name, so it is not read as a key: "
+        "name it like its line frame (sc01_0001.png)",
     )
     empty = tmp_path / "empty" / "line"
     empty.mkdir(parents=True)

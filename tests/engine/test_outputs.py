@@ -136,7 +136,9 @@ def test_a_set_aside_output_that_cannot_be_removed_is_named(
     ):
         add_blank_frame(staged, engine, palette)
         staged.publish({"run": "new"})
-    assert f"{stuck}: Permission denied" in str(failed.value)
+    assert f"{stuck}: Permission denied (an earlier run's outputs, set aside: " in str(
+        failed.value
+    )
     assert (out / "color" / "sc01_0001.png").read_bytes() == b"earlier run"
 
 
