@@ -13,6 +13,7 @@ import contextlib
 import io
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,15 +257,41 @@ def same_path(a: str | Path, b: str | Path) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
+# A temporary file of atomic_write_bytes older than this was left by a
+# writer that was killed (no write takes an hour).
+STALE_TEMPORARY_SECONDS = 3600.0
+
+
+def temporary_prefix(name: str) -> str:
+    """How the temporary files atomic_write_bytes makes for ``name`` begin.
+    The temporary name carries the start of the file's name only: the whole
+    may already be as long as a name can be."""
+    return f".{name[:48]}."
+
+
+def remove_stale_temporaries(folder: Path, prefix: str = ".") -> None:
+    """Delete the temporary files of atomic_write_bytes in ``folder`` whose
+    names start with ``prefix`` and that a killed writer left (older than
+    STALE_TEMPORARY_SECONDS); a write under way is never touched. Errors
+    are ignored: a file left behind costs only disk space."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            with contextlib.suppress(OSError):
+                if now - entry.lstat().st_mtime > STALE_TEMPORARY_SECONDS:
+                    entry.unlink()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write bytes so that readers see the old file or the new one, never half.
     The file gets the permissions the umask gives any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name carries the start of the file's name only: the
-    # whole may already be as long as a name can be.
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name[:48]}.", suffix=".tmp", dir=path.parent
+        prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent
     )
     try:
         if hasattr(os, "fchmod"):  # POSIX

@@ -65,7 +65,13 @@ from engine.history import (
     PaletteEdit,
     frame_diff,
 )
-from engine.imageio import atomic_write_bytes, read_image, write_png
+from engine.imageio import (
+    atomic_write_bytes,
+    read_image,
+    remove_stale_temporaries,
+    temporary_prefix,
+    write_png,
+)
 from engine.palette import UNPAINTED, Palette, renumbering
 from engine.regions import Regions
 from engine.shot import Shot, open_shot
@@ -792,6 +798,10 @@ def save_project(
     }
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     _collect_garbage(data_dir, [path, *keep_also], also=snap.opened_images)
+    # What a save killed half-way (kill -9, power cut) left: its own
+    # temporary files, beside the project file and among the fill files.
+    remove_stale_temporaries(path.parent, temporary_prefix(path.name))
+    remove_stale_temporaries(data_dir)
 
 
 def _saved_entry(

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -199,6 +200,28 @@ def test_save_and_load_restore_every_fill(shot_dir: Path, tmp_path: Path) -> Non
     save_project(loaded.snapshot(), path, regions_of=regions_of)
     assert segmented == [2]
     assert load_project(path).painted_frames == [1, 2, 3]
+
+
+def test_a_save_clears_what_a_killed_save_left(shot_dir: Path, tmp_path: Path) -> None:
+    """A save killed half-way (kill -9, power cut) leaves its temporary
+    files; the next save removes them, and never one a write under way has."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 1)
+    path = tmp_path / "scene.cadmium"
+    data = data_dir_for(path)
+    data.mkdir()
+    killed = [path.parent / ".scene.cadmium.k1ll3d.tmp", data / ".ab12.npz.x9z.tmp"]
+    writing = data / ".cd34.npz.n0w.tmp"
+    theirs = path.parent / ".notes.txt.tmp"  # not the project's: not ours to touch
+    for file in (*killed, writing, theirs):
+        file.write_bytes(b"half")
+    an_hour_ago = time.time() - 3700
+    for file in (*killed, theirs):
+        os.utime(file, (an_hour_ago, an_hour_ago))
+    save_project(project.snapshot(), path)
+    assert not any(file.exists() for file in killed)
+    assert writing.exists() and theirs.exists()
+    assert load_project(path).painted_frames == [1]
 
 
 def test_a_frame_unreadable_since_it_was_painted_still_saves(
