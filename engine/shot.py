@@ -60,7 +60,8 @@ def scan_frames(folder: Path) -> dict[int, Path]:
         if number in frames:
             raise ShotError(
                 f"{folder}: frame {number} appears twice "
-                f"({frames[number].name} and {entry.name})"
+                f"({frames[number].name} and {entry.name}; a frame's number is "
+                "the last number in its name)"
             )
         frames[number] = entry
     return frames

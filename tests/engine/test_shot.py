@@ -73,6 +73,16 @@ def test_duplicate_frame_numbers_are_refused(tmp_path: Path) -> None:
         open_shot(tmp_path)
 
 
+def test_a_version_after_the_frame_number_is_explained(tmp_path: Path) -> None:
+    """shot_0001_v2.png carries frame 2 by the contract's rule (the last
+    number): frames saved with a version suffix collide, and the error
+    says why."""
+    _frame(tmp_path / "line" / "shot_0001_v2.png")
+    _frame(tmp_path / "line" / "shot_0002_v2.png")
+    with pytest.raises(ShotError, match="the last number in its name"):
+        open_shot(tmp_path)
+
+
 def test_colour_frame_without_line_frame_is_refused(tmp_path: Path) -> None:
     _frame(tmp_path / "line" / "0001.png")
     _frame(tmp_path / "color" / "0002.png")
