@@ -419,7 +419,10 @@ def read_metadata(data: bytes) -> dict[str, str]:
 # Parameters added to the network since weights were first shipped, each
 # initialised so that it leaves the network as it was: weights saved without
 # them can start a training run (a warm restart) with them.
-NEUTRAL_ADDITIONS = ("matcher.key_style.",)  # the key's style read (run 5)
+NEUTRAL_ADDITIONS = (
+    "matcher.key_style.",  # the key's style read (run 5)
+    "matcher.target_style.",  # the target's tentative colours (rounds > 1)
+)
 LAYER_PREFIXES = ("matcher.self_layers.", "matcher.cross_layers.")
 
 

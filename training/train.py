@@ -88,6 +88,9 @@ class TrainConfig:
     layers: int = 5
     heads: int = 4
     style_codes: int = 16  # width of the key's style codes; 0 = fills not input
+    # Rounds of matching (GraphMatcher "rounds"): from the second on, the
+    # target's regions read their tentative colours; needs style_codes.
+    rounds: int = 1
     # -- optimisation
     max_steps: int = 6000
     lr: float = 1e-3
@@ -154,6 +157,7 @@ def check_config(cfg: TrainConfig) -> None:
         "layers": 1,
         "heads": 1,
         "style_codes": 0,
+        "rounds": 1,
         "max_steps": 1,
         "warmup_steps": 0,
         "eval_every": 1,
@@ -178,6 +182,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit(
             f"lr={cfg.lr}, min_lr={cfg.min_lr}: use 0 <= min_lr <= lr, lr > 0"
         )
+    if cfg.rounds > 1 and cfg.style_codes == 0:
+        raise SystemExit(f"rounds={cfg.rounds}: needs the key's fills (style_codes)")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise SystemExit(f"device={cfg.device!r}: use auto, cpu or cuda")
     if cfg.device == "cuda" and not torch.cuda.is_available():
@@ -558,6 +564,7 @@ def train(argv: list[str]) -> int:
                     "layers": cfg.layers,
                     "heads": cfg.heads,
                     "style_codes": cfg.style_codes,
+                    "rounds": cfg.rounds,
                 },
                 "work_side": cfg.work_side,
             }

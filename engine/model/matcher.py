@@ -21,6 +21,13 @@ descriptor, so self-attention can tell which neighbours share a colour and
 treat a part cut up by lines as one. The read starts at zero, so weights
 trained without it load and behave as before (a warm restart).
 
+With ``rounds`` 2 or more, the layers and scores run again: in each round
+after the first, every target region also reads its tentative colours (the
+key's style codes averaged by its match probabilities of the round before,
+through a linear read that starts at zero), so self-attention can see
+which of its neighbours look like the same part. Training passes gradients
+through every round; only the last round's scores are returned.
+
 Otherwise both frames go through the same weights, and nothing depends on
 the order in which regions are numbered: graph attention and dense
 attention are permutation equivariant, and so is the output.
@@ -241,6 +248,12 @@ class GraphMatcher(nn.Module):
         # Width of the key's style codes (engine.features.style_codes); 0 =
         # the key's fills are not an input (weights from before run 5).
         "style_codes": 16,
+        # Rounds of matching. From the second on, each target region also
+        # reads its tentative colours: the key's style codes averaged by its
+        # match probabilities of the round before, so it can see which of its
+        # neighbours look like the same part. 1 = a single round (weights
+        # from before the rounds); more need style codes.
+        "rounds": 1,
     }
 
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
@@ -270,6 +283,18 @@ class GraphMatcher(nn.Module):
             self.key_style = nn.Linear(conf["style_codes"] + 1, dim)
             nn.init.zeros_(self.key_style.weight)
             nn.init.zeros_(self.key_style.bias)
+        rounds = conf["rounds"]
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"GraphMatcher rounds {rounds!r}: use 1 or more")
+        if rounds > 1 and self.key_style is None:
+            raise ValueError(f"GraphMatcher rounds {rounds}: needs style codes")
+        # The target's tentative colours, read the same way; zero at the
+        # start. No bias: a target with no tentative colour (an unpainted
+        # key) reads nothing, and its later rounds repeat the first.
+        self.target_style: nn.Linear | None = None
+        if conf["rounds"] > 1:
+            self.target_style = nn.Linear(conf["style_codes"] + 1, dim, bias=False)
+            nn.init.zeros_(self.target_style.weight)
         self.project = nn.Linear(dim, dim)
         self.dustbin = nn.Linear(dim, 1)
         # "No match" starts unlikely: most regions do have a match.
@@ -313,16 +338,17 @@ class GraphMatcher(nn.Module):
           mask1      [B x M1] bool, real target regions.
         """
         x0, x1 = data["descriptors0"], data["descriptors1"]
+        codes = None
         if self.key_style is not None:
             codes = data.get("style_codes0")
             if codes is None:
                 codes = x0.new_zeros(x0.shape[0], self.key_style.in_features)
-            x0 = x0 + self.key_style(codes.to(x0.dtype))
+            codes = codes.to(x0.dtype)
+            x0 = x0 + self.key_style(codes)
         batch0, batch1 = data["batch0"], data["batch1"]
         size, rows0, rows1 = batch_sizes(batch0, batch1, pairs)
         layout0 = DenseLayout.of(batch0, size, rows0)
         layout1 = DenseLayout.of(batch1, size, rows1)
-        mask0, mask1 = layout0.mask, layout1.mask
         graphs = []
         for k in ("0", "1"):
             n = data["descriptors" + k].shape[0]
@@ -332,6 +358,37 @@ class GraphMatcher(nn.Module):
             graphs.append((edges, attr))
         p0 = layout0.dense(data["position0"])
         p1 = layout1.dense(data["position1"])
+        log_probs = self.match_round(x0, x1, graphs, (layout0, layout1), (p0, p1))
+        for _ in range(1, self.conf["rounds"]):
+            assert self.target_style is not None and codes is not None
+            # Each target region's expected key style code: its tentative colour.
+            tentative = torch.einsum(
+                "bmk,bkc->bmc",
+                log_probs[..., :-1].exp().to(codes.dtype),
+                layout0.dense(codes),
+            )
+            # The round's matrix goes before the next is made (memory grows
+            # with it: engine.learned.PAIR_BYTES), unless autograd keeps it.
+            del log_probs
+            x1_read = x1 + self.target_style(layout1.flat(tentative))
+            log_probs = self.match_round(
+                x0, x1_read, graphs, (layout0, layout1), (p0, p1)
+            )
+        return {"log_probs": log_probs, "mask0": layout0.mask, "mask1": layout1.mask}
+
+    def match_round(
+        self,
+        x0: torch.Tensor,
+        x1: torch.Tensor,
+        graphs: list[tuple[torch.Tensor, torch.Tensor]],
+        layouts: tuple[DenseLayout, DenseLayout],
+        positions: tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
+        """The layers and the scores, from region descriptors x0 [N0 x D],
+        x1 [N1 x D] to log_probs [B x M1 x (M0 + 1)] (see forward)."""
+        layout0, layout1 = layouts
+        p0, p1 = positions
+        mask0, mask1 = layout0.mask, layout1.mask
         rates = self.locality.exp()
         for self_layer, cross_layer in zip(
             self.self_layers, self.cross_layers, strict=True
@@ -347,13 +404,9 @@ class GraphMatcher(nn.Module):
         dust = layout1.dense(self.dustbin(x1) + self.dustbin_bias)
         score_rate = self.score_locality.exp()[None]  # one "head"
         parts = []
-        for rows in row_slices(size, d1.shape[1], d0.shape[1]):
+        for rows in row_slices(d0.shape[0], d1.shape[1], d0.shape[1]):
             sim = torch.einsum("bmd,bkd->bmk", d1[:, rows], d0) / d0.shape[-1] ** 0.5
             sim = sim + locality_bias(score_rate, p1[:, rows], p0, mask0)[:, 0]
             logits = torch.cat([sim, dust[:, rows]], dim=-1).float()
             parts.append(F.log_softmax(logits, dim=-1))
-        return {
-            "log_probs": torch.cat(parts, dim=1) if len(parts) > 1 else parts[0],
-            "mask0": mask0,
-            "mask1": mask1,
-        }
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]

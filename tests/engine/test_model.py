@@ -257,11 +257,15 @@ def test_the_key_style_read_starts_at_zero_then_the_fills_count() -> None:
         assert not torch.allclose(model(painted)["log_probs"], before)
 
 
-def test_every_trainable_parameter_learns_from_the_loss() -> None:
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_every_trainable_parameter_learns_from_the_loss(rounds: int) -> None:
     """DistributedDataParallel waits for a gradient of every trainable
     parameter: one the forward pass never uses stops a multi-GPU run."""
     model = MatchingModel(
-        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+        {
+            "encoder": {"backbone": {"dim": 32}},
+            "matcher": {"layers": 2, "rounds": rounds},
+        }
     )
     key, target = inputs_of(drawing()), inputs_of(drawing(dx=6))
     data = collate([key, target])
@@ -297,6 +301,66 @@ def test_a_deeper_network_starts_as_the_shallower_one_it_is_loaded_from() -> Non
     assert not any("_layers.0." in k for k in neutral_start(fresh, missing))
 
 
+def test_a_second_round_starts_as_one_round_then_reads_tentative_colours() -> None:
+    torch.manual_seed(0)
+    conf = {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    once = MatchingModel(conf).eval()
+    twice = MatchingModel({**conf, "matcher": {"layers": 2, "rounds": 2}}).eval()
+    loaded = twice.load_state_dict(once.state_dict(), strict=False)
+    assert (
+        sorted(neutral_start(twice, loaded.missing_keys))
+        == sorted(loaded.missing_keys)
+        == ["matcher.target_style.weight"]
+    )
+    key, target = inputs_of(drawing()), inputs_of(drawing(dx=6))
+    data = collate([key, target]) | {
+        "style_codes0": torch.from_numpy(style_codes(np.arange(key.count) % 3, 16))
+    }
+    with torch.no_grad():
+        before = once(data)["log_probs"]
+        torch.testing.assert_close(twice(data)["log_probs"], before)
+        torch.nn.init.normal_(twice.matcher.target_style.weight)
+        assert not torch.allclose(twice(data)["log_probs"], before)
+        # What the target reads is its tentative colours: with every key
+        # region unpainted it has none, and the second round repeats the first.
+        blank = data | {"style_codes0": torch.zeros_like(data["style_codes0"])}
+        torch.testing.assert_close(twice(blank)["log_probs"], once(blank)["log_probs"])
+
+
+def test_more_rounds_need_the_key_fills_and_a_whole_number() -> None:
+    with pytest.raises(ValueError, match="rounds 2: needs style codes"):
+        GraphMatcher({"style_codes": 0, "rounds": 2})
+    for bad in (0, 2.0, "2", True):
+        with pytest.raises(ValueError, match=f"rounds {bad!r}: use 1 or more"):
+            GraphMatcher({"rounds": bad})
+
+
+def test_the_second_round_reads_the_key_codes_weighted_by_the_first_round() -> None:
+    """What a target region reads is its tentative colour: the key's style
+    codes averaged by its first-round match probabilities (the "no match"
+    column left out)."""
+    torch.manual_seed(0)
+    conf = {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 2}}
+    once = MatchingModel(conf).eval()
+    twice = MatchingModel({**conf, "matcher": {"layers": 2, "rounds": 2}}).eval()
+    twice.load_state_dict(once.state_dict(), strict=False)
+    torch.nn.init.normal_(twice.matcher.key_style.weight)
+    once.matcher.key_style.load_state_dict(twice.matcher.key_style.state_dict())
+    key, target = inputs_of(drawing()), inputs_of(drawing(dx=6, split=True))
+    codes = torch.from_numpy(style_codes(np.arange(key.count) % 3 - 1, 16))
+    data = collate([key, target]) | {"style_codes0": codes}
+    read: list[torch.Tensor] = []
+    twice.matcher.target_style.register_forward_hook(
+        lambda _m, args, _out: read.append(args[0])
+    )
+    with torch.no_grad():
+        first = once(data)["log_probs"][0, : target.count]
+        twice(data)
+    expected = first[:, :-1].exp() @ codes
+    (tentative,) = read
+    torch.testing.assert_close(tentative, expected, atol=1e-5, rtol=1e-4)
+
+
 def _permuted(inputs: FrameInputs, perm: np.ndarray) -> FrameInputs:
     """The same frame with region i renumbered perm_inv[i]: new region k is
     old region perm[k]."""
@@ -313,13 +377,19 @@ def _permuted(inputs: FrameInputs, perm: np.ndarray) -> FrameInputs:
     )
 
 
-def test_permuting_region_order_permutes_the_output() -> None:
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_permuting_region_order_permutes_the_output(rounds: int) -> None:
     torch.manual_seed(0)
     model = MatchingModel(
-        {"encoder": {"backbone": {"dim": 32}}, "matcher": {"layers": 3}}
+        {
+            "encoder": {"backbone": {"dim": 32}},
+            "matcher": {"layers": 3, "rounds": rounds},
+        }
     )
     model.eval()
     torch.nn.init.normal_(model.matcher.key_style.weight)  # the key's fills count
+    if model.matcher.target_style is not None:  # and the target's tentative ones
+        torch.nn.init.normal_(model.matcher.target_style.weight)
     key, target = inputs_of(drawing()), inputs_of(drawing(dx=8, split=True))
     rng = np.random.default_rng(3)
     pk, pt = rng.permutation(key.count), rng.permutation(target.count)

@@ -52,6 +52,8 @@ def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
         ("--sources=procedural,procedral", "unknown data source 'procedral'"),
         ("--export_only=true", "name the file with --export"),
         ("--art=heldout", "art='heldout': use train (held-out art kept for"),
+        ("--rounds=0", "rounds=0: use a whole number of at least 1"),
+        ("--rounds=2 --style_codes=0", "rounds=2: needs the key's fills"),
         ("no-such-config.json", "no-such-config.json: cannot read"),
     ],
 )
@@ -59,7 +61,7 @@ def test_bad_values_are_refused_in_one_line_before_training(
     flag: str, words: str
 ) -> None:
     with pytest.raises(SystemExit) as stop:
-        load_config([flag])
+        load_config(flag.split())
     message = str(stop.value)
     assert words in message and "\n" not in message
 
