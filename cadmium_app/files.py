@@ -199,7 +199,7 @@ class FileController(QObject):
         if skipped:
             self.session.dialogs.error("; ".join(skipped))
         if notes:
-            self.session.dialogs.info("\n".join(notes))
+            self.session.dialogs.info("\n\n".join(notes))  # one paragraph a key
         project.palette = palette
         for key, key_fills in fills.items():
             project.set_fills(key, key_fills)

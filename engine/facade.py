@@ -42,10 +42,6 @@ MATCHERS = ("auto", "learned", "assignment", "overlap")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-# A key bringing more new colours than this is likely not flat paint.
-MANY_NEW_COLORS = 32
-
-
 def mixed_key_warning(path: Path, regions: Regions, mixed: np.ndarray) -> str:
     """One line naming a key's regions painted in two colours."""
     x, y = (int(v) for v in np.rint(regions.table.centroid[mixed[0]]))
@@ -56,8 +52,8 @@ def mixed_key_warning(path: Path, regions: Regions, mixed: np.ndarray) -> str:
         what = f"a region painted in two colours (at x {x}, y {y}) is flagged for "
         what += "review with its main colour"
     return (
-        f"{path.name}: {what}; the other is in the palette. A gap in the lines "
-        "left open? Try closing larger gaps"
+        f"key {path.name}: {what}; the other is in the palette. A gap in the "
+        "lines left open? Try closing larger gaps"
     )
 
 
@@ -304,11 +300,10 @@ class ShotEngine:
         warn: Callable[[str], None] = log.warning,
     ) -> tuple[FillMap, Palette]:
         """Fills read from the shot's ``color/`` frame for ``number``
-        (engine.fills.key_from_color). A region painted in two colours is
-        flagged for review; like any fill flagged for review it is not passed
-        on. What looks wrong with the key (such regions, nothing painted,
-        or more new colours than flat paint brings) goes to ``warn``, one
-        line naming the file."""
+        (engine.fills.key_from_color). A region painted in two colours, or
+        in no main colour, is flagged for review; like any fill flagged for
+        review it is not passed on. What looks wrong with the key (such
+        regions, or nothing painted) goes to ``warn``, a line naming it."""
         path = self.shot.color.get(number)
         if path is None:
             raise ShotError(f"{self.shot.root}: frame {number} has no color/ frame")
@@ -316,23 +311,21 @@ class ShotEngine:
         if image_size(color) != self.size:
             raise self.size_error(path, image_size(color))
         regions = self.frame(number).regions
-        before = len(palette)
-        fills, palette, mixed = key_from_color(regions, color, palette)
-        if regions.count and not fills.painted.any():
+        read = key_from_color(regions, color, palette)
+        if regions.count and not read.fills.painted.any() and not len(read.patchy):
             warn(
-                f"{path.name}: nothing painted (all transparent): its regions are "
-                "filled from the other keys, as any frame's"
+                f"key {path.name}: nothing painted (all transparent); its regions "
+                "are filled from the other keys like any frame's"
             )
-            return fills, palette
-        if len(palette) - before > MANY_NEW_COLORS:
+        if len(read.patchy):
             warn(
-                f"{path.name}: {len(palette) - before} colours not in the palette, "
-                "each added as a style: not flat paint (noise, a photo, soft "
-                "shading?); check the file"
+                f"key {path.name}: {len(read.patchy)} of {regions.count} regions "
+                "have no main colour (not flat paint: noise, a photo, soft "
+                "shading?); left unpainted and flagged for review"
             )
-        if len(mixed):
-            warn(mixed_key_warning(path, regions, mixed))
-        return fills, palette
+        if len(read.mixed):
+            warn(mixed_key_warning(path, regions, read.mixed))
+        return read.fills, read.palette
 
     def correspondence(
         self, *, key: int, key_fills: FillMap, target: int

@@ -189,23 +189,55 @@ def fills_from_color(
     return _fills(_ColorReading.of(regions, color), palette)
 
 
-def key_from_color(
-    regions: Regions, color: np.ndarray, palette: Palette
-) -> tuple[FillMap, Palette, np.ndarray]:
-    """`fills_from_color` for a key, and the regions painted in two colours
-    (`mixed_regions`, largest first). Such a region keeps its main colour,
-    flagged for review, with the share of it that colour covers as its
-    confidence; its other colour joins the palette, to repaint it with."""
+@dataclass(frozen=True)
+class KeyColors:
+    """A painted key read into fills (`key_from_color`).
+
+    fills, palette: as `fills_from_color` gives them, with the regions below
+                    flagged for review.
+    mixed:          regions painted in two colours (`mixed_regions`, largest
+                    first): each keeps its main colour, flagged, with the
+                    share that colour covers as its confidence; its other
+                    colour joins the palette, to repaint it with.
+    patchy:         regions (of MIXED_PIXELS or more) no colour covers half
+                    of: not flat paint (noise, a photo, soft shading). Left
+                    unpainted and flagged, and their colours stay out of the
+                    palette (a style per speck of noise is no palette).
+    """
+
+    fills: FillMap
+    palette: Palette
+    mixed: np.ndarray
+    patchy: np.ndarray
+
+
+# A key region whose main colour covers less than this share of it is not
+# painted flat (see KeyColors.patchy).
+FLAT_SHARE = 0.5
+
+
+def key_from_color(regions: Regions, color: np.ndarray, palette: Palette) -> KeyColors:
+    """`fills_from_color` for a key, with what looks wrong in it flagged for
+    review (see KeyColors)."""
     reading = _ColorReading.of(regions, color)
-    fills, palette = _fills(reading, palette)
+    patchy = np.flatnonzero(
+        (reading.best >= 0)
+        & (reading.share < FLAT_SHARE)
+        & (regions.table.area >= MIXED_PIXELS)
+    )
     mixed = _mixed(regions, reading)
-    if len(mixed.regions):
-        flagged, confidence = fills.flagged.copy(), fills.confidence.copy()
-        flagged[mixed.regions], confidence[mixed.regions] = True, mixed.majority
-        fills = fills.replace(flagged=flagged, confidence=confidence)
-        for rgba in mixed.second[mixed.second[:, 3] > 0]:
-            palette, _ = style_of(palette, tuple(rgba.tolist()))
-    return fills, palette, mixed.regions
+    keep = ~np.isin(mixed.regions, patchy)
+    mixed = MixedRegions(mixed.regions[keep], mixed.majority[keep], mixed.second[keep])
+    best = reading.best.copy()
+    best[patchy] = -1  # no style from them
+    fills, palette = _fills(replace(reading, best=best), palette)
+    flagged, confidence = fills.flagged.copy(), fills.confidence.copy()
+    flagged[mixed.regions], confidence[mixed.regions] = True, mixed.majority
+    flagged[patchy], confidence[patchy] = True, 0.0
+    fills = fills.replace(flagged=flagged, confidence=confidence)
+    for rgba in mixed.second[mixed.second[:, 3] > 0]:
+        palette, _ = style_of(palette, tuple(rgba.tolist()))
+    return KeyColors(fills, palette, mixed.regions, patchy)
 
 
 def style_of(palette: Palette, rgba: tuple[int, ...]) -> tuple[Palette, int]:

@@ -313,7 +313,7 @@ def test_a_key_painted_in_two_colours_in_one_region_is_flagged_and_said(
     write_png(shot / "color" / "0001.png", key)
     open_and_wait(qtbot, window, shot)
     assert window.dialogs.infos[-1].startswith(
-        "0001.png: a region painted in two colours (at x"
+        "key 0001.png: a region painted in two colours (at x"
     )
     fills = window.session.project.fills(1)  # type: ignore[union-attr]
     assert fills is not None and fills.flagged.any()

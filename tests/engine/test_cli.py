@@ -182,7 +182,7 @@ def test_a_key_region_painted_in_two_colours_is_flagged_and_named(
         "colorize-shot", str(shot), "--out", str(out), "--matcher", "overlap"
     )
     assert result.returncode == 0, result.stderr
-    assert "0001.png: a region painted in two colours (at x" in result.stderr
+    assert "key 0001.png: a region painted in two colours (at x" in result.stderr
     assert "is flagged for review with its main colour" in result.stderr
     report = json.loads((out / "report.json").read_text())
     assert len(report["frames"][0]["flagged"]) == 1
@@ -212,8 +212,13 @@ def test_keys_that_are_not_flat_paint_are_warned_of(tmp_path: Path) -> None:
         "overlap",
     )
     assert result.returncode == 0, result.stderr
-    assert "0001.png: 64 colours not in the palette, each added" in result.stderr
-    assert "0003.png: nothing painted (all transparent)" in result.stderr
+    assert "key 0001.png: 64 of 64 regions have no main colour" in result.stderr
+    assert "key 0003.png: nothing painted (all transparent)" in result.stderr
+    # The noise gave no colour: no style per speck, nothing painted from it,
+    # every region left for review.
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["palette"] == []
+    assert all(len(f["flagged"]) == 64 for f in report["frames"])
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:

@@ -11,10 +11,11 @@ from engine.fills import (
     color_layer,
     composite,
     fills_from_color,
+    key_from_color,
     mixed_regions,
     region_majority,
 )
-from engine.palette import Palette, Style
+from engine.palette import UNPAINTED, Palette, Style
 from engine.regions import segment_image
 
 RED = (220, 40, 30, 255)
@@ -154,6 +155,27 @@ def test_only_a_region_holding_two_painted_areas_is_mixed() -> None:
     color[60:100, 60:100, 3] = 0  # left unpainted instead: still two areas
     unpainted = mixed_regions(regions, color)
     assert unpainted.regions.tolist() == [inside] and unpainted.second[0, 3] == 0
+
+
+def test_a_key_region_in_no_main_colour_is_left_unpainted_and_flagged() -> None:
+    """Flat paint with soft edges reads as before; a region no colour covers
+    half of (noise, a photo, soft shading) gives no style and is flagged."""
+    image = circle(blank(), (100, 80), 50)
+    _, regions = segment_image(image)
+    inside = regions.labels[80, 100] - 1
+    color = np.zeros((160, 200, 4), np.uint8)
+    color[...] = (10, 200, 30, 255)
+    color[78:83, :] = (120, 120, 120, 255)  # a soft stripe: 5 rows of 160
+    flat = key_from_color(regions, color, Palette())
+    assert len(flat.patchy) == 0 and not flat.fills.flagged.any()
+    assert flat.palette.colors() == [(10, 200, 30, 255)]
+    noise = np.random.default_rng(0).integers(0, 256, (160, 200, 4), np.uint8)
+    color[regions.labels == inside + 1] = noise[regions.labels == inside + 1]
+    color[..., 3] = 255
+    read = key_from_color(regions, color, Palette())
+    assert read.patchy.tolist() == [inside] and len(read.mixed) == 0
+    assert read.fills.style[inside] == UNPAINTED and read.fills.flagged[inside]
+    assert read.palette.colors() == [(10, 200, 30, 255)]  # no style per speck
 
 
 def test_majority_votes_alike_with_a_table_too_large_to_hold(
