@@ -115,6 +115,7 @@ class Actions:
     next_problem: QAction
     accept: QAction
     paint_selected: QAction
+    neighbour_style: QAction
     accept_frame: QAction
     # Colorize
     propagate_current: QAction
@@ -287,6 +288,14 @@ def build_actions(w: MainWindow) -> Actions:
             shortcut=["Return", "Enter"],
             tip="Paint the region Next problem went to with the current style, "
             "then go to the next problem",
+        ),
+        neighbour_style=make_action(
+            w,
+            "Neighbour's style",
+            tools.neighbour_style,
+            shortcut="S",
+            tip="Take the style of a region next to the one Next problem went "
+            "to; again for the next neighbour",
         ),
         accept_frame=make_action(
             w,

@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 from cadmium_app import render
 from cadmium_app.canvas import Canvas
 from cadmium_app.session import Session
-from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, neighbour_styles
 from engine.matching import Frame
 from engine.outputs import line_rgba
 from engine.project import FillMode
@@ -56,6 +56,8 @@ class CanvasController(QObject):
         self.fill_check = False
         self.show_flagged = True
         self.selected: tuple[int, int] | None = None
+        # Where Neighbour's style is in its turn: the region and the count.
+        self._neighbour_turn: tuple[tuple[int, int], int] | None = None
         self._stroke = 0
         self._stroke_regions: set[int] = set()
 
@@ -434,6 +436,40 @@ class CanvasController(QObject):
         # None: it is that style already, the animator's own; on all the same.
         if edit is None or self.session.push(edit):
             self.next_problem()
+
+    def neighbour_style(self) -> None:
+        """Neighbour's style (S): the current style becomes that of a region
+        across a line from the one Next problem went to, the next one in
+        turn at each press (the longest shared boundary first). A region
+        given the wrong colour most often should have had a neighbour's:
+        S, then Return, repaints it."""
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return
+        region = self._problem_here(frame, "No region to look around: go to one")
+        if region is None:
+            return
+        fills = render.fitting(frame, project.fills(frame.number))
+        styles = (
+            neighbour_styles(frame.regions, fills, region) if fills is not None else []
+        )
+        styles = [s for s in styles if s < len(project.palette)]
+        if not styles:
+            self.session.status.emit(
+                f"Region {region}: no neighbour painted in another style"
+            )
+            return
+        here = (frame.number, region)
+        turn = self._neighbour_turn
+        count = turn[1] + 1 if turn is not None and turn[0] == here else 0
+        self._neighbour_turn = (here, count)
+        style = styles[count % len(styles)]
+        self.session.set_style(style)
+        self.session.status.emit(
+            f"Style {project.palette[style].name}, a neighbour's "
+            f"({count % len(styles) + 1} of {len(styles)}): Return paints region "
+            f"{region} with it"
+        )
 
     def _problem_here(self, frame: Frame, nothing: str) -> int | None:
         """The region Next problem went to on ``frame``; else None, and the

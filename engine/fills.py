@@ -341,6 +341,24 @@ def _mixed(regions: Regions, reading: _ColorReading) -> MixedRegions:
     return MixedRegions(mixed, reading.share[mixed], reading.rgba(runner_up[mixed]))
 
 
+def neighbour_styles(regions: Regions, fills: FillMap, region: int) -> list[int]:
+    """The styles of the regions across a line from ``region``, each once,
+    the one along the longest shared boundary first, leaving out the
+    region's own style and unpainted neighbours: the colours a region given
+    the wrong one most often should have had (a neighbour's)."""
+    edges, length = regions.graph.edges, regions.graph.length
+    touching = (edges[:, 0] == region) | (edges[:, 1] == region)
+    others = np.where(
+        edges[touching, 0] == region, edges[touching, 1], edges[touching, 0]
+    )
+    boundary: dict[int, float] = {}
+    for other, shared in zip(others.tolist(), length[touching].tolist(), strict=True):
+        style = int(fills.style[other])
+        if style >= 0 and style != fills.style[region]:
+            boundary[style] = boundary.get(style, 0.0) + shared
+    return sorted(boundary, key=lambda style: (-boundary[style], style))
+
+
 def color_layer(regions: Regions, fills: FillMap, palette: Palette) -> np.ndarray:
     """uint8 RGBA [H x W x 4]: flat fills, drawn under the lines, transparent
     where unpainted."""

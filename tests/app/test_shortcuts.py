@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from cadmium_app.tools import Tool
 from cadmium_app.window import MainWindow
-from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, neighbour_styles
 from engine.palette import UNPAINTED
 from engine.project import FillMode
 
@@ -393,3 +393,43 @@ def test_return_paints_the_problem_region_with_the_current_style(
     session.undo_stack.undo()
     fills = project.fills(3)
     assert fills is not None and fills.style[ring] == 2 and fills.flagged[ring]
+
+
+def test_s_takes_a_neighbours_style_in_turn_for_return_to_paint(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """The usual wrong guess is a neighbour's colour: S offers the styles
+    around the region Next problem went to, one per press, and Return
+    paints with the one shown."""
+    (ring,) = propagated_frame_3(qtbot, window, shot_dir, flagged=("ring",))
+    session = window.session
+    project = session.project
+    frame = session.current()
+    assert project is not None and frame is not None
+    said: list[str] = []
+    session.status.connect(said.append)
+    press(qtbot, window, Qt.Key.Key_S)
+    assert said[-1].startswith("No region to look around: go to one first")
+    press(qtbot, window, Qt.Key.Key_N)
+    assert window.canvas_controller.selected == (3, ring)
+    press(qtbot, window, Qt.Key.Key_S)  # every region is style 2 so far
+    assert said[-1] == f"Region {ring}: no neighbour painted in another style"
+    # The regions painted apart, each in a style of its own.
+    fills = project.fills(3)
+    assert fills is not None
+    varied = (np.arange(len(fills)) % len(project.palette)).astype(np.int32)
+    varied[ring] = 2
+    project.set_fills(3, fills.replace(style=varied))
+    expected = neighbour_styles(frame.regions, project.fills(3), ring)  # type: ignore[arg-type]
+    assert len(expected) >= 2  # so the second press shows another
+    press(qtbot, window, Qt.Key.Key_S)
+    assert session.style == expected[0]
+    assert said[-1].startswith(
+        f"Style {project.palette[expected[0]].name}, a neighbour's (1 of "
+    )
+    press(qtbot, window, Qt.Key.Key_S)
+    assert session.style == expected[1]
+    press(qtbot, window, Qt.Key.Key_Return)
+    fills = project.fills(3)
+    assert fills is not None and fills.style[ring] == expected[1]
+    assert not fills.flagged[ring]

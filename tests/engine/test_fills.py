@@ -13,6 +13,7 @@ from engine.fills import (
     fills_from_color,
     key_from_color,
     mixed_regions,
+    neighbour_styles,
     region_majority,
 )
 from engine.palette import UNPAINTED, Palette, Style
@@ -176,6 +177,30 @@ def test_a_key_region_in_no_main_colour_is_left_unpainted_and_flagged() -> None:
     assert read.patchy.tolist() == [inside] and len(read.mixed) == 0
     assert read.fills.style[inside] == UNPAINTED and read.fills.flagged[inside]
     assert read.palette.colors() == [(10, 200, 30, 255)]  # no style per speck
+
+
+def test_neighbour_styles_go_by_shared_boundary_leaving_out_the_own_style() -> None:
+    image = blank()  # 200 x 160: a wall down the middle, a ring on the left
+    image[:, 99:101] = 0
+    image = circle(image, (50, 80), 12)
+    _, regions = segment_image(image)
+    left, ring, right = (
+        regions.labels[y, x] - 1 for x, y in ((10, 10), (50, 80), (150, 80))
+    )
+    fills = FillMap.empty(regions.count).with_styles(
+        np.array([left, ring, right]), np.array([0, 1, 2], np.int32), ORIGIN_ANIMATOR
+    )
+    # The wall (160 px) is longer than the ring's outline (about 90 px).
+    assert neighbour_styles(regions, fills, left) == [2, 1]
+    assert neighbour_styles(regions, fills, ring) == [0]
+    same = fills.with_styles(np.array([ring]), np.array([0], np.int32), ORIGIN_ANIMATOR)
+    assert neighbour_styles(regions, same, ring) == []  # its own style
+    blank_right = same.with_styles(
+        np.array([right]), np.array([UNPAINTED], np.int32), ORIGIN_ANIMATOR
+    )
+    assert (
+        neighbour_styles(regions, blank_right, left) == []
+    )  # one unpainted, one of its own style
 
 
 def test_majority_votes_alike_with_a_table_too_large_to_hold(
