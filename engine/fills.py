@@ -344,8 +344,8 @@ def _mixed(regions: Regions, reading: _ColorReading) -> MixedRegions:
 def neighbour_styles(regions: Regions, fills: FillMap, region: int) -> list[int]:
     """The styles of the regions across a line from ``region``, each once,
     the one along the longest shared boundary first, leaving out the
-    region's own style and unpainted neighbours: the colours a region given
-    the wrong one most often should have had (a neighbour's)."""
+    region's own style and unpainted neighbours: the first colours to try
+    on a region painted wrong (the app's "Neighbour's style")."""
     edges, length = regions.graph.edges, regions.graph.length
     touching = (edges[:, 0] == region) | (edges[:, 1] == region)
     others = np.where(
