@@ -23,7 +23,7 @@ from cadmium_app.session import Session
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, neighbour_styles
 from engine.matching import Frame
 from engine.outputs import line_rgba
-from engine.project import FillMode
+from engine.project import FillMode, Project
 
 log = logging.getLogger(__name__)
 
@@ -387,12 +387,10 @@ class CanvasController(QObject):
         """Accept (A): the flagged region Next problem went to keeps the
         colour propagation gave it, as the animator's fill (one undo step),
         and the review goes on to the next problem."""
-        project, frame = self.session.project, self.session.current()
-        if project is None or frame is None:
+        found = self._problem_here("Nothing to accept: go to a flagged region")
+        if found is None:
             return
-        region = self._problem_here(frame, "Nothing to accept: go to a flagged region")
-        if region is None:
-            return
+        project, frame, region = found
         edit = project.accept_edit(frame.number, frame.regions.count, [region])
         if edit is None:
             fills = project.fills(frame.number)
@@ -416,12 +414,10 @@ class CanvasController(QObject):
         style, as a click with the fill tool would give it (one undo step),
         and the review goes on to the next problem. With Accept and the
         palette keys, a review needs no mouse."""
-        project, frame = self.session.project, self.session.current()
-        if project is None or frame is None:
+        found = self._problem_here("Nothing to paint: go to a problem region")
+        if found is None:
             return
-        region = self._problem_here(frame, "Nothing to paint: go to a problem region")
-        if region is None:
-            return
+        project, frame, region = found
         if self.session.style < 0:
             self.session.status.emit("Pick a style in the palette first")
             return
@@ -444,12 +440,10 @@ class CanvasController(QObject):
         to paint with: for about a third of the regions propagation paints
         wrong, the right colour is there within two presses
         (benchmarks/neighbour_styles.py)."""
-        project, frame = self.session.project, self.session.current()
-        if project is None or frame is None:
+        found = self._problem_here("No region to look around: go to one")
+        if found is None:
             return
-        region = self._problem_here(frame, "No region to look around: go to one")
-        if region is None:
-            return
+        project, frame, region = found
         fills = render.fitting(frame, project.fills(frame.number))
         styles = (
             neighbour_styles(frame.regions, fills, region) if fills is not None else []
@@ -472,14 +466,18 @@ class CanvasController(QObject):
             f"{region} with it"
         )
 
-    def _problem_here(self, frame: Frame, nothing: str) -> int | None:
-        """The region Next problem went to on ``frame``; else None, and the
-        status bar says ``nothing`` and how to get there."""
-        here = self.selected  # (a gap change clears it: regions renumbered)
-        if here is not None and here[0] == frame.number:
-            return here[1] if 0 <= here[1] < frame.regions.count else None
-        project = self.session.project
-        if project is not None and not project.status(frame.number).has_fills:
+    def _problem_here(self, nothing: str) -> tuple[Project, Frame, int] | None:
+        """The project, the current frame and the region Next problem went to
+        on it; else None, and the status bar says ``nothing`` and how to get
+        there (a gap change clears the region: regions are renumbered)."""
+        project, frame = self.session.project, self.session.current()
+        if project is None or frame is None:
+            return None
+        if self.selected is not None and self.selected[0] == frame.number:
+            region = self.selected[1]
+            if 0 <= region < frame.regions.count:
+                return project, frame, region
+        if not project.status(frame.number).has_fills:
             self.session.status.emit(
                 f"Frame {frame.number} has nothing painted yet: paint it with "
                 "the fill tool (F), or propagate to it (P)"

@@ -52,7 +52,7 @@ def scan_frames(folder: Path) -> dict[int, Path]:
     except OSError as exc:
         raise ShotError(f"{folder}: cannot list ({exc.strerror or exc})") from None
     for entry in entries:
-        if entry.name.startswith(".") or entry.suffix.lower() not in IMAGE_SUFFIXES:
+        if not _is_image_name(entry.name):
             continue
         number = frame_number(entry.name)
         if number is None:
@@ -78,10 +78,14 @@ def unnumbered_images(folder: Path) -> list[str]:
     return [
         e.name
         for e in entries
-        if not e.name.startswith(".")
-        and e.suffix.lower() in IMAGE_SUFFIXES
-        and frame_number(e.name) is None
+        if _is_image_name(e.name) and frame_number(e.name) is None
     ]
+
+
+def _is_image_name(name: str) -> bool:
+    """Whether a shot folder's entry is named as an image it reads (hidden
+    files are not: editors' and our own temporaries)."""
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
