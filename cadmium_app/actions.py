@@ -115,7 +115,7 @@ class Actions:
     next_problem: QAction
     accept: QAction
     paint_selected: QAction
-    neighbour_style: QAction
+    other_style: QAction
     accept_frame: QAction
     # Colorize
     propagate_current: QAction
@@ -289,13 +289,14 @@ def build_actions(w: MainWindow) -> Actions:
             tip="Paint the region Next problem went to with the current style, "
             "then go to the next problem",
         ),
-        neighbour_style=make_action(
+        other_style=make_action(
             w,
-            "Neighbour's style",
-            tools.neighbour_style,
+            "Other likely style",
+            tools.other_style,
             shortcut="S",
-            tip="Take the style of a region next to the one Next problem went "
-            "to; again for the next neighbour",
+            tip="Take another style likely right for the region Next problem "
+            "went to (propagation's next guesses, then its neighbours'); "
+            "again for the next",
         ),
         accept_frame=make_action(
             w,

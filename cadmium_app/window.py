@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
                 a.next_problem,
                 a.accept,
                 a.paint_selected,
-                a.neighbour_style,
+                a.other_style,
                 a.accept_frame,
             ],
             "&Colorize": [

@@ -1,7 +1,8 @@
 """Undo history of a project's edits, stored as diffs (Qt-free).
 
 A fill edit records, for each frame it touched, which regions changed and
-their fills before and after (style, origin, confidence, flag), like the
+their fills before and after (style, origin, confidence, flag and
+alternatives), like the
 label-layer history of napari. One click, one drag of the fill tool or one
 propagation run is one edit. Palette edits keep the palette before and after
 (palettes are small and immutable); one that deletes a style also keeps the
@@ -26,33 +27,25 @@ from engine.style_image import StyleImage
 
 @dataclass(frozen=True)
 class RegionFills:
-    """The fills of some regions of a frame (arrays of one length k)."""
+    """The fills of some regions of a frame: each FillMap array taken at
+    those regions (``values``, in `FillMap.field_names` order)."""
 
-    style: np.ndarray  # int32 [k]
-    origin: np.ndarray  # uint8 [k]
-    confidence: np.ndarray  # float32 [k]
-    flagged: np.ndarray  # bool [k]
+    values: tuple[np.ndarray, ...]
 
     @staticmethod
     def take(fills: FillMap, regions: np.ndarray) -> RegionFills:
         return RegionFills(
-            style=fills.style[regions].copy(),
-            origin=fills.origin[regions].copy(),
-            confidence=fills.confidence[regions].copy(),
-            flagged=fills.flagged[regions].copy(),
+            tuple(getattr(fills, name)[regions] for name in FillMap.field_names())
         )
 
     def put(self, fills: FillMap, regions: np.ndarray) -> FillMap:
         """A copy of ``fills`` with these values at ``regions``."""
-        style = fills.style.copy()
-        origin = fills.origin.copy()
-        confidence = fills.confidence.copy()
-        flagged = fills.flagged.copy()
-        style[regions] = self.style
-        origin[regions] = self.origin
-        confidence[regions] = self.confidence
-        flagged[regions] = self.flagged
-        return FillMap(style, origin, confidence, flagged)
+        arrays = []
+        for name, value in zip(FillMap.field_names(), self.values, strict=True):
+            array = getattr(fills, name).copy()
+            array[regions] = value
+            arrays.append(array)
+        return FillMap(*arrays)
 
 
 @dataclass(frozen=True)

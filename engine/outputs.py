@@ -167,7 +167,8 @@ def frame_report(
     **extra: Any,
 ) -> dict[str, Any]:
     """A frame's entry in report.json: its regions, the unpainted count and
-    every flagged region with its position, size, confidence and style."""
+    every flagged region with its position, size, confidence, style and the
+    styles propagation ranked next ("alternatives", most likely first)."""
     table = regions.table
     flagged = []
     for i in np.flatnonzero(fills.flagged).tolist():
@@ -179,6 +180,11 @@ def frame_report(
                 "area": int(table.area[i]),
                 "confidence": round(float(fills.confidence[i]), 3),
                 "style": palette[style].name if style >= 0 else None,
+                "alternatives": [
+                    palette[int(a)].name
+                    for a in fills.alternatives[i]
+                    if 0 <= a < len(palette)
+                ],
             }
         )
     return {

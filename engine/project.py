@@ -51,6 +51,7 @@ import numpy as np
 
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
+    ALTERNATIVES,
     ORIGIN_ANIMATOR,
     ORIGIN_PROPAGATED,
     FillMap,
@@ -140,10 +141,7 @@ def _carried(fills: FillMap, source: np.ndarray) -> FillMap:
     if len(fills) == 0:
         return empty
     taken = FillMap(
-        *(
-            getattr(fills, name)[np.maximum(source, 0)]
-            for name in ("style", "origin", "confidence", "flagged")
-        )
+        *(getattr(fills, name)[np.maximum(source, 0)] for name in FillMap.field_names())
     )
     return taken.where(source >= 0, empty)
 
@@ -427,6 +425,7 @@ class Project:
             base.origin.copy(),
             base.confidence.copy(),
             base.flagged.copy(),
+            base.alternatives,
         )
         after.style[index] = new_style
         after.origin[index] = new_origin
@@ -691,8 +690,8 @@ def _stem(frame: int, fills: FillMap, gap: int) -> str:
 def _digest(fills: FillMap, gap: int) -> str:
     h = hashlib.blake2b(digest_size=10)
     h.update(f"{VERSION}:{gap}:{len(fills)}:".encode())
-    for array in (fills.style, fills.origin, fills.confidence, fills.flagged):
-        h.update(np.ascontiguousarray(array).tobytes())
+    for name in FillMap.field_names():
+        h.update(np.ascontiguousarray(getattr(fills, name)).tobytes())
     return h.hexdigest()
 
 
@@ -704,19 +703,22 @@ def _encode_npz(fills: FillMap) -> bytes:
         origin=fills.origin.astype(np.uint8),
         confidence=fills.confidence.astype(np.float32),
         flagged=fills.flagged.astype(bool),
+        alternatives=fills.alternatives.astype(np.int32),
     )
     return buffer.getvalue()
 
 
 # What numpy's reader raises on a damaged or truncated .npz: its zip
-# container (BadZipFile, EOFError, an unknown compression method), the
-# compressed members (zlib.error) and the arrays inside (ValueError).
+# container (BadZipFile, EOFError, an unknown compression method, a flipped
+# "encrypted" bit: RuntimeError), the compressed members (zlib.error) and
+# the arrays inside (ValueError).
 DAMAGED_NPZ = (
     OSError,
     KeyError,
     ValueError,
     EOFError,
     NotImplementedError,
+    RuntimeError,
     zipfile.BadZipFile,
     zlib.error,
 )
@@ -730,6 +732,7 @@ def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
                 origin=data["origin"].astype(np.uint8),
                 confidence=data["confidence"].astype(np.float32),
                 flagged=data["flagged"].astype(bool),
+                alternatives=_alternatives(data, count, n_styles),
             )
     except DAMAGED_NPZ as exc:
         raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
@@ -740,6 +743,20 @@ def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
     if bad.any():
         raise CadmiumError(f"{path}: fills name styles the palette does not have")
     return fills
+
+
+def _alternatives(data: np.lib.npyio.NpzFile, count: int, n_styles: int) -> np.ndarray:
+    """A fill file's alternatives (FillMap.alternatives), none where the file
+    has none that fit (written before they were kept): they are a hint, so
+    reading them never fails a frame's fills."""
+    none = np.full((count, ALTERNATIVES), UNPAINTED, np.int32)
+    if "alternatives" not in data.files:
+        return none
+    kept = data["alternatives"]
+    if kept.shape != none.shape or not np.issubdtype(kept.dtype, np.integer):
+        return none
+    kept = kept.astype(np.int32)
+    return np.where((kept >= 0) & (kept < n_styles), kept, UNPAINTED)
 
 
 def _relative(target: Path, base: Path) -> str:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.errors import CadmiumError
-from engine.fills import ORIGIN_PROPAGATED, FillMap
+from engine.fills import ALTERNATIVES, ORIGIN_PROPAGATED, FillMap
 from engine.matching import Correspondence, Frame, Matcher, Vote, vote
 from engine.palette import UNPAINTED
 
@@ -154,7 +154,27 @@ def combine_votes(
         origin=origin,
         confidence=np.where(no_match, 0.0, confidence).astype(np.float32),
         flagged=flagged,
+        alternatives=_runners_up(decided[:, :n_styles], style),
     )
+
+
+def _runners_up(shares: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """int32 [n x ALTERNATIVES]: per region, the styles of largest share
+    other than ``chosen``, largest first (UNPAINTED past those with any
+    share, however small: on the validation shots a guess of 0.1% share is
+    still right more often than a neighbour's style); see
+    FillMap.alternatives."""
+    n, n_styles = shares.shape
+    out = np.full((n, ALTERNATIVES), UNPAINTED, np.int32)
+    if n == 0 or n_styles == 0:
+        return out
+    shares = shares.copy()
+    painted = chosen != UNPAINTED
+    shares[np.flatnonzero(painted), chosen[painted]] = 0.0
+    order = np.argsort(-shares, axis=1, kind="stable")[:, :ALTERNATIVES]
+    taken = np.take_along_axis(shares, order, axis=1) > 0
+    out[:, : order.shape[1]] = np.where(taken, order, UNPAINTED)
+    return out
 
 
 def _filled_shares(

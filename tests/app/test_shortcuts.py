@@ -395,12 +395,13 @@ def test_return_paints_the_problem_region_with_the_current_style(
     assert fills is not None and fills.style[ring] == 2 and fills.flagged[ring]
 
 
-def test_s_takes_a_neighbours_style_in_turn_for_return_to_paint(
+def test_s_offers_propagations_next_guesses_then_neighbours_styles_in_turn(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
-    """The usual wrong guess is a neighbour's colour: S offers the styles
-    around the region Next problem went to, one per press, and Return
-    paints with the one shown."""
+    """A region painted wrong is most often right in propagation's next
+    guess, else often in a neighbour's colour: S offers those styles for the
+    region Next problem went to, one per press, and Return paints with the
+    one shown."""
     (ring,) = propagated_frame_3(qtbot, window, shot_dir, flagged=("ring",))
     session = window.session
     project = session.project
@@ -409,27 +410,36 @@ def test_s_takes_a_neighbours_style_in_turn_for_return_to_paint(
     said: list[str] = []
     session.status.connect(said.append)
     press(qtbot, window, Qt.Key.Key_S)
-    assert said[-1].startswith("No region to look around: go to one first")
+    assert said[-1].startswith("No region to find styles for: go to one first")
     press(qtbot, window, Qt.Key.Key_N)
     assert window.canvas_controller.selected == (3, ring)
     press(qtbot, window, Qt.Key.Key_S)  # every region is style 2 so far
-    assert said[-1] == f"Region {ring}: no neighbour painted in another style"
-    # The regions painted apart, each in a style of its own.
+    assert said[-1].startswith(f"Region {ring}: no other style to offer")
+    # The regions painted apart, each in a style of its own, and a guess
+    # for the ring that no neighbour has (its own style is never offered).
     fills = project.fills(3)
     assert fills is not None
     varied = (np.arange(len(fills)) % len(project.palette)).astype(np.int32)
     varied[ring] = 2
-    project.set_fills(3, fills.replace(style=varied))
-    expected = neighbour_styles(frame.regions, project.fills(3), ring)  # type: ignore[arg-type]
-    assert len(expected) >= 2  # so the second press shows another
+    around = neighbour_styles(frame.regions, fills.replace(style=varied), ring)
+    assert len(around) >= 1
+    guess = next(s for s in range(len(project.palette)) if s not in (*around, 2))
+    alternatives = fills.alternatives.copy()
+    alternatives[ring] = [2, guess, UNPAINTED]
+    project.set_fills(3, fills.replace(style=varied, alternatives=alternatives))
     press(qtbot, window, Qt.Key.Key_S)
-    assert session.style == expected[0]
-    assert said[-1].startswith(
-        f"Style {project.palette[expected[0]].name}, a neighbour's (1 of "
+    assert session.style == guess
+    total = 1 + len(around)
+    assert said[-1] == (
+        f"Style {project.palette[guess].name}, propagation's next guess "
+        f"(1 of {total}): Return paints region {ring} with it"
     )
     press(qtbot, window, Qt.Key.Key_S)
-    assert session.style == expected[1]
+    assert session.style == around[0]
+    assert said[-1].startswith(
+        f"Style {project.palette[around[0]].name}, a neighbour's (2 of {total})"
+    )
     press(qtbot, window, Qt.Key.Key_Return)
     fills = project.fills(3)
-    assert fills is not None and fills.style[ring] == expected[1]
+    assert fills is not None and fills.style[ring] == around[0]
     assert not fills.flagged[ring]

@@ -6,18 +6,22 @@ import pytest
 from drawing import blank, circle
 
 from engine.fills import (
+    ALTERNATIVES,
     ORIGIN_ANIMATOR,
+    ORIGIN_PROPAGATED,
     FillMap,
+    OtherStyles,
     color_layer,
     composite,
     fills_from_color,
     key_from_color,
     mixed_regions,
     neighbour_styles,
+    other_styles,
     region_majority,
 )
 from engine.palette import UNPAINTED, Palette, Style
-from engine.regions import segment_image
+from engine.regions import Regions, segment_image
 
 RED = (220, 40, 30, 255)
 BLUE = (40, 60, 200, 255)
@@ -179,8 +183,10 @@ def test_a_key_region_in_no_main_colour_is_left_unpainted_and_flagged() -> None:
     assert read.palette.colors() == [(10, 200, 30, 255)]  # no style per speck
 
 
-def test_neighbour_styles_go_by_shared_boundary_leaving_out_the_own_style() -> None:
-    image = blank()  # 200 x 160: a wall down the middle, a ring on the left
+def _wall_and_ring(origin: int) -> tuple[Regions, FillMap, int, int, int]:
+    """200 x 160: a wall down the middle, a ring on the left; the left,
+    ring and right regions painted styles 0, 1 and 2."""
+    image = blank()
     image[:, 99:101] = 0
     image = circle(image, (50, 80), 12)
     _, regions = segment_image(image)
@@ -188,8 +194,13 @@ def test_neighbour_styles_go_by_shared_boundary_leaving_out_the_own_style() -> N
         regions.labels[y, x] - 1 for x, y in ((10, 10), (50, 80), (150, 80))
     )
     fills = FillMap.empty(regions.count).with_styles(
-        np.array([left, ring, right]), np.array([0, 1, 2], np.int32), ORIGIN_ANIMATOR
+        np.array([left, ring, right]), np.array([0, 1, 2], np.int32), origin
     )
+    return regions, fills, left, ring, right
+
+
+def test_neighbour_styles_go_by_shared_boundary_leaving_out_the_own_style() -> None:
+    regions, fills, left, ring, right = _wall_and_ring(ORIGIN_ANIMATOR)
     # The wall (160 px) is longer than the ring's outline (about 90 px).
     assert neighbour_styles(regions, fills, left) == [2, 1]
     assert neighbour_styles(regions, fills, ring) == [0]
@@ -201,6 +212,36 @@ def test_neighbour_styles_go_by_shared_boundary_leaving_out_the_own_style() -> N
     assert (
         neighbour_styles(regions, blank_right, left) == []
     )  # one unpainted, one of its own style
+
+
+def test_other_styles_are_propagations_guesses_then_the_neighbours() -> None:
+    regions, fills, left, _, _ = _wall_and_ring(ORIGIN_PROPAGATED)
+    assert other_styles(regions, fills, left) == OtherStyles([2, 1], 0)
+    alternatives = fills.alternatives.copy()
+    # Its own style and a style twice are left out; a guess a neighbour
+    # also has comes first, as a guess.
+    alternatives[left] = [1, 0, 5]
+    guessed = fills.replace(alternatives=alternatives)
+    assert other_styles(regions, guessed, left) == OtherStyles([1, 5, 2], 2)
+    # Painting a region keeps them: they are still the next guesses.
+    painted = guessed.with_styles(np.array([left]), 5, ORIGIN_ANIMATOR)
+    assert other_styles(regions, painted, left) == OtherStyles([1, 0, 2], 2)
+
+
+def test_fill_maps_carry_their_alternatives_through_every_change() -> None:
+    fills = FillMap.empty(3).with_styles(np.arange(3), np.array([0, 1, 2]), 2)
+    assert fills.alternatives.shape == (3, ALTERNATIVES)
+    assert (fills.alternatives == UNPAINTED).all()
+    guesses = np.array([[1, 2, UNPAINTED], [0, 2, 3], [3, 0, 1]], np.int32)
+    guessed = fills.replace(alternatives=guesses)
+    assert guessed.differs(fills).tolist() == [True, True, True]
+    mixed = guessed.where(np.array([True, False, True]), fills)
+    assert mixed.alternatives[:, 0].tolist() == [1, UNPAINTED, 3]
+    # Style 2 deleted, its regions repainted with style 0: 3 becomes 2.
+    renumbered = guessed.renumbered(np.array([0, 1, 0, 2], np.int32))
+    assert renumbered.alternatives.tolist() == [[1, 0, UNPAINTED], [0, 0, 2], [2, 0, 1]]
+    with pytest.raises(ValueError, match="alternatives"):
+        FillMap(fills.style, fills.origin, fills.confidence, fills.flagged, guesses[:2])
 
 
 def test_majority_votes_alike_with_a_table_too_large_to_hold(

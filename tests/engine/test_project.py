@@ -19,7 +19,7 @@ from drawing import open_circle
 
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
-from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
+from engine.fills import ALTERNATIVES, ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
 from engine.history import History, PaletteEdit
 from engine.palette import UNPAINTED, default_palette
 from engine.project import (
@@ -200,6 +200,48 @@ def test_save_and_load_restore_every_fill(shot_dir: Path, tmp_path: Path) -> Non
     save_project(loaded.snapshot(), path, regions_of=regions_of)
     assert segmented == [2]
     assert load_project(path).painted_frames == [1, 2, 3]
+
+
+def test_propagations_next_guesses_survive_undo_save_and_load(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """What S offers first comes back with the fills: after an undo, and in
+    a project saved and opened again; a fill file saved before guesses were
+    kept opens with none."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    count = engine.frame(2).regions.count
+    guesses = np.full((count, ALTERNATIVES), UNPAINTED, np.int32)
+    guesses[:, 0] = 3
+
+    def propagated(first_guess: int) -> FillMap:
+        alternatives = guesses.copy()
+        alternatives[0, 0] = first_guess
+        painted = FillMap.empty(count).with_styles(
+            np.arange(count), 2, ORIGIN_PROPAGATED
+        )
+        return painted.replace(alternatives=alternatives)
+
+    project.commit(project.propagation_edit({2: propagated(4)}, "Propagate"))  # type: ignore[arg-type]
+    # Run again: only the guesses differ, and that too is one undo step.
+    edit = project.propagation_edit({2: propagated(5)}, "Propagate")
+    assert edit is not None
+    project.commit(edit)
+    assert project.fills(2).alternatives[0, 0] == 5  # type: ignore[union-attr]
+    project.undo()
+    assert project.fills(2).alternatives[:, 0].tolist() == [4] + [3] * (count - 1)  # type: ignore[union-attr]
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    loaded = load_project(path)
+    assert np.array_equal(loaded.fills(2).alternatives, project.fills(2).alternatives)  # type: ignore[union-attr]
+    (fill_file,) = data_dir_for(path).glob("000002-*.npz")
+    with np.load(fill_file) as data:
+        older = {k: data[k] for k in data.files if k != "alternatives"}
+    np.savez_compressed(fill_file, **older)  # type: ignore[arg-type]
+    loaded = load_project(path)
+    fills = loaded.fills(2)
+    assert fills is not None and (fills.style == 2).all()
+    assert (fills.alternatives == UNPAINTED).all()
 
 
 def test_a_save_clears_what_a_killed_save_left(shot_dir: Path, tmp_path: Path) -> None:
@@ -580,6 +622,9 @@ def test_a_fill_file_damaged_any_way_loses_only_its_frame(
     good = fill_file.read_bytes()
     rng = np.random.default_rng(5)
     damaged = [good[:100], good[: len(good) // 2], good[:-1]]
+    # The "encrypted" bit of a member's flags, in the central directory.
+    central = good.index(b"PK\x01\x02") + 8
+    damaged.append(good[:central] + bytes([good[central] | 1]) + good[central + 1 :])
     for _ in range(60):
         flipped = np.frombuffer(good, np.uint8).copy()
         at = rng.integers(len(flipped), size=int(rng.integers(1, 6)))

@@ -100,6 +100,32 @@ def test_one_vote_is_taken_as_it_is_ties_going_to_the_style() -> None:
     assert result.style[1] == UNPAINTED
 
 
+def test_propagation_keeps_its_next_guesses_most_likely_first() -> None:
+    """What S offers first: per region, the styles the votes ranked after
+    the one painted (for a region left unpainted, its best ones), never a
+    style no vote gave anything."""
+    scores = np.array(
+        [
+            [0.5, 0.1, 0.0, 0.3, 0.0, 0.1],  # painted 0; then 3, then 1
+            [0.0, 0.0, 0.2, 0.0, 0.0, 0.8],  # unpainted; 2 the only guess
+            [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],  # sure: no other guess
+        ],
+        np.float32,
+    )
+    result = combine_votes([(Vote(scores), 1.0)], PropagationSettings(), 5)
+    assert result.style.tolist() == [0, UNPAINTED, 4]
+    assert result.alternatives.tolist() == [
+        [3, 1, UNPAINTED],
+        [2, UNPAINTED, UNPAINTED],
+        [UNPAINTED, UNPAINTED, UNPAINTED],
+    ]
+    # Two keys: ranked by the weighted votes together.
+    both = combine_votes(
+        _key_votes([[0.6, 0.4, 0]], [[0, 1, 0]]), PropagationSettings(), 2
+    )
+    assert both.style[0] == 1 and both.alternatives[0].tolist()[0] == 0
+
+
 def test_a_vote_of_weight_zero_changes_nothing() -> None:
     [(near, _), (far, _)] = _key_votes(near=[[0, 0, 1]], far=[[0, 1, 0]])
     alone = combine_votes([(near, 1.0)], PropagationSettings(), 2)
@@ -305,6 +331,9 @@ def test_flagged_regions_appear_in_the_report(tmp_path: Path) -> None:
     assert frame3["flagged"], frame3
     entry = frame3["flagged"][0]
     assert {"region", "centroid", "confidence", "style", "area"} <= set(entry)
+    # The styles propagation ranked next, by name (what to try instead).
+    names = {style["name"] for style in report["palette"]}
+    assert set(entry["alternatives"]) <= names
 
 
 def test_chaining_uses_the_previous_painted_frame(tmp_path: Path) -> None:
