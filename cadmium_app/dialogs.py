@@ -8,8 +8,11 @@ them, and are kept in ``errors`` for tests and logs.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -35,6 +38,23 @@ def by_frame(reasons: dict[int, str], shown: int = 4) -> str:
     return listed + more
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _giving_keys_back(method: _Method) -> _Method:
+    """A blocking dialog's method that hands the keys back to the main
+    window when the dialog closes (see Dialogs._refocus)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Dialogs, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._refocus()
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Dialogs:
     def __init__(self, parent: QWidget) -> None:
         self.parent = parent
@@ -58,19 +78,31 @@ class Dialogs:
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setObjectName("messageBox")
+        # Keys go back to the main window when the box closes: without a
+        # window manager (Xvfb) nothing else gives them back, and N, S or
+        # Return did nothing until the window was clicked.
+        box.finished.connect(self._refocus)
         box.open()
 
+    def _refocus(self) -> None:
+        window = self.parent.window()
+        window.activateWindow()
+        window.raise_()
+
     # -- questions (block until answered)
+    @_giving_keys_back
     def open_folder(self, title: str, start: str = "") -> Path | None:
         chosen = QFileDialog.getExistingDirectory(self.parent, title, start)
         return Path(chosen) if chosen else None
 
+    @_giving_keys_back
     def open_project_file(self, start: str = "") -> Path | None:
         chosen, _ = QFileDialog.getOpenFileName(
             self.parent, "Open project", start, PROJECT_FILTER
         )
         return Path(chosen) if chosen else None
 
+    @_giving_keys_back
     def save_project_file(self, suggested: str = "") -> Path | None:
         chosen, _ = QFileDialog.getSaveFileName(
             self.parent, "Save project", suggested, PROJECT_FILTER
@@ -84,6 +116,7 @@ class Dialogs:
             else path.with_name(path.name + ".cadmium")
         )
 
+    @_giving_keys_back
     def color(
         self, initial: tuple[int, int, int, int], title: str
     ) -> tuple[int, ...] | None:
@@ -97,10 +130,12 @@ class Dialogs:
             return None
         return (chosen.red(), chosen.green(), chosen.blue(), chosen.alpha())
 
+    @_giving_keys_back
     def text(self, title: str, label: str, initial: str = "") -> str | None:
         value, ok = QInputDialog.getText(self.parent, title, label, text=initial)
         return value.strip() or None if ok else None
 
+    @_giving_keys_back
     def choice(
         self, title: str, label: str, items: list[str], current: int = 0
     ) -> int | None:
@@ -111,6 +146,7 @@ class Dialogs:
         )
         return items.index(value) if ok and value in items else None
 
+    @_giving_keys_back
     def recover(self, when: str) -> bool:
         answer = QMessageBox.question(
             self.parent,
@@ -122,6 +158,7 @@ class Dialogs:
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    @_giving_keys_back
     def unsaved_changes(self) -> str:
         """'save', 'discard' or 'cancel'."""
         answer = QMessageBox.question(

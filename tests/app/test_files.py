@@ -28,6 +28,7 @@ from app_helpers import (
     wait_ready,
 )
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.window import MainWindow
@@ -323,6 +324,22 @@ def test_a_key_painted_in_two_colours_in_one_region_is_flagged_and_said(
     # Next problem takes the animator there.
     window.canvas_controller.next_problem()
     assert window.canvas_controller.selected == (1, int(np.argmax(fills.flagged)))
+
+
+def test_keys_go_back_to_the_window_when_a_message_closes(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Without a window manager (Xvfb) nothing handed the keys back after a
+    message was closed: N, S and Return did nothing until a click."""
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window.dialogs.info("key 0001.png: nothing painted")
+    box = window.findChild(QMessageBox, "messageBox")
+    assert box is not None
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is box, timeout=2000)
+    box.accept()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
 
 
 def test_export_writes_every_layer_with_the_original_names(
