@@ -10,6 +10,14 @@ behave, over the engine's regions of the non-key frames:
                  errors an animator would not be pointed to
     flag_recall  share of wrong regions that were flagged
 
+and what reviewing the flagged regions by keyboard takes (docs/app.md), as
+shares of the flagged regions that have a true colour:
+
+    A            painted right: A keeps the colour
+    S            the first style S offers is right: S, Return
+    SS           the second is: S, S, Return
+    palette      neither: the style is picked by hand
+
 Matchers: those of the application (learned, assignment, overlap) and
 "reachable", the perfect matcher of training.evaluate: the ceiling the keys
 and the segmentation leave (a part that neither key has is unreachable).
@@ -31,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.facade import MATCHERS, make_matcher
-from engine.fills import FillMap, color_layer
+from engine.fills import FillMap, color_layer, other_styles
 from engine.gaps import DEFAULT_GAP
 from engine.matching import Frame, Matcher
 from engine.palette import UNPAINTED
@@ -51,6 +59,7 @@ from training.evaluate import (
 from training.metrics import METRICS, frame_scores, mean_scores, nan_mean
 
 FLAG_METRICS = ("flagged", "silent", "flag_recall")
+REVIEW_METRICS = ("A", "S", "SS", "palette")
 
 
 def shot_scores(
@@ -83,6 +92,7 @@ def shot_scores(
         settings=settings,
     )
     scores, flagged, silent, wrong_total, caught, regions = [], 0, 0, 0, 0, 0
+    review = dict.fromkeys(REVIEW_METRICS, 0)
     swept = {t: np.zeros(2, np.int64) for t in sweep}  # flagged, caught
     for result in results:
         frame = by_number[result.number]
@@ -97,6 +107,8 @@ def shot_scores(
         silent += int((wrong & ~fills.flagged).sum())
         wrong_total += int(wrong.sum())
         caught += int((wrong & fills.flagged).sum())
+        for region in np.flatnonzero(fills.flagged & (expected != UNPAINTED)).tolist():
+            review[review_keys(frame, fills, region, int(expected[region]))] += 1
         for t, counts in swept.items():
             flags = (fills.style == UNPAINTED) | (fills.confidence < t)
             counts += (int(flags.sum()), int((wrong & flags).sum()))
@@ -104,6 +116,9 @@ def shot_scores(
     result_scores["flagged"] = flagged / max(regions, 1)
     result_scores["silent"] = silent / max(regions, 1)
     result_scores["flag_recall"] = caught / wrong_total if wrong_total else float("nan")
+    reviewed = sum(review.values())
+    for name, count in review.items():
+        result_scores[name] = count / reviewed if reviewed else float("nan")
     for t, (t_flagged, t_caught) in swept.items():
         result_scores[f"flagged@{t:g}"] = t_flagged / max(regions, 1)
         result_scores[f"silent@{t:g}"] = (wrong_total - t_caught) / max(regions, 1)
@@ -111,6 +126,14 @@ def shot_scores(
             t_caught / wrong_total if wrong_total else float("nan")
         )
     return result_scores
+
+
+def review_keys(frame: Frame, fills: FillMap, region: int, true: int) -> str:
+    """How a flagged region is mended by keyboard (REVIEW_METRICS)."""
+    if fills.style[region] == true:
+        return "A"
+    offers = other_styles(frame.regions, fills, region).styles[:2]
+    return ("S", "SS")[offers.index(true)] if true in offers else "palette"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +224,19 @@ def main(argv: list[str] | None = None) -> int:
             mean = {k: nan_mean([r[k] for r in rows]) for k in columns}
             cells = " | ".join(f"{mean[k]:.3f}" for k in columns)
             print(f"| {source} | {len(rows)} | {name} | {cells} |")
+    print(
+        "\nReviewing the flagged regions by keyboard (all sources; share of "
+        "flagged regions: A keeps a right colour, S then Return or S, S then "
+        "Return mends a wrong one, else the palette)\n"
+    )
+    print("| matcher | " + " | ".join(REVIEW_METRICS) + " |")
+    print("|---" * (len(REVIEW_METRICS) + 1) + "|")
+    for name in matchers:
+        rows = [s for (_, m), v in per.items() if m == name for s in v]
+        cells = " | ".join(
+            f"{nan_mean([r[k] for r in rows]):.3f}" for k in REVIEW_METRICS
+        )
+        print(f"| {name} | {cells} |")
     if sweep:
         print("\nReview flags at other thresholds (all sources)\n")
         print("| matcher | flag below | " + " | ".join(FLAG_METRICS) + " |")

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from drawing import blank, circle
 from probes import usage_error
 
-from engine.matching import OverlapMatcher
+from engine.fills import ORIGIN_PROPAGATED, FillMap
+from engine.matching import Frame, OverlapMatcher
 from engine.propagation import PropagationSettings
+from engine.regions import segment_image
 from training.data.procedural import generate_procedural
 from training.evaluate import ReachableMatcher
-from training.evaluate_shots import main, shot_scores
+from training.evaluate_shots import REVIEW_METRICS, main, review_keys, shot_scores
 
 
 def test_a_still_shot_is_painted_perfectly_from_one_key() -> None:
@@ -48,6 +52,30 @@ def test_the_table_has_a_row_per_source_and_matcher(capsys) -> None:  # type: ig
     assert "| procedural | 1 | overlap |" in table
     assert "| all | 1 | assignment |" in table
     assert "| all | 1 | reachable |" in table
+    assert "Reviewing the flagged regions by keyboard" in table
+    assert "| overlap | " in table.split("by keyboard")[1]
+
+
+def test_each_flagged_region_is_mended_one_way_by_keyboard() -> None:
+    image = circle(blank(), (50, 80), 12)  # a ring in a field: two regions
+    lineart, regions = segment_image(image)
+    frame = Frame(1, image, lineart, regions)
+    ring = regions.region_at(50, 80)
+    assert ring is not None
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), 0, ORIGIN_PROPAGATED
+    )
+    alternatives = fills.alternatives.copy()
+    alternatives[ring] = [3, 4, -1]
+    fills = fills.replace(alternatives=alternatives)
+    assert review_keys(frame, fills, ring, 0) == "A"
+    assert review_keys(frame, fills, ring, 3) == "S"
+    assert review_keys(frame, fills, ring, 4) == "SS"
+    assert review_keys(frame, fills, ring, 5) == "palette"
+    shot = generate_procedural(seed=8, index=0, size=(256, 192), frames=8)
+    scores = shot_scores(shot, OverlapMatcher(), 4, PropagationSettings(flag_below=0.9))
+    assert scores["flagged"] > 0
+    assert sum(scores[k] for k in REVIEW_METRICS) == pytest.approx(1.0)
 
 
 def test_the_perfect_matcher_paints_nothing_wrong_without_a_flag() -> None:
