@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -284,3 +285,27 @@ def test_a_gap_in_a_thick_line_closes_at_its_width(thickness: int) -> None:
     image = open_circle(8, radius=60, thickness=thickness)
     assert segment_image(image, gap=4)[1].count == 1
     assert segment_image(image, gap=10)[1].count == 2
+
+
+def test_a_stroke_tapering_to_its_tip_at_hd_closes_its_gap() -> None:
+    """Frame 12 of the sample shot scaled to HD: a stroke about 5 px thick
+    narrows to a 2 px tip 12 px from the next stroke; the ring just outside
+    the stroke met the tip, so no end was found and the hill behind leaked
+    into the sky (one of the gaps HD frames left open,
+    benchmarks/bench_gaps_scaled.py)."""
+    from importlib.resources import files
+
+    from engine.imageio import read_image
+
+    sample = Path(str(files("cadmium_resources").joinpath("sample_shot")))
+    image = read_image(sample / "line" / "0012.png")
+    big = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    closures = segment(extract_lines(big), gap=12).closures.segments
+    ends = closures.astype(np.float64)
+    tip, below = np.array([688.0, 100.0]), np.array([688.0, 112.0])
+    across = [
+        np.hypot(*(s[:2] - a)) < 4 and np.hypot(*(s[2:] - b)) < 4
+        for s in ends
+        for a, b in ((tip, below), (below, tip))
+    ]
+    assert any(across)
