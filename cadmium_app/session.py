@@ -46,11 +46,13 @@ class EditCommand(QUndoCommand):
         if not self._done:
             project.commit(self.edit)
             self._done = True
+            self.session.notify(self.edit)
         else:
             redone = project.redo()
             if redone is not self.edit:
                 log.error("undo stacks out of step (redo %s)", self.edit.label)
-        self.session.notify(self.edit)
+            self.session.notify(self.edit)
+            self.session.revisit(self.edit, "Redid")
 
     def undo(self) -> None:
         project = self.session.project
@@ -59,6 +61,7 @@ class EditCommand(QUndoCommand):
         if undone is not self.edit:
             log.error("undo stacks out of step (undo %s)", self.edit.label)
         self.session.notify(self.edit)
+        self.session.revisit(self.edit, "Undid")
 
     def id(self) -> int:
         stroke = isinstance(self.edit, FillEdit) and self.edit.stroke > 0
@@ -88,6 +91,9 @@ class Session(QObject):
     frame_analysed = Signal(int)  # a frame's regions are ready, or failed
     status = Signal(str)
     gap_changed = Signal(int)  # the project's gap, by a gap edit or its undo
+    # An undo or redo of a fill edit on one frame: that frame and the regions
+    # whose fills it changed (int64 array).
+    edit_revisited = Signal(int, object)
 
     def __init__(
         self, settings: AppSettings, dialogs: Dialogs, parent: QObject | None = None
@@ -288,6 +294,18 @@ class Session(QObject):
             device=self.settings.device,
             cache_frames=self.settings.frame_cache,
         )
+
+    def revisit(self, edit: Edit, done: str) -> None:
+        """After an undo or redo (``done``: "Undid" or "Redid") of a fill
+        edit on one frame: show that frame, so the change is seen where it
+        happened (a review goes on to the next frame, and Ctrl+Z there
+        changed the frame before, out of sight), and say what was done."""
+        if not isinstance(edit, FillEdit) or len(edit.diffs) != 1:
+            return
+        diff = edit.diffs[0]
+        self.set_frame(diff.frame)
+        self.status.emit(f"{done} {edit.label} on frame {diff.frame}")
+        self.edit_revisited.emit(diff.frame, diff.regions)
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""

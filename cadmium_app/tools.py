@@ -68,6 +68,7 @@ class CanvasController(QObject):
         session.palette_changed.connect(self.refresh)
         session.frames.lines_ready.connect(self._on_lines)
         session.gap_changed.connect(self._on_gap)
+        session.edit_revisited.connect(self._on_revisited)
         canvas.pressed.connect(self._on_pressed)
         canvas.dragged.connect(self._on_dragged)
         canvas.released.connect(self._on_released)
@@ -132,6 +133,15 @@ class CanvasController(QObject):
     def _on_fills(self, frames: tuple[int, ...]) -> None:
         if self.session.frame in frames:
             self.refresh()
+
+    def _on_revisited(self, frame: int, regions: np.ndarray) -> None:
+        """Undoing or redoing a change of one region selects it: Ctrl+Z
+        after Return (or A) is back on the region, for S to offer the next
+        style (its turn goes on) and Return to paint it."""
+        if len(regions) == 1:
+            self.selected = (frame, int(regions[0]))
+            self.refresh()
+            self._center_on_selected()
 
     def _on_gap(self, _gap: int) -> None:
         # Every frame is segmented again: region numbers mean other regions.
@@ -446,16 +456,12 @@ class CanvasController(QObject):
             return
         project, frame, region = found
         fills = render.fitting(frame, project.fills(frame.number))
-        offers = (
-            other_styles(frame.regions, fills, region) if fills is not None else None
-        )
+        if fills is None:
+            fills = FillMap.empty(frame.regions.count)
+        offers = other_styles(frame.regions, fills, region)
         known = len(project.palette)
-        styles = [s for s in offers.styles if s < known] if offers else []
-        guesses = (
-            len([s for s in offers.styles[: offers.guesses] if s < known])
-            if offers
-            else 0
-        )
+        styles = [s for s in offers.styles if s < known]
+        guesses = len([s for s in offers.styles[: offers.guesses] if s < known])
         if not styles:
             self.session.status.emit(
                 f"Region {region}: no other style to offer (no guess from "
@@ -467,8 +473,10 @@ class CanvasController(QObject):
         count = turn[1] + 1 if turn is not None and turn[0] == here else 0
         self._other_turn = (here, count)
         style = styles[count % len(styles)]
+        # A region propagation left unpainted had no first guess to follow.
+        guess = "next guess" if fills.painted[region] else "guess"
         whose = (
-            "propagation's next guess"
+            f"propagation's {guess}"
             if count % len(styles) < guesses
             else "a neighbour's"
         )
