@@ -172,6 +172,10 @@ class Canvas(QWidget):
         )
         self.update()
 
+    def shows(self, x: float, y: float) -> bool:
+        """Whether image point (x, y) is in view."""
+        return self.rect().contains(self.widget_pos(x, y).toPoint())
+
     def image_pos(self, point: QPointF | QPoint) -> QPointF:
         return (QPointF(point) - self.offset) / self.zoom
 

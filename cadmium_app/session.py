@@ -300,12 +300,13 @@ class Session(QObject):
         edit on one frame: show that frame, so the change is seen where it
         happened (a review goes on to the next frame, and Ctrl+Z there
         changed the frame before, out of sight), and say what was done."""
-        if not isinstance(edit, FillEdit) or len(edit.diffs) != 1:
+        if not isinstance(edit, FillEdit) or len(edit.frames) != 1:
             return
-        diff = edit.diffs[0]
-        self.set_frame(diff.frame)
-        self.status.emit(f"{done} {edit.label} on frame {diff.frame}")
-        self.edit_revisited.emit(diff.frame, diff.regions)
+        (frame,) = edit.frames  # a fill, or marking a key
+        self.set_frame(frame)
+        self.status.emit(f"{done} {edit.label} on frame {frame}")
+        regions = edit.diffs[0].regions if edit.diffs else np.zeros(0, np.int64)
+        self.edit_revisited.emit(frame, regions)
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""

@@ -141,7 +141,11 @@ class CanvasController(QObject):
         if len(regions) == 1:
             self.selected = (frame, int(regions[0]))
             self.refresh()
-            self._center_on_selected()
+            current = self.session.current()
+            if current is not None and 0 <= regions[0] < current.regions.count:
+                x, y = current.regions.table.centroid[int(regions[0])]
+                if not self.canvas.shows(float(x), float(y)):
+                    self._center_on_selected()  # never a jump for nothing
 
     def _on_gap(self, _gap: int) -> None:
         # Every frame is segmented again: region numbers mean other regions.

@@ -162,8 +162,26 @@ class FillMap:
             origin=np.where(cleared, ORIGIN_NONE, self.origin).astype(np.uint8),
             confidence=np.where(cleared, 0.0, self.confidence).astype(np.float32),
             flagged=self.flagged & ~cleared,
-            alternatives=_renumber(self.alternatives, new_index),
+            alternatives=tidy_alternatives(
+                style, _renumber(self.alternatives, new_index)
+            ),
         )
+
+
+def tidy_alternatives(style: np.ndarray, alternatives: np.ndarray) -> np.ndarray:
+    """``alternatives`` [n x ALTERNATIVES] without each region's own
+    ``style`` and without repeats, the rest moved up in order (a deleted
+    style's replacement may be the region's own style, or another of its
+    alternatives)."""
+    out = np.full_like(alternatives, UNPAINTED)
+    filled = np.zeros(len(alternatives), np.int64)
+    rows = np.arange(len(alternatives))
+    for column in alternatives.T:
+        seen = (out == column[:, None]).any(axis=1)
+        keep = (column != UNPAINTED) & (column != style) & ~seen
+        out[rows[keep], filled[keep]] = column[keep]
+        filled += keep
+    return out
 
 
 def _renumber(styles: np.ndarray, new_index: np.ndarray) -> np.ndarray:

@@ -56,6 +56,7 @@ from engine.fills import (
     ORIGIN_PROPAGATED,
     FillMap,
     region_majority,
+    tidy_alternatives,
 )
 from engine.gaps import gap_problem
 from engine.history import (
@@ -690,7 +691,13 @@ def _stem(frame: int, fills: FillMap, gap: int) -> str:
 def _digest(fills: FillMap, gap: int) -> str:
     h = hashlib.blake2b(digest_size=10)
     h.update(f"{VERSION}:{gap}:{len(fills)}:".encode())
-    for name in FillMap.field_names():
+    names = FillMap.field_names()
+    if not (fills.alternatives != UNPAINTED).any():
+        # Fills without alternatives keep the names saves gave them before
+        # alternatives were kept, so a project from then is not rewritten
+        # (and every frame segmented again) on its first save.
+        names = tuple(n for n in names if n != "alternatives")
+    for name in names:
         h.update(np.ascontiguousarray(getattr(fills, name)).tobytes())
     return h.hexdigest()
 
@@ -727,32 +734,34 @@ DAMAGED_NPZ = (
 def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
     try:
         with np.load(path, allow_pickle=False) as data:
-            fills = FillMap(
-                style=data["style"].astype(np.int32),
-                origin=data["origin"].astype(np.uint8),
-                confidence=data["confidence"].astype(np.float32),
-                flagged=data["flagged"].astype(bool),
-                alternatives=_alternatives(data, count, n_styles),
-            )
+            arrays = {
+                "style": data["style"].astype(np.int32),
+                "origin": data["origin"].astype(np.uint8),
+                "confidence": data["confidence"].astype(np.float32),
+                "flagged": data["flagged"].astype(bool),
+            }
+            alternatives = _alternatives(data, count, n_styles)
     except DAMAGED_NPZ as exc:
         raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
-    sizes = {len(fills.style), len(fills.origin), len(fills.confidence)}
-    if sizes != {count} or len(fills.flagged) != count:
+    if {len(a) for a in arrays.values()} != {count}:
         raise CadmiumError(f"{path}: expected {count} regions")
-    bad = (fills.style >= n_styles) | (fills.style < UNPAINTED)
-    if bad.any():
+    style = arrays["style"]
+    if ((style >= n_styles) | (style < UNPAINTED)).any():
         raise CadmiumError(f"{path}: fills name styles the palette does not have")
-    return fills
+    return FillMap(**arrays, alternatives=tidy_alternatives(style, alternatives))
 
 
 def _alternatives(data: np.lib.npyio.NpzFile, count: int, n_styles: int) -> np.ndarray:
     """A fill file's alternatives (FillMap.alternatives), none where the file
-    has none that fit (written before they were kept): they are a hint, so
-    reading them never fails a frame's fills."""
+    has none that fit (written before they were kept, or damaged): they are
+    a hint, so reading them never fails a frame's fills."""
     none = np.full((count, ALTERNATIVES), UNPAINTED, np.int32)
     if "alternatives" not in data.files:
         return none
-    kept = data["alternatives"]
+    try:
+        kept = data["alternatives"]
+    except DAMAGED_NPZ:
+        return none
     if kept.shape != none.shape or not np.issubdtype(kept.dtype, np.integer):
         return none
     kept = kept.astype(np.int32)

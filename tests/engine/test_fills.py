@@ -237,9 +237,15 @@ def test_fill_maps_carry_their_alternatives_through_every_change() -> None:
     assert guessed.differs(fills).tolist() == [True, True, True]
     mixed = guessed.where(np.array([True, False, True]), fills)
     assert mixed.alternatives[:, 0].tolist() == [1, UNPAINTED, 3]
-    # Style 2 deleted, its regions repainted with style 0: 3 becomes 2.
+    # Style 2 deleted, its regions repainted with style 0: 3 becomes 2, and
+    # a guess that became the region's own style, or a repeat, goes.
     renumbered = guessed.renumbered(np.array([0, 1, 0, 2], np.int32))
-    assert renumbered.alternatives.tolist() == [[1, 0, UNPAINTED], [0, 0, 2], [2, 0, 1]]
+    assert renumbered.style.tolist() == [0, 1, 0]
+    assert renumbered.alternatives.tolist() == [
+        [1, UNPAINTED, UNPAINTED],
+        [0, 2, UNPAINTED],
+        [2, 1, UNPAINTED],
+    ]
     with pytest.raises(ValueError, match="alternatives"):
         FillMap(fills.style, fills.origin, fills.confidence, fills.flagged, guesses[:2])
 

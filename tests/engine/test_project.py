@@ -25,6 +25,7 @@ from engine.palette import UNPAINTED, default_palette
 from engine.project import (
     FillMode,
     Project,
+    _digest,
     autosave_path_for,
     data_dir_for,
     load_project,
@@ -242,6 +243,26 @@ def test_propagations_next_guesses_survive_undo_save_and_load(
     fills = loaded.fills(2)
     assert fills is not None and (fills.style == 2).all()
     assert (fills.alternatives == UNPAINTED).all()
+    # Damaged alternatives are a hint lost, not the frame (nor a fall back
+    # on its style image).
+    for image in data_dir_for(path).glob("000002-*.png"):
+        image.unlink()
+    np.savez_compressed(fill_file, **older, alternatives=np.array([[None]] * count))  # type: ignore[arg-type]
+    fills = load_project(path).fills(2)
+    assert fills is not None and (fills.style == 2).all()
+
+
+def test_fills_without_alternatives_keep_the_names_earlier_saves_gave_them() -> None:
+    """A project saved before alternatives were kept is not rewritten, and
+    its frames segmented again, on its first save since: this digest is the
+    name Cadmium gave these fills then."""
+    fills = FillMap.empty(4).with_styles(
+        np.arange(4), np.array([0, 1, 1, 2], np.int32), ORIGIN_PROPAGATED
+    )
+    assert _digest(fills, 8) == "7597d76c5e90e44eeb34"
+    guessed = fills.alternatives.copy()
+    guessed[0, 0] = 1
+    assert _digest(fills.replace(alternatives=guessed), 8) != "7597d76c5e90e44eeb34"
 
 
 def test_a_save_clears_what_a_killed_save_left(shot_dir: Path, tmp_path: Path) -> None:
