@@ -24,7 +24,7 @@ from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.outputs import LAYERS, write_outputs
 from cadmium_app.session import Session
 from engine.errors import CadmiumError
-from engine.facade import ShotEngine
+from engine.facade import ShotEngine, opening_gap
 from engine.fills import FillMap
 from engine.history import History
 from engine.palette import Palette, default_palette
@@ -37,7 +37,7 @@ from engine.project import (
     remove_autosave,
     save_project,
 )
-from engine.shot import open_shot, shot_gap
+from engine.shot import open_shot
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class FileController(QObject):
         settings = self.session.settings
         try:
             shot = open_shot(path)
-            gap = shot_gap(shot, settings.gap)
+            gap = opening_gap(shot, settings.gap)
             palette = shot.meta.palette or default_palette()
             project = Project(
                 shot=shot,

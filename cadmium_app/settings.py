@@ -28,7 +28,9 @@ _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
 class AppSettings:
     matcher: str  # auto | learned | assignment | overlap
     device: str  # auto | cpu | cuda
-    gap: int  # gap closing (px) when the shot's shot.json names none
+    # Gap closing (px) when the shot's shot.json names none, for frames up to
+    # 1280 px on their long side; larger frames in proportion (default_gap).
+    gap: int
     flag_below: float  # confidence under which propagated regions are flagged
     autosave_seconds: int  # 0 turns autosave off
     autosave_dir: str  # "" = the platform's application data folder

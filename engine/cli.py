@@ -29,8 +29,14 @@ from engine.facade import (
     check_gap_option,
     colorize_shot,
 )
-from engine.gaps import MAX_GAP
-from engine.imageio import atomic_write_bytes, encode_png, read_image, same_path
+from engine.gaps import GAP_REFERENCE_SIDE, MAX_GAP, default_gap
+from engine.imageio import (
+    atomic_write_bytes,
+    encode_png,
+    image_size,
+    read_image,
+    same_path,
+)
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
@@ -69,8 +75,9 @@ def build_parser(
     seg.add_argument(
         "--gap",
         type=int,
-        default=DEFAULT_GAP,
-        help=f"close gaps up to PX (0-{MAX_GAP})",
+        default=None,
+        help=f"close gaps up to PX (0-{MAX_GAP}; default {DEFAULT_GAP} on frames "
+        f"up to {GAP_REFERENCE_SIDE} px, in proportion on larger ones)",
     )
     seg.add_argument("--threshold", type=float, default=None, help="ink threshold 0-1")
     seg.add_argument("--min-area", type=int, default=DEFAULT_MIN_AREA)
@@ -82,7 +89,12 @@ def build_parser(
     col.add_argument("--device", choices=DEVICES, default="auto")
     col.add_argument("--keys", type=_frame_list, help="key frames, e.g. 1,24")
     col.add_argument(
-        "--gap", type=int, default=None, help=f"close gaps up to PX (0-{MAX_GAP})"
+        "--gap",
+        type=int,
+        default=None,
+        help=f"close gaps up to PX (0-{MAX_GAP}; default: shot.json's, else "
+        f"{DEFAULT_GAP} on frames up to {GAP_REFERENCE_SIDE} px, in proportion "
+        "on larger ones)",
     )
     col.add_argument("--matcher", choices=MATCHERS, default="auto")
     col.add_argument(
@@ -186,7 +198,8 @@ def _stop_signals_raise() -> Iterator[None]:
 
 
 def run_segment(args: argparse.Namespace) -> int:
-    check_gap_option(args.gap)
+    if args.gap is not None:
+        check_gap_option(args.gap)
     if args.threshold is not None and not 0 < args.threshold < 1:  # NaN too
         raise CadmiumError(
             f"--threshold {args.threshold}: use a number between 0 and 1"
@@ -201,8 +214,9 @@ def run_segment(args: argparse.Namespace) -> int:
     if args.preview and same_path(args.preview, args.out):
         raise CadmiumError(f"--preview {args.preview}: is the --out file too")
     image = read_image(args.frame)
+    gap = args.gap if args.gap is not None else default_gap(image_size(image))
     _, regions = segment_image(
-        image, gap=args.gap, threshold=args.threshold, min_area=args.min_area
+        image, gap=gap, threshold=args.threshold, min_area=args.min_area
     )
     if regions.count > 65535:
         raise CadmiumError(f"{args.frame}: {regions.count} regions do not fit 16 bits")

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.errors import CadmiumError, ImageError, ShotError
 from engine.fills import FillMap, key_from_color
-from engine.gaps import DEFAULT_GAP, gap_problem
+from engine.gaps import DEFAULT_GAP, default_gap, gap_problem
 from engine.imageio import image_size, open_quietly, read_image
 from engine.matching import (
     AssignmentMatcher,
@@ -125,6 +125,18 @@ def frame_size(path: Path) -> tuple[int, int]:
             return int(im.width), int(im.height)
     except Exception:
         return image_size(read_image(path))
+
+
+def opening_gap(shot: Shot, base: int = DEFAULT_GAP) -> int:
+    """The gap closing (px) a shot opens with: shot.json's, else `default_gap`
+    of ``base`` for the size of its frames (the first whose header reads)."""
+    for number in shot.frames:
+        try:
+            size = frame_size(shot.line[number])
+        except CadmiumError:
+            continue  # said where the frame is used
+        return shot_gap(shot, default_gap(size, base))
+    return shot_gap(shot, base)
 
 
 class ShotEngine:
@@ -393,7 +405,7 @@ def colorize_shot(
     shot = open_shot(shot_path)
     out_dir = check_out_folder(shot, out)
     if gap is None:
-        gap = shot_gap(shot, DEFAULT_GAP)
+        gap = opening_gap(shot)
     check_gap_option(gap)
     key_numbers = _choose_keys(shot, keys)
     # Propagation holds the frames it works on and hands each to the writers,

@@ -624,3 +624,19 @@ def test_a_shot_gap_beyond_16_px_shows_on_the_slider(
     slider = window.gap.widget.slider
     assert (slider.value(), slider.maximum()) == (24, 24)
     assert window.gap.widget.value.text() == "24 px"
+
+
+def test_an_hd_shot_opens_closing_gaps_in_proportion(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """With no shot.json gap, an HD shot opens at 12 px (8 px at 1280 px
+    and below), the app's gap setting scaled the same way."""
+    from engine.imageio import write_png
+
+    shot = tmp_path / "hd"
+    frame = np.full((1080, 1920), 255, np.uint8)
+    frame[500:504, 200:1700] = 0
+    write_png(shot / "line" / "0001.png", frame)
+    open_and_wait(qtbot, window, shot)
+    assert window.session.project is not None and window.session.project.gap == 12
+    assert window.gap.widget.value.text() == "12 px"

@@ -616,3 +616,38 @@ def test_a_size_mismatch_names_the_frame_the_shots_size_came_from(
         f"{shot / 'line' / 'sc01_0002.png'}: size 200x120 differs from "
         "sc01_0001.png's 16000x16000",
     )
+
+
+def hd_open_circle(gap: int) -> np.ndarray:
+    """An HD frame (1920 x 1080) of one circle in 4 px line, open by ``gap``
+    px on its right."""
+    image = np.full((1080, 1920), 255, np.uint8)
+    cv2.circle(image, (960, 540), 300, 0, 4)
+    image[540 - gap // 2 : 540 - gap // 2 + gap, 1250:1270] = 255
+    return image
+
+
+def test_larger_frames_close_larger_gaps_unless_told(tmp_path: Path) -> None:
+    """8 px at the sizes the default was measured on, in proportion on
+    larger frames: an HD drawing's 10 px gap closes (12 px at HD), and
+    --gap or shot.json still say exactly what to close."""
+    frame = tmp_path / "frame.png"
+    write_png(frame, hd_open_circle(10))
+    out = tmp_path / "labels.png"
+    assert main(["segment", str(frame), "--out", str(out)]) == 0
+    assert len(np.unique(read_image(out))) == 3  # lines, inside, outside
+    main(["segment", str(frame), "--out", str(out), "--gap", "8"])
+    assert len(np.unique(read_image(out))) == 2  # leaked: one region
+    shot = tmp_path / "shot"
+    for number in (1, 2):
+        write_png(shot / "line" / f"{number:04d}.png", hd_open_circle(10))
+    key = np.zeros((1080, 1920, 4), np.uint8)
+    key[540, 960] = (200, 30, 30, 255)  # a dot inside: the inside is the key's
+    key = cv2.dilate(key, np.ones((9, 9), np.uint8))
+    write_png(shot / "color" / "0001.png", key)
+    colorize = ["colorize-shot", str(shot), "--matcher", "overlap", "--out"]
+    assert main([*colorize, str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["gap"] == 12
+    assert main([*colorize, str(tmp_path / "out8"), "--gap", "8"]) == 0
+    assert json.loads((tmp_path / "out8" / "report.json").read_text())["gap"] == 8
