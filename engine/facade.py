@@ -333,7 +333,8 @@ class ShotEngine:
             warn(
                 f"key {path.name}: {len(read.patchy)} of {regions.count} regions "
                 "have no main colour (not flat paint: noise, a photo, soft "
-                "shading?); left unpainted and flagged for review"
+                "shading?); painted from the other keys where they can be, and "
+                "flagged for review"
             )
         if len(read.mixed):
             warn(mixed_key_warning(path, regions, read.mixed))

@@ -177,6 +177,16 @@ def _runners_up(shares: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     return out
 
 
+def keep_unread_flags(key: FillMap, filled: FillMap) -> FillMap:
+    """``filled`` (a key frame's fills with propagation's under them) with
+    the key's unread regions still flagged: those it left unpainted and
+    flagged (no main colour: noise, soft shading, or parts run together
+    through a gap left open). Propagation paints them from the other keys,
+    but the key had paint there that it did not match: never a silent fill."""
+    unread = key.flagged & ~key.painted & ~key.by_animator
+    return filled.replace(flagged=filled.flagged | unread)
+
+
 def _filled_shares(
     votes: Sequence[tuple[Vote, float]], n_styles: int, total: float
 ) -> np.ndarray:
@@ -366,6 +376,8 @@ def propagate(
                 result_fills = (
                     own.merged_under(propagated) if own is not None else propagated
                 )
+                if own is not None and number in keys:
+                    result_fills = keep_unread_flags(own, result_fills)
         matched = time.perf_counter()
         previous = (frame, result_fills)
         if number in wanted:

@@ -342,6 +342,33 @@ def test_flagged_regions_appear_in_the_report(tmp_path: Path) -> None:
     assert any(e["alternatives"] for e in flagged)
 
 
+def test_a_key_region_of_no_main_colour_is_painted_from_the_other_keys_flagged(
+    tmp_path: Path,
+) -> None:
+    """A key region no colour covers half of (noise, soft shading, parts
+    run together through a gap left open) takes the colour the other keys
+    give it, and stays flagged for review: the key had paint there that
+    nobody matched (at HD with the gap too small, a leak painted 750,000 px
+    of a key frame Background with no flag)."""
+    shot = make_shot(tmp_path / "shot", frames=3, keys=(1, 3))
+    key = read_image(shot / "color" / "0001.png")
+    _, regions = segment_image(read_image(shot / "line" / "sc01_0001.png"))
+    inside = regions.labels == regions.labels[60, 150]  # the still circle
+    noise = np.random.default_rng(0).integers(0, 256, key.shape, np.uint8)
+    key[inside] = noise[inside]
+    key[..., 3] = 255
+    write_png(shot / "color" / "0001.png", key)
+    colorize_shot(shot_path=shot, out=tmp_path / "out", matcher="overlap")
+    painted = read_image(tmp_path / "out" / "color" / "sc01_0001.png")
+    other_key = read_image(shot / "color" / "0003.png")
+    assert tuple(painted[60, 150]) == tuple(other_key[60, 150])
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    flagged = report["frames"][0]["flagged"]
+    assert [e["centroid"] for e in flagged if e["area"] > 1000] == [
+        pytest.approx([150, 60], abs=1)
+    ]
+
+
 def test_chaining_uses_the_previous_painted_frame(tmp_path: Path) -> None:
     shot = make_shot(tmp_path / "shot", frames=8)
     engine = _engine(shot)
