@@ -15,7 +15,7 @@ capacity:  a few rounds that scale each key region's column towards the area
 Measured on the 48 validation shots (seed 777; segment accuracy, previous
 frame / long range / first and last keys), against the shipped matcher's
 0.934 / 0.834 / 0.888: mirror 0.936 / 0.837 / 0.893, capacity 0.934 /
-0.831 / 0.886. Further arguments go to training.evaluate (--seed 779,
+0.830 / 0.886. Further arguments go to training.evaluate (--seed 779,
 --shots 4, ...).
 """
 
