@@ -80,7 +80,16 @@ def run(
         "t = time.perf_counter()\n"
         "rc = main(sys.argv[1:])\n"
         "wall = time.perf_counter() - t\n"
+        # VmHWM is this program's own peak. ru_maxrss also counts, on Linux,
+        # what the parent held when it forked this process (the benchmark
+        # holding the shot it has just made: 2.1 GB read at HD for 1.2 GB).
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "try:\n"
+        "    with open('/proc/self/status') as status:\n"
+        "        hwm = [l for l in status if l.startswith('VmHWM:')]\n"
+        "    peak = int(hwm[0].split()[1]) / 1024\n"
+        "except (OSError, IndexError, ValueError):\n"
+        "    pass\n"
         "print(f'BENCH {wall} {peak}', *done)\n"
         "sys.exit(rc)\n"
     )
