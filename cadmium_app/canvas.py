@@ -172,9 +172,11 @@ class Canvas(QWidget):
         )
         self.update()
 
-    def shows(self, x: float, y: float) -> bool:
-        """Whether image point (x, y) is in view."""
-        return self.rect().contains(self.widget_pos(x, y).toPoint())
+    def shows_any(self, x0: int, y0: int, x1: int, y1: int) -> bool:
+        """Whether any of the image box (x0, y0)-(x1, y1) is in view."""
+        top_left, bottom_right = self.widget_pos(x0, y0), self.widget_pos(x1, y1)
+        box = QRectF(top_left, bottom_right)
+        return box.intersects(QRectF(self.rect()))
 
     def image_pos(self, point: QPointF | QPoint) -> QPointF:
         return (QPointF(point) - self.offset) / self.zoom

@@ -143,8 +143,8 @@ class CanvasController(QObject):
             self.refresh()
             current = self.session.current()
             if current is not None and 0 <= regions[0] < current.regions.count:
-                x, y = current.regions.table.centroid[int(regions[0])]
-                if not self.canvas.shows(float(x), float(y)):
+                x0, y0, x1, y1 = current.regions.table.bbox[int(regions[0])]
+                if not self.canvas.shows_any(int(x0), int(y0), int(x1), int(y1)):
                     self._center_on_selected()  # never a jump for nothing
 
     def _on_gap(self, _gap: int) -> None:
