@@ -138,14 +138,18 @@ class CanvasController(QObject):
         """Undoing or redoing a change of one region selects it: Ctrl+Z
         after Return (or A) is back on the region, for S to offer the next
         style (its turn goes on) and Return to paint it."""
-        if len(regions) == 1:
-            self.selected = (frame, int(regions[0]))
-            self.refresh()
-            current = self.session.current()
-            if current is not None and 0 <= regions[0] < current.regions.count:
-                x0, y0, x1, y1 = current.regions.table.bbox[int(regions[0])]
-                if not self.canvas.shows_any(int(x0), int(y0), int(x1), int(y1)):
-                    self._center_on_selected()  # never a jump for nothing
+        if len(regions) != 1:
+            return
+        region = int(regions[0])
+        self.selected = (frame, region)
+        self.refresh()
+        current = self.session.current()  # None until the frame is read
+        if current is None or current.number != frame:
+            return  # centred when it is (_on_analysed)
+        if region < current.regions.count:
+            x0, y0, x1, y1 = (int(v) for v in current.regions.table.bbox[region])
+            if not self.canvas.shows_any(x0, y0, x1, y1):
+                self._center_on_selected()  # never a jump for nothing
 
     def _on_gap(self, _gap: int) -> None:
         # Every frame is segmented again: region numbers mean other regions.

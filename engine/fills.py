@@ -78,6 +78,15 @@ class FillMap:
     def __len__(self) -> int:
         return len(self.style)
 
+    def guesses(self, region: int) -> list[int]:
+        """The region's alternatives to try, most likely first: each once,
+        never its own style (painting a region keeps its alternatives, and a
+        deleted style's replacement may be the region's own style or
+        another of its alternatives)."""
+        own = int(self.style[region])
+        kept = (int(s) for s in self.alternatives[region])
+        return list(dict.fromkeys(s for s in kept if s != UNPAINTED and s != own))
+
     @property
     def painted(self) -> np.ndarray:
         return self.style != UNPAINTED
@@ -162,26 +171,8 @@ class FillMap:
             origin=np.where(cleared, ORIGIN_NONE, self.origin).astype(np.uint8),
             confidence=np.where(cleared, 0.0, self.confidence).astype(np.float32),
             flagged=self.flagged & ~cleared,
-            alternatives=tidy_alternatives(
-                style, _renumber(self.alternatives, new_index)
-            ),
+            alternatives=_renumber(self.alternatives, new_index),
         )
-
-
-def tidy_alternatives(style: np.ndarray, alternatives: np.ndarray) -> np.ndarray:
-    """``alternatives`` [n x ALTERNATIVES] without each region's own
-    ``style`` and without repeats, the rest moved up in order (a deleted
-    style's replacement may be the region's own style, or another of its
-    alternatives)."""
-    out = np.full_like(alternatives, UNPAINTED)
-    filled = np.zeros(len(alternatives), np.int64)
-    rows = np.arange(len(alternatives))
-    for column in alternatives.T:
-        seen = (out == column[:, None]).any(axis=1)
-        keep = (column != UNPAINTED) & (column != style) & ~seen
-        out[rows[keep], filled[keep]] = column[keep]
-        filled += keep
-    return out
 
 
 def _renumber(styles: np.ndarray, new_index: np.ndarray) -> np.ndarray:
@@ -264,8 +255,10 @@ class KeyColors:
                     colour joins the palette, to repaint it with.
     patchy:         regions (of MIXED_PIXELS or more) no colour covers half
                     of: not flat paint (noise, a photo, soft shading). Left
-                    unpainted and flagged, and their colours stay out of the
-                    palette (a style per speck of noise is no palette).
+                    unpainted and flagged (propagation paints them from the
+                    other keys and keeps the flag), and their colours stay
+                    out of the palette (a style per speck of noise is no
+                    palette).
     """
 
     fills: FillMap
@@ -425,11 +418,7 @@ def other_styles(regions: Regions, fills: FillMap, region: int) -> OtherStyles:
     region painted wrong is the first offer for 46% of them and within two
     for 60%; the neighbours' styles alone offered it first for 15%, within
     two for 31% (`python benchmarks/other_styles.py`)."""
-    own = int(fills.style[region])
-    guessed = [
-        int(s) for s in fills.alternatives[region] if s != UNPAINTED and s != own
-    ]
-    guessed = list(dict.fromkeys(guessed))
+    guessed = fills.guesses(region)
     around = [s for s in neighbour_styles(regions, fills, region) if s not in guessed]
     return OtherStyles(guessed + around, len(guessed))
 

@@ -38,9 +38,9 @@ halves are matched). Lines thinner than 5 px are handled exactly as before
 (SHRINK_FROM). On seven frames of the sample shot scaled up 3 and 4 times,
 all 25 gaps its own size closes at 6 px close at 18 and 24 px, against 12
 to 15 before, with no leak and one cut (one leak scaled linearly to 4x);
-at 2x (HD) all 25 close, with no leak, since lines from 3 px also try a
-slightly wider ring for tapering tips (TAPERED_FROM; 20 to 22 before) (`python
-benchmarks/bench_gaps_scaled.py`).
+at 2x (HD) all 25 close with no leak, since lines from 3 px thick also
+try a slightly wider ring for tips that taper (TAPERED_FROM), against 20 to
+22 before (`python benchmarks/bench_gaps_scaled.py`).
 
 The ring is drawn half a pixel outside the stroke's edge, so even a
 one-pixel gap leaves the ring crossing the stroke once. Closures only ever
@@ -353,13 +353,11 @@ def find_line_ends(
     base = (ys.astype(np.int64) + pad) * stride + xs + pad
     flat = padded.ravel()
     on_line = flat[base[:, None] + offsets[radius_step]]
-    arcs = (on_line & ~np.roll(on_line, 1, axis=1)).sum(axis=1)
-    is_end = arcs == 1
+    is_end = _arcs(on_line) == 1
     if tapered:  # see TAPERED_FROM
         wider_step = np.minimum(radius_step + WIDER_RING_STEPS, 2 * MAX_RING)
         wider = flat[base[:, None] + offsets[wider_step]]
-        wider_arcs = (wider & ~np.roll(wider, 1, axis=1)).sum(axis=1)
-        use_wider = ~is_end & (wider_arcs == 1)
+        use_wider = ~is_end & (_arcs(wider) == 1)
         on_line = np.where(use_wider[:, None], wider, on_line)
         is_end |= use_wider
     if not is_end.any():
@@ -381,6 +379,12 @@ def find_line_ends(
         forward[first],
         depth[ys[first].astype(int), xs[first].astype(int)],
     )
+
+
+def _arcs(on_ring: np.ndarray) -> np.ndarray:
+    """Per ring (a row of samples in order around it), how many separate
+    runs of line it crosses."""
+    return (on_ring & ~np.roll(on_ring, 1, axis=1)).sum(axis=1)
 
 
 def _cluster(points: np.ndarray, radius: float) -> np.ndarray:

@@ -181,9 +181,7 @@ def frame_report(
                 "confidence": round(float(fills.confidence[i]), 3),
                 "style": palette[style].name if style >= 0 else None,
                 "alternatives": [
-                    palette[int(a)].name
-                    for a in fills.alternatives[i]
-                    if 0 <= a < len(palette)
+                    palette[a].name for a in fills.guesses(i) if a < len(palette)
                 ],
             }
         )

@@ -56,7 +56,6 @@ from engine.fills import (
     ORIGIN_PROPAGATED,
     FillMap,
     region_majority,
-    tidy_alternatives,
 )
 from engine.gaps import gap_problem
 from engine.history import (
@@ -748,7 +747,7 @@ def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
     style = arrays["style"]
     if ((style >= n_styles) | (style < UNPAINTED)).any():
         raise CadmiumError(f"{path}: fills name styles the palette does not have")
-    return FillMap(**arrays, alternatives=tidy_alternatives(style, alternatives))
+    return FillMap(**arrays, alternatives=alternatives)
 
 
 def _alternatives(data: np.lib.npyio.NpzFile, count: int, n_styles: int) -> np.ndarray:

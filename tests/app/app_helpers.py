@@ -157,3 +157,10 @@ def style_rgb(window: MainWindow, index: int) -> tuple[int, int, int]:
     assert project is not None
     r, g, b, _ = project.palette[index].color
     return (r, g, b)
+
+
+def status_log(window: MainWindow) -> list[str]:
+    """Every status-bar message the window's session says from now on."""
+    said: list[str] = []
+    window.session.status.connect(said.append)
+    return said

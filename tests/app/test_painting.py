@@ -18,6 +18,7 @@ from app_helpers import (
     open_and_wait,
     pixel,
     points,
+    status_log,
     style_rgb,
     wait_job,
 )
@@ -246,8 +247,7 @@ def test_a_paint_undone_while_a_run_goes_is_not_propagated(
     window.session.set_style(box_style)
     click_image(qtbot, window, *points(4)["ring"])
     assert 4 in project.keys
-    said: list[str] = []
-    window.session.status.connect(said.append)
+    said = status_log(window)
     first = window.propagation.propagate_all()
     window.actions.undo.trigger()  # taken back before the run ends
     wait_job(qtbot, first)

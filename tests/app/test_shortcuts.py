@@ -12,6 +12,7 @@ from app_helpers import (
     open_and_wait,
     pixel,
     points,
+    status_log,
     style_rgb,
 )
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -182,8 +183,7 @@ def test_next_problem_and_flagged_outlines(
     assert "flagged" in window.canvas.layers
     assert pixel(window, *points(1)["eye"]) == style_rgb(window, 2)
     # Next problem names the style a flagged region was given.
-    said: list[str] = []
-    session.status.connect(said.append)
+    said = status_log(window)
     fills = project.fills(1)
     assert fills is not None
     eye = frame.regions.region_at(*points(1)["eye"])
@@ -240,8 +240,7 @@ def test_accept_keeps_a_flagged_colour_and_goes_on_to_the_next_problem(
     session = window.session
     project = session.project
     assert project is not None
-    said: list[str] = []
-    session.status.connect(said.append)
+    said = status_log(window)
     press(qtbot, window, Qt.Key.Key_A)
     assert said[-1].startswith("Nothing to accept: go to a flagged region first")
     first, second = sorted([ring, eye])
@@ -288,8 +287,7 @@ def test_next_problem_on_the_last_one_says_it_is_the_last(
     for name in ("background", "ring", "eye"):
         session.set_style(2)
         click_image(qtbot, window, *points(1)[name])
-    said: list[str] = []
-    session.status.connect(said.append)
+    said = status_log(window)
     press(qtbot, window, Qt.Key.Key_N)
     box = window.canvas_controller.selected
     assert box is not None
@@ -320,8 +318,7 @@ def test_next_problem_on_another_frame_is_not_called_the_last(
         boxes.append(current.regions.region_at(*points(frame)["box"]))
     assert boxes[0] == boxes[1]  # the case: one region number on both frames
     go_to(qtbot, window, 1)
-    said: list[str] = []
-    session.status.connect(said.append)
+    said = status_log(window)
     press(qtbot, window, Qt.Key.Key_N)
     assert said[-1] == f"Next problem: frame 1, region {boxes[0]}, unpainted"
     press(qtbot, window, Qt.Key.Key_N)
@@ -337,8 +334,7 @@ def test_next_problem_on_the_only_frame_left_unpainted_says_it_is_the_last(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     open_and_wait(qtbot, window, make_shot(tmp_path / "one", frames=1, keys=()))
-    said: list[str] = []
-    window.session.status.connect(said.append)
+    said = status_log(window)
     press(qtbot, window, Qt.Key.Key_N)
     assert said[-1] == "This is the last problem left: frame 1, not painted yet"
 
@@ -368,8 +364,7 @@ def test_return_paints_the_problem_region_with_the_current_style(
     session = window.session
     project = session.project
     assert project is not None
-    said: list[str] = []
-    session.status.connect(said.append)
+    said = status_log(window)
     press(qtbot, window, Qt.Key.Key_Return)
     assert said[-1].startswith("Nothing to paint: go to a problem region first")
     press(qtbot, window, Qt.Key.Key_N)
@@ -407,8 +402,7 @@ def test_s_offers_propagations_next_guesses_then_neighbours_styles_in_turn(
     project = session.project
     frame = session.current()
     assert project is not None and frame is not None
-    said: list[str] = []
-    session.status.connect(said.append)
+    said = status_log(window)
     press(qtbot, window, Qt.Key.Key_S)
     assert said[-1].startswith("No region to find styles for: go to one first")
     press(qtbot, window, Qt.Key.Key_N)

@@ -238,14 +238,16 @@ def test_fill_maps_carry_their_alternatives_through_every_change() -> None:
     mixed = guessed.where(np.array([True, False, True]), fills)
     assert mixed.alternatives[:, 0].tolist() == [1, UNPAINTED, 3]
     # Style 2 deleted, its regions repainted with style 0: 3 becomes 2, and
-    # a guess that became the region's own style, or a repeat, goes.
+    # the guesses to try leave out what became the region's own style, and
+    # a repeat.
     renumbered = guessed.renumbered(np.array([0, 1, 0, 2], np.int32))
     assert renumbered.style.tolist() == [0, 1, 0]
     assert renumbered.alternatives.tolist() == [
-        [1, UNPAINTED, UNPAINTED],
-        [0, 2, UNPAINTED],
-        [2, 1, UNPAINTED],
+        [1, 0, UNPAINTED],
+        [0, 0, 2],
+        [2, 0, 1],
     ]
+    assert [renumbered.guesses(i) for i in range(3)] == [[1], [0, 2], [2, 1]]
     with pytest.raises(ValueError, match="alternatives"):
         FillMap(fills.style, fills.origin, fills.confidence, fills.flagged, guesses[:2])
 
