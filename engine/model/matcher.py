@@ -292,7 +292,7 @@ class GraphMatcher(nn.Module):
         # start. No bias: a target with no tentative colour (an unpainted
         # key) reads nothing, and its later rounds repeat the first.
         self.target_style: nn.Linear | None = None
-        if conf["rounds"] > 1:
+        if rounds > 1:
             self.target_style = nn.Linear(conf["style_codes"] + 1, dim, bias=False)
             nn.init.zeros_(self.target_style.weight)
         self.project = nn.Linear(dim, dim)
