@@ -71,7 +71,9 @@ class _Load(QRunnable):
                 image = read_image(engine.shot.line[number])
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
-                emit_from_worker(relay.frame, engine, number, engine.frame(number))
+                frame = engine.frame(number)
+                _ = frame.regions.layout  # hashed here, not on the GUI thread
+                emit_from_worker(relay.frame, engine, number, frame)
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))
         except Exception as exc:  # a bug: log it, tell the user, keep running

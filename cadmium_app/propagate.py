@@ -39,6 +39,7 @@ class RunResult:
     engine: ShotEngine
     fills: dict[int, FillMap]
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)
+    layouts: dict[int, str] = field(default_factory=dict)  # Regions.layout
     out: Path | None = None
     # Frames that could not be read or analysed, each with the reason,
     # left as they were.
@@ -86,6 +87,7 @@ def run_propagation(
     chosen = [t for t in targets if not (t in keys and len(keys) == 1)]
     total = len(chosen)
     results: dict[int, FillMap] = {}
+    layouts: dict[int, str] = {}
     thumbs: dict[int, np.ndarray] = {}
     skipped: dict[int, str] = {}
 
@@ -114,6 +116,7 @@ def run_propagation(
             )
             for done, result in enumerate(runs, start=1):
                 results[result.number] = result.fills
+                layouts[result.number] = result.frame.regions.layout
                 thumbs[result.number] = small_labels(result.frame, thumb_step)
                 if staged is not None:
                     staged.add(
@@ -146,7 +149,12 @@ def run_propagation(
                 }
             )
     return RunResult(
-        engine=engine, fills=results, thumbs=thumbs, out=out, skipped=skipped
+        engine=engine,
+        fills=results,
+        thumbs=thumbs,
+        layouts=layouts,
+        out=out,
+        skipped=skipped,
     )
 
 
@@ -299,7 +307,7 @@ class PropagationController(QObject):
                 )
                 self._again = project
             return
-        edit = project.propagation_edit(result.fills, label)
+        edit = project.propagation_edit(result.fills, label, result.layouts)
         session.push(edit)
         session.frames.add_label_thumbs(result.thumbs)
         summary = (

@@ -7,6 +7,7 @@ per-frame fill files (``NAME.cadmium.fills/``)::
     NAME.cadmium          {"format": "cadmium-project", "version": 1, "shot": ...,
                            "gap": 2, "palette": [...], "keys": [...],
                            "frames": {"12": {"regions": 31,
+                                             "layout": "<hash>",
                                              "fills": "000012-<hash>.npz",
                                              "styles": "000012-<hash>.png"}}}
     NAME.cadmium.fills/   000012-<hash>.npz   per-region style, origin,
@@ -15,9 +16,10 @@ per-frame fill files (``NAME.cadmium.fills/``)::
                                               per pixel (0 = unpainted), high
                                               bit set on the animator's fills
 
-The region arrays restore a frame exactly while the segmentation is the same;
-the style-index image is re-read against any new segmentation (another gap, a
-newer engine), so fills survive both.
+The region arrays restore a frame exactly while its segmentation is the same
+(``layout`` names it: `Regions.layout`); the style-index image is re-read
+against any other (another gap, a newer engine, line art redrawn since), so
+fills survive all three.
 
 Saving is crash-safe: fill files are named by a hash of their content and
 written atomically, so a save never overwrites a file that the previous save
@@ -175,17 +177,30 @@ def return_fills(
     return carried.where(repainted, earlier)
 
 
+def fit(fills: FillMap | None, layout: str | None, regions: Regions) -> bool:
+    """Whether fills numbered by the segmentation ``layout`` names
+    (`Regions.layout`; None: not known, from a project saved before layouts
+    were) are fills of ``regions``, region by region."""
+    if fills is None or len(fills) != regions.count:
+        return False
+    return layout is None or layout == regions.layout
+
+
 def resolve_fills(
-    fills: FillMap | None, image: StyleImage | None, regions: Regions, n_styles: int
+    fills: FillMap | None,
+    image: StyleImage | None,
+    regions: Regions,
+    n_styles: int,
+    layout: str | None = None,
 ) -> FillMap | None:
-    """Stored fills if they fit ``regions``, else re-read from the style
-    image, which must name styles of a palette of ``n_styles`` (CadmiumError
-    when it names others: a project file edited by hand)."""
-    if fills is not None and len(fills) == regions.count:
+    """Stored fills if they fit ``regions`` (see `fit`), else re-read from
+    the style image, which must name styles of a palette of ``n_styles``
+    (CadmiumError when it names others: a project file edited by hand)."""
+    if fit(fills, layout, regions):
         return fills
     if image is None:
-        if fills is not None:
-            log.warning("fills for %d regions do not fit %d", len(fills), regions.count)
+        if fills is not None and len(fills):
+            log.warning("fills of %d regions fit other regions", len(fills))
         return None
     decoded = decode_style_image(regions, image.read())
     if len(decoded) and int(decoded.style.max()) >= n_styles:
@@ -210,12 +225,17 @@ class Snapshot:
     fills: Mapping[int, FillMap]
     images: Mapping[int, StyleImage]
     revision: int
+    layouts: Mapping[int, str] = field(default_factory=dict)  # Project._layouts
     generation: int = 0
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(
-            self.fills.get(frame), self.images.get(frame), regions, len(self.palette)
+            self.fills.get(frame),
+            self.images.get(frame),
+            regions,
+            len(self.palette),
+            self.layouts.get(frame),
         )
 
     def propagation_inputs(
@@ -256,6 +276,10 @@ class Project:
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, StyleImage] = field(default_factory=dict)
+    # The segmentation each frame's fills are numbered by (`Regions.layout`),
+    # where known: saved with them, and learnt when a frame is analysed or
+    # propagated. Fills of another layout are re-read from the style image.
+    _layouts: dict[int, str] = field(default_factory=dict)
     # The style images the project was opened with. It may read any of them
     # until it is closed (frames not fitted to their regions yet, what an
     # undo brings back, a job's snapshot), so a save's clean-up keeps them
@@ -279,29 +303,47 @@ class Project:
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         """The frame's fills, fitted to ``regions`` (None when it has none)."""
         return resolve_fills(
-            self._fills.get(frame), self._images.get(frame), regions, len(self.palette)
+            self._fills.get(frame),
+            self._images.get(frame),
+            regions,
+            len(self.palette),
+            self._layouts.get(frame),
         )
 
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
         """Fit the stored fills to a segmentation just computed (not an edit).
-        Raises CadmiumError when its style image cannot be read; the frame is
+        Raises CadmiumError when they cannot be: its style image cannot be
+        read, or the fills were painted on other regions and there is no
+        style image to carry them over (an autosave keeps none). The frame is
         then unpainted, so it fails once, not each time it is analysed."""
         stored = self._fills.get(frame)
-        if stored is not None and len(stored) == regions.count:
+        if fit(stored, self._layouts.get(frame), regions):
+            self._layouts[frame] = regions.layout
             return stored
         try:
             fitted = self.fills_for(frame, regions)
         except CadmiumError:
-            self._fills.pop(frame, None)
-            self._images.pop(frame, None)
+            self._forget(frame)
             raise
         if fitted is None:
-            self._fills.pop(frame, None)
-        else:
-            self._fills[frame] = fitted
-            self._fit_deletions(frame, regions)
+            self._forget(frame)
+            if stored is not None and len(stored):
+                raise CadmiumError(
+                    "painted on regions the frame no longer has: its line art "
+                    "or its segmentation changed since, and no style image "
+                    "was saved to carry them over"
+                )
+            return None
+        self._fills[frame] = fitted
+        self._layouts[frame] = regions.layout
+        self._fit_deletions(frame, regions)
         self._images.pop(frame, None)
         return fitted
+
+    def _forget(self, frame: int) -> None:
+        self._fills.pop(frame, None)
+        self._images.pop(frame, None)
+        self._layouts.pop(frame, None)
 
     def _fit_deletions(self, frame: int, regions: Regions) -> None:
         """A frame fitted from its style image has fills that style deletions
@@ -392,6 +434,7 @@ class Project:
             fills=MappingProxyType(dict(self._fills)),
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
+            layouts=MappingProxyType(dict(self._layouts)),
             generation=self.generation,
             opened_images=self.opened_images,
         )
@@ -478,16 +521,27 @@ class Project:
         return FillEdit(label=label, diffs=(diff,))
 
     def propagation_edit(
-        self, results: Mapping[int, FillMap], label: str
+        self,
+        results: Mapping[int, FillMap],
+        label: str,
+        layouts: Mapping[int, str] | None = None,
     ) -> FillEdit | None:
         """Propagated fills as one edit; the animator's fills stay as they are
-        (including any painted while the run was going)."""
+        (including any painted while the run was going). ``layouts``: the
+        segmentation of each frame the results are numbered by; stored fills
+        numbered by another are not merged (the results hold them, read from
+        the style image)."""
         diffs = []
         images: dict[int, StyleImage] = {}
+        layouts = layouts or {}
         for frame in sorted(results):
             new = results[frame]
             current = self._fills.get(frame)
-            if current is not None and len(current) != len(new):
+            known = self._layouts.get(frame)
+            if current is not None and (
+                len(current) != len(new)
+                or (known is not None and known != layouts.get(frame, known))
+            ):
                 current = None
             if current is None and frame in self._images:
                 # Its painting, read from the image, is in the results (the
@@ -500,7 +554,10 @@ class Project:
         if not diffs:
             return None
         return FillEdit(
-            label=label, diffs=tuple(diffs), images_before=MappingProxyType(images)
+            label=label,
+            diffs=tuple(diffs),
+            images_before=MappingProxyType(images),
+            layouts=MappingProxyType(dict(layouts)),
         )
 
     def begin_propagation(self, targets: Iterable[int]) -> None:
@@ -625,13 +682,17 @@ class Project:
             self.gap = edit.gap_after if forward else edit.gap_before
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
             self._images = {} if forward else dict(edit.images_before)
+            self._layouts = {}  # learnt again as frames are analysed
             return
         for diff in edit.diffs:
             current = self._fills.get(diff.frame)
-            if current is None or len(current) != diff.count:
+            if current is None or len(current) != diff.count or not diff.existed:
+                # Fills of a frame that had none before the edit are all its
+                # own (any there, of another segmentation, were not merged).
                 current = FillMap.empty(diff.count)
             if not forward and not diff.existed:
                 self._fills.pop(diff.frame, None)
+                self._layouts.pop(diff.frame, None)
                 image = edit.images_before.get(diff.frame)
                 if image is not None:  # as load_project leaves such a frame
                     self._images[diff.frame] = image
@@ -640,6 +701,8 @@ class Project:
             values = diff.after if forward else diff.before
             self._fills[diff.frame] = values.put(current, diff.regions)
             self._images.pop(diff.frame, None)
+        if forward:
+            self._layouts.update(edit.layouts)
         added, removed = edit.keys_added, edit.keys_removed
         if not forward:
             added, removed = removed, added
@@ -649,6 +712,7 @@ class Project:
         """Fills that are not an edit (a key read from the shot's colour frames)."""
         self._fills[frame] = fills
         self._images.pop(frame, None)
+        self._layouts.pop(frame, None)
         self._new_revision()
 
     def left_gap(self, gap: int) -> GapEdit | None:
@@ -681,15 +745,17 @@ class Project:
 # -- saving and loading -------------------------------------------------------
 
 
-def _stem(frame: int, fills: FillMap, gap: int) -> str:
+def _stem(frame: int, fills: FillMap, gap: int, layout: str | None) -> str:
     """A frame's fill files' name, less the suffix: named by content, so a
     save finds what an earlier save wrote."""
-    return f"{frame:06d}-{_digest(fills, gap)}"
+    return f"{frame:06d}-{_digest(fills, gap, layout)}"
 
 
-def _digest(fills: FillMap, gap: int) -> str:
+def _digest(fills: FillMap, gap: int, layout: str | None = None) -> str:
     h = hashlib.blake2b(digest_size=10)
     h.update(f"{VERSION}:{gap}:{len(fills)}:".encode())
+    if layout is not None:  # not known: the name a save gave before layouts
+        h.update(f"layout {layout}:".encode())
     names = FillMap.field_names()
     if not (fills.alternatives != UNPAINTED).any():
         # Fills without alternatives keep the names saves gave them before
@@ -837,12 +903,13 @@ def _saved_entry(
     fills = snap.fills.get(frame)
     if fills is None or len(fills) == 0:
         return None
-    stem = _stem(frame, fills, snap.gap)
+    layout = snap.layouts.get(frame)
+    stem = _stem(frame, fills, snap.gap, layout)
     npz, png = data_dir / f"{stem}.npz", data_dir / f"{stem}.png"
     if not npz.is_file() or (with_styles and not png.is_file()):
         return None
     image = snap.images.get(frame)
-    entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
+    entry = _entry(fills, npz, layout)
     if with_styles:
         entry["styles"] = png.name
     elif image is not None:
@@ -860,18 +927,20 @@ def _write_entry(
     frame with nothing painted)."""
     fills: FillMap | None = snap.fills.get(frame)
     image = snap.images.get(frame)
+    layout = snap.layouts.get(frame)
     regions = _regions_or_none(regions_of, frame)
     if regions is not None:
         fills, image = snap.fills_for(frame, regions), None
+        layout = regions.layout
     if fills is None or len(fills) == 0:
         if image is None:
             return None
         return {"regions": 0, "styles": _image_entry(frame, image, data_dir)}
-    stem = _stem(frame, fills, snap.gap)
+    stem = _stem(frame, fills, snap.gap, layout)
     npz = data_dir / f"{stem}.npz"
     if not npz.exists():
         atomic_write_bytes(npz, _encode_npz(fills))
-    entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
+    entry = _entry(fills, npz, layout)
     if regions is not None:
         png = data_dir / f"{stem}.png"
         if not png.exists():
@@ -879,6 +948,13 @@ def _write_entry(
         entry["styles"] = png.name
     elif image is not None:
         entry["styles"] = _image_entry(frame, image, data_dir)
+    return entry
+
+
+def _entry(fills: FillMap, npz: Path, layout: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
+    if layout is not None:
+        entry["layout"] = layout
     return entry
 
 
@@ -988,6 +1064,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     gap = int(gap)
     fills: dict[int, FillMap] = {}
     images: dict[int, StyleImage] = {}
+    layouts: dict[int, str] = {}
     lost: list[int] = []
     for name, entry in frames.items():
         try:
@@ -1018,6 +1095,9 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
                 lost.append(frame)
                 continue
             log.warning("%s: frame %d read back from its style image", path, frame)
+        layout = entry.get("layout")
+        if frame in fills and isinstance(layout, str):
+            layouts[frame] = layout
         if frame not in fills and frame in images:
             fills[frame] = FillMap.empty(0)  # fitted from the image when seen
         elif frame not in fills and styles is not None:
@@ -1034,6 +1114,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         history=History(limit=history_limit),
         _fills=fills,
         _images=images,
+        _layouts=layouts,
         opened_images=frozenset(image.path for image in images.values()),
         lost_frames=sorted(lost),
     )

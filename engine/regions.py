@@ -14,7 +14,9 @@ region boundaries. Nothing loops over regions touching the whole frame.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -90,6 +92,18 @@ class Regions:
     @property
     def shape(self) -> tuple[int, int]:
         return (int(self.labels.shape[0]), int(self.labels.shape[1]))
+
+    @cached_property
+    def layout(self) -> str:
+        """A name for this segmentation, the same for the same label map:
+        fills numbered by these regions fit another segmentation only if its
+        layout is the same (a frame whose line art was redrawn, or that a
+        newer engine segments otherwise, may keep its region count and still
+        number its regions otherwise)."""
+        h = hashlib.blake2b(digest_size=10)
+        h.update(f"{self.shape}:".encode())
+        h.update(memoryview(np.ascontiguousarray(self.labels, np.int32)).cast("B"))
+        return h.hexdigest()
 
     def region_at(self, x: int, y: int) -> int | None:
         """Region index under a pixel (line pixels give their nearest region)."""

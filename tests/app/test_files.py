@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from app_helpers import (
+    box_rect,
     click_image,
     go_to,
     make_shot,
@@ -113,6 +114,31 @@ def propagated_and_saved(
     wait_job(qtbot, window.propagation.propagate_all())
     wait_job(qtbot, window.files.save_as(path))
     return window, path
+
+
+def test_a_frame_redrawn_since_the_save_keeps_each_part_s_colour(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Frame 4's box is redrawn after a save, its top lowered below the
+    ring's: the two swap region numbers and the frame keeps its region
+    count. Reopened, the ring and the box still show their own colours."""
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "scene.cadmium")
+    go_to(qtbot, window, 4)
+    before = {part: pixel(window, *points(4)[part]) for part in ("ring", "box")}
+    assert before["ring"] != before["box"]
+    window.close()
+    line = cv2.imread(str(shot_dir / "line" / "A_0004.png"))
+    x0, y0, x1, y1 = box_rect(4)
+    cv2.rectangle(line, (x0, y0), (x1, y1), (255, 255, 255), 2)  # erase it
+    cv2.rectangle(line, (x0, y0 + 10), (x1, y1), (0, 0, 0), 2)
+    cv2.imwrite(str(shot_dir / "line" / "A_0004.png"), line)
+
+    reopened = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, reopened, path)
+    go_to(qtbot, reopened, 4)
+    after = {part: pixel(reopened, *points(4)[part]) for part in ("ring", "box")}
+    assert after == before
+    reopened.close()
 
 
 def test_save_as_leaves_the_project_saved_before_whole(

@@ -354,6 +354,119 @@ def test_fills_survive_a_new_segmentation(shot_dir: Path, tmp_path: Path) -> Non
     assert (moved.style == 4).all()
 
 
+def draw_two_boxes(path: Path, right_box_top: int) -> None:
+    """A box on the left and one on the right; raised above the left box's
+    top, the right box is numbered before it (regions are numbered in
+    reading order), with the same number of regions."""
+    image = np.full((96, 128, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 30), (50, 80), (0, 0, 0), 2)
+    cv2.rectangle(image, (70, right_box_top), (110, 80), (0, 0, 0), 2)
+    cv2.imwrite(str(path), image)
+
+
+def paint_two_boxes(tmp_path: Path) -> tuple[Project, ShotEngine, Path]:
+    """A shot of two boxes, the left painted 3, the right 5, around them 1."""
+    line = tmp_path / "shot" / "line"
+    line.mkdir(parents=True)
+    for frame in (1, 2):
+        draw_two_boxes(line / f"A_{frame:04d}.png", right_box_top=40)
+    project, engine = new_project(tmp_path / "shot")
+    regions = engine.frame(1).regions
+    for (x, y), style in (((30, 60), 3), ((90, 60), 5), ((5, 5), 1)):
+        region = regions.region_at(x, y)
+        assert region is not None
+        edit = project.fill_edit(1, regions.count, [region], style, FillMode.PAINT)
+        assert edit is not None
+        project.commit(edit)
+    return project, engine, line / "A_0001.png"
+
+
+def styles_at(fills: FillMap | None, regions: Regions) -> list[int]:
+    """The styles of the left box, the right box and the paper around them."""
+    assert fills is not None
+    return [
+        int(fills.style[regions.region_at(x, y)])  # type: ignore[index]
+        for x, y in ((30, 60), (90, 60), (5, 5))
+    ]
+
+
+def test_fills_stay_on_their_boxes_when_redrawn_line_art_keeps_its_region_count(
+    tmp_path: Path,
+) -> None:
+    """The line art of a painted frame is redrawn after a save: the right box
+    raised, so the boxes swap numbers and the count stays the same. Each box
+    keeps its colour (read back from the saved style image), not the colour
+    of the other's number."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    saved = json.loads(path.read_text())["frames"]["1"]
+    assert saved["layout"] == engine.frame(1).regions.layout
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    assert redrawn.count == engine.frame(1).regions.count
+    assert redrawn.layout != engine.frame(1).regions.layout
+    loaded = load_project(path)
+    assert styles_at(loaded.adopt(1, redrawn), redrawn) == [3, 5, 1]
+    # Saved again, the frame's fills are those of the new drawing.
+    save_project(loaded.snapshot(), path, regions_of=lambda n: redrawn)
+    again = load_project(path)
+    assert styles_at(again.adopt(1, redrawn), redrawn) == [3, 5, 1]
+
+
+def test_an_autosave_of_redrawn_line_art_says_the_frame_lost_its_paint(
+    tmp_path: Path,
+) -> None:
+    """An autosave keeps no style image: fills of a frame redrawn since
+    cannot be carried over, and opening it says so once instead of painting
+    each box the other's colour."""
+    project, _engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    project.adopt(1, _engine.frame(1).regions)
+    save_project(project.snapshot(), path)  # as an autosave: no style images
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    loaded = load_project(path)
+    with pytest.raises(CadmiumError, match="line art"):
+        loaded.adopt(1, redrawn)
+    assert loaded.adopt(1, redrawn) is None
+    assert loaded.painted_frames == []
+    # A project saved before layouts were kept opens as it did: by count.
+    document = json.loads(path.read_text())
+    del document["frames"]["1"]["layout"]
+    path.write_text(json.dumps(document))
+    assert load_project(path).adopt(1, redrawn) is not None
+
+
+def test_propagation_over_fills_of_another_segmentation_does_not_merge_them(
+    tmp_path: Path,
+) -> None:
+    """A frame redrawn since it was saved, not shown yet, is propagated over:
+    propagation read its paint from the style image (by pixel) into the
+    results, and the stored fills, numbered otherwise, do not overrule it."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    loaded = load_project(path)
+    snap = loaded.snapshot()
+    from_image = snap.fills_for(1, redrawn)
+    assert styles_at(from_image, redrawn) == [3, 5, 1]
+    assert from_image is not None
+    # The run left the right box unpainted (say the animator had unpainted it).
+    right = redrawn.region_at(90, 60)
+    propagated = from_image.where(
+        np.arange(redrawn.count) != right, FillMap.empty(redrawn.count)
+    )
+    edit = loaded.propagation_edit({1: propagated}, "Propagate", {1: redrawn.layout})
+    assert edit is not None
+    loaded.commit(edit)
+    assert styles_at(loaded.adopt(1, redrawn), redrawn) == [3, UNPAINTED, 1]
+    loaded.undo()
+    assert styles_at(loaded.adopt(1, redrawn), redrawn) == [3, 5, 1]
+
+
 def test_returning_to_a_gap_restores_regions_not_repainted_since() -> None:
     """At 0 px a ring with a 4 px gap runs together with the paper around it
     and both take one colour; back at 8 px the ring gets its own back, while
