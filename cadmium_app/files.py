@@ -126,10 +126,9 @@ class FileController(QObject):
 
     def open_shot(self, path: Path) -> bool:
         """Open a shot folder; its color/ frames become keys (read off the GUI
-        thread). Bad input shows a message and leaves the current work open;
-        unsaved work is never replaced without asking."""
-        if not self.may_replace(lambda: self.open_shot(path)):
-            return False
+        thread). Bad input shows a message and leaves the current work open
+        (before asking about unsaved work, which is never replaced without
+        asking)."""
         settings = self.session.settings
         try:
             shot = open_shot(path)
@@ -144,6 +143,9 @@ class FileController(QObject):
             engine = self._engine(project)
         except (CadmiumError, ValueError, TypeError) as exc:
             self.session.dialogs.error(f"Cannot open {path}: {exc}")
+            return False
+        if not self.may_replace(lambda: self.open_shot(path)):
+            engine.close()
             return False
         self._replacing()
         self.session.set_project(project, engine)
@@ -218,8 +220,6 @@ class FileController(QObject):
         self._offer_recovery(project)
 
     def open_project(self, path: Path) -> bool:
-        if not self.may_replace(lambda: self.open_project(path)):
-            return False
         try:
             project = load_project(path, history_limit=self.session.settings.undo_limit)
             engine = self._engine(project)
@@ -229,6 +229,9 @@ class FileController(QObject):
         except Exception as exc:  # a file damaged in a way not foreseen
             log.exception("opening %s", path)
             self.session.dialogs.error(f"{path}: cannot open ({exc!r})")
+            return False
+        if not self.may_replace(lambda: self.open_project(path)):
+            engine.close()
             return False
         self._replacing()
         self.session.set_project(project, engine)

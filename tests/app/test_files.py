@@ -636,18 +636,28 @@ def test_propagating_paints_around_an_unreadable_frame_and_names_it(
     assert "\n" not in said[0]
 
 
-def test_discarding_for_a_shot_that_then_fails_to_open_keeps_the_autosave(
+def test_a_folder_that_cannot_open_is_said_before_asking_about_unsaved_work(
     qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
 ) -> None:
+    """Nothing is asked about the painting open (there is nothing to replace
+    it with), and it stays, unsaved, with its autosave."""
     open_and_wait(qtbot, window, line_shot)
     paint_a_change(qtbot, window)
     wait_job(qtbot, window.files.autosave())
     autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
     errors: list[str] = []
+    asked: list[str] = []
     window.dialogs.error = errors.append  # type: ignore[method-assign]
+    window.dialogs.unsaved_changes = lambda: asked.append("asked") or "discard"  # type: ignore[method-assign]
     (tmp_path / "not a shot").mkdir()
-    assert not window.open_path(tmp_path / "not a shot")  # asked: discard
-    assert errors and window.session.modified and autosave.exists()
+    (tmp_path / "broken.cadmium").write_text("{not json")
+    for broken in ("not a shot", "broken.cadmium"):
+        errors.clear()
+        assert not window.open_path(tmp_path / broken)
+        assert len(errors) == 1 and broken in errors[0]
+    assert not asked
+    assert window.session.modified and autosave.exists()
+    assert window.session.project.shot.root == line_shot  # type: ignore[union-attr]
 
 
 def test_closing_during_a_propagation_and_saving_asks_once(
