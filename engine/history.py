@@ -65,6 +65,18 @@ class FrameDiff:
     after: RegionFills
     existed: bool = True
 
+    @property
+    def visible(self) -> bool:
+        """Whether it changes what the animator sees: a colour or a review
+        flag (a frame's first fills always do: the timeline marks it)."""
+        if not self.existed:
+            return True
+        names = FillMap.field_names()
+        return any(
+            not np.array_equal(self.before.values[i], self.after.values[i])
+            for i in (names.index("style"), names.index("flagged"))
+        )
+
     def merged(self, later: FrameDiff) -> FrameDiff:
         """This diff followed by ``later`` (same frame) as one diff."""
         regions = np.union1d(self.regions, later.regions).astype(np.int64)

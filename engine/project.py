@@ -530,7 +530,9 @@ class Project:
         (including any painted while the run was going). ``layouts``: the
         segmentation of each frame the results are numbered by; stored fills
         numbered by another are not merged (the results hold them, read from
-        the style image)."""
+        the style image). None when it would change nothing the animator
+        sees: a run that only ranks the guesses otherwise, or is surer or
+        less sure of colours it keeps, is no undo step of its own."""
         diffs = []
         images: dict[int, StyleImage] = {}
         layouts = layouts or {}
@@ -551,7 +553,7 @@ class Project:
             diff = frame_diff(frame, current, merged)
             if diff is not None:
                 diffs.append(diff)
-        if not diffs:
+        if not any(diff.visible for diff in diffs):
             return None
         return FillEdit(
             label=label,

@@ -158,6 +158,33 @@ def test_propagation_edit_keeps_animator_fills(shot_dir: Path) -> None:
     assert project.fills(3) is None
 
 
+def test_a_propagation_changing_nothing_visible_is_no_undo_step(
+    shot_dir: Path,
+) -> None:
+    """Run again, propagation ranks a region's other guesses differently and
+    is surer of its colour: nothing on screen changes, so nothing is added
+    to undo (an undo that shows nothing looks broken)."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    keys, painted = project.snapshot().propagation_inputs(
+        lambda n: engine.frame(n).regions
+    )
+    [first] = engine.propagate(
+        keys=keys, n_styles=len(project.palette), painted=painted, targets=[2]
+    )
+    edit = project.propagation_edit({2: first.fills}, "Propagate")
+    assert edit is not None
+    project.commit(edit)
+    again = FillMap(*(getattr(first.fills, n).copy() for n in FillMap.field_names()))
+    again.alternatives[0] = [7, 8, UNPAINTED]
+    again.confidence[0] = 0.99
+    assert again.differs(first.fills).any()
+    assert project.propagation_edit({2: again}, "Propagate") is None
+    # A flag raised or lowered is seen: that is an undo step.
+    again.flagged[0] = not first.fills.flagged[0]
+    assert project.propagation_edit({2: again}, "Propagate") is not None
+
+
 def test_history_limit() -> None:
     history = History(limit=2)
     for n, label in enumerate("abc"):
@@ -215,17 +242,18 @@ def test_propagations_next_guesses_survive_undo_save_and_load(
     guesses = np.full((count, ALTERNATIVES), UNPAINTED, np.int32)
     guesses[:, 0] = 3
 
-    def propagated(first_guess: int) -> FillMap:
+    def propagated(first_guess: int, flagged: bool = False) -> FillMap:
         alternatives = guesses.copy()
         alternatives[0, 0] = first_guess
         painted = FillMap.empty(count).with_styles(
             np.arange(count), 2, ORIGIN_PROPAGATED
         )
+        painted.flagged[0] = flagged
         return painted.replace(alternatives=alternatives)
 
     project.commit(project.propagation_edit({2: propagated(4)}, "Propagate"))  # type: ignore[arg-type]
-    # Run again: only the guesses differ, and that too is one undo step.
-    edit = project.propagation_edit({2: propagated(5)}, "Propagate")
+    # Run again: the guesses and a flag differ; undo brings both back.
+    edit = project.propagation_edit({2: propagated(5, flagged=True)}, "Propagate")
     assert edit is not None
     project.commit(edit)
     assert project.fills(2).alternatives[0, 0] == 5  # type: ignore[union-attr]
