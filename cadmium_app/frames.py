@@ -72,7 +72,7 @@ class _Load(QRunnable):
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
                 frame = engine.frame(number)
-                _ = frame.regions.layout  # hashed here, not on the GUI thread
+                _ = frame.regions.numbering  # packed here, not on the GUI thread
                 emit_from_worker(relay.frame, engine, number, frame)
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))

@@ -29,7 +29,7 @@ from engine.fills import FillMap
 from engine.outputs import StagedOutput
 from engine.project import Project, Snapshot
 from engine.propagation import PropagationSettings
-from engine.regions import Regions
+from engine.regions import Numbering, Regions
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ class RunResult:
     engine: ShotEngine
     fills: dict[int, FillMap]
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)
-    layouts: dict[int, str] = field(default_factory=dict)  # Regions.layout
+    # How each painted frame's regions are numbered (Regions.numbering).
+    numberings: dict[int, Numbering] = field(default_factory=dict)
     out: Path | None = None
     # Frames that could not be read or analysed, each with the reason,
     # left as they were.
@@ -87,7 +88,7 @@ def run_propagation(
     chosen = [t for t in targets if not (t in keys and len(keys) == 1)]
     total = len(chosen)
     results: dict[int, FillMap] = {}
-    layouts: dict[int, str] = {}
+    numberings: dict[int, Numbering] = {}
     thumbs: dict[int, np.ndarray] = {}
     skipped: dict[int, str] = {}
 
@@ -116,7 +117,7 @@ def run_propagation(
             )
             for done, result in enumerate(runs, start=1):
                 results[result.number] = result.fills
-                layouts[result.number] = result.frame.regions.layout
+                numberings[result.number] = result.frame.regions.numbering
                 thumbs[result.number] = small_labels(result.frame, thumb_step)
                 if staged is not None:
                     staged.add(
@@ -152,7 +153,7 @@ def run_propagation(
         engine=engine,
         fills=results,
         thumbs=thumbs,
-        layouts=layouts,
+        numberings=numberings,
         out=out,
         skipped=skipped,
     )
@@ -307,7 +308,7 @@ class PropagationController(QObject):
                 )
                 self._again = project
             return
-        edit = project.propagation_edit(result.fills, label, result.layouts)
+        edit = project.propagation_edit(result.fills, label, result.numberings)
         session.push(edit)
         session.frames.add_label_thumbs(result.thumbs)
         summary = (

@@ -11,15 +11,18 @@ per-frame fill files (``NAME.cadmium.fills/``)::
                                              "fills": "000012-<hash>.npz",
                                              "styles": "000012-<hash>.png"}}}
     NAME.cadmium.fills/   000012-<hash>.npz   per-region style, origin,
-                                              confidence and flag
+                                              confidence, flag and guesses,
+                                              and which region each pixel
+                                              was (`Numbering`)
                           000012-<hash>.png   16-bit style-index image: style + 1
                                               per pixel (0 = unpainted), high
                                               bit set on the animator's fills
 
 The region arrays restore a frame exactly while its segmentation is the same
-(``layout`` names it: `Regions.layout`); the style-index image is re-read
-against any other (another gap, a newer engine, line art redrawn since), so
-fills survive all three.
+(``layout`` names it: `Regions.layout`); against any other (another gap, a
+newer engine, line art redrawn since) they are carried over by position,
+from the numbering kept with them or, failing that, from the style-index
+image, so fills survive all three. The project does the same while open.
 
 Saving is crash-safe: fill files are named by a hash of their content and
 written atomically, so a save never overwrites a file that the previous save
@@ -76,7 +79,7 @@ from engine.imageio import (
     write_png,
 )
 from engine.palette import UNPAINTED, Palette, renumbering
-from engine.regions import Regions
+from engine.regions import Numbering, Regions
 from engine.shot import Shot, open_shot
 from engine.style_image import StyleImage, decode_style_image, encode_style_image
 
@@ -122,11 +125,12 @@ def autosave_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.autosave")
 
 
-def _covering(old: Regions, new: Regions) -> np.ndarray:
-    """Per new region, the old region covering most of its pixels (-1: none)."""
-    if old.shape != new.shape:
+def _covering(old_under_line: np.ndarray, old_count: int, new: Regions) -> np.ndarray:
+    """Per new region, the old region (of an under-line map of ``old_count``
+    regions) covering most of its pixels (-1: none)."""
+    if old_under_line.shape != new.shape:
         raise CadmiumError("the two segmentations are of different sizes")
-    best, _ = region_majority(new, old.under_line, old.count + 1, valid=None)
+    best, _ = region_majority(new, old_under_line, old_count + 1, valid=None)
     return np.where(best > 0, best - 1, -1)  # majority 0: no old region
 
 
@@ -134,7 +138,18 @@ def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
     """Carry fills over to another segmentation of the same frame: each new
     region takes the whole fill (style, origin, confidence, review flag) of
     the old region that covers most of its pixels."""
-    return _carried(fills, _covering(old, new))
+    return _carried(fills, _covering(old.under_line, old.count, new))
+
+
+def carry(fills: FillMap, numbering: Numbering, regions: Regions) -> FillMap | None:
+    """`resegment_fills` from a segmentation known only by its `Numbering`;
+    None when that cannot be read (damaged) or is not of these fills."""
+    if len(fills) != numbering.count or numbering.shape != regions.shape:
+        return None
+    under_line = numbering.under_line()
+    if under_line is None:
+        return None
+    return _carried(fills, _covering(under_line, numbering.count, regions))
 
 
 def _carried(fills: FillMap, source: np.ndarray) -> FillMap:
@@ -164,7 +179,7 @@ def return_fills(
     whose fill has not changed since gets its earlier fill back exactly (a
     lower gap may have run it together with a neighbour and given both one
     colour); a region repainted since takes the fill carried over."""
-    source = _covering(regions, earlier_regions)
+    source = _covering(regions.under_line, regions.count, earlier_regions)
     carried = _carried(fills, source)
     if (
         earlier is None
@@ -192,12 +207,19 @@ def resolve_fills(
     regions: Regions,
     n_styles: int,
     layout: str | None = None,
+    numbering: Numbering | None = None,
 ) -> FillMap | None:
-    """Stored fills if they fit ``regions`` (see `fit`), else re-read from
-    the style image, which must name styles of a palette of ``n_styles``
+    """Stored fills if they fit ``regions`` (see `fit`); else carried by
+    position from the segmentation they are numbered by, when ``numbering``
+    is that one (its layout is ``layout``); else re-read from the style
+    image, which must name styles of a palette of ``n_styles``
     (CadmiumError when it names others: a project file edited by hand)."""
     if fit(fills, layout, regions):
         return fills
+    if fills is not None and numbering is not None and numbering.layout == layout:
+        carried = carry(fills, numbering, regions)
+        if carried is not None:
+            return carried
     if image is None:
         if fills is not None and len(fills):
             log.warning("fills of %d regions fit other regions", len(fills))
@@ -226,6 +248,7 @@ class Snapshot:
     images: Mapping[int, StyleImage]
     revision: int
     layouts: Mapping[int, str] = field(default_factory=dict)  # Project._layouts
+    numberings: Mapping[int, Numbering] = field(default_factory=dict)
     generation: int = 0
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
 
@@ -236,6 +259,7 @@ class Snapshot:
             regions,
             len(self.palette),
             self.layouts.get(frame),
+            self.numberings.get(frame),
         )
 
     def propagation_inputs(
@@ -278,8 +302,11 @@ class Project:
     _images: dict[int, StyleImage] = field(default_factory=dict)
     # The segmentation each frame's fills are numbered by (`Regions.layout`),
     # where known: saved with them, and learnt when a frame is analysed or
-    # propagated. Fills of another layout are re-read from the style image.
+    # propagated. Fills of another layout are carried over by position.
     _layouts: dict[int, str] = field(default_factory=dict)
+    # How frames were numbered, for that (a cache, not the document: each
+    # is used only while its layout is the frame's in _layouts).
+    _numberings: dict[int, Numbering] = field(default_factory=dict)
     # The style images the project was opened with. It may read any of them
     # until it is closed (frames not fitted to their regions yet, what an
     # undo brings back, a job's snapshot), so a save's clean-up keeps them
@@ -308,17 +335,20 @@ class Project:
             regions,
             len(self.palette),
             self._layouts.get(frame),
+            self._numberings.get(frame),
         )
 
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
         """Fit the stored fills to a segmentation just computed (not an edit).
         Raises CadmiumError when they cannot be: its style image cannot be
-        read, or the fills were painted on other regions and there is no
-        style image to carry them over (an autosave keeps none). The frame is
-        then unpainted, so it fails once, not each time it is analysed."""
+        read, or the fills were painted on other regions and neither how
+        those were numbered nor a style image is known to carry them over
+        (a project saved before either was kept). The frame is then
+        unpainted, so it fails once, not each time it is analysed."""
         stored = self._fills.get(frame)
         if fit(stored, self._layouts.get(frame), regions):
             self._layouts[frame] = regions.layout
+            self._numberings[frame] = regions.numbering
             return stored
         try:
             fitted = self.fills_for(frame, regions)
@@ -330,12 +360,13 @@ class Project:
             if stored is not None and len(stored):
                 raise CadmiumError(
                     "painted on regions the frame no longer has: its line art "
-                    "or its segmentation changed since, and no style image "
-                    "was saved to carry them over"
+                    "or its segmentation changed since, and the project does "
+                    "not say where those regions were"
                 )
             return None
         self._fills[frame] = fitted
         self._layouts[frame] = regions.layout
+        self._numberings[frame] = regions.numbering
         self._fit_deletions(frame, regions)
         self._images.pop(frame, None)
         return fitted
@@ -344,6 +375,7 @@ class Project:
         self._fills.pop(frame, None)
         self._images.pop(frame, None)
         self._layouts.pop(frame, None)
+        self._numberings.pop(frame, None)
 
     def _fit_deletions(self, frame: int, regions: Regions) -> None:
         """A frame fitted from its style image has fills that style deletions
@@ -435,6 +467,7 @@ class Project:
             images=MappingProxyType(dict(self._images)),
             revision=self.revision,
             layouts=MappingProxyType(dict(self._layouts)),
+            numberings=MappingProxyType(dict(self._numberings)),
             generation=self.generation,
             opened_images=self.opened_images,
         )
@@ -524,18 +557,20 @@ class Project:
         self,
         results: Mapping[int, FillMap],
         label: str,
-        layouts: Mapping[int, str] | None = None,
+        numberings: Mapping[int, Numbering] | None = None,
     ) -> FillEdit | None:
         """Propagated fills as one edit; the animator's fills stay as they are
-        (including any painted while the run was going). ``layouts``: the
+        (including any painted while the run was going). ``numberings``: the
         segmentation of each frame the results are numbered by; stored fills
-        numbered by another are not merged (the results hold them, read from
-        the style image). None when it would change nothing the animator
+        numbered by another are not merged (the results hold them, carried
+        over by position). None when it would change nothing the animator
         sees: a run that only ranks the guesses otherwise, or is surer or
         less sure of colours it keeps, is no undo step of its own."""
         diffs = []
         images: dict[int, StyleImage] = {}
-        layouts = layouts or {}
+        numberings = numberings or {}
+        self._numberings.update(numberings)  # a cache: see _numberings
+        layouts = {frame: n.layout for frame, n in numberings.items()}
         for frame in sorted(results):
             new = results[frame]
             current = self._fills.get(frame)
@@ -685,6 +720,7 @@ class Project:
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
             self._images = {} if forward else dict(edit.images_before)
             self._layouts = {}  # learnt again as frames are analysed
+            self._numberings = {}
             return
         for diff in edit.diffs:
             current = self._fills.get(diff.frame)
@@ -769,16 +805,20 @@ def _digest(fills: FillMap, gap: int, layout: str | None = None) -> str:
     return h.hexdigest()
 
 
-def _encode_npz(fills: FillMap) -> bytes:
+def _encode_npz(fills: FillMap, numbering: Numbering | None) -> bytes:
+    """A fill file; with the numbering the fills are numbered by, when known."""
+    arrays = {
+        "style": fills.style.astype(np.int32),
+        "origin": fills.origin.astype(np.uint8),
+        "confidence": fills.confidence.astype(np.float32),
+        "flagged": fills.flagged.astype(bool),
+        "alternatives": fills.alternatives.astype(np.int32),
+    }
+    if numbering is not None:
+        arrays["numbering"] = np.frombuffer(numbering.packed, np.uint8)
+        arrays["numbering_shape"] = np.asarray(numbering.shape, np.int64)
     buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        style=fills.style.astype(np.int32),
-        origin=fills.origin.astype(np.uint8),
-        confidence=fills.confidence.astype(np.float32),
-        flagged=fills.flagged.astype(bool),
-        alternatives=fills.alternatives.astype(np.int32),
-    )
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
@@ -798,7 +838,11 @@ DAMAGED_NPZ = (
 )
 
 
-def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
+def _decode_npz(
+    path: Path, count: int, n_styles: int, layout: str | None
+) -> tuple[FillMap, Numbering | None]:
+    """A fill file's fills, and the numbering they are numbered by (named
+    ``layout`` in the project file) when the file keeps one."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {
@@ -808,6 +852,7 @@ def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
                 "flagged": data["flagged"].astype(bool),
             }
             alternatives = _alternatives(data, count, n_styles)
+            numbering = _numbering(data, count, layout)
     except DAMAGED_NPZ as exc:
         raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
     if {len(a) for a in arrays.values()} != {count}:
@@ -815,7 +860,25 @@ def _decode_npz(path: Path, count: int, n_styles: int) -> FillMap:
     style = arrays["style"]
     if ((style >= n_styles) | (style < UNPAINTED)).any():
         raise CadmiumError(f"{path}: fills name styles the palette does not have")
-    return FillMap(**arrays, alternatives=alternatives)
+    return FillMap(**arrays, alternatives=alternatives), numbering
+
+
+def _numbering(
+    data: np.lib.npyio.NpzFile, count: int, layout: str | None
+) -> Numbering | None:
+    """A fill file's numbering, if it keeps one; like alternatives, a hint
+    that never fails the frame (a damaged one is found when it is unpacked:
+    `Numbering.under_line`)."""
+    if layout is None or "numbering" not in data.files:
+        return None
+    try:
+        packed, shape = data["numbering"], data["numbering_shape"]
+    except DAMAGED_NPZ:
+        return None
+    if packed.dtype != np.uint8 or shape.shape != (2,):
+        return None
+    height, width = (int(n) for n in shape)
+    return Numbering(layout, (height, width), count, packed.tobytes())
 
 
 def _alternatives(data: np.lib.npyio.NpzFile, count: int, n_styles: int) -> np.ndarray:
@@ -929,11 +992,11 @@ def _write_entry(
     frame with nothing painted)."""
     fills: FillMap | None = snap.fills.get(frame)
     image = snap.images.get(frame)
-    layout = snap.layouts.get(frame)
+    layout, numbering = snap.layouts.get(frame), snap.numberings.get(frame)
     regions = _regions_or_none(regions_of, frame)
     if regions is not None:
         fills, image = snap.fills_for(frame, regions), None
-        layout = regions.layout
+        layout, numbering = regions.layout, regions.numbering
     if fills is None or len(fills) == 0:
         if image is None:
             return None
@@ -941,7 +1004,9 @@ def _write_entry(
     stem = _stem(frame, fills, snap.gap, layout)
     npz = data_dir / f"{stem}.npz"
     if not npz.exists():
-        atomic_write_bytes(npz, _encode_npz(fills))
+        if numbering is not None and numbering.layout != layout:
+            numbering = None
+        atomic_write_bytes(npz, _encode_npz(fills, numbering))
     entry = _entry(fills, npz, layout)
     if regions is not None:
         png = data_dir / f"{stem}.png"
@@ -1067,6 +1132,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     fills: dict[int, FillMap] = {}
     images: dict[int, StyleImage] = {}
     layouts: dict[int, str] = {}
+    numberings: dict[int, Numbering] = {}
     lost: list[int] = []
     for name, entry in frames.items():
         try:
@@ -1086,20 +1152,26 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         styles = data_dir / str(entry["styles"]) if entry.get("styles") else None
         if styles is not None and styles.is_file():
             images[frame] = StyleImage(styles)
+        layout = entry.get("layout")
+        layout = layout if isinstance(layout, str) else None
         try:
             if entry.get("fills"):
-                fills[frame] = _decode_npz(
-                    data_dir / str(entry["fills"]), int(entry["regions"]), len(palette)
+                fills[frame], numbering = _decode_npz(
+                    data_dir / str(entry["fills"]),
+                    int(entry["regions"]),
+                    len(palette),
+                    layout,
                 )
+                if layout is not None:
+                    layouts[frame] = layout
+                if numbering is not None:
+                    numberings[frame] = numbering
         except (CadmiumError, KeyError, TypeError, ValueError) as exc:
             if frame not in images:
                 log.warning("%s: frame %d opens unpainted: %s", path, frame, exc)
                 lost.append(frame)
                 continue
             log.warning("%s: frame %d read back from its style image", path, frame)
-        layout = entry.get("layout")
-        if frame in fills and isinstance(layout, str):
-            layouts[frame] = layout
         if frame not in fills and frame in images:
             fills[frame] = FillMap.empty(0)  # fitted from the image when seen
         elif frame not in fills and styles is not None:
@@ -1117,6 +1189,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         _fills=fills,
         _images=images,
         _layouts=layouts,
+        _numberings=numberings,
         opened_images=frozenset(image.path for image in images.values()),
         lost_frames=sorted(lost),
     )

@@ -15,6 +15,7 @@ region boundaries. Nothing loops over regions touching the whole frame.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -67,6 +68,54 @@ class RegionGraph:
 
 
 @dataclass(frozen=True)
+class Numbering:
+    """Which region each pixel of a frame belongs to (a `Regions` under-line
+    map), packed small (about 45 KB at HD): what fills numbered by one
+    segmentation need to be carried by position to another of the frame
+    (its line art redrawn, a newer engine), kept where the segmentation
+    itself is not."""
+
+    layout: str  # names it (Regions.layout)
+    shape: tuple[int, int]
+    count: int
+    packed: bytes  # the map, zlib-compressed, uint16 (int32 past 65,535)
+
+    @staticmethod
+    def of(under_line: np.ndarray, count: int) -> Numbering:
+        canonical = np.ascontiguousarray(under_line, np.int32)
+        narrow = canonical.astype(np.uint16) if count < 2**16 else canonical
+        shape = (int(canonical.shape[0]), int(canonical.shape[1]))
+        return Numbering(
+            layout=layout_of(canonical),
+            shape=shape,
+            count=count,
+            packed=zlib.compress(narrow.tobytes(), 1),
+        )
+
+    def under_line(self) -> np.ndarray | None:
+        """The map, int32 [H x W]; None when the packed bytes are not the
+        map their layout names (damaged on disk)."""
+        dtype = np.uint16 if self.count < 2**16 else np.int32
+        try:
+            raw = zlib.decompress(self.packed)
+            flat = np.frombuffer(raw, dtype)
+            under_line = flat.reshape(self.shape).astype(np.int32)
+        except (zlib.error, ValueError):
+            return None
+        if layout_of(under_line) != self.layout:
+            return None
+        return under_line
+
+
+def layout_of(under_line: np.ndarray) -> str:
+    """`Regions.layout` of an under-line map (int32, contiguous)."""
+    h = hashlib.blake2b(digest_size=10)
+    h.update(f"{under_line.shape}:".encode())
+    h.update(memoryview(under_line).cast("B"))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
 class Regions:
     """The segmentation of one frame.
 
@@ -93,17 +142,18 @@ class Regions:
     def shape(self) -> tuple[int, int]:
         return (int(self.labels.shape[0]), int(self.labels.shape[1]))
 
-    @cached_property
+    @property
     def layout(self) -> str:
-        """A name for this segmentation, the same for the same label map:
-        fills numbered by these regions fit another segmentation only if its
+        """A name for this segmentation, the same for the same regions: fills
+        numbered by these regions fit another segmentation only if its
         layout is the same (a frame whose line art was redrawn, or that a
         newer engine segments otherwise, may keep its region count and still
         number its regions otherwise)."""
-        h = hashlib.blake2b(digest_size=10)
-        h.update(f"{self.shape}:".encode())
-        h.update(memoryview(np.ascontiguousarray(self.labels, np.int32)).cast("B"))
-        return h.hexdigest()
+        return self.numbering.layout
+
+    @cached_property
+    def numbering(self) -> Numbering:
+        return Numbering.of(self.under_line, self.count)
 
     def region_at(self, x: int, y: int) -> int | None:
         """Region index under a pixel (line pixels give their nearest region)."""

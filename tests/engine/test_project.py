@@ -442,18 +442,41 @@ def test_fills_stay_on_their_boxes_when_redrawn_line_art_keeps_its_region_count(
     assert styles_at(again.adopt(1, redrawn), redrawn) == [3, 5, 1]
 
 
-def test_an_autosave_of_redrawn_line_art_says_the_frame_lost_its_paint(
+def test_line_art_redrawn_while_the_project_is_open_keeps_each_box_s_colour(
     tmp_path: Path,
 ) -> None:
-    """An autosave keeps no style image: fills of a frame redrawn since
-    cannot be carried over, and opening it says so once instead of painting
-    each box the other's colour."""
-    project, _engine, drawing = paint_two_boxes(tmp_path)
+    """Nothing saved: the frame, painted and shown, is redrawn and analysed
+    again (as when it falls out of the engine's cache); its fills are carried
+    to the new regions by position."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    project.adopt(1, engine.frame(1).regions)
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    fills = project.adopt(1, redrawn)
+    assert styles_at(fills, redrawn) == [3, 5, 1]
+    assert fills is not None and (fills.origin == ORIGIN_ANIMATOR).all()
+    # Painting on goes on from the new regions.
+    assert project.fill_edit(1, redrawn.count, [0], 4, FillMode.PAINT) is not None
+
+
+def test_an_autosave_of_redrawn_line_art_carries_its_fills_or_says_it_cannot(
+    tmp_path: Path,
+) -> None:
+    """An autosave keeps no style image, but its fill files keep how their
+    regions were numbered: a frame redrawn since opens painted by position.
+    One written before they kept it opens the frame unpainted and says so
+    once, instead of painting each box the other's colour."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
     path = tmp_path / "scene.cadmium"
-    project.adopt(1, _engine.frame(1).regions)
+    project.adopt(1, engine.frame(1).regions)
     save_project(project.snapshot(), path)  # as an autosave: no style images
     draw_two_boxes(drawing, right_box_top=20)
     redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    assert styles_at(load_project(path).adopt(1, redrawn), redrawn) == [3, 5, 1]
+    (fill_file,) = data_dir_for(path).glob("000001-*.npz")
+    with np.load(fill_file) as data:
+        older = {k: data[k] for k in data.files if not k.startswith("numbering")}
+    np.savez_compressed(fill_file, **older)  # type: ignore[arg-type]
     loaded = load_project(path)
     with pytest.raises(CadmiumError, match="line art"):
         loaded.adopt(1, redrawn)
@@ -487,7 +510,7 @@ def test_propagation_over_fills_of_another_segmentation_does_not_merge_them(
     propagated = from_image.where(
         np.arange(redrawn.count) != right, FillMap.empty(redrawn.count)
     )
-    edit = loaded.propagation_edit({1: propagated}, "Propagate", {1: redrawn.layout})
+    edit = loaded.propagation_edit({1: propagated}, "Propagate", {1: redrawn.numbering})
     assert edit is not None
     loaded.commit(edit)
     assert styles_at(loaded.adopt(1, redrawn), redrawn) == [3, UNPAINTED, 1]
