@@ -27,6 +27,7 @@ from engine.fills import FillMap
 from engine.gaps import MAX_GAP as ENGINE_MAX_GAP
 from engine.history import GapEdit
 from engine.project import Project, return_fills
+from engine.regions import Numbering
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Carried:
 
     fills: dict[int, FillMap] = field(default_factory=dict)
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)
+    numberings: dict[int, Numbering] = field(default_factory=dict)
 
 
 class GapWidget(QWidget):
@@ -163,6 +165,7 @@ class GapController(QObject):
                         earlier=earlier.get(number),
                     )
                     carried.thumbs[number] = small_labels(after, step)
+                    carried.numberings[number] = after.regions.numbering
                 progress(done, len(frames))
             return carried
 
@@ -214,7 +217,10 @@ class GapController(QObject):
             return
         self.session.set_engine(engine, carried.thumbs)
         self.session.undo_stack.push(
-            EditCommand(self.session, project.gap_edit(gap, carried.fills))
+            EditCommand(
+                self.session,
+                project.gap_edit(gap, carried.fills, carried.numberings),
+            )
         )
         self.session.status.emit(f"Gaps up to {gap} px closed (Ctrl+Z undoes it)")
         self.gap_applied.emit(gap)

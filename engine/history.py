@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.fills import FillMap
 from engine.palette import Palette
+from engine.regions import Numbering
 from engine.style_image import StyleImage
 
 
@@ -200,6 +201,10 @@ class GapEdit:
     fills_after: Mapping[int, FillMap]
     # Frames of a loaded project not yet fitted to the old segmentation.
     images_before: Mapping[int, StyleImage]
+    # The segmentations the fills are numbered by (`Project._layouts`):
+    # before, where known; after, with how each frame is numbered.
+    layouts_before: Mapping[int, str] = field(default_factory=dict)
+    numberings_after: Mapping[int, Numbering] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:

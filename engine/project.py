@@ -719,8 +719,12 @@ class Project:
             self.gap = edit.gap_after if forward else edit.gap_before
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
             self._images = {} if forward else dict(edit.images_before)
-            self._layouts = {}  # learnt again as frames are analysed
-            self._numberings = {}
+            if forward:
+                after = edit.numberings_after
+                self._layouts = {frame: n.layout for frame, n in after.items()}
+                self._numberings.update(after)  # a cache: see _numberings
+            else:
+                self._layouts = dict(edit.layouts_before)
             return
         for diff in edit.diffs:
             current = self._fills.get(diff.frame)
@@ -767,9 +771,14 @@ class Project:
                 return None
         return None
 
-    def gap_edit(self, gap: int, fills: Mapping[int, FillMap]) -> GapEdit:
+    def gap_edit(
+        self,
+        gap: int,
+        fills: Mapping[int, FillMap],
+        numberings: Mapping[int, Numbering] | None = None,
+    ) -> GapEdit:
         """The edit that moves the project to gap ``gap`` with ``fills``
-        (carried over to its segmentation)."""
+        (carried over to its segmentation, numbered as ``numberings`` say)."""
         return GapEdit(
             label=f"Close gaps up to {gap} px",
             gap_before=self.gap,
@@ -777,6 +786,8 @@ class Project:
             fills_before=MappingProxyType(dict(self._fills)),
             fills_after=MappingProxyType(dict(fills)),
             images_before=MappingProxyType(dict(self._images)),
+            layouts_before=MappingProxyType(dict(self._layouts)),
+            numberings_after=MappingProxyType(dict(numberings or {})),
         )
 
 
@@ -875,7 +886,11 @@ def _numbering(
         packed, shape = data["numbering"], data["numbering_shape"]
     except DAMAGED_NPZ:
         return None
-    if packed.dtype != np.uint8 or shape.shape != (2,):
+    if (
+        packed.dtype != np.uint8
+        or shape.shape != (2,)
+        or not np.issubdtype(shape.dtype, np.integer)
+    ):
         return None
     height, width = (int(n) for n in shape)
     return Numbering(layout, (height, width), count, packed.tobytes())

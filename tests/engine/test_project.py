@@ -489,6 +489,37 @@ def test_an_autosave_of_redrawn_line_art_carries_its_fills_or_says_it_cannot(
     assert load_project(path).adopt(1, redrawn) is not None
 
 
+def test_a_gap_change_and_its_undo_keep_which_regions_fills_are_numbered_by(
+    tmp_path: Path,
+) -> None:
+    """Redrawn since the save and not shown yet, frame 1 is carried to a new
+    gap; an autosave then still knows how its regions are numbered (so a
+    second redraw recovers by position), and undoing the gap change puts
+    back fills the project knows are of the old drawing (not taken by
+    count: the boxes would swap)."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    draw_two_boxes(drawing, right_box_top=20)
+    gap = project.gap + 1
+    moved = ShotEngine(shot=project.shot, gap=gap, matcher="assignment").frame(1)
+    loaded = load_project(path)
+    carried = loaded.snapshot().fills_for(1, moved.regions)  # as the gap job does
+    assert carried is not None
+    edit = loaded.gap_edit(gap, {1: carried}, {1: moved.regions.numbering})
+    loaded.commit(edit)
+    autosave = tmp_path / "auto.cadmium"
+    save_project(loaded.snapshot(), autosave)
+    assert json.loads(autosave.read_text())["frames"]["1"]["layout"]
+    draw_two_boxes(drawing, right_box_top=30)
+    again = ShotEngine(shot=project.shot, gap=gap, matcher="assignment").frame(1)
+    recovered = load_project(autosave).adopt(1, again.regions)
+    assert styles_at(recovered, again.regions) == [3, 5, 1]
+    loaded.undo()
+    old_gap = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    assert styles_at(loaded.adopt(1, old_gap), old_gap) == [3, 5, 1]
+
+
 def test_propagation_over_fills_of_another_segmentation_does_not_merge_them(
     tmp_path: Path,
 ) -> None:
