@@ -109,9 +109,9 @@ class FillEdit:
     # (a propagation over frames not shown yet): undoing it puts the image
     # back, to be read when the frame is next shown.
     images_before: Mapping[int, StyleImage] = field(default_factory=dict)
-    # The segmentation (`Regions.layout`) its fills of each frame are
-    # numbered by, where the edit knows it (a propagation's).
-    layouts: Mapping[int, str] = field(default_factory=dict)
+    # How the regions its fills of each frame are numbered by are numbered,
+    # where the edit knows (a propagation's): committing it says so.
+    numberings: Mapping[int, Numbering] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -137,7 +137,7 @@ class FillEdit:
             keys_removed=frozenset(removed),
             stroke=self.stroke,
             images_before={**later.images_before, **self.images_before},
-            layouts={**self.layouts, **later.layouts},
+            numberings={**self.numberings, **later.numberings},
         )
 
 

@@ -304,8 +304,8 @@ class Project:
     # where known: saved with them, and learnt when a frame is analysed or
     # propagated. Fills of another layout are carried over by position.
     _layouts: dict[int, str] = field(default_factory=dict)
-    # How frames were numbered, for that (a cache, not the document: each
-    # is used only while its layout is the frame's in _layouts).
+    # How those segmentations number pixels, for that, where known (one
+    # may outlive its layout in _layouts: it is used only while they agree).
     _numberings: dict[int, Numbering] = field(default_factory=dict)
     # The style images the project was opened with. It may read any of them
     # until it is closed (frames not fitted to their regions yet, what an
@@ -347,8 +347,7 @@ class Project:
         unpainted, so it fails once, not each time it is analysed."""
         stored = self._fills.get(frame)
         if fit(stored, self._layouts.get(frame), regions):
-            self._layouts[frame] = regions.layout
-            self._numberings[frame] = regions.numbering
+            self._note_numberings({frame: regions.numbering})
             return stored
         try:
             fitted = self.fills_for(frame, regions)
@@ -365,8 +364,7 @@ class Project:
                 )
             return None
         self._fills[frame] = fitted
-        self._layouts[frame] = regions.layout
-        self._numberings[frame] = regions.numbering
+        self._note_numberings({frame: regions.numbering})
         self._fit_deletions(frame, regions)
         self._images.pop(frame, None)
         return fitted
@@ -568,16 +566,18 @@ class Project:
         less sure of colours it keeps, is no undo step of its own."""
         diffs = []
         images: dict[int, StyleImage] = {}
-        numberings = numberings or {}
-        self._numberings.update(numberings)  # a cache: see _numberings
-        layouts = {frame: n.layout for frame, n in numberings.items()}
+        numberings = {
+            # The one kept already where it is the same, not a copy per run.
+            frame: self._same_numbering(frame, numbering)
+            for frame, numbering in (numberings or {}).items()
+        }
         for frame in sorted(results):
             new = results[frame]
             current = self._fills.get(frame)
-            known = self._layouts.get(frame)
+            known, numbering = self._layouts.get(frame), numberings.get(frame)
             if current is not None and (
                 len(current) != len(new)
-                or (known is not None and known != layouts.get(frame, known))
+                or (known and numbering and known != numbering.layout)
             ):
                 current = None
             if current is None and frame in self._images:
@@ -594,8 +594,14 @@ class Project:
             label=label,
             diffs=tuple(diffs),
             images_before=MappingProxyType(images),
-            layouts=MappingProxyType(dict(layouts)),
+            numberings=MappingProxyType(numberings),
         )
+
+    def _same_numbering(self, frame: int, numbering: Numbering) -> Numbering:
+        kept = self._numberings.get(frame)
+        if kept is not None and kept.layout == numbering.layout:
+            return kept
+        return numbering
 
     def begin_propagation(self, targets: Iterable[int]) -> None:
         """A run that will paint ``targets`` is under way (see
@@ -720,9 +726,8 @@ class Project:
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
             self._images = {} if forward else dict(edit.images_before)
             if forward:
-                after = edit.numberings_after
-                self._layouts = {frame: n.layout for frame, n in after.items()}
-                self._numberings.update(after)  # a cache: see _numberings
+                self._layouts = {}
+                self._note_numberings(edit.numberings_after)
             else:
                 self._layouts = dict(edit.layouts_before)
             return
@@ -744,11 +749,16 @@ class Project:
             self._fills[diff.frame] = values.put(current, diff.regions)
             self._images.pop(diff.frame, None)
         if forward:
-            self._layouts.update(edit.layouts)
+            self._note_numberings(edit.numberings)
         added, removed = edit.keys_added, edit.keys_removed
         if not forward:
             added, removed = removed, added
         self.keys = (self.keys | added) - removed
+
+    def _note_numberings(self, numberings: Mapping[int, Numbering]) -> None:
+        """Fills just committed for these frames are numbered as these say."""
+        self._numberings.update(numberings)
+        self._layouts.update((frame, n.layout) for frame, n in numberings.items())
 
     def set_fills(self, frame: int, fills: FillMap) -> None:
         """Fills that are not an edit (a key read from the shot's colour frames)."""

@@ -70,10 +70,10 @@ class RegionGraph:
 @dataclass(frozen=True)
 class Numbering:
     """Which region each pixel of a frame belongs to (a `Regions` under-line
-    map), packed small (about 45 KB at HD): what fills numbered by one
-    segmentation need to be carried by position to another of the frame
-    (its line art redrawn, a newer engine), kept where the segmentation
-    itself is not."""
+    map), packed small (40 KB for a drawn frame at HD, a few hundred KB for
+    a busy one): what fills numbered by one segmentation need to be carried
+    by position to another of the frame (its line art redrawn, a newer
+    engine), kept where the segmentation itself is not."""
 
     layout: str  # names it (Regions.layout)
     shape: tuple[int, int]
