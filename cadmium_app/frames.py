@@ -5,7 +5,8 @@ then its segmentation (`ShotEngine.frame`, cached and thread-safe), so the
 canvas shows the drawing at once and the regions when ready. Thumbnails of
 the whole shot are read in one background pass. Results are tagged with the
 engine that made them: after a change of gap the old engine's results are
-dropped.
+dropped. Line art redrawn on disk while the shot is open is read again
+(`FrameService.check_files`): clean-up goes on while a shot is painted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -26,6 +27,8 @@ from engine.imageio import read_image
 from engine.lineart import ink_channels
 from engine.matching import Frame
 from engine.outputs import line_rgba
+from engine.regions import Regions
+from engine.shot import FileVersion
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,23 @@ class _Relay(QObject):
     failed = Signal(object, int, str)
 
 
+# Work to do on the loading thread with a frame's regions once analysed.
+RegionsWork = Callable[[Regions], None]
+
+
 class _Load(QRunnable):
     def __init__(
-        self, service: FrameService, engine: ShotEngine, number: int, segment: bool
+        self,
+        service: FrameService,
+        engine: ShotEngine,
+        number: int,
+        segment: bool,
+        work: RegionsWork | None = None,
     ) -> None:
         super().__init__()
         self.service, self.engine, self.number = service, engine, number
         self.segment = segment
+        self.work = work
 
     def run(self) -> None:
         relay, engine, number = self.service.relay, self.engine, self.number
@@ -73,6 +86,8 @@ class _Load(QRunnable):
             if self.segment:
                 frame = engine.frame(number)
                 _ = frame.regions.numbering  # packed here, not on the GUI thread
+                if self.work is not None:
+                    self.work(frame.regions)
                 emit_from_worker(relay.frame, engine, number, frame)
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))
@@ -128,6 +143,9 @@ class FrameService(QObject):
     frame_ready = Signal(int)
     thumb_ready = Signal(int)
     failed = Signal(int, str)
+    # Frames whose line art changed on disk (a sorted tuple): their drawing,
+    # regions and thumbnails are being read again.
+    redrawn = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, cache: int = 16) -> None:
         super().__init__(parent)
@@ -149,6 +167,11 @@ class FrameService(QObject):
         self.ink_thumbs: dict[int, np.ndarray] = {}
         self.label_thumbs: dict[int, np.ndarray] = {}
         self.errors: dict[int, str] = {}
+        # The version of each line file when this service last read it.
+        self._versions: dict[int, FileVersion] = {}
+        # Asked on this thread when a frame's regions are requested: work
+        # for the loading thread to do with them (see Project.carry_ahead).
+        self.regions_work: Callable[[int], RegionsWork | None] = lambda _n: None
 
     # -- setup
     def set_engine(self, engine: ShotEngine | None, *, thumbnails: bool = True) -> None:
@@ -165,9 +188,50 @@ class FrameService(QObject):
         if not keep_thumbs:
             self._lines.clear()
             self.ink_thumbs.clear()
+            self._versions.clear()
         if engine is not None and thumbnails and not keep_thumbs:
             for number in engine.shot.frames:
+                self._note_version(number)
                 self.pool.start(_Thumbnail(self, engine, number), -1)
+
+    def _note_version(self, number: int) -> None:
+        """Remember the line file's version before a read of it is queued
+        (a change after this reads as changed once more: read again)."""
+        if self.engine is not None and number not in self._versions:
+            self._versions[number] = self.engine.shot.line_version(number)
+
+    def check_files(self) -> tuple[int, ...]:
+        """Find frames whose line art changed on disk since it was read, and
+        read them again: their drawing, regions and thumbnails are dropped,
+        reloaded in the background (the frame shown first) and announced
+        by ``redrawn``. Returns those frames. A stat of each file: a few
+        milliseconds for a long shot."""
+        engine = self.engine
+        if engine is None:
+            return ()
+        changed = tuple(
+            number
+            for number, version in sorted(self._versions.items())
+            if number in engine.shot.line
+            and engine.shot.line_version(number) != version
+        )
+        if not changed:
+            return ()
+        for number in changed:
+            del self._versions[number]
+            self._frames.pop(number, None)
+            self._lines.pop(number, None)
+            self.label_thumbs.pop(number, None)
+            self.errors.pop(number, None)
+            self._pending.discard((number, True))  # what is under way is old
+            self._pending.discard((number, False))
+            self._note_version(number)
+            self.pool.start(_Thumbnail(self, engine, number), -1)
+        wanted = [n for n in changed if n in self._wanted]
+        for number in wanted:
+            self.request(number, segment=True, priority=1)
+        self.redrawn.emit(changed)
+        return changed
 
     @property
     def step(self) -> int:
@@ -206,7 +270,9 @@ class FrameService(QObject):
             return
         self._wanted.add(number)
         self._pending.add((number, segment))
-        self.pool.start(_Load(self, engine, number, segment), priority)
+        self._note_version(number)
+        work = self.regions_work(number) if segment else None
+        self.pool.start(_Load(self, engine, number, segment, work), priority)
 
     def still_wanted(self, engine: ShotEngine, number: int) -> bool:
         # Read from a worker thread: a set lookup is atomic under the GIL.

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 
 from cadmium_app.dialogs import Dialogs, by_frame
 from cadmium_app.frames import FrameService
@@ -26,6 +26,7 @@ from engine.facade import ShotEngine
 from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
+from engine.regions import Regions
 from engine.shot import Shot
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class EditCommand(QUndoCommand):
             return False
         project = self.session.project
         assert project is not None
+        if not project.history.can_merge_last_two():
+            return False  # the frame's regions changed mid-stroke
         self.edit = project.history.merge_last_two()
         return True
 
@@ -108,6 +111,22 @@ class Session(QObject):
         self.frames.thumb_width = settings.thumbnail_width
         self.frames.frame_ready.connect(self._on_frame_ready)
         self.frames.failed.connect(self._on_frame_failed)
+        self.frames.redrawn.connect(self._on_redrawn)
+        self.frames.regions_work = self._carry_ahead
+        # Line art redrawn on disk while the shot is open (clean-up goes on
+        # while it is painted) is read again: when the watcher sees the line
+        # folder change (a burst of saves read once), and when Cadmium is
+        # switched back to, for disks the watcher cannot see into.
+        self._watcher = QFileSystemWatcher(self)
+        self._check_files = QTimer(self)
+        self._check_files.setSingleShot(True)
+        self._check_files.setInterval(300)
+        self._check_files.timeout.connect(self._on_check_files)
+        self._watcher.directoryChanged.connect(lambda _p: self._check_files.start())
+        self._watcher.fileChanged.connect(lambda _p: self._check_files.start())
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._on_application_state)
         # Frames found unreadable close together (the timeline reading a
         # shot's thumbnails) are said in one message, not a box each.
         self._unreadable: dict[int, str] = {}
@@ -131,6 +150,7 @@ class Session(QObject):
         self.undo_stack.clear()
         self.project, self.engine = project, engine
         self.frames.set_engine(engine)
+        self._watch(project.shot)
         self.frames.queue_label_thumbs(project.painted_frames)
         self.saved_revision = project.revision if saved else -1
         self.style = 0 if len(project.palette) else -1
@@ -220,6 +240,11 @@ class Session(QObject):
         self.frames.want(self.frame, ahead)
 
     def _on_frame_ready(self, number: int) -> None:
+        self._adopt(number)
+        self.frame_analysed.emit(number)
+
+    def _adopt(self, number: int) -> None:
+        """Fit the frame's fills to its regions, when they are loaded."""
         frame = self.frames.get(number)
         if self.project is not None and frame is not None:
             try:
@@ -228,7 +253,41 @@ class Session(QObject):
                 self.dialogs.error(
                     f"Frame {number} is unpainted: its saved fills ({exc})"
                 )
-        self.frame_analysed.emit(number)
+
+    def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
+        return self.project.carry_ahead(number) if self.project else None
+
+    def _watch(self, shot: Shot) -> None:
+        watched = self._watcher.files() + self._watcher.directories()
+        if watched:
+            self._watcher.removePaths(watched)
+        paths = [str(shot.root / "line"), *(str(p) for p in shot.line.values())]
+        self._watcher.addPaths(paths)
+
+    def _on_application_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self._on_check_files()
+
+    def _on_check_files(self) -> None:
+        self.frames.check_files()
+        if self.project is not None:
+            # A file saved by replacing it is a new file: watch it again.
+            self._watch(self.project.shot)
+
+    def _on_redrawn(self, frames: tuple[int, ...]) -> None:
+        """Say which drawings are read again; painted ones show their
+        colours again on the timeline once analysed."""
+        project = self.project
+        painted = [n for n in frames if project and n in project.painted_frames]
+        self.frames.queue_label_thumbs(painted)
+        if len(frames) == 1:
+            which = f"Frame {frames[0]}'s drawing"
+        else:
+            listed = ", ".join(str(n) for n in frames[:6])
+            more = f" and {len(frames) - 6} more" if len(frames) > 6 else ""
+            which = f"The drawings of frames {listed}{more}"
+        paint = "; their paint follows the new lines" if painted else ""
+        self.status.emit(f"{which} changed on disk: read again{paint}")
 
     def _on_frame_failed(self, number: int, message: str) -> None:
         self._unreadable[number] = message
@@ -305,11 +364,18 @@ class Session(QObject):
         (frame,) = edit.frames  # a fill, or marking a key
         self.set_frame(frame)
         self.status.emit(f"{done} {edit.label} on frame {frame}")
-        regions = edit.diffs[0].regions if edit.diffs else np.zeros(0, np.int64)
+        regions = np.zeros(0, np.int64)
+        if edit.diffs and self.project is not None:
+            regions = self.project.regions_changed(edit.diffs[0])
         self.edit_revisited.emit(frame, regions)
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""
+        if isinstance(edit, PaletteEdit):
+            # Fills it puts back may be numbered by a drawing the frame had
+            # before it was redrawn: fit them to the regions loaded now.
+            for number in edit.frames:
+                self._adopt(number)
         if isinstance(edit, GapEdit) and self.project is not None:
             # Every frame's regions change: a new analysis of the shot.
             project = self.project

@@ -34,7 +34,7 @@ from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
-from engine.shot import Shot, open_shot, shot_gap, unnumbered_images
+from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +164,16 @@ class ShotEngine:
         self._matcher_kind = matcher
         self._device = device
         self._matcher: Matcher | None = None
-        self._cache: OrderedDict[int, Frame] = OrderedDict()
+        # Analysed frames, with the version of the line file they were read
+        # from: a frame redrawn on disk since is read again.
+        self._cache: OrderedDict[int, tuple[FileVersion, Frame]] = OrderedDict()
         self._cache_size = cache_frames
         self._lock = threading.Lock()
         self._size: tuple[int, int] | None = None
         self._size_from: Path | None = None
         self._loader: ThreadPoolExecutor | None = None
         self.loader_threads = max(1, loader_threads or min(4, os.cpu_count() or 1))
-        self._loading: dict[int, Future[Frame]] = {}
+        self._loading: dict[int, Future[tuple[FileVersion, Frame]]] = {}
         # Bumped by set_gap: an analysis started under an older setting is
         # returned to whoever asked for it but never cached.
         self._generation = 0
@@ -257,31 +259,40 @@ class ShotEngine:
             timings=timings,
         )
 
-    def _load(self, number: int) -> Frame:
+    def _load(self, number: int) -> tuple[FileVersion, Frame]:
         if number not in self.shot.line:
             raise ShotError(f"{self.shot.root}: no line frame {number}")
+        # Taken before the read: a file rewritten during it reads as changed.
+        version = self.shot.line_version(number)
         started = time.perf_counter()
         image = read_image(self.shot.line[number])
         decoded = time.perf_counter()
         frame = self.analyse_image(number, image)
         frame.timings["decode_ms"] = (decoded - started) * 1000
-        return frame
+        return version, frame
 
     def frame(self, number: int) -> Frame:
-        """The analysed frame (cached; safe to call from worker threads)."""
+        """The analysed frame (cached; safe to call from worker threads). A
+        frame whose line art changed on disk since it was cached is read
+        and analysed again."""
+        now = self.shot.line_version(number) if number in self.shot.line else None
         with self._lock:
-            if number in self._cache:
+            cached = self._cache.get(number)
+            if cached is not None and cached[0] == now:
                 self._cache.move_to_end(number)
-                return self._cache[number]
+                return cached[1]
             future = self._loading.pop(number, None)
             generation = self._generation
-        frame = future.result() if future is not None else self._load(number)
+        loaded = future.result() if future is not None else None
+        if loaded is None or loaded[0] != now:
+            loaded = self._load(number)
         with self._lock:
             if generation == self._generation:
-                self._cache[number] = frame
+                self._cache[number] = loaded
+                self._cache.move_to_end(number)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        return frame
+        return loaded[1]
 
     def prefetch(self, numbers: Sequence[int]) -> None:
         """Start reading and segmenting frames in a background thread, so

@@ -197,13 +197,24 @@ def region_majority(
     Pixels where ``valid`` is False do not vote; a region with no voting
     pixel gets -1 and share 0.
     """
-    labels = regions.labels
+    return label_majority(regions.labels, regions.count, values, n_values, valid=valid)
+
+
+def label_majority(
+    labels: np.ndarray,
+    count: int,
+    values: np.ndarray,
+    n_values: int,
+    *,
+    valid: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`region_majority` over a label map of ``count`` regions (0: no
+    region), such as a `Regions` under-line map."""
     mask = labels > 0
     if valid is not None:
         mask &= valid
     lab = labels[mask].astype(np.int64) - 1
     val = values[mask].astype(np.int64)
-    count = regions.count
     if count == 0 or n_values == 0:
         return np.full(count, -1, np.int64), np.zeros(count, np.float32)
     pairs = lab * n_values + val

@@ -2,12 +2,14 @@
 
 A fill edit records, for each frame it touched, which regions changed and
 their fills before and after (style, origin, confidence, flag and
-alternatives), like the
-label-layer history of napari. One click, one drag of the fill tool or one
-propagation run is one edit. Palette edits keep the palette before and after
-(palettes are small and immutable); one that deletes a style also keeps the
-fills of the frames it renumbered, before and after. A gap change keeps the
-fills of the whole shot before and after.
+alternatives), like the label-layer history of napari, and which
+segmentation those region numbers are of: a frame whose line art is redrawn
+while the edit is in the history has other regions when it is undone, and
+the diff is carried to them by position. One click, one drag of the fill
+tool or one propagation run is one edit. Palette edits keep the palette
+before and after (palettes are small and immutable); one that deletes a
+style also keeps the fills of the frames it renumbered, before and after. A
+gap change keeps the fills of the whole shot before and after.
 
 The application wraps each edit in a thin ``QUndoCommand``; this module knows
 nothing of Qt, so the same history drives tests and scripts.
@@ -53,10 +55,12 @@ class RegionFills:
 class FrameDiff:
     """What one edit changed on one frame.
 
-    count:   the frame's region count (a diff only applies to fills of that
-             segmentation).
-    existed: whether the frame had fills before the edit; undoing an edit
-             that created a frame's fills removes them again.
+    count:     the frame's region count (a diff only applies to fills of
+               that segmentation).
+    existed:   whether the frame had fills before the edit; undoing an edit
+               that created a frame's fills removes them again.
+    numbering: the segmentation ``regions`` number (None: not known; the
+               diff applies to any of ``count`` regions).
     """
 
     frame: int
@@ -65,6 +69,7 @@ class FrameDiff:
     before: RegionFills
     after: RegionFills
     existed: bool = True
+    numbering: Numbering | None = None
 
     @property
     def visible(self) -> bool:
@@ -92,7 +97,35 @@ class FrameDiff:
             before=RegionFills.take(before, regions),
             after=RegionFills.take(after, regions),
             existed=self.existed,
+            numbering=self.numbering,
         )
+
+    def carried(self, source: np.ndarray, numbering: Numbering) -> FrameDiff:
+        """This diff on another segmentation of the frame, ``numbering``,
+        whose region ``j`` lies mostly on this one's region ``source[j]``
+        (-1: none): each region there changes as its source region did."""
+        position = np.full(self.count + 1, -1, np.int64)  # [-1]: no source
+        position[self.regions] = np.arange(len(self.regions))
+        taken = position[source]
+        regions = np.flatnonzero(taken >= 0).astype(np.int64)
+        rows = taken[regions]
+        return FrameDiff(
+            frame=self.frame,
+            count=numbering.count,
+            regions=regions,
+            before=RegionFills(tuple(v[rows] for v in self.before.values)),
+            after=RegionFills(tuple(v[rows] for v in self.after.values)),
+            existed=self.existed,
+            numbering=numbering,
+        )
+
+    def same_regions(self, other: FrameDiff) -> bool:
+        """Whether both number the same segmentation (as far as known)."""
+        if self.count != other.count:
+            return False
+        if self.numbering is None or other.numbering is None:
+            return True
+        return self.numbering.layout == other.numbering.layout
 
 
 @dataclass(frozen=True)
@@ -109,9 +142,6 @@ class FillEdit:
     # (a propagation over frames not shown yet): undoing it puts the image
     # back, to be read when the frame is next shown.
     images_before: Mapping[int, StyleImage] = field(default_factory=dict)
-    # How the regions its fills of each frame are numbered by are numbered,
-    # where the edit knows (a propagation's): committing it says so.
-    numberings: Mapping[int, Numbering] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -122,8 +152,16 @@ class FillEdit:
     def region_count(self) -> int:
         return sum(len(d.regions) for d in self.diffs)
 
+    def merges_with(self, later: FillEdit) -> bool:
+        """Whether ``later`` can fold into this edit: on each frame both
+        change, they number the same regions."""
+        mine = {d.frame: d for d in self.diffs}
+        return all(
+            d.frame not in mine or mine[d.frame].same_regions(d) for d in later.diffs
+        )
+
     def merged(self, later: FillEdit) -> FillEdit:
-        """This edit followed by ``later``, as one edit."""
+        """This edit followed by ``later``, as one edit (see merges_with)."""
         by_frame = {d.frame: d for d in self.diffs}
         for diff in later.diffs:
             earlier = by_frame.get(diff.frame)
@@ -137,7 +175,6 @@ class FillEdit:
             keys_removed=frozenset(removed),
             stroke=self.stroke,
             images_before={**later.images_before, **self.images_before},
-            numberings={**self.numberings, **later.numberings},
         )
 
 
@@ -147,9 +184,10 @@ class PaletteEdit:
 
     Deleting style ``deleted`` moves the styles after it up one place, so
     the fills of every frame that uses them are renumbered with it
-    (``fills_before`` and ``fills_after``, only the frames that changed),
-    and so is the reading of every saved style image (``images_before``
-    and ``images_after``)."""
+    (``fills_before`` and ``fills_after``, only the frames that changed,
+    numbered by the segmentations ``numberings`` holds, where known), and so
+    is the reading of every saved style image (``images_before`` and
+    ``images_after``)."""
 
     label: str
     before: Palette
@@ -159,11 +197,12 @@ class PaletteEdit:
     fills_after: Mapping[int, FillMap] = field(default_factory=dict)
     images_before: Mapping[int, StyleImage] = field(default_factory=dict)
     images_after: Mapping[int, StyleImage] = field(default_factory=dict)
+    numberings: Mapping[int, Numbering] = field(default_factory=dict)
     # Frames known by their style images alone when the edit was made, and
     # fitted to their regions since (`Project.adopt`): their fills before and
-    # after, read from the images both ways. Filled in place, so the edit
-    # stays the one its undo command holds.
-    fitted: dict[int, tuple[FillMap, FillMap]] = field(
+    # after, read from the images both ways, and those regions' numbering.
+    # Filled in place, so the edit stays the one its undo command holds.
+    fitted: dict[int, tuple[FillMap, FillMap, Numbering]] = field(
         default_factory=dict, compare=False
     )
 
@@ -173,8 +212,14 @@ class PaletteEdit:
         side = 1 if forward else 0
         return {
             **(self.fills_after if forward else self.fills_before),
-            **{frame: both[side] for frame, both in self.fitted.items()},
+            **{frame: fitted[side] for frame, fitted in self.fitted.items()},
         }
+
+    def numbering(self, frame: int) -> Numbering | None:
+        """The segmentation the frame's fills (either side) are numbered by."""
+        if frame in self.fitted:
+            return self.fitted[frame][2]
+        return self.numberings.get(frame)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -202,8 +247,10 @@ class GapEdit:
     # Frames of a loaded project not yet fitted to the old segmentation.
     images_before: Mapping[int, StyleImage]
     # The segmentations the fills are numbered by (`Project._layouts`):
-    # before, where known; after, with how each frame is numbered.
+    # before, where known, with how each is numbered where that is known
+    # too; after, with how each frame is numbered.
     layouts_before: Mapping[int, str] = field(default_factory=dict)
+    numberings_before: Mapping[int, Numbering] = field(default_factory=dict)
     numberings_after: Mapping[int, Numbering] = field(default_factory=dict)
 
     @property
@@ -241,14 +288,25 @@ class History:
         if self.limit > 0 and len(self.undo_stack) > self.limit:
             del self.undo_stack[: len(self.undo_stack) - self.limit]
 
+    def can_merge_last_two(self) -> bool:
+        """Whether the newest edit can fold into the one before it: fill
+        edits of the same regions."""
+        if len(self.undo_stack) < 2:
+            return False
+        earlier, later = (step.edit for step in self.undo_stack[-2:])
+        return (
+            isinstance(earlier, FillEdit)
+            and isinstance(later, FillEdit)
+            and earlier.merges_with(later)
+        )
+
     def merge_last_two(self) -> Edit:
         """Fold the newest edit into the one before it (one fill stroke)."""
+        if not self.can_merge_last_two():
+            raise TypeError("only fill edits of the same regions merge")
         later = self.undo_stack.pop()
         earlier = self.undo_stack.pop()
-        if not (
-            isinstance(earlier.edit, FillEdit) and isinstance(later.edit, FillEdit)
-        ):
-            raise TypeError("only fill edits merge")
+        assert isinstance(earlier.edit, FillEdit) and isinstance(later.edit, FillEdit)
         merged = earlier.edit.merged(later.edit)
         self.undo_stack.append(Step(merged, earlier.before, later.after))
         return merged
@@ -281,9 +339,11 @@ def frame_diff(
     before: FillMap | None,
     after: FillMap,
     regions: Iterable[int] | np.ndarray | None = None,
+    numbering: Numbering | None = None,
 ) -> FrameDiff | None:
     """The diff from ``before`` (None: no fills yet) to ``after`` over the
-    regions that actually changed (among ``regions`` when given)."""
+    regions that actually changed (among ``regions`` when given); both are
+    numbered by ``numbering`` when it is known."""
     count = len(after)
     base = before if before is not None and len(before) == count else None
     old = base if base is not None else FillMap.empty(count)
@@ -303,4 +363,5 @@ def frame_diff(
         before=RegionFills.take(old, index),
         after=RegionFills.take(after, index),
         existed=base is not None,
+        numbering=numbering if numbering and numbering.count == count else None,
     )

@@ -42,9 +42,11 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -60,12 +62,14 @@ from engine.fills import (
     ORIGIN_ANIMATOR,
     ORIGIN_PROPAGATED,
     FillMap,
+    label_majority,
     region_majority,
 )
 from engine.gaps import gap_problem
 from engine.history import (
     Edit,
     FillEdit,
+    FrameDiff,
     GapEdit,
     History,
     PaletteEdit,
@@ -144,12 +148,55 @@ def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
 def carry(fills: FillMap, numbering: Numbering, regions: Regions) -> FillMap | None:
     """`resegment_fills` from a segmentation known only by its `Numbering`;
     None when that cannot be read (damaged) or is not of these fills."""
-    if len(fills) != numbering.count or numbering.shape != regions.shape:
+    if len(fills) != numbering.count:
         return None
-    under_line = numbering.under_line()
-    if under_line is None:
+    source = numbering_source(numbering, regions.under_line, regions.count)
+    return None if source is None else _carried(fills, source)
+
+
+def numbering_source(
+    old: Numbering, under_line: np.ndarray, count: int
+) -> np.ndarray | None:
+    """Per region of another segmentation of the frame (its under-line map
+    and region count), the region of ``old`` under most of its pixels (-1:
+    none); None when ``old`` cannot be read or is of another size. What
+    carries fills, and undo diffs, from one drawing of a frame to the next."""
+    old_map = old.under_line() if old.shape == under_line.shape else None
+    if old_map is None:
         return None
-    return _carried(fills, _covering(under_line, numbering.count, regions))
+    best, _ = label_majority(under_line, count, old_map, old.count + 1, valid=None)
+    return np.where(best > 0, best - 1, -1)
+
+
+class SourceCache:
+    """`numbering_source` results by (from, to) layout, the most recent
+    kept. Thread-safe: the thread that loads a redrawn frame works out how
+    to carry its fills (most of a second at 4K) before the project, on the
+    GUI thread, carries them; undo and redo over it carry each diff alike."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def get(
+        self, old: Numbering, new: Numbering, under_line: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """From ``old`` to ``new`` (``under_line``: new's map, when at hand);
+        None when ``old`` cannot be read."""
+        key = (old.layout, new.layout)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        new_map = under_line if under_line is not None else new.under_line()
+        source = None if new_map is None else numbering_source(old, new_map, new.count)
+        if source is not None:
+            with self._lock:
+                self._items[key] = source
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return source
 
 
 def _carried(fills: FillMap, source: np.ndarray) -> FillMap:
@@ -306,7 +353,12 @@ class Project:
     _layouts: dict[int, str] = field(default_factory=dict)
     # How those segmentations number pixels, for that, where known (one
     # may outlive its layout in _layouts: it is used only while they agree).
+    # A frame analysed with no fills has its numbering here alone: its
+    # first paint is numbered by it.
     _numberings: dict[int, Numbering] = field(default_factory=dict)
+    _sources: SourceCache = field(
+        default_factory=SourceCache, compare=False, repr=False
+    )
     # The style images the project was opened with. It may read any of them
     # until it is closed (frames not fitted to their regions yet, what an
     # undo brings back, a job's snapshot), so a save's clean-up keeps them
@@ -349,6 +401,9 @@ class Project:
         if fit(stored, self._layouts.get(frame), regions):
             self._note_numberings({frame: regions.numbering})
             return stored
+        carried = self._refit(frame, regions.numbering, regions.under_line)
+        if carried is not None:
+            return carried
         try:
             fitted = self.fills_for(frame, regions)
         except CadmiumError:
@@ -356,6 +411,7 @@ class Project:
             raise
         if fitted is None:
             self._forget(frame)
+            self._numberings[frame] = regions.numbering  # for its first paint
             if stored is not None and len(stored):
                 raise CadmiumError(
                     "painted on regions the frame no longer has: its line art "
@@ -368,6 +424,69 @@ class Project:
         self._fit_deletions(frame, regions)
         self._images.pop(frame, None)
         return fitted
+
+    def _refit(
+        self, frame: int, numbering: Numbering, under_line: np.ndarray | None = None
+    ) -> FillMap | None:
+        """Carry the frame's stored fills by position to the segmentation
+        ``numbering`` (``under_line``: its map, when at hand), from the one
+        they are numbered by; None when that is not known. Not an edit: what
+        the animator sees stays the same. Undo and redo carry the history's
+        diffs of the frame the same way when they are applied."""
+        stored, old = self._fills.get(frame), self._kept_numbering(frame)
+        if stored is None or old is None or len(stored) != old.count:
+            return None
+        source = self._source(old, numbering, under_line)
+        if source is None:
+            return None
+        carried = _carried(stored, source)
+        self._fills[frame] = carried
+        self._images.pop(frame, None)
+        self._note_numberings({frame: numbering})
+        return carried
+
+    def _kept_numbering(self, frame: int) -> Numbering | None:
+        """The numbering of the frame's stored fills, where known."""
+        numbering = self._numberings.get(frame)
+        if numbering is None or numbering.layout != self._layouts.get(frame):
+            return None
+        return numbering
+
+    def _kept_numberings(self, frames: Iterable[int]) -> dict[int, Numbering]:
+        kept = {frame: self._kept_numbering(frame) for frame in frames}
+        return {frame: n for frame, n in kept.items() if n is not None}
+
+    def _source(
+        self, old: Numbering, new: Numbering, under_line: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        return self._sources.get(old, new, under_line)
+
+    def carry_ahead(self, frame: int) -> Callable[[Regions], None] | None:
+        """Work for the thread that analyses the frame, to be done before
+        `adopt` sees it: when it was redrawn, how to carry its fills to its
+        new regions. None when there is nothing it could carry."""
+        old = self._kept_numbering(frame)
+        if old is None or frame not in self._fills:
+            return None
+        sources = self._sources
+
+        def work(regions: Regions) -> None:
+            if regions.layout != old.layout:
+                sources.get(old, regions.numbering, regions.under_line)
+
+        return work
+
+    def _numbering_for(self, frame: int, count: int) -> Numbering | None:
+        """The segmentation of ``count`` regions an edit of the frame is
+        numbered by, where known: its fills', or the one it was analysed
+        with when it has none."""
+        numbering = self._numberings.get(frame)
+        if numbering is None or numbering.count != count:
+            return None
+        layout = self._layouts.get(frame)
+        if frame in self._fills and layout is not None and layout != numbering.layout:
+            return None
+        return numbering
 
     def _forget(self, frame: int) -> None:
         self._fills.pop(frame, None)
@@ -404,7 +523,7 @@ class Project:
                 except CadmiumError as exc:
                     log.warning("frame %d: %s; its undo reads the image", frame, exc)
                     continue
-                edit.fitted[frame] = (before, after)
+                edit.fitted[frame] = (before, after, regions.numbering)
 
     @property
     def painted_frames(self) -> list[int]:
@@ -505,7 +624,8 @@ class Project:
         after.origin[index] = new_origin
         after.confidence[index] = confidence
         after.flagged[index] = False
-        diff = frame_diff(frame, current, after, index)
+        numbering = self._numbering_for(frame, count)
+        diff = frame_diff(frame, current, after, index, numbering)
         if diff is None or len(diff.regions) == 0:
             return None
         becomes_key = (
@@ -545,7 +665,8 @@ class Project:
         if len(index) == 0:
             return None
         after = current.with_styles(index, current.style[index], ORIGIN_ANIMATOR)
-        diff = frame_diff(frame, current, after, index)
+        numbering = self._numbering_for(frame, count)
+        diff = frame_diff(frame, current, after, index, numbering)
         if diff is None:
             return None
         label = "Accept" if len(index) == 1 else f"Accept {len(index)} regions"
@@ -560,21 +681,23 @@ class Project:
         """Propagated fills as one edit; the animator's fills stay as they are
         (including any painted while the run was going). ``numberings``: the
         segmentation of each frame the results are numbered by; stored fills
-        numbered by another are not merged (the results hold them, carried
-        over by position). None when it would change nothing the animator
+        numbered by another are carried to it first (as `adopt` would), or,
+        where that is not known, not merged (the results hold them, read from
+        the style image). None when it would change nothing the animator
         sees: a run that only ranks the guesses otherwise, or is surer or
         less sure of colours it keeps, is no undo step of its own."""
         diffs = []
         images: dict[int, StyleImage] = {}
-        numberings = {
-            # The one kept already where it is the same, not a copy per run.
-            frame: self._same_numbering(frame, numbering)
-            for frame, numbering in (numberings or {}).items()
-        }
         for frame in sorted(results):
             new = results[frame]
+            numbering = (numberings or {}).get(frame)
+            if numbering is not None:
+                # The one kept already where it is the same, not a copy per run.
+                numbering = self._same_numbering(frame, numbering)
+                if self._layouts.get(frame) not in (None, numbering.layout):
+                    self._refit(frame, numbering)
             current = self._fills.get(frame)
-            known, numbering = self._layouts.get(frame), numberings.get(frame)
+            known = self._layouts.get(frame)
             if current is not None and (
                 len(current) != len(new)
                 or (known and numbering and known != numbering.layout)
@@ -585,16 +708,13 @@ class Project:
                 # run took it as the animator's); undo brings the image back.
                 images[frame] = self._images[frame]
             merged = new if current is None else current.merged_under(new)
-            diff = frame_diff(frame, current, merged)
+            diff = frame_diff(frame, current, merged, numbering=numbering)
             if diff is not None:
                 diffs.append(diff)
         if not any(diff.visible for diff in diffs):
             return None
         return FillEdit(
-            label=label,
-            diffs=tuple(diffs),
-            images_before=MappingProxyType(images),
-            numberings=MappingProxyType(numberings),
+            label=label, diffs=tuple(diffs), images_before=MappingProxyType(images)
         )
 
     def _same_numbering(self, frame: int, numbering: Numbering) -> Numbering:
@@ -680,6 +800,7 @@ class Project:
             images_after=MappingProxyType(
                 {f: image.renumbered(new_index) for f, image in self._images.items()}
             ),
+            numberings=MappingProxyType(self._kept_numberings(before)),
         )
 
     # -- changing
@@ -716,7 +837,12 @@ class Project:
         self._new_revision()
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
-            self._fills.update(edit.fills(forward))
+            for frame, fills in edit.fills(forward).items():
+                self._fills[frame] = fills
+                numbering = edit.numbering(frame)
+                if numbering is not None:
+                    # Carried by `adopt` when the frame has other regions now.
+                    self._note_numberings({frame: numbering})
             self._images.update(edit.images_after if forward else edit.images_before)
             if edit.renumbers:
                 self.generation += 1
@@ -725,18 +851,17 @@ class Project:
             self.gap = edit.gap_after if forward else edit.gap_before
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
             self._images = {} if forward else dict(edit.images_before)
+            # Numberings of the other gap's regions would number a first
+            # paint wrongly: frames are analysed anew before they are painted.
+            self._numberings = {}
             if forward:
                 self._layouts = {}
                 self._note_numberings(edit.numberings_after)
             else:
                 self._layouts = dict(edit.layouts_before)
+                self._numberings.update(edit.numberings_before)
             return
         for diff in edit.diffs:
-            current = self._fills.get(diff.frame)
-            if current is None or len(current) != diff.count or not diff.existed:
-                # Fills of a frame that had none before the edit are all its
-                # own (any there, of another segmentation, were not merged).
-                current = FillMap.empty(diff.count)
             if not forward and not diff.existed:
                 self._fills.pop(diff.frame, None)
                 self._layouts.pop(diff.frame, None)
@@ -745,15 +870,58 @@ class Project:
                     self._images[diff.frame] = image
                     self._fills[diff.frame] = FillMap.empty(0)
                 continue
-            values = diff.after if forward else diff.before
-            self._fills[diff.frame] = values.put(current, diff.regions)
-            self._images.pop(diff.frame, None)
-        if forward:
-            self._note_numberings(edit.numberings)
+            self._apply_diff(diff, forward)
         added, removed = edit.keys_added, edit.keys_removed
         if not forward:
             added, removed = removed, added
         self.keys = (self.keys | added) - removed
+
+    def _apply_diff(self, diff: FrameDiff, forward: bool) -> None:
+        """One frame's diff, carried first to the regions the frame's fills
+        are numbered by now when the frame was redrawn since it was made."""
+        frame = diff.frame
+        current = self._fills.get(frame)
+        fresh = current is None or not diff.existed
+        if not fresh:
+            carried = self._diff_here(diff)
+            if carried is None:
+                log.warning(
+                    "frame %d: %s skipped: the frame's regions changed and the "
+                    "project does not know where they were",
+                    frame,
+                    "a redo" if forward else "an undo",
+                )
+                return
+            diff = carried
+        if fresh or current is None or len(current) != diff.count:
+            # Fills of a frame that had none before the edit are all its
+            # own (any there, of another segmentation, were not merged).
+            current = FillMap.empty(diff.count)
+            fresh = True
+        values = diff.after if forward else diff.before
+        self._fills[frame] = values.put(current, diff.regions)
+        self._images.pop(frame, None)
+        if diff.numbering is not None and (fresh or self._layouts.get(frame) is None):
+            self._note_numberings({frame: diff.numbering})
+
+    def regions_changed(self, diff: FrameDiff) -> np.ndarray:
+        """The regions ``diff`` changes on the frame's regions now (the ones
+        its fills are numbered by), to show an undo where it happened."""
+        here = self._diff_here(diff)
+        return here.regions if here is not None else np.zeros(0, np.int64)
+
+    def _diff_here(self, diff: FrameDiff) -> FrameDiff | None:
+        """``diff`` on the segmentation the frame's stored fills are numbered
+        by (itself when that is its own, or either is not known); None when
+        it cannot be carried there."""
+        layout = self._layouts.get(diff.frame)
+        if diff.numbering is None or layout in (None, diff.numbering.layout):
+            return diff
+        here = self._kept_numbering(diff.frame)
+        if here is None:
+            return None
+        source = self._source(diff.numbering, here)
+        return None if source is None else diff.carried(source, here)
 
     def _note_numberings(self, numberings: Mapping[int, Numbering]) -> None:
         """Fills just committed for these frames are numbered as these say."""
@@ -797,6 +965,7 @@ class Project:
             fills_after=MappingProxyType(dict(fills)),
             images_before=MappingProxyType(dict(self._images)),
             layouts_before=MappingProxyType(dict(self._layouts)),
+            numberings_before=MappingProxyType(self._kept_numberings(self._fills)),
             numberings_after=MappingProxyType(dict(numberings or {})),
         )
 

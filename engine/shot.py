@@ -159,9 +159,27 @@ class Shot:
         """Frame numbers of the line frames, in order."""
         return sorted(self.line)
 
+    def line_version(self, frame: int) -> FileVersion:
+        """Which version of the frame's line art is on disk now."""
+        return file_version(self.line[frame])
+
     def output_name(self, frame: int) -> str:
         """The file name outputs use for a frame: the line frame's, as PNG."""
         return self.line[frame].with_suffix(".png").name
+
+
+# A file's modification time (ns), size and inode, or None when it cannot
+# be read: line art redrawn on disk while a shot is open changes it (saved
+# in place or replaced by a new file).
+FileVersion = tuple[int, int, int] | None
+
+
+def file_version(path: Path) -> FileVersion:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def shot_gap(shot: Shot, default: int) -> int:

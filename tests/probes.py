@@ -9,6 +9,7 @@ import pytest
 
 import engine.facade as facade
 from engine.matching import Frame
+from engine.shot import FileVersion
 
 
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
@@ -16,7 +17,9 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     counts: Counter[int] = Counter()
     load = facade.ShotEngine._load
 
-    def counting_load(self: facade.ShotEngine, number: int) -> Frame:
+    def counting_load(
+        self: facade.ShotEngine, number: int
+    ) -> tuple[FileVersion, Frame]:
         counts[number] += 1
         return load(self, number)
 

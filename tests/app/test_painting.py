@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import threading
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ import pytest
 from app_helpers import (
     BOX,
     RING,
+    box_rect,
     click_image,
     go_to,
     make_shot,
@@ -297,3 +299,66 @@ def test_colorize_shot_segments_each_painted_frame_once(
     assert set(range(3, 11)) <= set(loads)
     assert max(loads.values()) == 1, loads
     window.close()
+
+
+def test_a_frame_redrawn_on_disk_while_open_is_read_again_and_undo_follows_it(
+    qtbot: QtBot,
+    window: MainWindow,
+    line_shot: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Clean-up goes on while a shot is painted: frame 4, painted and shown,
+    has its box redrawn (its top lowered below the ring's, so the two swap
+    region numbers) and saved over. Cadmium reads it again by itself and
+    says so; each part keeps its colour, and Ctrl+Z takes back the box's
+    paint, not the ring's. Working out where the paint goes (most of a
+    second at 4K) is done on the loading thread, not the GUI thread."""
+    import engine.project
+
+    carried_on: list[bool] = []
+    source = engine.project.numbering_source
+
+    def recording_source(*args):  # type: ignore[no-untyped-def]
+        carried_on.append(threading.current_thread() is threading.main_thread())
+        return source(*args)
+
+    monkeypatch.setattr(engine.project, "numbering_source", recording_source)
+    open_and_wait(qtbot, window, line_shot)
+    go_to(qtbot, window, 4)
+    spots = points(4)
+    for part, style in (("ring", 5), ("box", 0)):
+        window.session.set_style(style)
+        click_image(qtbot, window, *spots[part])
+    shown = {part: pixel(window, *spots[part]) for part in ("ring", "box")}
+    assert shown == {"ring": style_rgb(window, 5), "box": style_rgb(window, 0)}
+    painted_on = window.session.current()
+    said = status_log(window)
+
+    path = line_shot / "line" / "A_0004.png"
+    line = cv2.imread(str(path))
+    x0, y0, x1, y1 = box_rect(4)
+    cv2.rectangle(line, (x0, y0), (x1, y1), (255, 255, 255), 2)  # erase it
+    cv2.rectangle(line, (x0, y0 + 10), (x1, y1), (0, 0, 0), 2)
+    cv2.imwrite(str(path), line)
+    qtbot.waitUntil(lambda: any("changed on disk" in s for s in said), timeout=10000)
+    assert said[-1] == (
+        "Frame 4's drawing changed on disk: read again; "
+        "their paint follows the new lines"
+    )
+    qtbot.waitUntil(
+        lambda: (f := window.session.current()) is not None and f is not painted_on,
+        timeout=10000,
+    )
+    frame = window.session.current()
+    assert frame is not None and frame.regions.layout != painted_on.regions.layout
+    assert {part: pixel(window, *spots[part]) for part in shown} == shown
+    assert pixel(window, x0 + 20, y0 + 10) == (0, 0, 0)  # the new line shows
+    assert carried_on == [False]
+
+    canvas = window.canvas
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert pixel(window, *spots["box"]) == (255, 255, 255)
+    assert pixel(window, *spots["ring"]) == shown["ring"]
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, shift_ctrl)
+    assert {part: pixel(window, *spots[part]) for part in shown} == shown

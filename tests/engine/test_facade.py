@@ -105,3 +105,29 @@ def test_an_unreadable_frame_blocks_a_run_but_not_opening_the_shot(
         engine.check_sizes(skip_unreadable=True)
     with pytest.raises(CadmiumError, match=r"from sc01_0002\.png's"):
         engine.check_sizes(skip_unreadable=True)
+
+
+def test_a_frame_redrawn_on_disk_is_read_again_and_only_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine keeps analysed frames; one whose line art is saved over
+    (clean-up goes on while a shot is painted) is read again, once."""
+    import cv2
+    from test_cli import make_shot
+
+    from engine.facade import ShotEngine
+    from engine.shot import open_shot
+
+    shot = open_shot(make_shot(tmp_path / "shot", frames=3, keys=(1,)))
+    engine = ShotEngine(shot=shot, matcher="assignment")
+    counts = count_loads(monkeypatch)
+    first = engine.frame(2)
+    assert engine.frame(2) is first
+    line = cv2.imread(str(shot.line[2]))
+    cv2.line(line, (0, 0), (line.shape[1] - 1, line.shape[0] - 1), (0, 0, 0), 3)
+    cv2.imwrite(str(shot.line[2]), line)
+    redrawn = engine.frame(2)
+    assert redrawn is not first
+    assert redrawn.regions.count > first.regions.count  # the new line splits
+    assert engine.frame(2) is redrawn
+    assert counts == Counter({2: 2})

@@ -1,0 +1,323 @@
+"""Fills and their undo history when a frame's line art is redrawn while it
+is painted: fills, and every diff of the history, follow their pixels to the
+new regions (by position), whether the project was saved, autosaved or kept
+open meanwhile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.errors import CadmiumError
+from engine.facade import ShotEngine
+from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
+from engine.palette import UNPAINTED, default_palette
+from engine.project import (
+    FillMode,
+    Project,
+    data_dir_for,
+    load_project,
+    save_project,
+)
+from engine.regions import Regions
+from engine.shot import open_shot
+
+
+def draw_two_boxes(path: Path, right_box_top: int) -> None:
+    """A box on the left and one on the right; raised above the left box's
+    top, the right box is numbered before it (regions are numbered in
+    reading order), with the same number of regions."""
+    image = np.full((96, 128, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 30), (50, 80), (0, 0, 0), 2)
+    cv2.rectangle(image, (70, right_box_top), (110, 80), (0, 0, 0), 2)
+    cv2.imwrite(str(path), image)
+
+
+def paint_two_boxes(
+    tmp_path: Path, *, paper: bool = True
+) -> tuple[Project, ShotEngine, Path]:
+    """A shot of two boxes, the left painted 3, the right 5, around them 1
+    (unless not ``paper``), as the application paints: on the regions of
+    the frame shown (`Project.adopt`)."""
+    line = tmp_path / "shot" / "line"
+    line.mkdir(parents=True)
+    for frame in (1, 2):
+        draw_two_boxes(line / f"A_{frame:04d}.png", right_box_top=40)
+    engine = ShotEngine(shot=open_shot(tmp_path / "shot"), matcher="assignment")
+    project = Project(shot=engine.shot, palette=default_palette(), gap=engine.gap)
+    regions = engine.frame(1).regions
+    project.adopt(1, regions)
+    paints = (((30, 60), 3), ((90, 60), 5), ((5, 5), 1))
+    for (x, y), style in paints if paper else paints[:2]:
+        region = regions.region_at(x, y)
+        assert region is not None
+        edit = project.fill_edit(1, regions.count, [region], style, FillMode.PAINT)
+        assert edit is not None
+        project.commit(edit)
+    return project, engine, line / "A_0001.png"
+
+
+def styles_at(fills: FillMap | None, regions: Regions) -> list[int]:
+    """The styles of the left box, the right box and the paper around them."""
+    assert fills is not None
+    return [
+        int(fills.style[regions.region_at(x, y)])  # type: ignore[index]
+        for x, y in ((30, 60), (90, 60), (5, 5))
+    ]
+
+
+def test_fills_stay_on_their_boxes_when_redrawn_line_art_keeps_its_region_count(
+    tmp_path: Path,
+) -> None:
+    """The line art of a painted frame is redrawn after a save: the right box
+    raised, so the boxes swap numbers and the count stays the same. Each box
+    keeps its colour (read back from the saved style image), not the colour
+    of the other's number."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    saved = json.loads(path.read_text())["frames"]["1"]
+    painted = engine.frame(1).regions
+    assert saved["layout"] == painted.layout
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = engine.frame(1).regions  # read again: the file changed
+    assert redrawn.count == painted.count
+    assert redrawn.layout != painted.layout
+    loaded = load_project(path)
+    assert styles_at(loaded.adopt(1, redrawn), redrawn) == [3, 5, 1]
+    # Saved again, the frame's fills are those of the new drawing.
+    save_project(loaded.snapshot(), path, regions_of=lambda n: redrawn)
+    again = load_project(path)
+    assert styles_at(again.adopt(1, redrawn), redrawn) == [3, 5, 1]
+
+
+def test_line_art_redrawn_while_the_project_is_open_keeps_each_box_s_colour(
+    tmp_path: Path,
+) -> None:
+    """Nothing saved: the frame, painted and shown, is redrawn and analysed
+    again (as when it falls out of the engine's cache); its fills are carried
+    to the new regions by position."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    project.adopt(1, engine.frame(1).regions)
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    # A propagation over the new drawing that is never committed (refused:
+    # the window was busy) leaves what the project knows of the old one.
+    results = project.snapshot().fills_for(1, redrawn)
+    assert results is not None
+    project.propagation_edit({1: results}, "Propagate", {1: redrawn.numbering})
+    fills = project.adopt(1, redrawn)
+    assert styles_at(fills, redrawn) == [3, 5, 1]
+    assert fills is not None and (fills.origin == ORIGIN_ANIMATOR).all()
+    # Painting on goes on from the new regions.
+    assert project.fill_edit(1, redrawn.count, [0], 4, FillMode.PAINT) is not None
+
+
+def test_an_autosave_of_redrawn_line_art_carries_its_fills_or_says_it_cannot(
+    tmp_path: Path,
+) -> None:
+    """An autosave keeps no style image, but its fill files keep how their
+    regions were numbered: a frame redrawn since opens painted by position.
+    One written before they kept it opens the frame unpainted and says so
+    once, instead of painting each box the other's colour."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    project.adopt(1, engine.frame(1).regions)
+    save_project(project.snapshot(), path)  # as an autosave: no style images
+    draw_two_boxes(drawing, right_box_top=20)
+    redrawn = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    assert styles_at(load_project(path).adopt(1, redrawn), redrawn) == [3, 5, 1]
+    (fill_file,) = data_dir_for(path).glob("000001-*.npz")
+    with np.load(fill_file) as data:
+        older = {k: data[k] for k in data.files if not k.startswith("numbering")}
+    np.savez_compressed(fill_file, **older)  # type: ignore[arg-type]
+    loaded = load_project(path)
+    with pytest.raises(CadmiumError, match="line art"):
+        loaded.adopt(1, redrawn)
+    assert loaded.adopt(1, redrawn) is None
+    assert loaded.painted_frames == []
+    # A project saved before layouts were kept opens as it did: by count.
+    document = json.loads(path.read_text())
+    del document["frames"]["1"]["layout"]
+    path.write_text(json.dumps(document))
+    assert load_project(path).adopt(1, redrawn) is not None
+
+
+def test_a_gap_change_and_its_undo_keep_which_regions_fills_are_numbered_by(
+    tmp_path: Path,
+) -> None:
+    """Redrawn since the save and not shown yet, frame 1 is carried to a new
+    gap; an autosave then still knows how its regions are numbered (so a
+    second redraw recovers by position), and undoing the gap change puts
+    back fills the project knows are of the old drawing (not taken by
+    count: the boxes would swap)."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    draw_two_boxes(drawing, right_box_top=20)
+    gap = project.gap + 1
+    moved = ShotEngine(shot=project.shot, gap=gap, matcher="assignment").frame(1)
+    loaded = load_project(path)
+    carried = loaded.snapshot().fills_for(1, moved.regions)  # as the gap job does
+    assert carried is not None
+    edit = loaded.gap_edit(gap, {1: carried}, {1: moved.regions.numbering})
+    loaded.commit(edit)
+    autosave = tmp_path / "auto.cadmium"
+    save_project(loaded.snapshot(), autosave)
+    assert json.loads(autosave.read_text())["frames"]["1"]["layout"]
+    draw_two_boxes(drawing, right_box_top=30)
+    again = ShotEngine(shot=project.shot, gap=gap, matcher="assignment").frame(1)
+    recovered = load_project(autosave).adopt(1, again.regions)
+    assert styles_at(recovered, again.regions) == [3, 5, 1]
+    loaded.undo()
+    old_gap = ShotEngine(shot=project.shot, matcher="assignment").frame(1).regions
+    assert styles_at(loaded.adopt(1, old_gap), old_gap) == [3, 5, 1]
+
+
+def redraw(drawing: Path, project: Project, right_box_top: int = 20) -> Regions:
+    """Frame 1 redrawn on disk (the right box raised: the boxes swap numbers,
+    the count stays) and analysed anew, as the application sees it next."""
+    draw_two_boxes(drawing, right_box_top=right_box_top)
+    engine = ShotEngine(shot=project.shot, gap=project.gap, matcher="assignment")
+    return engine.frame(1).regions
+
+
+def region(regions: Regions, x: int, y: int) -> int:
+    found = regions.region_at(x, y)
+    assert found is not None
+    return int(found)
+
+
+def propagate_paper(project: Project, regions: Regions, style: int) -> None:
+    """A propagation that paints the paper ``style``, flagged for review
+    (numbered by ``regions``, as a run over the frame as it is on disk)."""
+    results = FillMap.empty(regions.count)
+    paper = np.array([region(regions, 5, 5)])
+    results = results.with_styles(paper, style, ORIGIN_PROPAGATED)
+    results.flagged[paper] = True
+    edit = project.propagation_edit({1: results}, "Propagate", {1: regions.numbering})
+    assert edit is not None
+    project.commit(edit)
+
+
+def test_propagation_over_a_frame_redrawn_since_keeps_the_animator_s_paint(
+    tmp_path: Path,
+) -> None:
+    """A frame redrawn since it was saved, not shown yet, is propagated over:
+    its paint, carried to the new regions first, stays the animator's (the
+    run cannot repaint it), the paper the run painted is its own, and undo
+    takes back only that."""
+    project, engine, drawing = paint_two_boxes(tmp_path, paper=False)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    loaded = load_project(path)
+    redrawn = redraw(drawing, loaded)
+    propagate_paper(loaded, redrawn, 2)
+    fills = loaded.adopt(1, redrawn)
+    assert styles_at(fills, redrawn) == [3, 5, 2]
+    assert fills is not None and fills.flagged[region(redrawn, 5, 5)]
+    loaded.undo()
+    assert styles_at(loaded.adopt(1, redrawn), redrawn) == [3, 5, UNPAINTED]
+
+
+def test_undo_after_the_line_art_is_redrawn_takes_back_the_same_box(
+    tmp_path: Path,
+) -> None:
+    """Painted, then redrawn while the project is open (the boxes swap
+    numbers): each undo takes back the paint it made, on the box it was
+    made on, and redo puts it back there (review R1)."""
+    project, _, drawing = paint_two_boxes(tmp_path)
+    redrawn = redraw(drawing, project)
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, 1]
+    project.undo()  # the paper
+    project.undo()  # the right box
+    assert styles_at(project.fills(1), redrawn) == [3, UNPAINTED, UNPAINTED]
+    project.redo()
+    assert styles_at(project.fills(1), redrawn) == [3, 5, UNPAINTED]
+    # Redrawn once more while that undo is in the history: both steps again.
+    again = redraw(drawing, project, right_box_top=30)
+    project.adopt(1, again)
+    project.undo()
+    assert styles_at(project.fills(1), again) == [3, UNPAINTED, UNPAINTED]
+    project.redo()
+    project.redo()
+    assert styles_at(project.fills(1), again) == [3, 5, 1]
+
+
+def test_undoing_a_propagation_over_a_redrawn_frame_keeps_the_paint(
+    tmp_path: Path,
+) -> None:
+    """Painted in this session (no save, so no style image to fall back on),
+    redrawn, then propagated over before it is shown again: undoing the run
+    leaves the animator's paint on its boxes (it took it all away: R4)."""
+    project, _, drawing = paint_two_boxes(tmp_path, paper=False)
+    redrawn = redraw(drawing, project)
+    propagate_paper(project, redrawn, 2)
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, 2]
+    project.undo()
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, UNPAINTED]
+    project.undo()  # the right box, painted before the redraw
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [3, UNPAINTED, UNPAINTED]
+
+
+def test_undoing_a_style_deletion_after_a_redraw_keeps_each_box_s_colour(
+    tmp_path: Path,
+) -> None:
+    """A style deleted (the styles after it move up), the frame redrawn,
+    then the deletion undone: each box gets its own colour back, not the
+    other's (R3)."""
+    project, _, drawing = paint_two_boxes(tmp_path)
+    project.commit(project.style_deletion(2, None))  # 3 and 5 become 2 and 4
+    redrawn = redraw(drawing, project)
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [2, 4, 1]
+    project.undo()
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, 1]
+    project.redo()
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [2, 4, 1]
+
+
+def test_undoing_a_style_deletion_after_a_redraw_keeps_review_flags(
+    tmp_path: Path,
+) -> None:
+    """A saved project reopened, its frame redrawn before it is shown, a
+    style it does not use deleted, then the frame shown (carried by the
+    numbering saved with it) and the deletion undone: the frame keeps its
+    fills whole, review flag included, instead of a reading of its style
+    image, which keeps colours alone (R7)."""
+    project, engine, drawing = paint_two_boxes(tmp_path, paper=False)
+    propagate_paper(project, engine.frame(1).regions, 1)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    loaded = load_project(path)
+    redrawn = redraw(drawing, loaded)
+    loaded.commit(loaded.style_deletion(7, None))
+    fills = loaded.adopt(1, redrawn)
+    assert fills is not None and fills.flagged[region(redrawn, 5, 5)]
+    loaded.undo()
+    fills = loaded.adopt(1, redrawn)
+    assert styles_at(fills, redrawn) == [3, 5, 1]
+    assert fills is not None and fills.flagged[region(redrawn, 5, 5)]
+
+
+def test_undoing_a_gap_change_after_a_redraw_carries_the_old_gap_s_fills(
+    tmp_path: Path,
+) -> None:
+    """Gap changed, the frame redrawn at the new gap, the gap change undone:
+    the fills of the old gap are carried to the redrawn frame at that gap
+    (the frame opened unpainted, with an error, before)."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    project.adopt(1, engine.frame(1).regions)
+    gap = project.gap + 1
+    moved = ShotEngine(shot=project.shot, gap=gap, matcher="assignment").frame(1)
+    carried = project.snapshot().fills_for(1, moved.regions)
+    assert carried is not None
+    project.commit(project.gap_edit(gap, {1: carried}, {1: moved.regions.numbering}))
+    redrawn = redraw(drawing, project)
+    assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, 1]
+    project.undo()
+    old_gap = redraw(drawing, project)
+    assert styles_at(project.adopt(1, old_gap), old_gap) == [3, 5, 1]
