@@ -182,8 +182,10 @@ def keep_unread_flags(key: FillMap, filled: FillMap) -> FillMap:
     the key's unread regions still flagged: those it left unpainted and
     flagged (no main colour: noise, soft shading, or parts run together
     through a gap left open). Propagation paints them from the other keys,
-    but the key had paint there that it did not match: never a silent fill."""
-    unread = key.flagged & ~key.painted & ~key.by_animator
+    but the key had paint there that it did not match: never a silent fill.
+    A run after that sees them painted by propagation and flagged: still
+    unread, until the animator accepts or paints them."""
+    unread = key.flagged & ~key.by_animator
     return filled.replace(flagged=filled.flagged | unread)
 
 

@@ -250,6 +250,36 @@ def test_a_key_holding_propagated_fills_votes_with_them() -> None:
     assert not fills.flagged.any()
 
 
+def test_a_key_region_it_could_not_read_stays_flagged_run_after_run() -> None:
+    """A key region left unpainted and flagged when the key was read (no
+    main colour) is painted by the first run from the other key, flagged;
+    the next run, which sees that paint as the key's, keeps the flag: only
+    the animator clears it (Accept, or painting it)."""
+    image = np.full((40, 60), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (30, 30), 0, 1)
+    lineart, regions = segment_image(image)
+    n = regions.count
+    frames = {f: Frame(f, image, lineart, regions) for f in (1, 2, 3)}
+    styles = (np.arange(n) % 2).astype(np.int32)
+    key3 = FillMap.empty(n).with_styles(np.arange(n), styles, ORIGIN_ANIMATOR)
+    key1 = key3.with_styles(np.array([0]), UNPAINTED, ORIGIN_PROPAGATED)
+    key1.flagged[0] = True  # unread
+    keys = {1: key1, 3: key3}
+    for run in range(2):
+        results = propagate(
+            frames=[1, 2, 3],
+            keys=keys,
+            analyse=frames.__getitem__,
+            matcher=OverlapMatcher(),
+            n_styles=2,
+            targets=[1],
+        )
+        fills = next(iter(results)).fills
+        assert fills.style[0] == styles[0] and fills.flagged[0], run
+        assert not fills.flagged[1:].any()
+        keys = {**keys, 1: fills}  # what the project holds for the key now
+
+
 def _engine(root: Path) -> ShotEngine:
     return ShotEngine(shot=open_shot(root), matcher="overlap")
 
