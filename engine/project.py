@@ -145,12 +145,21 @@ def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
     return _carried(fills, _covering(old.under_line, old.count, new))
 
 
-def carry(fills: FillMap, numbering: Numbering, regions: Regions) -> FillMap | None:
-    """`resegment_fills` from a segmentation known only by its `Numbering`;
-    None when that cannot be read (damaged) or is not of these fills."""
+def carry(
+    fills: FillMap,
+    numbering: Numbering,
+    regions: Regions,
+    sources: SourceCache | None = None,
+) -> FillMap | None:
+    """`resegment_fills` from a segmentation known only by its `Numbering`
+    (how, remembered in ``sources`` when given); None when that cannot be
+    read (damaged) or is not of these fills."""
     if len(fills) != numbering.count:
         return None
-    source = numbering_source(numbering, regions.under_line, regions.count)
+    if sources is not None:
+        source = sources.get(numbering, regions.numbering, regions.under_line)
+    else:
+        source = numbering_source(numbering, regions.under_line, regions.count)
     return None if source is None else _carried(fills, source)
 
 
@@ -255,16 +264,18 @@ def resolve_fills(
     n_styles: int,
     layout: str | None = None,
     numbering: Numbering | None = None,
+    sources: SourceCache | None = None,
 ) -> FillMap | None:
     """Stored fills if they fit ``regions`` (see `fit`); else carried by
     position from the segmentation they are numbered by, when ``numbering``
-    is that one (its layout is ``layout``); else re-read from the style
+    is that one (its layout is ``layout``; see `carry` for ``sources``);
+    else re-read from the style
     image, which must name styles of a palette of ``n_styles``
     (CadmiumError when it names others: a project file edited by hand)."""
     if fit(fills, layout, regions):
         return fills
     if fills is not None and numbering is not None and numbering.layout == layout:
-        carried = carry(fills, numbering, regions)
+        carried = carry(fills, numbering, regions, sources)
         if carried is not None:
             return carried
     if image is None:
@@ -298,6 +309,9 @@ class Snapshot:
     numberings: Mapping[int, Numbering] = field(default_factory=dict)
     generation: int = 0
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
+    # The project's (thread-safe): a run that carries a redrawn frame's
+    # fills saves the project working out the same again.
+    sources: SourceCache | None = field(default=None, compare=False)
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(
@@ -307,6 +321,7 @@ class Snapshot:
             len(self.palette),
             self.layouts.get(frame),
             self.numberings.get(frame),
+            self.sources,
         )
 
     def propagation_inputs(
@@ -388,6 +403,7 @@ class Project:
             len(self.palette),
             self._layouts.get(frame),
             self._numberings.get(frame),
+            self._sources,
         )
 
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
@@ -587,6 +603,7 @@ class Project:
             numberings=MappingProxyType(dict(self._numberings)),
             generation=self.generation,
             opened_images=self.opened_images,
+            sources=self._sources,
         )
 
     # -- building edits (nothing changes until an edit is committed)

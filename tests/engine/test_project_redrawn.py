@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from engine import project as project_module
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
@@ -249,14 +250,25 @@ def test_undo_after_the_line_art_is_redrawn_takes_back_the_same_box(
 
 
 def test_undoing_a_propagation_over_a_redrawn_frame_keeps_the_paint(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Painted in this session (no save, so no style image to fall back on),
     redrawn, then propagated over before it is shown again: undoing the run
     leaves the animator's paint on its boxes (it took it all away: R4)."""
     project, _, drawing = paint_two_boxes(tmp_path, paper=False)
     redrawn = redraw(drawing, project)
+    # The run reads the frame's paint on its thread, carried to the new
+    # regions; the project, on the GUI thread, does not work that out again.
+    assert styles_at(project.snapshot().fills_for(1, redrawn), redrawn) == [3, 5, -1]
+    worked_out: list[int] = []
+    source = project_module.numbering_source
+    monkeypatch.setattr(
+        project_module,
+        "numbering_source",
+        lambda *args: worked_out.append(1) or source(*args),
+    )
     propagate_paper(project, redrawn, 2)
+    assert worked_out == []
     assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, 2]
     project.undo()
     assert styles_at(project.adopt(1, redrawn), redrawn) == [3, 5, UNPAINTED]
