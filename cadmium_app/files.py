@@ -37,6 +37,7 @@ from engine.project import (
     remove_autosave,
     save_project,
 )
+from engine.regions import Numbering
 from engine.shot import open_shot
 
 log = logging.getLogger(__name__)
@@ -168,17 +169,20 @@ class FileController(QObject):
             timeline thumbnail's regions (analysed already)."""
             fills: dict[int, FillMap] = {}
             thumbs: dict[int, np.ndarray] = {}
+            numberings: dict[int, Numbering] = {}
             skipped: list[str] = []
             notes: list[str] = []
             known = palette
             for done, key in enumerate(keys, start=1):
                 try:
                     fills[key], known = engine.key_fills(key, known, notes.append)
-                    thumbs[key] = small_labels(engine.frame(key), step)
+                    frame = engine.frame(key)
+                    thumbs[key] = small_labels(frame, step)
+                    numberings[key] = frame.regions.numbering
                 except CadmiumError as exc:
                     skipped.append(f"key {key} skipped: {exc}")
                 progress(done, len(keys))
-            return fills, known, skipped, notes, thumbs
+            return fills, known, skipped, notes, thumbs, numberings
 
         job = Job(f"Reading {len(keys)} painted keys…", work, cancellable=False)
         job.succeeded.connect(lambda result: self._keys_read(project, *result))
@@ -195,6 +199,7 @@ class FileController(QObject):
         skipped: list[str],
         notes: list[str],
         thumbs: dict[int, np.ndarray],
+        numberings: dict[int, Numbering],
     ) -> None:
         if self.session.project is not project:
             return
@@ -204,7 +209,7 @@ class FileController(QObject):
             self.session.dialogs.info("\n\n".join(notes))  # one paragraph a key
         project.palette = palette
         for key, key_fills in fills.items():
-            project.set_fills(key, key_fills)
+            project.set_fills(key, key_fills, numberings.get(key))
         project.keys |= set(fills)
         self.session.palette_changed.emit()
         self.session.frames.add_label_thumbs(thumbs)

@@ -53,7 +53,7 @@ class _Relay(QObject):
     lines = Signal(object, int, object)
     frame = Signal(object, int, object)
     thumb = Signal(object, int, object)
-    labels = Signal(object, int, object)
+    labels = Signal(object, int, object, object)
     failed = Signal(object, int, str)
 
 
@@ -118,22 +118,33 @@ class _Thumbnail(QRunnable):
 
 class _LabelThumbnail(QRunnable):
     """A painted frame's regions for its coloured thumbnail, below every
-    other load. A frame that fails says nothing here: it says so when
-    visited."""
+    other load (its fills are fitted to them then: see regions_seen). A
+    frame that fails says nothing here: it says so when visited."""
 
-    def __init__(self, service: FrameService, engine: ShotEngine, number: int) -> None:
+    def __init__(
+        self,
+        service: FrameService,
+        engine: ShotEngine,
+        number: int,
+        work: RegionsWork | None,
+    ) -> None:
         super().__init__()
         self.service, self.engine, self.number = service, engine, number
+        self.work = work
 
     def run(self) -> None:
         service, engine, number = self.service, self.engine, self.number
         if service.engine is not engine or number in service.label_thumbs:
             return
         try:
-            labels = small_labels(engine.frame(number), service.step)
+            frame = engine.frame(number)
+            labels = small_labels(frame, service.step)
+            _ = frame.regions.numbering  # packed here, not on the GUI thread
+            if self.work is not None:
+                self.work(frame.regions)
         except CadmiumError:
             return
-        emit_from_worker(service.relay.labels, engine, number, labels)
+        emit_from_worker(service.relay.labels, engine, number, labels, frame.regions)
 
 
 class FrameService(QObject):
@@ -146,6 +157,8 @@ class FrameService(QObject):
     # Frames whose line art changed on disk (a sorted tuple): their drawing,
     # regions and thumbnails are being read again.
     redrawn = Signal(object)
+    # A frame's regions, analysed for its thumbnail (before thumb_ready).
+    regions_seen = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None, *, cache: int = 16) -> None:
         super().__init__(parent)
@@ -288,7 +301,8 @@ class FrameService(QObject):
         engine = self.engine
         for number in numbers:
             if engine is not None and number not in self.label_thumbs:
-                self.pool.start(_LabelThumbnail(self, engine, number), -2)
+                work = self.regions_work(number)
+                self.pool.start(_LabelThumbnail(self, engine, number, work), -2)
 
     def add_label_thumbs(self, thumbs: dict[int, np.ndarray]) -> None:
         self.label_thumbs.update(thumbs)
@@ -329,9 +343,12 @@ class FrameService(QObject):
             self.ink_thumbs[number] = ink
             self.thumb_ready.emit(number)
 
-    @Slot(object, int, object)
-    def _on_labels(self, engine: object, number: int, labels: np.ndarray) -> None:
+    @Slot(object, int, object, object)
+    def _on_labels(
+        self, engine: object, number: int, labels: np.ndarray, regions: Regions
+    ) -> None:
         if engine is self.engine and number not in self.label_thumbs:
+            self.regions_seen.emit(number, regions)
             self.add_label_thumbs({number: labels})
 
     @Slot(object, int, str)

@@ -145,8 +145,6 @@ class GapController(QObject):
         # Back to the gap the shot had before the last change: what was
         # painted there and not repainted since comes back exactly.
         left = project.left_gap(gap)
-        earlier = left.fills_before if left is not None else {}
-        arrived = left.fills_after if left is not None else {}
 
         def work(progress: Progress, cancelled: Cancelled) -> Carried | None:
             carried = Carried()
@@ -157,12 +155,17 @@ class GapController(QObject):
                 fills = snap.fills_for(number, before)
                 if fills is not None:
                     after = new.frame(number)
+                    arrived, earlier = (None, None)
+                    if left is not None:
+                        arrived, earlier = left.return_hints(
+                            number, before.layout, after.regions.layout
+                        )
                     carried.fills[number] = return_fills(
                         fills,
                         before,
                         after.regions,
-                        arrived_as=arrived.get(number),
-                        earlier=earlier.get(number),
+                        arrived_as=arrived,
+                        earlier=earlier,
                     )
                     carried.thumbs[number] = small_labels(after, step)
                     carried.numberings[number] = after.regions.numbering

@@ -10,6 +10,7 @@ A cancelled run changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class RunResult:
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)
     # How each painted frame's regions are numbered (Regions.numbering).
     numberings: dict[int, Numbering] = field(default_factory=dict)
+    # The numberings the project knew when the run began (Snapshot's).
+    seen: Mapping[int, Numbering] = field(default_factory=dict)
     out: Path | None = None
     # Frames that could not be read or analysed, each with the reason,
     # left as they were.
@@ -154,6 +157,7 @@ def run_propagation(
         fills=results,
         thumbs=thumbs,
         numberings=numberings,
+        seen=snap.numberings,
         out=out,
         skipped=skipped,
     )
@@ -308,7 +312,9 @@ class PropagationController(QObject):
                 )
                 self._again = project
             return
-        edit = project.propagation_edit(result.fills, label, result.numberings)
+        edit = project.propagation_edit(
+            result.fills, label, result.numberings, result.seen
+        )
         session.push(edit)
         session.frames.add_label_thumbs(result.thumbs)
         summary = (

@@ -113,6 +113,14 @@ class Session(QObject):
         self.frames.failed.connect(self._on_frame_failed)
         self.frames.redrawn.connect(self._on_redrawn)
         self.frames.regions_work = self._carry_ahead
+        self.frames.regions_seen.connect(self._on_regions_seen)
+        # Saved fills of frames analysed for their thumbnails that cannot be
+        # fitted, said in one message.
+        self._unfitted: dict[int, str] = {}
+        self._say_unfitted = QTimer(self)
+        self._say_unfitted.setSingleShot(True)
+        self._say_unfitted.setInterval(300)
+        self._say_unfitted.timeout.connect(self._said_unfitted)
         # Line art redrawn on disk while the shot is open (clean-up goes on
         # while it is painted) is read again: when the watcher sees the line
         # folder change (a burst of saves read once), and when Cadmium is
@@ -254,6 +262,36 @@ class Session(QObject):
                     f"Frame {number} is unpainted: its saved fills ({exc})"
                 )
 
+    def _on_regions_seen(self, number: int, regions: Regions) -> None:
+        """A painted frame analysed for its thumbnail: its fills fitted to
+        its regions (carried, when it was redrawn), so the thumbnail shows
+        each part's own colour."""
+        project = self.project
+        if project is None:
+            return
+        before = project.fills(number)
+        try:
+            fitted = project.adopt(number, regions)
+        except CadmiumError as exc:
+            self._unfitted[number] = str(exc)
+            self._say_unfitted.start()
+            fitted = None
+        if fitted is not before:
+            self.fills_changed.emit((number,))
+
+    def _said_unfitted(self) -> None:
+        failed, self._unfitted = self._unfitted, {}
+        if len(failed) == 1:
+            [(number, reason)] = failed.items()
+            self.dialogs.error(
+                f"Frame {number} is unpainted: its saved fills ({reason})"
+            )
+        elif failed:
+            self.dialogs.error(
+                f"{len(failed)} frames are unpainted: their saved fills "
+                f"({by_frame(failed)})"
+            )
+
     def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
         return self.project.carry_ahead(number) if self.project else None
 
@@ -282,11 +320,12 @@ class Session(QObject):
         self.frames.queue_label_thumbs(painted)
         if len(frames) == 1:
             which = f"Frame {frames[0]}'s drawing"
+            paint = "; its paint follows the new lines" if painted else ""
         else:
             listed = ", ".join(str(n) for n in frames[:6])
             more = f" and {len(frames) - 6} more" if len(frames) > 6 else ""
             which = f"The drawings of frames {listed}{more}"
-        paint = "; their paint follows the new lines" if painted else ""
+            paint = "; paint follows the new lines" if painted else ""
         self.status.emit(f"{which} changed on disk: read again{paint}")
 
     def _on_frame_failed(self, number: int, message: str) -> None:
@@ -371,7 +410,7 @@ class Session(QObject):
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""
-        if isinstance(edit, PaletteEdit):
+        if not isinstance(edit, GapEdit):
             # Fills it puts back may be numbered by a drawing the frame had
             # before it was redrawn: fit them to the regions loaded now.
             for number in edit.frames:

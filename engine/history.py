@@ -198,6 +198,7 @@ class PaletteEdit:
     images_before: Mapping[int, StyleImage] = field(default_factory=dict)
     images_after: Mapping[int, StyleImage] = field(default_factory=dict)
     numberings: Mapping[int, Numbering] = field(default_factory=dict)
+    layouts: Mapping[int, str] = field(default_factory=dict)  # where known
     # Frames known by their style images alone when the edit was made, and
     # fitted to their regions since (`Project.adopt`): their fills before and
     # after, read from the images both ways, and those regions' numbering.
@@ -220,6 +221,11 @@ class PaletteEdit:
         if frame in self.fitted:
             return self.fitted[frame][2]
         return self.numberings.get(frame)
+
+    def layout(self, frame: int) -> str | None:
+        """Its name (`Regions.layout`), where known."""
+        numbering = self.numbering(frame)
+        return numbering.layout if numbering else self.layouts.get(frame)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -257,6 +263,23 @@ class GapEdit:
     def frames(self) -> tuple[int, ...]:
         changed = set(self.fills_before) | set(self.fills_after)
         return tuple(sorted(changed | set(self.images_before)))
+
+    def return_hints(
+        self, frame: int, here: str, there: str
+    ) -> tuple[FillMap | None, FillMap | None]:
+        """For a return to ``gap_before`` (`engine.project.return_fills`):
+        the frame's fills as they arrived at ``gap_after`` and as they were
+        before, each only while the frame is numbered as it was then (``here``:
+        its layout now, ``there``: at the gap returned to). A frame redrawn
+        since has other regions, which these would number wrongly."""
+        numbering = self.numberings_after.get(frame)
+        arrived = self.fills_after.get(frame)
+        if numbering is None or numbering.layout != here:
+            arrived = None
+        earlier = self.fills_before.get(frame)
+        if self.layouts_before.get(frame, there) != there:  # unknown: by count
+            earlier = None
+        return arrived, earlier
 
 
 Edit = FillEdit | PaletteEdit | GapEdit

@@ -424,6 +424,7 @@ class Project:
             fitted = self.fills_for(frame, regions)
         except CadmiumError:
             self._forget(frame)
+            self._numberings[frame] = regions.numbering  # for its first paint
             raise
         if fitted is None:
             self._forget(frame)
@@ -694,17 +695,25 @@ class Project:
         results: Mapping[int, FillMap],
         label: str,
         numberings: Mapping[int, Numbering] | None = None,
+        seen: Mapping[int, Numbering] | None = None,
     ) -> FillEdit | None:
         """Propagated fills as one edit; the animator's fills stay as they are
-        (including any painted while the run was going). ``numberings``: the
-        segmentation of each frame the results are numbered by; stored fills
-        numbered by another are carried to it first (as `adopt` would), or,
-        where that is not known, not merged (the results hold them, read from
-        the style image). None when it would change nothing the animator
-        sees: a run that only ranks the guesses otherwise, or is surer or
-        less sure of colours it keeps, is no undo step of its own."""
+        (including any painted while the run was going). None when it would
+        change nothing the animator sees: a run that only ranks the guesses
+        otherwise, or is surer or less sure of colours it keeps, is no undo
+        step of its own.
+
+        ``numberings``: the segmentation of each frame the results are
+        numbered by; ``seen``: the project's numberings when the run began
+        (`Snapshot.numberings`). A frame redrawn meanwhile has results and
+        stored fills numbered by two drawings: the newer wins, and the other
+        is carried to it by position: the run's when the project has seen
+        the frame anew since it began (shown again, painted on), else the
+        project's. Stored fills whose numbering is not known are not merged
+        (the results hold them, read from the style image)."""
         diffs = []
         images: dict[int, StyleImage] = {}
+        seen = seen or {}
         for frame in sorted(results):
             new = results[frame]
             numbering = (numberings or {}).get(frame)
@@ -712,7 +721,11 @@ class Project:
                 # The one kept already where it is the same, not a copy per run.
                 numbering = self._same_numbering(frame, numbering)
                 if self._layouts.get(frame) not in (None, numbering.layout):
-                    self._refit(frame, numbering)
+                    newer = self._seen_since(frame, seen.get(frame))
+                    if newer is not None:
+                        new, numbering = self._results_carried(new, numbering, newer)
+                    else:
+                        self._refit(frame, numbering)
             current = self._fills.get(frame)
             known = self._layouts.get(frame)
             if current is not None and (
@@ -733,6 +746,24 @@ class Project:
         return FillEdit(
             label=label, diffs=tuple(diffs), images_before=MappingProxyType(images)
         )
+
+    def _seen_since(self, frame: int, then: Numbering | None) -> Numbering | None:
+        """The numbering of the frame's stored fills, when the project came
+        to it after ``then`` (its numbering when a run began)."""
+        now = self._kept_numbering(frame)
+        if now is None or (then is not None and then.layout == now.layout):
+            return None
+        return now
+
+    def _results_carried(
+        self, results: FillMap, numbering: Numbering, to: Numbering
+    ) -> tuple[FillMap, Numbering]:
+        """A run's results carried to the segmentation ``to`` (as they are
+        when that cannot be worked out)."""
+        source = self._source(numbering, to)
+        if source is None or len(results) != numbering.count:
+            return results, numbering
+        return _carried(results, source), to
 
     def _same_numbering(self, frame: int, numbering: Numbering) -> Numbering:
         kept = self._numberings.get(frame)
@@ -818,6 +849,9 @@ class Project:
                 {f: image.renumbered(new_index) for f, image in self._images.items()}
             ),
             numberings=MappingProxyType(self._kept_numberings(before)),
+            layouts=MappingProxyType(
+                {f: self._layouts[f] for f in before if f in self._layouts}
+            ),
         )
 
     # -- changing
@@ -855,11 +889,15 @@ class Project:
         if isinstance(edit, PaletteEdit):
             self.palette = edit.after if forward else edit.before
             for frame, fills in edit.fills(forward).items():
+                # Carried by `adopt` when the frame has other regions now.
                 self._fills[frame] = fills
-                numbering = edit.numbering(frame)
+                numbering, layout = edit.numbering(frame), edit.layout(frame)
                 if numbering is not None:
-                    # Carried by `adopt` when the frame has other regions now.
                     self._note_numberings({frame: numbering})
+                elif layout is not None:
+                    self._layouts[frame] = layout
+                else:
+                    self._layouts.pop(frame, None)
             self._images.update(edit.images_after if forward else edit.images_before)
             if edit.renumbers:
                 self.generation += 1
@@ -895,21 +933,21 @@ class Project:
 
     def _apply_diff(self, diff: FrameDiff, forward: bool) -> None:
         """One frame's diff, carried first to the regions the frame's fills
-        are numbered by now when the frame was redrawn since it was made."""
+        are numbered by now when the frame was redrawn since it was made
+        (to those it was last seen with, when it has no fills)."""
         frame = diff.frame
         current = self._fills.get(frame)
         fresh = current is None or not diff.existed
-        if not fresh:
-            carried = self._diff_here(diff)
-            if carried is None:
-                log.warning(
-                    "frame %d: %s skipped: the frame's regions changed and the "
-                    "project does not know where they were",
-                    frame,
-                    "a redo" if forward else "an undo",
-                )
-                return
-            diff = carried
+        carried = self._diff_here(diff, fresh=fresh)
+        if carried is None:
+            log.warning(
+                "frame %d: %s skipped: the frame's regions changed and the "
+                "project does not know where they were",
+                frame,
+                "a redo" if forward else "an undo",
+            )
+            return
+        diff = carried
         if fresh or current is None or len(current) != diff.count:
             # Fills of a frame that had none before the edit are all its
             # own (any there, of another segmentation, were not merged).
@@ -924,19 +962,27 @@ class Project:
     def regions_changed(self, diff: FrameDiff) -> np.ndarray:
         """The regions ``diff`` changes on the frame's regions now (the ones
         its fills are numbered by), to show an undo where it happened."""
-        here = self._diff_here(diff)
+        here = self._diff_here(diff, fresh=diff.frame not in self._fills)
         return here.regions if here is not None else np.zeros(0, np.int64)
 
-    def _diff_here(self, diff: FrameDiff) -> FrameDiff | None:
+    def _diff_here(self, diff: FrameDiff, *, fresh: bool) -> FrameDiff | None:
         """``diff`` on the segmentation the frame's stored fills are numbered
-        by (itself when that is its own, or either is not known); None when
-        it cannot be carried there."""
-        layout = self._layouts.get(diff.frame)
-        if diff.numbering is None or layout in (None, diff.numbering.layout):
+        by (``fresh``: the frame's fills start anew, on the segmentation it
+        was last seen with); itself when that is its own, or either is not
+        known; None when it cannot be carried there."""
+        if diff.numbering is None:
             return diff
-        here = self._kept_numbering(diff.frame)
-        if here is None:
-            return None
+        if fresh:
+            here = self._numberings.get(diff.frame)
+            if here is None or here.layout == diff.numbering.layout:
+                return diff
+        else:
+            layout = self._layouts.get(diff.frame)
+            if layout in (None, diff.numbering.layout):
+                return diff
+            here = self._kept_numbering(diff.frame)
+            if here is None:
+                return None
         source = self._source(diff.numbering, here)
         return None if source is None else diff.carried(source, here)
 
@@ -945,11 +991,16 @@ class Project:
         self._numberings.update(numberings)
         self._layouts.update((frame, n.layout) for frame, n in numberings.items())
 
-    def set_fills(self, frame: int, fills: FillMap) -> None:
-        """Fills that are not an edit (a key read from the shot's colour frames)."""
+    def set_fills(
+        self, frame: int, fills: FillMap, numbering: Numbering | None = None
+    ) -> None:
+        """Fills that are not an edit (a key read from the shot's colour
+        frames), numbered by ``numbering`` when it is known."""
         self._fills[frame] = fills
         self._images.pop(frame, None)
         self._layouts.pop(frame, None)
+        if numbering is not None and numbering.count == len(fills):
+            self._note_numberings({frame: numbering})
         self._new_revision()
 
     def left_gap(self, gap: int) -> GapEdit | None:
@@ -1205,8 +1256,14 @@ def _write_entry(
     image = snap.images.get(frame)
     layout, numbering = snap.layouts.get(frame), snap.numberings.get(frame)
     regions = _regions_or_none(regions_of, frame)
-    if regions is not None:
-        fills, image = snap.fills_for(frame, regions), None
+    fitted = snap.fills_for(frame, regions) if regions is not None else None
+    if regions is not None and fitted is None and fills is not None and len(fills):
+        # Paint the regions cannot take (numbered by a drawing the project
+        # cannot place): saved as it is, never dropped.
+        log.warning("frame %d: saved on the regions it was painted on", frame)
+        regions = None
+    elif regions is not None:
+        fills, image = fitted, None
         layout, numbering = regions.layout, regions.numbering
     if fills is None or len(fills) == 0:
         if image is None:

@@ -164,3 +164,14 @@ def status_log(window: MainWindow) -> list[str]:
     said: list[str] = []
     window.session.status.connect(said.append)
     return said
+
+
+def redraw_box(shot: Path, frame: int) -> None:
+    """Redraw a frame's box on disk with its top lowered below the ring's:
+    box and ring swap region numbers, and the frame keeps its region count."""
+    path = shot / "line" / f"A_{frame:04d}.png"
+    line = cv2.imread(str(path))
+    x0, y0, x1, y1 = box_rect(frame)
+    cv2.rectangle(line, (x0, y0), (x1, y1), (255, 255, 255), 2)  # erase it
+    cv2.rectangle(line, (x0, y0 + 10), (x1, y1), (0, 0, 0), 2)
+    cv2.imwrite(str(path), line)

@@ -20,6 +20,7 @@ from app_helpers import (
     open_and_wait,
     pixel,
     points,
+    redraw_box,
     status_log,
     style_rgb,
     wait_job,
@@ -323,27 +324,17 @@ def test_a_frame_redrawn_on_disk_while_open_is_read_again_and_undo_follows_it(
         return source(*args)
 
     monkeypatch.setattr(engine.project, "numbering_source", recording_source)
-    open_and_wait(qtbot, window, line_shot)
-    go_to(qtbot, window, 4)
-    spots = points(4)
-    for part, style in (("ring", 5), ("box", 0)):
-        window.session.set_style(style)
-        click_image(qtbot, window, *spots[part])
+    spots = paint_ring_and_box(qtbot, window, line_shot)
     shown = {part: pixel(window, *spots[part]) for part in ("ring", "box")}
     assert shown == {"ring": style_rgb(window, 5), "box": style_rgb(window, 0)}
     painted_on = window.session.current()
     said = status_log(window)
 
-    path = line_shot / "line" / "A_0004.png"
-    line = cv2.imread(str(path))
-    x0, y0, x1, y1 = box_rect(4)
-    cv2.rectangle(line, (x0, y0), (x1, y1), (255, 255, 255), 2)  # erase it
-    cv2.rectangle(line, (x0, y0 + 10), (x1, y1), (0, 0, 0), 2)
-    cv2.imwrite(str(path), line)
+    redraw_box(line_shot, 4)
+    x0, y0, _, _ = box_rect(4)
     qtbot.waitUntil(lambda: any("changed on disk" in s for s in said), timeout=10000)
     assert said[-1] == (
-        "Frame 4's drawing changed on disk: read again; "
-        "their paint follows the new lines"
+        "Frame 4's drawing changed on disk: read again; its paint follows the new lines"
     )
     qtbot.waitUntil(
         lambda: (f := window.session.current()) is not None and f is not painted_on,
@@ -362,3 +353,78 @@ def test_a_frame_redrawn_on_disk_while_open_is_read_again_and_undo_follows_it(
     shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(canvas, Qt.Key.Key_Z, shift_ctrl)
     assert {part: pixel(window, *spots[part]) for part in shown} == shown
+
+
+def paint_ring_and_box(
+    qtbot: QtBot, window: MainWindow, shot: Path
+) -> dict[str, tuple[int, int]]:
+    """Open the shot and paint frame 4's ring 5 and box 0; its points."""
+    open_and_wait(qtbot, window, shot)
+    go_to(qtbot, window, 4)
+    spots = points(4)
+    for part, style in (("ring", 5), ("box", 0)):
+        window.session.set_style(style)
+        click_image(qtbot, window, *spots[part])
+    return spots
+
+
+def redrawn_and_read_again(qtbot: QtBot, window: MainWindow, shot: Path) -> None:
+    """Frame 4's box redrawn on disk, and the window's word that it read it."""
+    said = status_log(window)
+    redraw_box(shot, 4)
+    qtbot.waitUntil(lambda: any("changed on disk" in s for s in said), timeout=10000)
+
+
+def test_redo_of_a_frame_s_first_paint_after_a_redraw_paints_the_same_part(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    """Frame 4's box painted (the frame's first paint), the box redrawn on
+    disk (box and ring swap region numbers), Ctrl+Z, Ctrl+Shift+Z: the box
+    is painted again, not the ring, and the canvas shows it."""
+    open_and_wait(qtbot, window, line_shot)
+    go_to(qtbot, window, 4)
+    spots = points(4)
+    window.session.set_style(0)
+    click_image(qtbot, window, *spots["box"])
+    painted_on = window.session.current()
+    redrawn_and_read_again(qtbot, window, line_shot)
+    qtbot.waitUntil(
+        lambda: (f := window.session.current()) is not None and f is not painted_on,
+        timeout=10000,
+    )
+    assert pixel(window, *spots["box"]) == style_rgb(window, 0)
+    canvas = window.canvas
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert pixel(window, *spots["box"]) == (255, 255, 255)
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, shift_ctrl)
+    assert pixel(window, *spots["ring"]) == (255, 255, 255)
+    assert pixel(window, *spots["box"]) == style_rgb(window, 0)
+
+
+def test_the_thumbnail_of_a_painted_frame_redrawn_out_of_sight_keeps_its_colours(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    """Frame 4 painted (ring and box), frame 1 shown, frame 4 redrawn on disk:
+    its timeline thumbnail, drawn from its new regions, shows each part in
+    its own colour (the fills are carried when the thumbnail's regions are
+    read), not the other's."""
+    spots = paint_ring_and_box(qtbot, window, line_shot)
+    go_to(qtbot, window, 1)
+    frames = window.session.frames
+    old = frames.label_thumbs[4]
+    redrawn_and_read_again(qtbot, window, line_shot)
+    qtbot.waitUntil(
+        lambda: 4 in frames.label_thumbs and frames.label_thumbs[4] is not old,
+        timeout=10000,
+    )
+    image = window.timeline.thumbnail(4)
+    assert image is not None
+
+    def shown(part: str) -> tuple[int, int, int]:
+        x, y = spots[part]
+        color = image.pixelColor(x // frames.step, y // frames.step)
+        return (color.red(), color.green(), color.blue())
+
+    assert shown("box") == style_rgb(window, 0)
+    assert shown("ring") == style_rgb(window, 5)

@@ -20,8 +20,10 @@ from engine.palette import UNPAINTED, default_palette
 from engine.project import (
     FillMode,
     Project,
+    Snapshot,
     data_dir_for,
     load_project,
+    return_fills,
     save_project,
 )
 from engine.regions import Regions
@@ -193,14 +195,20 @@ def region(regions: Regions, x: int, y: int) -> int:
     return int(found)
 
 
-def propagate_paper(project: Project, regions: Regions, style: int) -> None:
+def propagate_paper(
+    project: Project, regions: Regions, style: int, began: Snapshot | None = None
+) -> None:
     """A propagation that paints the paper ``style``, flagged for review
-    (numbered by ``regions``, as a run over the frame as it is on disk)."""
+    (numbered by ``regions``, as a run over the frame as it is on disk),
+    begun when the project was ``began`` (by default, now)."""
     results = FillMap.empty(regions.count)
     paper = np.array([region(regions, 5, 5)])
     results = results.with_styles(paper, style, ORIGIN_PROPAGATED)
     results.flagged[paper] = True
-    edit = project.propagation_edit({1: results}, "Propagate", {1: regions.numbering})
+    seen = (began or project.snapshot()).numberings
+    edit = project.propagation_edit(
+        {1: results}, "Propagate", {1: regions.numbering}, seen
+    )
     assert edit is not None
     project.commit(edit)
 
@@ -333,3 +341,140 @@ def test_undoing_a_gap_change_after_a_redraw_carries_the_old_gap_s_fills(
     project.undo()
     old_gap = redraw(drawing, project)
     assert styles_at(project.adopt(1, old_gap), old_gap) == [3, 5, 1]
+
+
+def test_a_run_that_read_a_frame_before_it_was_redrawn_paints_the_new_drawing(
+    tmp_path: Path,
+) -> None:
+    """A propagation reads frame 1; clean-up then splits the left box with a
+    line, the window reads the frame again and the animator paints the new
+    lower half. When the run lands, its paint (numbered by the drawing it
+    read) is carried to the new drawing: the lower half keeps the animator's
+    colour, the paper takes the run's, and the frame is numbered as shown."""
+    project, engine, drawing = paint_two_boxes(tmp_path, paper=False)
+    old = engine.frame(1).regions  # what the run read
+    began = project.snapshot()
+    image = cv2.imread(str(drawing))
+    cv2.line(image, (10, 60), (50, 60), (0, 0, 0), 2)  # splits the left box
+    cv2.imwrite(str(drawing), image)
+    split = engine.frame(1).regions
+    assert split.count == old.count + 1
+    project.adopt(1, split)
+    lower = region(split, 30, 70)
+    edit = project.fill_edit(1, split.count, [lower], 7, FillMode.PAINT)
+    assert edit is not None
+    project.commit(edit)
+    propagate_paper(project, old, 2, began)
+    fills = project.fills(1)
+    assert fills is not None and len(fills) == split.count
+    assert styles_at(fills, split) == [3, 5, 2]
+    assert int(fills.style[lower]) == 7
+    assert project.adopt(1, split) is fills  # numbered as shown: nothing to carry
+
+
+def test_returning_to_a_gap_after_a_redraw_keeps_each_part_s_colour(
+    tmp_path: Path,
+) -> None:
+    """At 0 px a box split by a line with a 5 px gap is one region (two at
+    8 px). Gap 8 to 0, a touch-up, the right box redrawn (its top raised
+    between the split box's parts, so regions are numbered otherwise with
+    the same count), back to 8: what was painted at 8 comes back only where
+    it is numbered as it was; the parts keep their colours, not each
+    other's."""
+    high, low = 8, 0
+    points = {
+        "upper": (40, 30),
+        "lower": (40, 90),
+        "right": (120, 100),
+        "paper": (5, 5),
+    }
+
+    def draw(right_top: int) -> None:
+        image = np.full((120, 160, 3), 255, np.uint8)
+        cv2.rectangle(image, (10, 10), (70, 110), (0, 0, 0), 2)
+        cv2.line(image, (10, 60), (62, 60), (0, 0, 0), 2)  # a 5 px gap
+        cv2.rectangle(image, (90, right_top), (150, 110), (0, 0, 0), 2)
+        cv2.imwrite(str(line / "A_0001.png"), image)
+
+    def styles(fills: FillMap | None, regions: Regions) -> dict[str, int]:
+        assert fills is not None
+        return {k: int(fills.style[region(regions, *xy)]) for k, xy in points.items()}
+
+    line = tmp_path / "shot" / "line"
+    line.mkdir(parents=True)
+    draw(right_top=70)
+    shot = open_shot(tmp_path / "shot")
+    at_high = ShotEngine(shot=shot, gap=high, matcher="assignment")
+    at_low = ShotEngine(shot=shot, gap=low, matcher="assignment")
+    project = Project(shot=shot, palette=default_palette(), gap=high)
+    before = at_high.frame(1).regions
+    project.adopt(1, before)
+    painted = {"upper": 4, "lower": 6, "right": 5, "paper": 1}
+    for name, style in painted.items():
+        edit = project.fill_edit(
+            1, before.count, [region(before, *points[name])], style, FillMode.PAINT
+        )
+        assert edit is not None
+        project.commit(edit)
+    after = at_low.frame(1).regions
+    fills = return_fills(project.fills(1), before, after, arrived_as=None, earlier=None)  # type: ignore[arg-type]
+    project.commit(project.gap_edit(low, {1: fills}, {1: after.numbering}))
+    project.adopt(1, after)
+    touch_up = project.fill_edit(
+        1, after.count, [region(after, 5, 5)], 2, FillMode.PAINT
+    )
+    assert touch_up is not None
+    project.commit(touch_up)
+    draw(right_top=50)
+    now_low, now_high = at_low.frame(1).regions, at_high.frame(1).regions
+    assert (now_low.count, now_high.count) == (after.count, before.count)
+    project.adopt(1, now_low)
+    left = project.left_gap(high)
+    assert left is not None
+    arrived, earlier = left.return_hints(1, now_low.layout, now_high.layout)
+    assert arrived is None and earlier is None  # numbered by the old drawing
+    current = project.fills(1)
+    assert current is not None
+    back = return_fills(current, now_low, now_high, arrived_as=arrived, earlier=earlier)
+    # The split box was one region at 0 px: both parts take its colour.
+    merged = int(current.style[region(now_low, *points["upper"])])
+    assert merged in (4, 6)
+    assert styles(back, now_high) == {
+        "upper": merged,
+        "lower": merged,
+        "right": 5,
+        "paper": 2,
+    }
+    # Not redrawn, the parts get their own colours back exactly.
+    draw(right_top=70)
+    project.adopt(1, at_low.frame(1).regions)
+    arrived, earlier = left.return_hints(1, after.layout, before.layout)
+    back = return_fills(
+        project.fills(1), after, before, arrived_as=arrived, earlier=earlier
+    )  # type: ignore[arg-type]
+    assert styles(back, before) == {**painted, "paper": 2}
+
+
+def test_a_save_keeps_paint_it_cannot_place_on_the_frame_s_regions(
+    tmp_path: Path,
+) -> None:
+    """Fills of a frame numbered by regions the project cannot place on the
+    frame's regions now (no numbering, no style image: a project from
+    before either was kept, redrawn since) are saved as they are, not
+    dropped from the file."""
+    project, _, drawing = paint_two_boxes(tmp_path)
+    painted = project.fills(1)
+    assert painted is not None
+    bare = Project(shot=project.shot, palette=project.palette, gap=project.gap)
+    bare.set_fills(1, painted)  # numbering not known
+    draw_two_boxes(drawing, right_box_top=20)
+    cv2.imwrite(
+        str(drawing), cv2.line(cv2.imread(str(drawing)), (0, 5), (127, 5), (0, 0, 0), 2)
+    )
+    engine = ShotEngine(shot=project.shot, matcher="assignment")
+    assert engine.frame(1).regions.count != len(painted)
+    path = tmp_path / "scene.cadmium"
+    save_project(bare.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    assert json.loads(path.read_text())["frames"]["1"]["regions"] == len(painted)
+    loaded = load_project(path).fills(1)
+    assert loaded is not None and not loaded.differs(painted).any()
