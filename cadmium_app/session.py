@@ -252,15 +252,20 @@ class Session(QObject):
         self.frame_analysed.emit(number)
 
     def _adopt(self, number: int) -> None:
-        """Fit the frame's fills to its regions, when they are loaded."""
+        """Fit the frame's fills to its regions, when they are loaded (the
+        panels hear of fills carried to them: counts may change)."""
         frame = self.frames.get(number)
         if self.project is not None and frame is not None:
+            before = self.project.fills(number)
             try:
-                self.project.adopt(number, frame.regions)
+                fitted = self.project.adopt(number, frame.regions)
             except CadmiumError as exc:
                 self.dialogs.error(
                     f"Frame {number} is unpainted: its saved fills ({exc})"
                 )
+                fitted = None
+            if fitted is not before:
+                self.fills_changed.emit((number,))
 
     def _on_regions_seen(self, number: int, regions: Regions) -> None:
         """A painted frame analysed for its thumbnail: its fills fitted to
