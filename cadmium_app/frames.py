@@ -61,6 +61,16 @@ class _Relay(QObject):
 RegionsWork = Callable[[Regions], None]
 
 
+def analysed(engine: ShotEngine, number: int, work: RegionsWork | None) -> Frame:
+    """The analysed frame, with what the GUI thread will need of its regions
+    worked out here: their numbering, packed, and ``work``."""
+    frame = engine.frame(number)
+    _ = frame.regions.numbering
+    if work is not None:
+        work(frame.regions)
+    return frame
+
+
 class _Load(QRunnable):
     def __init__(
         self,
@@ -84,10 +94,7 @@ class _Load(QRunnable):
                 image = read_image(engine.shot.line[number])
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
-                frame = engine.frame(number)
-                _ = frame.regions.numbering  # packed here, not on the GUI thread
-                if self.work is not None:
-                    self.work(frame.regions)
+                frame = analysed(engine, number, self.work)
                 emit_from_worker(relay.frame, engine, number, frame)
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))
@@ -137,11 +144,8 @@ class _LabelThumbnail(QRunnable):
         if service.engine is not engine or number in service.label_thumbs:
             return
         try:
-            frame = engine.frame(number)
+            frame = analysed(engine, number, self.work)
             labels = small_labels(frame, service.step)
-            _ = frame.regions.numbering  # packed here, not on the GUI thread
-            if self.work is not None:
-                self.work(frame.regions)
         except CadmiumError:
             return
         emit_from_worker(service.relay.labels, engine, number, labels, frame.regions)

@@ -84,6 +84,40 @@ class EditCommand(QUndoCommand):
         return True
 
 
+class FrameProblems(QObject):
+    """Problems with frames found close together (the timeline reading a
+    shot's thumbnails), said in one message after a moment, not a box each:
+    ``one(frame, reason)`` for a single frame, ``many("3 frames")`` before
+    the list of frames and reasons otherwise."""
+
+    def __init__(
+        self,
+        session: Session,
+        one: Callable[[int, str], str],
+        many: Callable[[str], str],
+    ) -> None:
+        super().__init__(session)
+        self._session, self._one, self._many = session, one, many
+        self._found: dict[int, str] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(300)
+        self._timer.timeout.connect(self._say)
+
+    def add(self, frame: int, reason: str) -> None:
+        self._found[frame] = reason
+        self._timer.start()
+
+    def _say(self) -> None:
+        found, self._found = self._found, {}
+        if len(found) == 1:
+            [(frame, reason)] = found.items()
+            self._session.dialogs.error(self._one(frame, reason))
+        elif found:
+            listed = self._many(f"{len(found)} frames")
+            self._session.dialogs.error(f"{listed} ({by_frame(found)})")
+
+
 class Session(QObject):
     project_changed = Signal()
     fills_changed = Signal(object)  # tuple of frame numbers
@@ -116,11 +150,11 @@ class Session(QObject):
         self.frames.regions_seen.connect(self._on_regions_seen)
         # Saved fills of frames analysed for their thumbnails that cannot be
         # fitted, said in one message.
-        self._unfitted: dict[int, str] = {}
-        self._say_unfitted = QTimer(self)
-        self._say_unfitted.setSingleShot(True)
-        self._say_unfitted.setInterval(300)
-        self._say_unfitted.timeout.connect(self._said_unfitted)
+        self._unfitted = FrameProblems(
+            self,
+            lambda n, why: f"Frame {n} is unpainted: its saved fills ({why})",
+            lambda listed: f"{listed} are unpainted: their saved fills",
+        )
         # Line art redrawn on disk while the shot is open (clean-up goes on
         # while it is painted) is read again: when the watcher sees the line
         # folder change (a burst of saves read once), and when Cadmium is
@@ -137,11 +171,9 @@ class Session(QObject):
             app.applicationStateChanged.connect(self._on_application_state)
         # Frames found unreadable close together (the timeline reading a
         # shot's thumbnails) are said in one message, not a box each.
-        self._unreadable: dict[int, str] = {}
-        self._say_unreadable = QTimer(self)
-        self._say_unreadable.setSingleShot(True)
-        self._say_unreadable.setInterval(300)
-        self._say_unreadable.timeout.connect(self._said_unreadable)
+        self._unreadable = FrameProblems(
+            self, lambda _n, why: why, lambda listed: f"{listed} cannot be read"
+        )
         self.project: Project | None = None
         self.engine: ShotEngine | None = None
         self.frame = 0
@@ -248,29 +280,31 @@ class Session(QObject):
         self.frames.want(self.frame, ahead)
 
     def _on_frame_ready(self, number: int) -> None:
-        self._adopt(number)
+        frame = self.frames.get(number)
+        if frame is not None:
+            self._fit(number, frame.regions)
         self.frame_analysed.emit(number)
 
     def _adopt(self, number: int) -> None:
-        """Fit the frame's fills to its regions, when they are loaded (the
-        panels hear of fills carried to them: counts may change)."""
+        """Fit the frame's fills to its regions, when they are loaded."""
         frame = self.frames.get(number)
-        if self.project is not None and frame is not None:
-            before = self.project.fills(number)
-            try:
-                fitted = self.project.adopt(number, frame.regions)
-            except CadmiumError as exc:
-                self.dialogs.error(
-                    f"Frame {number} is unpainted: its saved fills ({exc})"
-                )
-                fitted = None
-            if fitted is not before:
-                self.fills_changed.emit((number,))
+        if frame is not None:
+            self._fit(number, frame.regions)
 
     def _on_regions_seen(self, number: int, regions: Regions) -> None:
         """A painted frame analysed for its thumbnail: its fills fitted to
         its regions (carried, when it was redrawn), so the thumbnail shows
-        each part's own colour."""
+        each part's own colour; those that cannot be are said together."""
+        self._fit(number, regions, self._unfitted.add)
+
+    def _fit(
+        self,
+        number: int,
+        regions: Regions,
+        failed: Callable[[int, str], None] | None = None,
+    ) -> None:
+        """`Project.adopt`; the panels hear of fills carried to the regions
+        (counts may change). A failure goes to ``failed``, or a message."""
         project = self.project
         if project is None:
             return
@@ -278,24 +312,15 @@ class Session(QObject):
         try:
             fitted = project.adopt(number, regions)
         except CadmiumError as exc:
-            self._unfitted[number] = str(exc)
-            self._say_unfitted.start()
+            if failed is not None:
+                failed(number, str(exc))
+            else:
+                self.dialogs.error(
+                    f"Frame {number} is unpainted: its saved fills ({exc})"
+                )
             fitted = None
         if fitted is not before:
             self.fills_changed.emit((number,))
-
-    def _said_unfitted(self) -> None:
-        failed, self._unfitted = self._unfitted, {}
-        if len(failed) == 1:
-            [(number, reason)] = failed.items()
-            self.dialogs.error(
-                f"Frame {number} is unpainted: its saved fills ({reason})"
-            )
-        elif failed:
-            self.dialogs.error(
-                f"{len(failed)} frames are unpainted: their saved fills "
-                f"({by_frame(failed)})"
-            )
 
     def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
         return self.project.carry_ahead(number) if self.project else None
@@ -312,8 +337,7 @@ class Session(QObject):
             self._on_check_files()
 
     def _on_check_files(self) -> None:
-        self.frames.check_files()
-        if self.project is not None:
+        if self.frames.check_files() and self.project is not None:
             # A file saved by replacing it is a new file: watch it again.
             self._watch(self.project.shot)
 
@@ -334,19 +358,8 @@ class Session(QObject):
         self.status.emit(f"{which} changed on disk: read again{paint}")
 
     def _on_frame_failed(self, number: int, message: str) -> None:
-        self._unreadable[number] = message
-        self._say_unreadable.start()
+        self._unreadable.add(number, message)
         self.frame_analysed.emit(number)  # done, with nothing: views say so
-
-    def _said_unreadable(self) -> None:
-        failed, self._unreadable = self._unreadable, {}
-        if len(failed) == 1:
-            [message] = failed.values()
-            self.dialogs.error(message)
-        elif failed:
-            self.dialogs.error(
-                f"{len(failed)} frames cannot be read ({by_frame(failed)})"
-            )
 
     # -- style
     def set_style(self, index: int) -> None:

@@ -156,10 +156,8 @@ def carry(
     read (damaged) or is not of these fills."""
     if len(fills) != numbering.count:
         return None
-    if sources is not None:
-        source = sources.get(numbering, regions.numbering, regions.under_line)
-    else:
-        source = numbering_source(numbering, regions.under_line, regions.count)
+    cache = sources if sources is not None else SourceCache()
+    source = cache.get(numbering, regions.numbering, regions.under_line)
     return None if source is None else _carried(fills, source)
 
 
@@ -269,9 +267,9 @@ def resolve_fills(
     """Stored fills if they fit ``regions`` (see `fit`); else carried by
     position from the segmentation they are numbered by, when ``numbering``
     is that one (its layout is ``layout``; see `carry` for ``sources``);
-    else re-read from the style
-    image, which must name styles of a palette of ``n_styles``
-    (CadmiumError when it names others: a project file edited by hand)."""
+    else re-read from the style image, which must name styles of a palette
+    of ``n_styles`` (CadmiumError when it names others: a project file
+    edited by hand)."""
     if fit(fills, layout, regions):
         return fills
     if fills is not None and numbering is not None and numbering.layout == layout:
@@ -423,12 +421,10 @@ class Project:
         try:
             fitted = self.fills_for(frame, regions)
         except CadmiumError:
-            self._forget(frame)
-            self._numberings[frame] = regions.numbering  # for its first paint
+            self._forget(frame, regions)
             raise
         if fitted is None:
-            self._forget(frame)
-            self._numberings[frame] = regions.numbering  # for its first paint
+            self._forget(frame, regions)
             if stored is not None and len(stored):
                 raise CadmiumError(
                     "painted on regions the frame no longer has: its line art "
@@ -505,11 +501,12 @@ class Project:
             return None
         return numbering
 
-    def _forget(self, frame: int) -> None:
+    def _forget(self, frame: int, regions: Regions) -> None:
+        """The frame unpainted, on ``regions`` (its first paint's)."""
         self._fills.pop(frame, None)
         self._images.pop(frame, None)
         self._layouts.pop(frame, None)
-        self._numberings.pop(frame, None)
+        self._numberings[frame] = regions.numbering
 
     def _fit_deletions(self, frame: int, regions: Regions) -> None:
         """A frame fitted from its style image has fills that style deletions
