@@ -478,3 +478,32 @@ def test_a_save_keeps_paint_it_cannot_place_on_the_frame_s_regions(
     assert json.loads(path.read_text())["frames"]["1"]["regions"] == len(painted)
     loaded = load_project(path).fills(1)
     assert loaded is not None and not loaded.differs(painted).any()
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(3, 2), (8, 0)])
+def test_a_drawing_moved_as_a_whole_keeps_every_part_s_colour(dx: int, dy: int) -> None:
+    """A key of the sample shot nudged as a whole (a scan registered again):
+    carried by where each region lay, its thin shading strips took their
+    neighbours' colours (4 regions at 3x2 px, 16 at 8 px); followed by the
+    drawing's shift, every region keeps its own."""
+    from engine.fills import key_from_color
+    from engine.imageio import read_image
+    from engine.palette import Palette
+    from engine.project import numbering_source
+    from engine.regions import segment_image
+
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample_shot"
+
+    def moved(image: np.ndarray) -> np.ndarray:
+        return np.roll(image, (dy, dx), axis=(0, 1))
+
+    line = read_image(sample / "line" / "0001.png")
+    color = read_image(sample / "color" / "0001.png")
+    before, after = segment_image(line, gap=6)[1], segment_image(moved(line), gap=6)[1]
+    painted = key_from_color(before, color, Palette())
+    truth = key_from_color(after, moved(color), painted.palette).fills
+    source = numbering_source(before.numbering, after.under_line, after.count)
+    assert source is not None
+    carried = project_module._carried(painted.fills, source)
+    wrong = (carried.style != truth.style) & truth.painted
+    assert not wrong.any(), np.flatnonzero(wrong)
