@@ -7,9 +7,11 @@ A frame of the sample shot, scaled to each size, is segmented as drawn and
 again with its drawing moved 6 px (the "redraw"). Timed, median of
 ``--repeat``: packing a segmentation's numbering (done on the frame-loading
 thread when a frame is analysed), working out where each new region's paint
-comes from (`engine.project.numbering_source`, on the loading thread too,
-cached: see `Project.carry_ahead`), carrying the fills and an undo diff by
-it (on the GUI thread), and looking for changed line files (a stat per
+comes from (`engine.carry.carrying`, on the loading thread too,
+cached: see `Project.carry_ahead`), the same when the drawing's right half
+moved on its own (a tenth of the frame's height: its parts are matched by
+place, size and shape to be flagged), carrying the fills and an undo diff
+by it (on the GUI thread), and looking for changed line files (a stat per
 frame, on the GUI thread; ``--files`` of them).
 """
 
@@ -26,9 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.carry import carrying
 from engine.fills import ORIGIN_ANIMATOR, FillMap
 from engine.history import frame_diff
-from engine.project import _carried, numbering_source
 from engine.regions import Numbering, segment_image
 from engine.shot import file_version
 
@@ -50,13 +52,17 @@ def run(size: tuple[int, int], gap: int, repeat: int) -> dict[str, float]:
     drawing = cv2.resize(drawing, size, interpolation=cv2.INTER_CUBIC)
     _, before = segment_image(drawing, gap=gap)
     _, after = segment_image(np.roll(drawing, 6, axis=1), gap=gap)
+    half = drawing.copy()
+    right = half[:, size[0] // 2 :]
+    right[:] = np.roll(right, size[1] // 10, axis=0)
+    _, half_moved = segment_image(half, gap=gap)
     old = before.numbering
     everything = np.arange(before.count)
     fills = FillMap.empty(before.count).with_styles(everything, 1, ORIGIN_ANIMATOR)
     diff = frame_diff(0, FillMap.empty(before.count), fills, numbering=old)
     assert diff is not None
-    source = numbering_source(old, after.under_line, after.count)
-    assert source is not None
+    how = carrying(old, after.under_line, after.count)
+    assert how is not None
     return {
         "regions": float(before.count),
         "pack_ms": median_ms(
@@ -64,11 +70,14 @@ def run(size: tuple[int, int], gap: int, repeat: int) -> dict[str, float]:
         ),
         "packed_kb": len(old.packed) / 1024,
         "source_ms": median_ms(
-            lambda: numbering_source(old, after.under_line, after.count), repeat
+            lambda: carrying(old, after.under_line, after.count), repeat
         ),
-        "carry_fills_ms": median_ms(lambda: _carried(fills, source), repeat),
+        "part_moved_ms": median_ms(
+            lambda: carrying(old, half_moved.under_line, half_moved.count), repeat
+        ),
+        "carry_fills_ms": median_ms(lambda: how.fills(fills), repeat),
         "carry_diff_ms": median_ms(
-            lambda: diff.carried(source, after.numbering), repeat
+            lambda: diff.carried(how.source, after.numbering), repeat
         ),
     }
 
@@ -89,13 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     gaps = {"hd": 12, "4k": 24}  # the application's defaults at these sizes
     print(
-        "size | regions | pack | packed | where paint goes | carry fills | carry diff"
+        "size | regions | pack | packed | where paint goes | a part moved | "
+        "carry fills | carry diff"
     )
     for name in args.sizes.split(","):
         r = run(SIZES[name], gaps[name], args.repeat)
         print(
             f"{name} | {r['regions']:.0f} | {r['pack_ms']:.0f} ms | "
             f"{r['packed_kb']:.0f} KB | {r['source_ms']:.0f} ms | "
+            f"{r['part_moved_ms']:.0f} ms | "
             f"{r['carry_fills_ms']:.2f} ms | {r['carry_diff_ms']:.2f} ms"
         )
     print(f"stat of {args.files} line files: {stat_ms(args.files, args.repeat):.1f} ms")

@@ -21,12 +21,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
+from engine.carry import return_fills
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
 from engine.gaps import MAX_GAP as ENGINE_MAX_GAP
 from engine.history import GapEdit
-from engine.project import Project, return_fills
+from engine.project import Project
 from engine.regions import Numbering
 
 log = logging.getLogger(__name__)

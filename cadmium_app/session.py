@@ -23,6 +23,7 @@ from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
+from engine.fills import FillMap
 from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
@@ -321,6 +322,14 @@ class Session(QObject):
             fitted = None
         if fitted is not before:
             self.fills_changed.emit((number,))
+            moved = _flags(fitted) - _flags(before)
+            if moved > 0:
+                which = "1 region" if moved == 1 else f"{moved} regions"
+                self.status.emit(
+                    f"Frame {number}: {which} flagged to check: parts of its new "
+                    "drawing moved away from their paint (N goes there, S offers "
+                    "their own colour)"
+                )
 
     def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
         return self.project.carry_ahead(number) if self.project else None
@@ -449,3 +458,7 @@ class Session(QObject):
         else:
             self.fills_changed.emit(edit.frames)
         self.update_modified()
+
+
+def _flags(fills: FillMap | None) -> int:
+    return 0 if fills is None else int(fills.flagged.sum())

@@ -483,11 +483,8 @@ class CanvasController(QObject):
         style = styles[count % len(styles)]
         # A region propagation left unpainted had no first guess to follow.
         guess = "next guess" if fills.painted[region] else "guess"
-        whose = (
-            f"propagation's {guess}"
-            if count % len(styles) < guesses
-            else "a neighbour's"
-        )
+        by = "propagation's" if fills.origin[region] == ORIGIN_PROPAGATED else "the"
+        whose = f"{by} {guess}" if count % len(styles) < guesses else "a neighbour's"
         self.session.set_style(style)
         self.session.status.emit(
             f"Style {project.palette[style].name}, {whose} "
@@ -548,6 +545,9 @@ class CanvasController(QObject):
         if style < 0:
             return f"region {region}, unpainted"
         name = project.palette[style].name if style < len(project.palette) else "?"
+        if fills.origin[region] == ORIGIN_ANIMATOR and fills.confidence[region] >= 1:
+            # Flagged when its drawing was redrawn: a part moved onto it.
+            return f"region {region}, painted {name} (your paint, to check)"
         sure = f"{fills.confidence[region]:.0%} sure"
         return f"region {region}, painted {name} ({sure})"
 

@@ -210,38 +210,61 @@ def label_majority(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`region_majority` over a label map of ``count`` regions (0: no
     region), such as a `Regions` under-line map."""
-    mask = labels > 0
-    if valid is not None:
-        mask &= valid
-    lab = labels[mask].astype(np.int64) - 1
-    val = values[mask].astype(np.int64)
     if count == 0 or n_values == 0:
         return np.full(count, -1, np.int64), np.zeros(count, np.float32)
-    pairs = lab * n_values + val
-    if count * n_values <= _DENSE_TABLE:
-        table = np.bincount(pairs, minlength=count * n_values).reshape(count, n_values)
-        best = table.argmax(axis=1)
-        votes = table[np.arange(count), best]
-        best = np.where(table.sum(axis=1) > 0, best, -1)
-    else:
-        # Region against region (a gap change on a frame of thousands of
-        # regions): a dense table would take gigabytes; count the pairs
-        # that occur instead.
-        seen, counts = np.unique(pairs, return_counts=True)
-        owner, value = seen // n_values, seen % n_values
-        # Per region, its most counted value (the smallest on a tie, as
-        # argmax gives): sort by region, then by count falling.
-        order = np.lexsort((-counts, owner))
-        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-        best = np.full(count, -1, np.int64)
-        votes = np.zeros(count, np.int64)
-        best[owner[first]] = value[first]
-        votes[owner[first]] = counts[first]
+    owner, value, counts = pair_counts(labels, count, values, n_values, valid=valid)
+    best, votes = most_counted(owner, value, counts, count)
     total = np.bincount(
         labels[labels > 0].astype(np.int64) - 1, minlength=count
     ).astype(np.float32)
     share = votes / np.maximum(total, 1)
     return best, share.astype(np.float32)
+
+
+def pair_counts(
+    labels: np.ndarray,
+    count: int,
+    values: np.ndarray,
+    n_values: int,
+    *,
+    valid: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (region, value) pairs met on the pixels of a label map of
+    ``count`` regions (0: no region; where ``valid``), and how many pixels
+    each: (region index from 0, value, pixels), int64, by region then value."""
+    mask = labels > 0
+    if valid is not None:
+        mask &= valid
+    pairs = (labels[mask].astype(np.int64) - 1) * n_values + values[mask]
+    if count * n_values <= _DENSE_TABLE:
+        table = np.bincount(pairs, minlength=count * n_values)
+        seen = np.flatnonzero(table)
+        counts = table[seen]
+    else:
+        # Region against region (a gap change on a frame of thousands of
+        # regions): a dense table would take gigabytes; count the pairs
+        # that occur instead.
+        seen, counts = np.unique(pairs, return_counts=True)
+    return seen // n_values, seen % n_values, counts.astype(np.int64)
+
+
+def most_counted(
+    owner: np.ndarray, value: np.ndarray, counts: np.ndarray, n_owners: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per owner (0 to ``n_owners`` - 1), the value of its pairs with the
+    most ``counts`` (the smallest value on a tie; -1: it has none), and
+    that count."""
+    order = np.lexsort((-counts, owner))  # stable: values stay rising on ties
+    first = (
+        order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        if len(order)
+        else order
+    )
+    best = np.full(n_owners, -1, np.int64)
+    votes = np.zeros(n_owners, np.int64)
+    best[owner[first]] = value[first]
+    votes[owner[first]] = counts[first]
+    return best, votes
 
 
 def fills_from_color(

@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from engine.fills import FillMap
 from engine.lineart import LineArt
-from engine.regions import Regions
+from engine.regions import Regions, RegionTable
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,12 @@ def overlap_correspondence(key: Regions, target: Regions) -> Correspondence:
 def shape_descriptors(regions: Regions) -> np.ndarray:
     """float32 [n x 6]: centroid and size normalised by frame size, log area,
     compactness and bbox aspect; comparable across frames of one shot."""
-    height, width = regions.shape
-    table = regions.table
+    return table_descriptors(regions.table, regions.shape)
+
+
+def table_descriptors(table: RegionTable, shape: tuple[int, int]) -> np.ndarray:
+    """`shape_descriptors` of measured regions of a frame of ``shape``."""
+    height, width = shape
     scale = float(max(height, width))
     area = table.area.astype(np.float32)
     box_w = (table.bbox[:, 2] - table.bbox[:, 0]).astype(np.float32)
@@ -184,7 +188,20 @@ class AssignmentMatcher:
         prob[:, n_key] = 1.0
         if n_key == 0 or n_target == 0:
             return Correspondence(prob)
-        a, b = shape_descriptors(target), shape_descriptors(key)
+        rows, cols, cost = self.pairs(shape_descriptors(target), shape_descriptors(key))
+        # An assigned pair always outvotes "no match"; its cost only lowers
+        # the confidence, so doubtful pairs get flagged rather than dropped.
+        confidence = (0.5 + 0.5 * np.exp(-cost)).astype(np.float32)
+        prob[rows, n_key] = 1.0 - confidence
+        prob[rows, cols] = confidence
+        return Correspondence(prob)
+
+    def pairs(
+        self, a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One-to-one pairs of regions described by ``a`` and ``b``
+        (`shape_descriptors`): (rows of a, rows of b, cost), those within
+        ``max_cost``."""
         position = np.linalg.norm(a[:, None, :2] - b[None, :, :2], axis=2)
         area = np.abs(a[:, None, 2] - b[None, :, 2])
         shape = np.abs(a[:, None, 3] - b[None, :, 3]) + 0.5 * np.abs(
@@ -198,10 +215,4 @@ class AssignmentMatcher:
         )
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] <= self.max_cost
-        rows, cols = rows[ok], cols[ok]
-        # An assigned pair always outvotes "no match"; its cost only lowers
-        # the confidence, so doubtful pairs get flagged rather than dropped.
-        confidence = (0.5 + 0.5 * np.exp(-cost[rows, cols])).astype(np.float32)
-        prob[rows, n_key] = 1.0 - confidence
-        prob[rows, cols] = confidence
-        return Correspondence(prob)
+        return rows[ok], cols[ok], cost[rows[ok], cols[ok]]

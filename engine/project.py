@@ -42,11 +42,9 @@ import logging
 import os
 import re
 import shutil
-import threading
 import time
 import zipfile
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,17 +52,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import cv2
 import numpy as np
 
+from engine.carry import CarryCache, carry
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ALTERNATIVES,
     ORIGIN_ANIMATOR,
     ORIGIN_PROPAGATED,
     FillMap,
-    label_majority,
-    region_majority,
 )
 from engine.gaps import gap_problem
 from engine.history import (
@@ -130,171 +126,6 @@ def autosave_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.autosave")
 
 
-def _covering(old_under_line: np.ndarray, old_count: int, new: Regions) -> np.ndarray:
-    """Per new region, the old region (of an under-line map of ``old_count``
-    regions) covering most of its pixels (-1: none)."""
-    if old_under_line.shape != new.shape:
-        raise CadmiumError("the two segmentations are of different sizes")
-    best, _ = region_majority(new, old_under_line, old_count + 1, valid=None)
-    return np.where(best > 0, best - 1, -1)  # majority 0: no old region
-
-
-def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
-    """Carry fills over to another segmentation of the same frame: each new
-    region takes the whole fill (style, origin, confidence, review flag) of
-    the old region that covers most of its pixels."""
-    return _carried(fills, _covering(old.under_line, old.count, new))
-
-
-def carry(
-    fills: FillMap,
-    numbering: Numbering,
-    regions: Regions,
-    sources: SourceCache | None = None,
-) -> FillMap | None:
-    """`resegment_fills` from a segmentation known only by its `Numbering`
-    (how, remembered in ``sources`` when given); None when that cannot be
-    read (damaged) or is not of these fills."""
-    if len(fills) != numbering.count:
-        return None
-    cache = sources if sources is not None else SourceCache()
-    source = cache.get(numbering, regions.numbering, regions.under_line)
-    return None if source is None else _carried(fills, source)
-
-
-def numbering_source(
-    old: Numbering, under_line: np.ndarray, count: int
-) -> np.ndarray | None:
-    """Per region of another segmentation of the frame (its under-line map
-    and region count), the region of ``old`` under most of its pixels (-1:
-    none); None when ``old`` cannot be read or is of another size. What
-    carries fills, and undo diffs, from one drawing of a frame to the next.
-
-    A drawing moved as a whole (a scan registered again, a frame nudged) is
-    followed: the old map is moved by the shift between the two (phase
-    correlation of their region boundaries) when that puts more pixels on
-    the same region. Unmoved, a 3 px nudge of a sample frame gave 4 regions
-    (thin shading strips) a neighbour's colour; moved, none."""
-    old_map = old.under_line() if old.shape == under_line.shape else None
-    if old_map is None:
-        return None
-    source, agreeing = _covering_by(old_map, old.count, under_line, count)
-    dx, dy = drawing_shift(old_map, under_line)
-    if (dx, dy) != (0, 0):
-        moved = np.ascontiguousarray(
-            np.roll(old_map, (dy, dx), axis=(0, 1)), np.int32
-        )  # wraps round the edges: those few pixels are outvoted
-        moved_source, moved_agreeing = _covering_by(moved, old.count, under_line, count)
-        if moved_agreeing > agreeing:
-            source = moved_source
-    return source
-
-
-def _covering_by(
-    old_map: np.ndarray, old_count: int, under_line: np.ndarray, count: int
-) -> tuple[np.ndarray, float]:
-    """Per region of ``under_line``, the region of ``old_map`` under most of
-    its pixels (-1: none), and how many pixels agree so in all."""
-    best, share = label_majority(under_line, count, old_map, old_count + 1, valid=None)
-    area = np.bincount(under_line.ravel(), minlength=count + 1)[1:]
-    return np.where(best > 0, best - 1, -1), float((share * area).sum())
-
-
-# Region boundaries are compared at most this wide (px): 4K at half size,
-# which still finds a shift to the pixel, in about 50 ms.
-SHIFT_WIDTH = 1920
-
-
-def drawing_shift(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
-    """(dx, dy), whole pixels, that moves the drawing of label map
-    ``before`` onto that of ``after``, by phase correlation of their region
-    boundaries ((0, 0) for a drawing changed only in places)."""
-    step = -(-max(before.shape) // SHIFT_WIDTH)
-
-    def boundaries(labels: np.ndarray) -> np.ndarray:
-        edge = np.zeros(labels.shape, np.float32)
-        edge[:, 1:] += labels[:, 1:] != labels[:, :-1]
-        edge[1:, :] += labels[1:, :] != labels[:-1, :]
-        if step > 1:
-            size = (labels.shape[1] // step, labels.shape[0] // step)
-            edge = cv2.resize(edge, size, interpolation=cv2.INTER_AREA)
-        return edge
-
-    (x, y), _ = cv2.phaseCorrelate(boundaries(before), boundaries(after))
-    return round(x * step), round(y * step)
-
-
-class SourceCache:
-    """`numbering_source` results by (from, to) layout, the most recent
-    kept. Thread-safe: the thread that loads a redrawn frame works out how
-    to carry its fills (most of a second at 4K) before the project, on the
-    GUI thread, carries them; undo and redo over it carry each diff alike."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-
-    def get(
-        self, old: Numbering, new: Numbering, under_line: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        """From ``old`` to ``new`` (``under_line``: new's map, when at hand);
-        None when ``old`` cannot be read."""
-        key = (old.layout, new.layout)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        new_map = under_line if under_line is not None else new.under_line()
-        source = None if new_map is None else numbering_source(old, new_map, new.count)
-        if source is not None:
-            with self._lock:
-                self._items[key] = source
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
-        return source
-
-
-def _carried(fills: FillMap, source: np.ndarray) -> FillMap:
-    """Per new region, the fill of its ``source`` region (-1: unpainted)."""
-    empty = FillMap.empty(len(source))
-    if len(fills) == 0:
-        return empty
-    taken = FillMap(
-        *(getattr(fills, name)[np.maximum(source, 0)] for name in FillMap.field_names())
-    )
-    return taken.where(source >= 0, empty)
-
-
-def return_fills(
-    fills: FillMap,
-    regions: Regions,
-    earlier_regions: Regions,
-    *,
-    arrived_as: FillMap | None,
-    earlier: FillMap | None,
-) -> FillMap:
-    """Carry ``fills`` back to a segmentation the frame had before (a gap
-    setting left, and now returned to).
-
-    ``earlier`` is the frame's fills on ``earlier_regions`` when the setting
-    was left, and ``arrived_as`` what they became on ``regions``. A region
-    whose fill has not changed since gets its earlier fill back exactly (a
-    lower gap may have run it together with a neighbour and given both one
-    colour); a region repainted since takes the fill carried over."""
-    source = _covering(regions.under_line, regions.count, earlier_regions)
-    carried = _carried(fills, source)
-    if (
-        earlier is None
-        or arrived_as is None
-        or len(earlier) != earlier_regions.count
-        or len(arrived_as) != len(fills)
-    ):
-        return carried
-    repainted = np.append(fills.differs(arrived_as), False)[source]  # -1: False
-    return carried.where(repainted, earlier)
-
-
 def fit(fills: FillMap | None, layout: str | None, regions: Regions) -> bool:
     """Whether fills numbered by the segmentation ``layout`` names
     (`Regions.layout`; None: not known, from a project saved before layouts
@@ -311,18 +142,18 @@ def resolve_fills(
     n_styles: int,
     layout: str | None = None,
     numbering: Numbering | None = None,
-    sources: SourceCache | None = None,
+    carries: CarryCache | None = None,
 ) -> FillMap | None:
     """Stored fills if they fit ``regions`` (see `fit`); else carried by
     position from the segmentation they are numbered by, when ``numbering``
-    is that one (its layout is ``layout``; see `carry` for ``sources``);
+    is that one (its layout is ``layout``; see `carry` for ``carries``);
     else re-read from the style image, which must name styles of a palette
     of ``n_styles`` (CadmiumError when it names others: a project file
     edited by hand)."""
     if fit(fills, layout, regions):
         return fills
     if fills is not None and numbering is not None and numbering.layout == layout:
-        carried = carry(fills, numbering, regions, sources)
+        carried = carry(fills, numbering, regions, carries)
         if carried is not None:
             return carried
     if image is None:
@@ -358,7 +189,7 @@ class Snapshot:
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
     # The project's (thread-safe): a run that carries a redrawn frame's
     # fills saves the project working out the same again.
-    sources: SourceCache | None = field(default=None, compare=False)
+    carries: CarryCache | None = field(default=None, compare=False)
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         return resolve_fills(
@@ -368,7 +199,7 @@ class Snapshot:
             len(self.palette),
             self.layouts.get(frame),
             self.numberings.get(frame),
-            self.sources,
+            self.carries,
         )
 
     def propagation_inputs(
@@ -418,9 +249,7 @@ class Project:
     # A frame analysed with no fills has its numbering here alone: its
     # first paint is numbered by it.
     _numberings: dict[int, Numbering] = field(default_factory=dict)
-    _sources: SourceCache = field(
-        default_factory=SourceCache, compare=False, repr=False
-    )
+    _carries: CarryCache = field(default_factory=CarryCache, compare=False, repr=False)
     # The style images the project was opened with. It may read any of them
     # until it is closed (frames not fitted to their regions yet, what an
     # undo brings back, a job's snapshot), so a save's clean-up keeps them
@@ -450,7 +279,7 @@ class Project:
             len(self.palette),
             self._layouts.get(frame),
             self._numberings.get(frame),
-            self._sources,
+            self._carries,
         )
 
     def adopt(self, frame: int, regions: Regions) -> FillMap | None:
@@ -498,10 +327,10 @@ class Project:
         stored, old = self._fills.get(frame), self._kept_numbering(frame)
         if stored is None or old is None or len(stored) != old.count:
             return None
-        source = self._source(old, numbering, under_line)
-        if source is None:
+        how = self._carries.get(old, numbering, under_line)
+        if how is None:
             return None
-        carried = _carried(stored, source)
+        carried = how.fills(stored)
         self._fills[frame] = carried
         self._images.pop(frame, None)
         self._note_numberings({frame: numbering})
@@ -518,11 +347,6 @@ class Project:
         kept = {frame: self._kept_numbering(frame) for frame in frames}
         return {frame: n for frame, n in kept.items() if n is not None}
 
-    def _source(
-        self, old: Numbering, new: Numbering, under_line: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        return self._sources.get(old, new, under_line)
-
     def carry_ahead(self, frame: int) -> Callable[[Regions], None] | None:
         """Work for the thread that analyses the frame, to be done before
         `adopt` sees it: when it was redrawn, how to carry its fills to its
@@ -530,11 +354,11 @@ class Project:
         old = self._kept_numbering(frame)
         if old is None or frame not in self._fills:
             return None
-        sources = self._sources
+        carries = self._carries
 
         def work(regions: Regions) -> None:
             if regions.layout != old.layout:
-                sources.get(old, regions.numbering, regions.under_line)
+                carries.get(old, regions.numbering, regions.under_line)
 
         return work
 
@@ -650,7 +474,7 @@ class Project:
             numberings=MappingProxyType(dict(self._numberings)),
             generation=self.generation,
             opened_images=self.opened_images,
-            sources=self._sources,
+            carries=self._carries,
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -806,10 +630,10 @@ class Project:
     ) -> tuple[FillMap, Numbering]:
         """A run's results carried to the segmentation ``to`` (as they are
         when that cannot be worked out)."""
-        source = self._source(numbering, to)
-        if source is None or len(results) != numbering.count:
+        how = self._carries.get(numbering, to)
+        if how is None or len(results) != numbering.count:
             return results, numbering
-        return _carried(results, source), to
+        return how.fills(results), to
 
     def _same_numbering(self, frame: int, numbering: Numbering) -> Numbering:
         kept = self._numberings.get(frame)
@@ -1029,8 +853,8 @@ class Project:
             here = self._kept_numbering(diff.frame)
             if here is None:
                 return None
-        source = self._source(diff.numbering, here)
-        return None if source is None else diff.carried(source, here)
+        how = self._carries.get(diff.numbering, here)
+        return None if how is None else diff.carried(how.source, here)
 
     def _note_numberings(self, numberings: Mapping[int, Numbering]) -> None:
         """Fills just committed for these frames are numbered as these say."""

@@ -21,6 +21,7 @@ from functools import cached_property
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from engine.gaps import Closures, close_gaps
 from engine.lineart import LineArt, extract_lines
@@ -224,6 +225,50 @@ def segment(
         closures=closures,
         table=table,
         graph=graph,
+    )
+
+
+def measure(label_map: np.ndarray, labels: np.ndarray) -> RegionTable:
+    """Measurements of the regions ``labels`` (from 1) of a label map, such
+    as an under-line map, where a region is every pixel of its label (lines
+    included, when it is one) and its perimeter counts where that meets
+    another label or the frame's edge. For a few regions of a map whose
+    segmentation is gone (a drawing since redrawn); trace_boundary is 0."""
+    n = len(labels)
+    area = np.zeros(n, np.int64)
+    bbox = np.zeros((n, 4), np.int32)
+    centroid = np.zeros((n, 2), np.float32)
+    perimeter = np.zeros(n, np.float32)
+    touches = np.zeros(n, bool)
+    boxes = ndimage.find_objects(label_map, max_label=int(labels.max()) if n else 0)
+    height, width = label_map.shape
+    for i, label in enumerate(labels):
+        box = boxes[int(label) - 1]
+        if box is None:
+            continue
+        rows, cols = box
+        inside = label_map[box] == label
+        ys, xs = np.nonzero(inside)
+        area[i] = len(xs)
+        bbox[i] = (cols.start, rows.start, cols.stop, rows.stop)
+        centroid[i] = (xs.mean() + cols.start, ys.mean() + rows.start)
+        padded = np.pad(inside, 1)
+        perimeter[i] = np.count_nonzero(padded[:, 1:] != padded[:, :-1]) + (
+            np.count_nonzero(padded[1:, :] != padded[:-1, :])
+        )
+        touches[i] = (
+            rows.start == 0
+            or cols.start == 0
+            or rows.stop == height
+            or cols.stop == width
+        )
+    return RegionTable(
+        area=area,
+        bbox=bbox,
+        centroid=centroid,
+        perimeter=perimeter,
+        touches_border=touches,
+        trace_boundary=np.zeros(n, np.float32),
     )
 
 

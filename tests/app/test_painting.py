@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from app_helpers import (
     BOX,
@@ -314,16 +315,16 @@ def test_a_frame_redrawn_on_disk_while_open_is_read_again_and_undo_follows_it(
     says so; each part keeps its colour, and Ctrl+Z takes back the box's
     paint, not the ring's. Working out where the paint goes (most of a
     second at 4K) is done on the loading thread, not the GUI thread."""
-    import engine.project
+    import engine.carry
 
     carried_on: list[bool] = []
-    source = engine.project.numbering_source
+    source = engine.carry.carrying
 
     def recording_source(*args):  # type: ignore[no-untyped-def]
         carried_on.append(threading.current_thread() is threading.main_thread())
         return source(*args)
 
-    monkeypatch.setattr(engine.project, "numbering_source", recording_source)
+    monkeypatch.setattr(engine.carry, "carrying", recording_source)
     spots = paint_ring_and_box(qtbot, window, line_shot)
     shown = {part: pixel(window, *spots[part]) for part in ("ring", "box")}
     assert shown == {"ring": style_rgb(window, 5), "box": style_rgb(window, 0)}
@@ -428,3 +429,66 @@ def test_the_thumbnail_of_a_painted_frame_redrawn_out_of_sight_keeps_its_colours
 
     assert shown("box") == style_rgb(window, 0)
     assert shown("ring") == style_rgb(window, 5)
+
+
+def draw_figure(path: Path, hand_x: int) -> None:
+    """A body, and a hand of 16 x 16 px beside it at ``hand_x``."""
+    image = np.full((160, 240, 3), 255, np.uint8)
+    cv2.rectangle(image, (20, 40), (100, 140), (0, 0, 0), 2)
+    cv2.rectangle(image, (hand_x, 60), (hand_x + 16, 76), (0, 0, 0), 2)
+    cv2.imwrite(str(path), image)
+
+
+def test_a_part_redrawn_further_than_its_width_is_flagged_to_check(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """A painted frame's hand redrawn 40 px away, onto the paper: by
+    position it takes the paper's colour, but it is flagged and the status
+    bar says so; N goes to it, S offers the hand's own colour and Return
+    paints with it (before, it read as done, painted the paper's colour)."""
+    shot = tmp_path / "figure"
+    (shot / "line").mkdir(parents=True)
+    for frame in (1, 2):
+        draw_figure(shot / "line" / f"F_{frame:04d}.png", hand_x=120)
+    open_and_wait(qtbot, window, shot)
+    go_to(qtbot, window, 1)
+    for (x, y), style in (((60, 90), 3), ((128, 68), 5), ((200, 140), 1)):
+        window.session.set_style(style)
+        click_image(qtbot, window, x, y)
+    painted_on = window.session.current()
+    said = status_log(window)
+
+    draw_figure(shot / "line" / "F_0001.png", hand_x=160)
+    qtbot.waitUntil(lambda: any("flagged to check" in s for s in said), timeout=10000)
+    assert said[-1] == (
+        "Frame 1: 1 region flagged to check: parts of its new drawing moved away "
+        "from their paint (N goes there, S offers their own colour)"
+    )
+    qtbot.waitUntil(
+        lambda: (f := window.session.current()) is not None and f is not painted_on,
+        timeout=10000,
+    )
+    hand = (168, 68)
+    assert pixel(window, *hand) == style_rgb(window, 1)  # the paper's, flagged
+    frame = window.session.current()
+    assert frame is not None
+    moved = frame.regions.region_at(*hand)
+    window.canvas_controller.selected = None
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+    assert window.canvas_controller.selected == (1, moved)
+    assert said[-1].endswith(
+        f"region {moved}, painted {style_name(window, 1)} (your paint, to check)"
+    )
+    qtbot.keyClick(window.canvas, Qt.Key.Key_S)
+    assert window.session.style == 5
+    assert said[-1].startswith(f"Style {style_name(window, 5)}, the next guess (1 of")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # then on to frame 2
+    fills = window.session.project.fills(1)  # type: ignore[union-attr]
+    assert fills is not None and fills.style[moved] == 5
+    assert not fills.flagged.any()
+
+
+def style_name(window: MainWindow, index: int) -> str:
+    project = window.session.project
+    assert project is not None
+    return project.palette[index].name

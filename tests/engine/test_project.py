@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from drawing import open_circle
 
+from engine.carry import resegment_fills
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import ALTERNATIVES, ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
@@ -30,11 +30,9 @@ from engine.project import (
     data_dir_for,
     load_project,
     remove_autosave,
-    resegment_fills,
-    return_fills,
     save_project,
 )
-from engine.regions import Regions, segment_image
+from engine.regions import Regions
 from engine.shot import open_shot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -380,39 +378,6 @@ def test_fills_survive_a_new_segmentation(shot_dir: Path, tmp_path: Path) -> Non
         other.frame(1).regions,
     )
     assert (moved.style == 4).all()
-
-
-def test_returning_to_a_gap_restores_regions_not_repainted_since() -> None:
-    """At 0 px a ring with a 4 px gap runs together with the paper around it
-    and both take one colour; back at 8 px the ring gets its own back, while
-    a region repainted meanwhile keeps its new paint."""
-    image = open_circle(4)
-    cv2.rectangle(image, (5, 5), (40, 40), 0, 2)  # a closed box: never merges
-    closed, merged = segment_image(image, gap=8)[1], segment_image(image, gap=0)[1]
-    assert merged.count == closed.count - 1
-
-    def at(regions, x: int, y: int) -> int:  # type: ignore[no-untyped-def]
-        region = regions.region_at(x, y)
-        assert region is not None
-        return int(region)
-
-    ring, paper, box = (100, 80), (180, 150), (20, 20)
-    painted = FillMap.empty(closed.count)
-    for (x, y), style in ((ring, 3), (paper, 5), (box, 6)):
-        painted = painted.with_styles(np.array([at(closed, x, y)]), style, 1)
-    arrived = resegment_fills(painted, closed, merged)
-    assert arrived.style[at(merged, *ring)] == arrived.style[at(merged, *paper)]
-    box_now = np.array([at(merged, *box)])
-    for repainted, box_style in ((arrived, 6), (arrived.with_styles(box_now, 7, 1), 7)):
-        back = return_fills(
-            repainted, merged, closed, arrived_as=arrived, earlier=painted
-        )
-        assert back.style[at(closed, *ring)] == 3
-        assert back.style[at(closed, *paper)] == 5
-        assert back.style[at(closed, *box)] == box_style
-    # Without the fills from before, the ring can only take the merged colour.
-    carried = resegment_fills(arrived, merged, closed)
-    assert carried.style[at(closed, *ring)] == carried.style[at(closed, *paper)]
 
 
 def test_autosave_shares_files_with_the_project(shot_dir: Path, tmp_path: Path) -> None:

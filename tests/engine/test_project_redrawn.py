@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from engine import project as project_module
+from engine import carry as carry_module
+from engine.carry import return_fills
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap
@@ -23,7 +24,6 @@ from engine.project import (
     Snapshot,
     data_dir_for,
     load_project,
-    return_fills,
     save_project,
 )
 from engine.regions import Regions
@@ -269,11 +269,11 @@ def test_undoing_a_propagation_over_a_redrawn_frame_keeps_the_paint(
     # regions; the project, on the GUI thread, does not work that out again.
     assert styles_at(project.snapshot().fills_for(1, redrawn), redrawn) == [3, 5, -1]
     worked_out: list[int] = []
-    source = project_module.numbering_source
+    how = carry_module.carrying
     monkeypatch.setattr(
-        project_module,
-        "numbering_source",
-        lambda *args: worked_out.append(1) or source(*args),
+        carry_module,
+        "carrying",
+        lambda *args: worked_out.append(1) or how(*args),
     )
     propagate_paper(project, redrawn, 2)
     assert worked_out == []
@@ -478,32 +478,3 @@ def test_a_save_keeps_paint_it_cannot_place_on_the_frame_s_regions(
     assert json.loads(path.read_text())["frames"]["1"]["regions"] == len(painted)
     loaded = load_project(path).fills(1)
     assert loaded is not None and not loaded.differs(painted).any()
-
-
-@pytest.mark.parametrize(("dx", "dy"), [(3, 2), (8, 0)])
-def test_a_drawing_moved_as_a_whole_keeps_every_part_s_colour(dx: int, dy: int) -> None:
-    """A key of the sample shot nudged as a whole (a scan registered again):
-    carried by where each region lay, its thin shading strips took their
-    neighbours' colours (4 regions at 3x2 px, 16 at 8 px); followed by the
-    drawing's shift, every region keeps its own."""
-    from engine.fills import key_from_color
-    from engine.imageio import read_image
-    from engine.palette import Palette
-    from engine.project import numbering_source
-    from engine.regions import segment_image
-
-    sample = Path(__file__).resolve().parents[2] / "resources" / "sample_shot"
-
-    def moved(image: np.ndarray) -> np.ndarray:
-        return np.roll(image, (dy, dx), axis=(0, 1))
-
-    line = read_image(sample / "line" / "0001.png")
-    color = read_image(sample / "color" / "0001.png")
-    before, after = segment_image(line, gap=6)[1], segment_image(moved(line), gap=6)[1]
-    painted = key_from_color(before, color, Palette())
-    truth = key_from_color(after, moved(color), painted.palette).fills
-    source = numbering_source(before.numbering, after.under_line, after.count)
-    assert source is not None
-    carried = project_module._carried(painted.fills, source)
-    wrong = (carried.style != truth.style) & truth.painted
-    assert not wrong.any(), np.flatnonzero(wrong)

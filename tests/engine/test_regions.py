@@ -9,7 +9,7 @@ import pytest
 from drawing import blank, circle, open_circle
 
 from engine.lineart import TRACE_BLUE, TRACE_RED, extract_lines
-from engine.regions import segment, segment_image
+from engine.regions import measure, segment, segment_image
 
 
 def test_closed_shapes_give_exactly_the_expected_regions() -> None:
@@ -189,6 +189,25 @@ def test_region_table_is_consistent_with_the_label_map() -> None:
     background = regions.labels[5, 5] - 1
     assert regions.table.touches_border[background]
     assert regions.table.touches_border.sum() == 1
+
+
+def test_measuring_a_label_map_agrees_with_the_segmentation_s_table() -> None:
+    """`measure` (regions of a map whose segmentation is gone) gives the
+    table's area, box, centroid and border contact for the same pixels."""
+    image = blank(300, 200)
+    cv2.rectangle(image, (20, 30), (120, 90), 0, 2)
+    cv2.ellipse(image, (200, 100), (60, 40), 0, 0, 360, 0, 2)
+    regions = segment_image(image)[1]
+    labels = np.array([3, 1])
+    measured = measure(regions.labels, labels)
+    table = regions.table
+    assert (measured.area == table.area[labels - 1]).all()
+    assert (measured.bbox == table.bbox[labels - 1]).all()
+    assert np.allclose(measured.centroid, table.centroid[labels - 1], atol=1e-3)
+    assert (measured.touches_border == table.touches_border[labels - 1]).all()
+    inner_box = int(regions.labels[60, 70])
+    w, h = 120 - 20 - 3, 90 - 30 - 3  # inside a 2 px line
+    assert measure(regions.labels, np.array([inner_box])).perimeter[0] == 2 * (w + h)
 
 
 def test_blank_and_all_ink_frames() -> None:

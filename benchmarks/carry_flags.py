@@ -1,0 +1,122 @@
+"""How well flags find paint carried wrong when a frame is redrawn.
+
+    python benchmarks/carry_flags.py                  # about 30 seconds
+    python benchmarks/carry_flags.py --shots 8 --sources procedural,lottie,clipart
+
+Paint follows a redrawn frame's new lines by position (`engine.carry`);
+regions that neither drawing accounts for are matched by place, size and
+shape, and flagged where their colour by position disagrees. Two
+measures:
+
+- Motion: each frame's true fills (generated shots, seed 777 as in
+  training.evaluate) carried to the frame ``--steps`` later, far more
+  change than a touch-up. Wrong = painted otherwise than the truth;
+  printed: how many regions come out wrong, the share of those flagged,
+  and the share of the right ones flagged (each a review for nothing).
+- Touch-ups: the sample shot's keys with their lines inked 2 px thicker,
+  and nudged 3x2 px as a whole: regions flagged (all needless).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.carry import carrying
+from engine.fills import FillMap, key_from_color
+from engine.imageio import read_image
+from engine.matching import Frame
+from engine.palette import Palette
+from engine.regions import Regions, segment_image
+from training.evaluate import analyse_shot, generated_shots
+
+SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_shot"
+GAP = 8  # the application's at the evaluation's size
+Analysed = tuple[list[Frame], list[FillMap], Palette]  # training.evaluate.analyse_shot
+
+
+def carried_flags(
+    before: Regions, fills: FillMap, after: Regions
+) -> tuple[FillMap, np.ndarray]:
+    """The fills carried, and which regions the carry flagged (not those
+    that came flagged)."""
+    how = carrying(before.numbering, after.under_line, after.count)
+    assert how is not None
+    carried = how.fills(fills)
+    came_flagged = fills.flagged[np.maximum(how.source, 0)] & (how.source >= 0)
+    return carried, carried.flagged & ~came_flagged
+
+
+def motion(shots: list[Analysed], step: int) -> tuple[int, int, float, float]:
+    regions = wrong = wrong_flagged = right_flagged = 0
+    for frames, truth, _ in shots:
+        for t in range(0, len(frames) - step, 3):
+            before, after = frames[t].regions, frames[t + step].regions
+            carried, flagged = carried_flags(before, truth[t], after)
+            real = truth[t + step].painted
+            bad = (carried.style != truth[t + step].style) & real
+            regions += int(real.sum())
+            wrong += int(bad.sum())
+            wrong_flagged += int((bad & flagged).sum())
+            right_flagged += int((~bad & real & flagged).sum())
+    return (
+        regions,
+        wrong,
+        wrong_flagged / max(wrong, 1),
+        right_flagged / max(regions - wrong, 1),
+    )
+
+
+def touch_ups() -> dict[str, tuple[int, int]]:
+    """Per touch-up, (regions flagged, regions) over the sample's keys."""
+    changes: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "lines 2 px thicker": lambda im: cv2.erode(im, np.ones((3, 3), np.uint8)),
+        "nudged 3x2 px": lambda im: np.roll(im, (2, 3), axis=(0, 1)),
+    }
+    found = dict.fromkeys(changes, (0, 0))
+    for path in sorted((SAMPLE / "color").glob("*.png")):
+        line, color = read_image(SAMPLE / "line" / path.name), read_image(path)
+        before = segment_image(line, gap=GAP)[1]
+        key = key_from_color(before, color, Palette()).fills
+        for name, change in changes.items():
+            after = segment_image(change(line), gap=GAP)[1]
+            _, flagged = carried_flags(before, key, after)
+            flags, regions = found[name]
+            found[name] = (flags + int(flagged.sum()), regions + after.count)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shots", type=int, default=4, help="per source")
+    parser.add_argument("--sources", default="procedural,lottie")
+    parser.add_argument("--steps", default="1,2", help="frames between the two")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    sources = tuple(args.sources.split(","))
+    shots = [
+        analyse_shot(shot, GAP)
+        for shot in generated_shots(777, args.shots, sources, (640, 360), 16)
+    ]
+    print(f"motion ({len(shots)} shots: {args.sources})")
+    print("frames on | regions | wrong by position | of those flagged | right flagged")
+    for step in (int(s) for s in args.steps.split(",")):
+        regions, wrong, caught, needless = motion(shots, step)
+        print(
+            f"{step} | {regions} | {wrong} ({wrong / max(regions, 1):.1%}) | "
+            f"{caught:.0%} | {needless:.1%}"
+        )
+    print("touch-up (sample keys) | regions flagged")
+    for name, (flags, regions) in touch_ups().items():
+        print(f"{name} | {flags} of {regions}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

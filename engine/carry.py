@@ -1,0 +1,292 @@
+"""Carrying fills from one segmentation of a frame to another of it: its
+line art redrawn while it is painted, a newer engine, another gap setting.
+
+Fills go by position: each new region takes the fill of the old region
+under most of its pixels (`Carrying.source`). A drawing moved as a whole (a
+scan registered again) is followed first. A part moved on its own further
+than its width lands on a neighbour's old place and would take the
+neighbour's colour silently; such regions are found (their source hardly
+covers them, and an old region of like place, size and shape is left
+likewise hardly covered: `Carrying.counterpart`) and, where the two were
+painted differently, flagged for review with the counterpart's colour as
+their first guess.
+
+Undo diffs are carried by `Carrying.source` alone (`FrameDiff.carried`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.errors import CadmiumError
+from engine.fills import FillMap, most_counted, pair_counts, region_majority
+from engine.matching import AssignmentMatcher, table_descriptors
+from engine.regions import Numbering, Regions, measure
+
+# A region is accounted for by the other segmentation when one region there
+# covers it this well (intersection over union); the rest are matched by
+# place, size and shape to find parts that moved on their own.
+EXPLAINED = 0.5
+# Past this many such regions on either side (a drawing replaced by another)
+# they are not matched; fills go by position alone.
+MOST_UNEXPLAINED = 2000
+# Region boundaries are compared at most this wide (px) to find a drawing's
+# shift: 4K at half size, which still finds it to the pixel, in about 50 ms.
+SHIFT_WIDTH = 1920
+
+
+@dataclass(frozen=True)
+class Carrying:
+    """How fills of one segmentation of a frame (the old) go to another
+    (the new), per new region.
+
+    source:       int64 [n], the old region under most of its pixels (-1: none).
+    counterpart:  int64 [n], for a region its source hardly covers, the old
+                  region, itself hardly covered, most like it in place,
+                  size and shape (a part moved further than its width);
+                  -1 for the others, or when there is none.
+    """
+
+    source: np.ndarray
+    counterpart: np.ndarray
+
+    def fills(self, fills: FillMap) -> FillMap:
+        """``fills`` (of the old regions) on the new: each region takes its
+        source's fill; one whose counterpart is painted otherwise is flagged
+        for review, with the counterpart's colour as its first guess."""
+        carried = _carried(fills, self.source)
+        paired = self.counterpart >= 0
+        if not len(fills) or not paired.any():
+            return carried
+        other = np.where(paired, fills.style[np.maximum(self.counterpart, 0)], 0)
+        doubtful = paired & (other != carried.style)
+        if not doubtful.any():
+            return carried
+        alternatives = carried.alternatives.copy()
+        alternatives[doubtful, 1:] = carried.alternatives[doubtful, :-1]
+        alternatives[doubtful, 0] = other[doubtful]
+        return carried.replace(
+            flagged=carried.flagged | doubtful, alternatives=alternatives
+        )
+
+
+def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | None:
+    """How fills of ``old`` go to another segmentation of the frame (its
+    under-line map and region count); None when ``old`` cannot be read or
+    is of another size.
+
+    A drawing moved as a whole is followed: the old map is moved by the
+    shift between the two (phase correlation of their region boundaries)
+    when that puts more pixels on the same region. Unmoved, a 3 px nudge of
+    a sample frame gave 4 regions (thin shading strips) a neighbour's
+    colour; moved, none."""
+    old_map = old.under_line() if old.shape == under_line.shape else None
+    if old_map is None:
+        return None
+    overlap = _Overlap.of(old_map, old.count, under_line, count)
+    dx, dy = drawing_shift(old_map, under_line)
+    if (dx, dy) != (0, 0):
+        moved = np.ascontiguousarray(
+            np.roll(old_map, (dy, dx), axis=(0, 1)), np.int32
+        )  # wraps round the edges: those few pixels are outvoted
+        moved_overlap = _Overlap.of(moved, old.count, under_line, count)
+        if moved_overlap.agreeing > overlap.agreeing:
+            overlap, old_map = moved_overlap, moved
+    return Carrying(overlap.source, overlap.counterparts(old_map, under_line))
+
+
+@dataclass(frozen=True)
+class _Overlap:
+    """The pixels each new region shares with each old one (pairs that
+    share any), and what follows from them."""
+
+    new: np.ndarray  # int64 [P], new region index
+    old: np.ndarray  # int64 [P], old region label (0: none)
+    pixels: np.ndarray  # int64 [P]
+    source: np.ndarray  # int64 [n new], old region index under most (-1)
+    agreeing: int  # pixels on their region's source, in all
+
+    @staticmethod
+    def of(
+        old_map: np.ndarray, old_count: int, under_line: np.ndarray, count: int
+    ) -> _Overlap:
+        if old_map.shape != under_line.shape:
+            raise CadmiumError("the two segmentations are of different sizes")
+        new, old, pixels = pair_counts(under_line, count, old_map, old_count + 1)
+        best, votes = most_counted(new, old, pixels, count)
+        found = best > 0  # most on old label 0: no old region
+        return _Overlap(
+            new=new,
+            old=old,
+            pixels=pixels,
+            source=np.where(found, best - 1, -1),
+            agreeing=int(votes[found].sum()),
+        )
+
+    def counterparts(self, old_map: np.ndarray, under_line: np.ndarray) -> np.ndarray:
+        """`Carrying.counterpart`, from the old map the overlap was counted on."""
+        count = len(self.source)
+        counterpart = np.full(count, -1, np.int64)
+        real = self.old > 0
+        new, old, pixels = self.new[real], self.old[real], self.pixels[real]
+        if not len(pixels):
+            return counterpart
+        n_old = int(old.max()) + 1
+        new_area = np.bincount(new, weights=pixels, minlength=count)
+        old_area = np.bincount(old, weights=pixels, minlength=n_old)
+        iou = pixels / (new_area[new] + old_area[old] - pixels)
+        new_best = np.zeros(count)
+        old_best = np.zeros(n_old)
+        np.maximum.at(new_best, new, iou)
+        np.maximum.at(old_best, old, iou)
+        # Or each is the other's largest overlap (a thin strip whose lines
+        # were inked thicker may cover less than half of what it did).
+        old_top, _ = most_counted(old, new, pixels, n_old)
+        source_label = self.source + 1  # 0: none
+        mutual_new = old_top[source_label] == np.arange(count)
+        mutual_old = (old_top >= 0) & (
+            source_label[np.maximum(old_top, 0)] == np.arange(n_old)
+        )
+        lost_new = np.flatnonzero(
+            (new_best < EXPLAINED) & ~(mutual_new & (source_label > 0)) & (new_area > 0)
+        )
+        lost_old = np.flatnonzero((old_best < EXPLAINED) & ~mutual_old & (old_area > 0))
+        if not len(lost_new) or not len(lost_old):
+            return counterpart
+        if max(len(lost_new), len(lost_old)) > MOST_UNEXPLAINED:
+            return counterpart
+        shape = (int(under_line.shape[0]), int(under_line.shape[1]))
+        rows, cols, _ = AssignmentMatcher().pairs(
+            table_descriptors(measure(under_line, lost_new + 1), shape),
+            table_descriptors(measure(old_map, lost_old), shape),
+        )
+        counterpart[lost_new[rows]] = lost_old[cols] - 1
+        return counterpart
+
+
+def drawing_shift(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
+    """(dx, dy), whole pixels, that moves the drawing of label map
+    ``before`` onto that of ``after``, by phase correlation of their region
+    boundaries ((0, 0) for a drawing changed only in places)."""
+    step = -(-max(before.shape) // SHIFT_WIDTH)
+
+    def boundaries(labels: np.ndarray) -> np.ndarray:
+        edge = np.zeros(labels.shape, np.float32)
+        edge[:, 1:] += labels[:, 1:] != labels[:, :-1]
+        edge[1:, :] += labels[1:, :] != labels[:-1, :]
+        if step > 1:
+            size = (labels.shape[1] // step, labels.shape[0] // step)
+            edge = cv2.resize(edge, size, interpolation=cv2.INTER_AREA)
+        return edge
+
+    (x, y), _ = cv2.phaseCorrelate(boundaries(before), boundaries(after))
+    return round(x * step), round(y * step)
+
+
+class CarryCache:
+    """`carrying` results by (from, to) layout, the most recent kept.
+    Thread-safe: the thread that loads a redrawn frame works out how to
+    carry its fills (most of a second at 4K) before the project, on the GUI
+    thread, carries them; undo and redo over it carry each diff alike."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str], Carrying] = OrderedDict()
+
+    def get(
+        self, old: Numbering, new: Numbering, under_line: np.ndarray | None = None
+    ) -> Carrying | None:
+        """From ``old`` to ``new`` (``under_line``: new's map, when at hand);
+        None when ``old`` cannot be read."""
+        key = (old.layout, new.layout)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        new_map = under_line if under_line is not None else new.under_line()
+        found = None if new_map is None else carrying(old, new_map, new.count)
+        if found is not None:
+            with self._lock:
+                self._items[key] = found
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return found
+
+
+def carry(
+    fills: FillMap,
+    numbering: Numbering,
+    regions: Regions,
+    cache: CarryCache | None = None,
+) -> FillMap | None:
+    """``fills``, numbered by the segmentation ``numbering``, on ``regions``
+    (`Carrying.fills`; how, remembered in ``cache`` when given); None when
+    that cannot be read (damaged) or is not of these fills."""
+    if len(fills) != numbering.count:
+        return None
+    cache = cache if cache is not None else CarryCache()
+    found = cache.get(numbering, regions.numbering, regions.under_line)
+    return None if found is None else found.fills(fills)
+
+
+def resegment_fills(fills: FillMap, old: Regions, new: Regions) -> FillMap:
+    """Carry fills over to another segmentation of the same frame (a gap
+    setting changed: nothing moves): each new region takes the whole fill
+    (style, origin, confidence, review flag) of the old region that covers
+    most of its pixels."""
+    return _carried(fills, _covering(old.under_line, old.count, new))
+
+
+def return_fills(
+    fills: FillMap,
+    regions: Regions,
+    earlier_regions: Regions,
+    *,
+    arrived_as: FillMap | None,
+    earlier: FillMap | None,
+) -> FillMap:
+    """Carry ``fills`` back to a segmentation the frame had before (a gap
+    setting left, and now returned to).
+
+    ``earlier`` is the frame's fills on ``earlier_regions`` when the setting
+    was left, and ``arrived_as`` what they became on ``regions``. A region
+    whose fill has not changed since gets its earlier fill back exactly (a
+    lower gap may have run it together with a neighbour and given both one
+    colour); a region repainted since takes the fill carried over."""
+    source = _covering(regions.under_line, regions.count, earlier_regions)
+    carried = _carried(fills, source)
+    if (
+        earlier is None
+        or arrived_as is None
+        or len(earlier) != earlier_regions.count
+        or len(arrived_as) != len(fills)
+    ):
+        return carried
+    repainted = np.append(fills.differs(arrived_as), False)[source]  # -1: False
+    return carried.where(repainted, earlier)
+
+
+def _covering(old_under_line: np.ndarray, old_count: int, new: Regions) -> np.ndarray:
+    """Per new region, the old region (of an under-line map of ``old_count``
+    regions) covering most of its pixels (-1: none)."""
+    if old_under_line.shape != new.shape:
+        raise CadmiumError("the two segmentations are of different sizes")
+    best, _ = region_majority(new, old_under_line, old_count + 1, valid=None)
+    return np.where(best > 0, best - 1, -1)  # majority 0: no old region
+
+
+def _carried(fills: FillMap, source: np.ndarray) -> FillMap:
+    """Per new region, the fill of its ``source`` region (-1: unpainted)."""
+    empty = FillMap.empty(len(source))
+    if len(fills) == 0:
+        return empty
+    taken = FillMap(
+        *(getattr(fills, name)[np.maximum(source, 0)] for name in FillMap.field_names())
+    )
+    return taken.where(source >= 0, empty)

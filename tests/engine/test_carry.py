@@ -1,0 +1,136 @@
+"""Fills carried to another segmentation of a frame: its line art redrawn
+while it is painted (parts keep their colours, a part moved on its own is
+flagged rather than painted its neighbour's colour silently), or a gap
+setting left and returned to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from drawing import blank, open_circle
+
+from engine.carry import carrying, resegment_fills, return_fills
+from engine.fills import ORIGIN_ANIMATOR, FillMap, key_from_color
+from engine.imageio import read_image
+from engine.palette import Palette
+from engine.regions import Regions, segment_image
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_shot"
+
+
+def at(regions: Regions, x: int, y: int) -> int:
+    region = regions.region_at(x, y)
+    assert region is not None
+    return int(region)
+
+
+def painted(regions: Regions, styles: dict[tuple[int, int], int]) -> FillMap:
+    fills = FillMap.empty(regions.count)
+    for (x, y), style in styles.items():
+        fills = fills.with_styles(np.array([at(regions, x, y)]), style, ORIGIN_ANIMATOR)
+    return fills
+
+
+def figure(hand_x: int) -> np.ndarray:
+    """A body, and a hand of 16 x 16 px beside it at ``hand_x``."""
+    image = blank(240, 160)
+    cv2.rectangle(image, (20, 40), (100, 140), 0, 2)
+    cv2.rectangle(image, (hand_x, 60), (hand_x + 16, 76), 0, 2)
+    return image
+
+
+def carried_to(before: Regions, fills: FillMap, after: Regions) -> FillMap:
+    how = carrying(before.numbering, after.under_line, after.count)
+    assert how is not None
+    return how.fills(fills)
+
+
+def test_a_part_moved_further_than_its_width_is_flagged_with_its_own_colour() -> None:
+    """The hand redrawn 40 px to the right lands on paper: by position it
+    takes the paper's colour. It is flagged for review, its own colour the
+    first guess ("Other likely style"); body and paper are not flagged."""
+    before = segment_image(figure(120), gap=8)[1]
+    after = segment_image(figure(160), gap=8)[1]
+    body, hand, paper = (60, 90), (128, 68), (200, 140)
+    fills = painted(before, {body: 3, hand: 5, paper: 1})
+    carried = carried_to(before, fills, after)
+    moved_hand = at(after, 168, 68)
+    assert carried.style[moved_hand] == 1  # what was under it
+    assert carried.flagged[moved_hand]
+    assert carried.guesses(moved_hand)[0] == 5
+    assert carried.origin[moved_hand] == ORIGIN_ANIMATOR
+    others = np.delete(np.arange(after.count), moved_hand)
+    assert not carried.flagged[others].any()
+    assert carried.style[at(after, *body)] == 3
+    assert carried.style[at(after, *paper)] == 1
+
+
+def test_a_part_moved_less_than_its_width_keeps_its_colour_unflagged() -> None:
+    before = segment_image(figure(120), gap=8)[1]
+    after = segment_image(figure(126), gap=8)[1]
+    fills = painted(before, {(60, 90): 3, (128, 68): 5, (200, 140): 1})
+    carried = carried_to(before, fills, after)
+    assert carried.style[at(after, 134, 68)] == 5
+    assert not carried.flagged.any()
+
+
+def test_a_region_split_by_a_line_added_gives_both_parts_its_colour() -> None:
+    image = figure(120)
+    before = segment_image(image, gap=8)[1]
+    cv2.line(image, (20, 100), (100, 100), 0, 2)  # a belt across the body
+    after = segment_image(image, gap=8)[1]
+    assert after.count == before.count + 1
+    fills = painted(before, {(60, 90): 3, (128, 68): 5, (200, 140): 1})
+    carried = carried_to(before, fills, after)
+    assert carried.style[at(after, 60, 70)] == carried.style[at(after, 60, 120)] == 3
+    assert not carried.flagged.any()
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(3, 2), (8, 0)])
+def test_a_drawing_moved_as_a_whole_keeps_every_part_s_colour(dx: int, dy: int) -> None:
+    """A key of the sample shot nudged as a whole (a scan registered again):
+    carried by where each region lay, its thin shading strips took their
+    neighbours' colours (4 regions at 3x2 px, 16 at 8 px); followed by the
+    drawing's shift, every region keeps its own, and none is flagged."""
+
+    def moved(image: np.ndarray) -> np.ndarray:
+        return np.roll(image, (dy, dx), axis=(0, 1))
+
+    line = read_image(SAMPLE / "line" / "0001.png")
+    color = read_image(SAMPLE / "color" / "0001.png")
+    before, after = segment_image(line, gap=6)[1], segment_image(moved(line), gap=6)[1]
+    key = key_from_color(before, color, Palette())
+    truth = key_from_color(after, moved(color), key.palette).fills
+    carried = carried_to(before, key.fills, after)
+    wrong = (carried.style != truth.style) & truth.painted
+    assert not wrong.any(), np.flatnonzero(wrong)
+    assert carried.flagged.sum() == key.fills.flagged.sum()
+
+
+def test_returning_to_a_gap_restores_regions_not_repainted_since() -> None:
+    """At 0 px a ring with a 4 px gap runs together with the paper around it
+    and both take one colour; back at 8 px the ring gets its own back, while
+    a region repainted meanwhile keeps its new paint."""
+    image = open_circle(4)
+    cv2.rectangle(image, (5, 5), (40, 40), 0, 2)  # a closed box: never merges
+    closed, merged = segment_image(image, gap=8)[1], segment_image(image, gap=0)[1]
+    assert merged.count == closed.count - 1
+
+    ring, paper, box = (100, 80), (180, 150), (20, 20)
+    fills = painted(closed, {ring: 3, paper: 5, box: 6})
+    arrived = resegment_fills(fills, closed, merged)
+    assert arrived.style[at(merged, *ring)] == arrived.style[at(merged, *paper)]
+    box_now = np.array([at(merged, *box)])
+    for repainted, box_style in ((arrived, 6), (arrived.with_styles(box_now, 7, 1), 7)):
+        back = return_fills(
+            repainted, merged, closed, arrived_as=arrived, earlier=fills
+        )
+        assert back.style[at(closed, *ring)] == 3
+        assert back.style[at(closed, *paper)] == 5
+        assert back.style[at(closed, *box)] == box_style
+    # Without the fills from before, the ring can only take the merged colour.
+    carried = resegment_fills(arrived, merged, closed)
+    assert carried.style[at(closed, *ring)] == carried.style[at(closed, *paper)]
