@@ -10,9 +10,9 @@ measures:
 
 - Motion: each frame's true fills (generated shots, seed 777 as in
   training.evaluate) carried to the frame ``--steps`` later, far more
-  change than a touch-up. Wrong = painted otherwise than the truth;
-  printed: how many regions come out wrong, the share of those flagged,
-  and the share of the right ones flagged (each a review for nothing).
+  change than a touch-up. Printed, in regions: wrong by position alone
+  (before parts were paired), wrong, wrong and not flagged (silent), and
+  right but flagged (a review for nothing).
 - Touch-ups: the sample shot's keys with their lines inked 2 px thicker,
   and nudged 3x2 px as a whole: regions flagged (all needless).
 """
@@ -23,6 +23,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -43,34 +44,33 @@ Analysed = tuple[list[Frame], list[FillMap], Palette]  # training.evaluate.analy
 
 def carried_flags(
     before: Regions, fills: FillMap, after: Regions
-) -> tuple[FillMap, np.ndarray]:
-    """The fills carried, and which regions the carry flagged (not those
-    that came flagged)."""
+) -> tuple[FillMap, np.ndarray, FillMap]:
+    """The fills carried, which regions the carry flagged (parts moved),
+    and the fills carried by position alone."""
     how = carrying(before.numbering, after.under_line, after.count)
     assert how is not None
-    carried = how.fills(fills)
-    came_flagged = fills.flagged[np.maximum(how.source, 0)] & (how.source >= 0)
-    return carried, carried.flagged & ~came_flagged
+    by_position = replace(how, counterpart=np.full_like(how.counterpart, -1))
+    return how.fills(fills), how.doubtful(fills), by_position.fills(fills)
 
 
-def motion(shots: list[Analysed], step: int) -> tuple[int, int, float, float]:
-    regions = wrong = wrong_flagged = right_flagged = 0
+def motion(shots: list[Analysed], step: int) -> dict[str, int]:
+    """Counts over carries of true fills ``step`` frames on: regions,
+    wrong by position alone, wrong, wrong and not flagged, right but
+    flagged."""
+    found = dict.fromkeys(("regions", "by position", "wrong", "silent", "needless"), 0)
     for frames, truth, _ in shots:
         for t in range(0, len(frames) - step, 3):
             before, after = frames[t].regions, frames[t + step].regions
-            carried, flagged = carried_flags(before, truth[t], after)
+            carried, flagged, by_position = carried_flags(before, truth[t], after)
             real = truth[t + step].painted
-            bad = (carried.style != truth[t + step].style) & real
-            regions += int(real.sum())
-            wrong += int(bad.sum())
-            wrong_flagged += int((bad & flagged).sum())
-            right_flagged += int((~bad & real & flagged).sum())
-    return (
-        regions,
-        wrong,
-        wrong_flagged / max(wrong, 1),
-        right_flagged / max(regions - wrong, 1),
-    )
+            true = truth[t + step].style
+            bad = (carried.style != true) & real
+            found["regions"] += int(real.sum())
+            found["by position"] += int(((by_position.style != true) & real).sum())
+            found["wrong"] += int(bad.sum())
+            found["silent"] += int((bad & ~flagged).sum())
+            found["needless"] += int((~bad & real & flagged).sum())
+    return found
 
 
 def touch_ups() -> dict[str, tuple[int, int]]:
@@ -86,7 +86,7 @@ def touch_ups() -> dict[str, tuple[int, int]]:
         key = key_from_color(before, color, Palette()).fills
         for name, change in changes.items():
             after = segment_image(change(line), gap=GAP)[1]
-            _, flagged = carried_flags(before, key, after)
+            _, flagged, _ = carried_flags(before, key, after)
             flags, regions = found[name]
             found[name] = (flags + int(flagged.sum()), regions + after.count)
     return found
@@ -105,12 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         for shot in generated_shots(777, args.shots, sources, (640, 360), 16)
     ]
     print(f"motion ({len(shots)} shots: {args.sources})")
-    print("frames on | regions | wrong by position | of those flagged | right flagged")
+    print(
+        "frames on | regions | wrong by position alone | wrong | "
+        "wrong, not flagged | right, flagged"
+    )
     for step in (int(s) for s in args.steps.split(",")):
-        regions, wrong, caught, needless = motion(shots, step)
+        n = motion(shots, step)
+        share = {k: f"{v} ({v / max(n['regions'], 1):.1%})" for k, v in n.items()}
         print(
-            f"{step} | {regions} | {wrong} ({wrong / max(regions, 1):.1%}) | "
-            f"{caught:.0%} | {needless:.1%}"
+            f"{step} | {n['regions']} | {share['by position']} | {share['wrong']} | "
+            f"{share['silent']} | {share['needless']}"
         )
     print("touch-up (sample keys) | regions flagged")
     for name, (flags, regions) in touch_ups().items():

@@ -23,7 +23,6 @@ from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
-from engine.fills import FillMap
 from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
@@ -89,16 +88,20 @@ class FrameProblems(QObject):
     """Problems with frames found close together (the timeline reading a
     shot's thumbnails), said in one message after a moment, not a box each:
     ``one(frame, reason)`` for a single frame, ``many("3 frames")`` before
-    the list of frames and reasons otherwise."""
+    the list of frames and reasons otherwise. In an error box, or on the
+    status bar when ``on_status``."""
 
     def __init__(
         self,
         session: Session,
         one: Callable[[int, str], str],
         many: Callable[[str], str],
+        *,
+        on_status: bool = False,
     ) -> None:
         super().__init__(session)
         self._session, self._one, self._many = session, one, many
+        self._on_status = on_status
         self._found: dict[int, str] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -113,10 +116,16 @@ class FrameProblems(QObject):
         found, self._found = self._found, {}
         if len(found) == 1:
             [(frame, reason)] = found.items()
-            self._session.dialogs.error(self._one(frame, reason))
+            message = self._one(frame, reason)
         elif found:
             listed = self._many(f"{len(found)} frames")
-            self._session.dialogs.error(f"{listed} ({by_frame(found)})")
+            message = f"{listed} ({by_frame(found)})"
+        else:
+            return
+        if self._on_status:
+            self._session.status.emit(message)
+        else:
+            self._session.dialogs.error(message)
 
 
 class Session(QObject):
@@ -174,6 +183,19 @@ class Session(QObject):
         # shot's thumbnails) are said in one message, not a box each.
         self._unreadable = FrameProblems(
             self, lambda _n, why: why, lambda listed: f"{listed} cannot be read"
+        )
+        self._moved_parts = FrameProblems(
+            self,
+            lambda n, what: (
+                f"Frame {n}: {what} flagged to check: parts of its new drawing "
+                "moved away from where they were painted (N goes there; A keeps "
+                "the part's colour, S offers the colour under it)"
+            ),
+            lambda listed: (
+                f"{listed} have regions flagged to check: parts of their new "
+                "drawings moved (N goes there)"
+            ),
+            on_status=True,
         )
         self.project: Project | None = None
         self.engine: ShotEngine | None = None
@@ -322,14 +344,11 @@ class Session(QObject):
             fitted = None
         if fitted is not before:
             self.fills_changed.emit((number,))
-            moved = _flags(fitted) - _flags(before)
-            if moved > 0:
-                which = "1 region" if moved == 1 else f"{moved} regions"
-                self.status.emit(
-                    f"Frame {number}: {which} flagged to check: parts of its new "
-                    "drawing moved away from their paint (N goes there, S offers "
-                    "their own colour)"
-                )
+        moved = project.take_moved_parts(number)
+        if moved:
+            self._moved_parts.add(
+                number, "1 region" if moved == 1 else f"{moved} regions"
+            )
 
     def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
         return self.project.carry_ahead(number) if self.project else None
@@ -458,7 +477,3 @@ class Session(QObject):
         else:
             self.fills_changed.emit(edit.frames)
         self.update_modified()
-
-
-def _flags(fills: FillMap | None) -> int:
-    return 0 if fills is None else int(fills.flagged.sum())

@@ -483,7 +483,9 @@ class CanvasController(QObject):
         style = styles[count % len(styles)]
         # A region propagation left unpainted had no first guess to follow.
         guess = "next guess" if fills.painted[region] else "guess"
-        by = "propagation's" if fills.origin[region] == ORIGIN_PROPAGATED else "the"
+        # A region flagged when its redrawn part moved has the colour that
+        # was under it first: not a guess of propagation's.
+        by = "the" if fills.origin[region] == ORIGIN_ANIMATOR else "propagation's"
         whose = f"{by} {guess}" if count % len(styles) < guesses else "a neighbour's"
         self.session.set_style(style)
         self.session.status.emit(
@@ -546,7 +548,7 @@ class CanvasController(QObject):
             return f"region {region}, unpainted"
         name = project.palette[style].name if style < len(project.palette) else "?"
         if fills.origin[region] == ORIGIN_ANIMATOR and fills.confidence[region] >= 1:
-            # Flagged when its drawing was redrawn: a part moved onto it.
+            # Flagged when its drawing was redrawn: a part of it moved.
             return f"region {region}, painted {name} (your paint, to check)"
         sure = f"{fills.confidence[region]:.0%} sure"
         return f"region {region}, painted {name} ({sure})"

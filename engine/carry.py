@@ -2,16 +2,16 @@
 line art redrawn while it is painted, a newer engine, another gap setting.
 
 Fills go by position: each new region takes the fill of the old region
-under most of its pixels (`Carrying.source`). A drawing moved as a whole (a
-scan registered again) is followed first. A part moved on its own further
-than its width lands on a neighbour's old place and would take the
-neighbour's colour silently; such regions are found (their source hardly
-covers them, and an old region of like place, size and shape is left
-likewise hardly covered: `Carrying.counterpart`) and, where the two were
-painted differently, flagged for review with the counterpart's colour as
-their first guess.
+under most of its pixels. A drawing moved as a whole (a scan registered
+again) is followed first. A part moved on its own further than its width
+lands on a neighbour's old place: its new region and its old one each
+overlap nothing of the other drawing well (intersection over union under
+`EXPLAINED`, and neither is the other's largest overlap). Such regions are
+paired one to one by place, size and shape (`Carrying.counterpart`); a
+paired region takes its counterpart's fill, and is flagged for review where
+that differs from the colour under it, which becomes its first guess.
 
-Undo diffs are carried by `Carrying.source` alone (`FrameDiff.carried`).
+Undo diffs follow the same regions (`Carrying.source`, `FrameDiff.carried`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,15 @@ import cv2
 import numpy as np
 
 from engine.errors import CadmiumError
-from engine.fills import FillMap, most_counted, pair_counts, region_majority
+from engine.fills import (
+    ALTERNATIVES,
+    FillMap,
+    most_counted,
+    pair_counts,
+    region_majority,
+)
 from engine.matching import AssignmentMatcher, table_descriptors
+from engine.palette import UNPAINTED
 from engine.regions import Numbering, Regions, measure
 
 # A region is accounted for by the other segmentation when one region there
@@ -45,34 +52,58 @@ class Carrying:
     """How fills of one segmentation of a frame (the old) go to another
     (the new), per new region.
 
-    source:       int64 [n], the old region under most of its pixels (-1: none).
-    counterpart:  int64 [n], for a region its source hardly covers, the old
-                  region, itself hardly covered, most like it in place,
-                  size and shape (a part moved further than its width);
-                  -1 for the others, or when there is none.
+    under:        int64 [n], the old region under most of its pixels (-1: none).
+    counterpart:  int64 [n], for a region that no old region overlaps well,
+                  the old region, likewise overlapped by no new one well,
+                  most like it in place, size and shape (a part moved
+                  further than its width); -1 for the others, or when there
+                  is none.
     """
 
-    source: np.ndarray
+    under: np.ndarray
     counterpart: np.ndarray
 
-    def fills(self, fills: FillMap) -> FillMap:
-        """``fills`` (of the old regions) on the new: each region takes its
-        source's fill; one whose counterpart is painted otherwise is flagged
-        for review, with the counterpart's colour as its first guess."""
-        carried = _carried(fills, self.source)
+    @property
+    def source(self) -> np.ndarray:
+        """The old region each new region's fill (and history) comes from:
+        its counterpart, else the one under it (-1: none)."""
+        return np.where(self.counterpart >= 0, self.counterpart, self.under)
+
+    def doubtful(self, fills: FillMap) -> np.ndarray:
+        """bool [n]: regions whose counterpart is painted otherwise than the
+        old region under them (the part moved, or the pairing is wrong)."""
         paired = self.counterpart >= 0
         if not len(fills) or not paired.any():
-            return carried
-        other = np.where(paired, fills.style[np.maximum(self.counterpart, 0)], 0)
-        doubtful = paired & (other != carried.style)
+            return np.zeros(len(self.under), bool)
+        there = _styles(fills, self.under)
+        return paired & (there != _styles(fills, self.counterpart))
+
+    def fills(self, fills: FillMap) -> FillMap:
+        """``fills`` (of the old regions) on the new: each region takes the
+        fill of its `source`, except that a part left unpainted does not
+        unpaint what it moved onto; a `doubtful` region is flagged for
+        review, with the other of the two colours as its first guess."""
+        doubtful = self.doubtful(fills)
         if not doubtful.any():
-            return carried
+            return _carried(fills, self.source)
+        own = _styles(fills, self.counterpart)
+        keep_under = doubtful & (own == UNPAINTED)
+        carried = _carried(fills, np.where(keep_under, self.under, self.source))
+        other = np.where(keep_under, own, _styles(fills, self.under))
         alternatives = carried.alternatives.copy()
-        alternatives[doubtful, 1:] = carried.alternatives[doubtful, :-1]
-        alternatives[doubtful, 0] = other[doubtful]
+        for region in np.flatnonzero(doubtful):
+            guesses = [int(other[region]), *carried.alternatives[region].tolist()]
+            kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
+            row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
+            alternatives[region] = row
         return carried.replace(
             flagged=carried.flagged | doubtful, alternatives=alternatives
         )
+
+
+def _styles(fills: FillMap, regions: np.ndarray) -> np.ndarray:
+    """The style of each of ``regions`` (-1: unpainted)."""
+    return np.where(regions >= 0, fills.style[np.maximum(regions, 0)], UNPAINTED)
 
 
 def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | None:
@@ -97,19 +128,19 @@ def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | N
         moved_overlap = _Overlap.of(moved, old.count, under_line, count)
         if moved_overlap.agreeing > overlap.agreeing:
             overlap, old_map = moved_overlap, moved
-    return Carrying(overlap.source, overlap.counterparts(old_map, under_line))
+    return Carrying(overlap.under, overlap.counterparts(old_map, under_line))
 
 
 @dataclass(frozen=True)
 class _Overlap:
     """The pixels each new region shares with each old one (pairs that
-    share any), and what follows from them."""
+    share any), and the old region under most of each new one."""
 
     new: np.ndarray  # int64 [P], new region index
     old: np.ndarray  # int64 [P], old region label (0: none)
     pixels: np.ndarray  # int64 [P]
-    source: np.ndarray  # int64 [n new], old region index under most (-1)
-    agreeing: int  # pixels on their region's source, in all
+    under: np.ndarray  # int64 [n new], old region index under most (-1)
+    agreeing: int  # pixels on the region under them, in all
 
     @staticmethod
     def of(
@@ -124,38 +155,14 @@ class _Overlap:
             new=new,
             old=old,
             pixels=pixels,
-            source=np.where(found, best - 1, -1),
+            under=np.where(found, best - 1, -1),
             agreeing=int(votes[found].sum()),
         )
 
     def counterparts(self, old_map: np.ndarray, under_line: np.ndarray) -> np.ndarray:
         """`Carrying.counterpart`, from the old map the overlap was counted on."""
-        count = len(self.source)
-        counterpart = np.full(count, -1, np.int64)
-        real = self.old > 0
-        new, old, pixels = self.new[real], self.old[real], self.pixels[real]
-        if not len(pixels):
-            return counterpart
-        n_old = int(old.max()) + 1
-        new_area = np.bincount(new, weights=pixels, minlength=count)
-        old_area = np.bincount(old, weights=pixels, minlength=n_old)
-        iou = pixels / (new_area[new] + old_area[old] - pixels)
-        new_best = np.zeros(count)
-        old_best = np.zeros(n_old)
-        np.maximum.at(new_best, new, iou)
-        np.maximum.at(old_best, old, iou)
-        # Or each is the other's largest overlap (a thin strip whose lines
-        # were inked thicker may cover less than half of what it did).
-        old_top, _ = most_counted(old, new, pixels, n_old)
-        source_label = self.source + 1  # 0: none
-        mutual_new = old_top[source_label] == np.arange(count)
-        mutual_old = (old_top >= 0) & (
-            source_label[np.maximum(old_top, 0)] == np.arange(n_old)
-        )
-        lost_new = np.flatnonzero(
-            (new_best < EXPLAINED) & ~(mutual_new & (source_label > 0)) & (new_area > 0)
-        )
-        lost_old = np.flatnonzero((old_best < EXPLAINED) & ~mutual_old & (old_area > 0))
+        counterpart = np.full(len(self.under), -1, np.int64)
+        lost_new, lost_old = self._unaccounted()
         if not len(lost_new) or not len(lost_old):
             return counterpart
         if max(len(lost_new), len(lost_old)) > MOST_UNEXPLAINED:
@@ -167,6 +174,33 @@ class _Overlap:
         )
         counterpart[lost_new[rows]] = lost_old[cols] - 1
         return counterpart
+
+    def _unaccounted(self) -> tuple[np.ndarray, np.ndarray]:
+        """New regions (indices) and old ones (labels) that no region of the
+        other segmentation overlaps well: intersection over union under
+        `EXPLAINED`, and not each other's largest overlap either (a thin
+        strip whose lines were inked thicker may keep less than half)."""
+        count = len(self.under)
+        real = self.old > 0
+        new, old, pixels = self.new[real], self.old[real], self.pixels[real]
+        if not len(pixels):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        n_old = int(old.max()) + 1
+        new_area = np.bincount(new, weights=pixels, minlength=count)
+        old_area = np.bincount(old, weights=pixels, minlength=n_old)
+        iou = pixels / (new_area[new] + old_area[old] - pixels)
+        new_best, old_best = np.zeros(count), np.zeros(n_old)
+        np.maximum.at(new_best, new, iou)
+        np.maximum.at(old_best, old, iou)
+        old_top, _ = most_counted(old, new, pixels, n_old)  # each old's largest
+        under = self.under + 1  # old labels, 0: none
+        mutual_new = (under > 0) & (old_top[under] == np.arange(count))
+        mutual_old = (old_top >= 0) & (
+            under[np.maximum(old_top, 0)] == np.arange(n_old)
+        )
+        lost_new = (new_best < EXPLAINED) & ~mutual_new & (new_area > 0)
+        lost_old = (old_best < EXPLAINED) & ~mutual_old & (old_area > 0)
+        return np.flatnonzero(lost_new), np.flatnonzero(lost_old)
 
 
 def drawing_shift(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:

@@ -250,6 +250,8 @@ class Project:
     # first paint is numbered by it.
     _numberings: dict[int, Numbering] = field(default_factory=dict)
     _carries: CarryCache = field(default_factory=CarryCache, compare=False, repr=False)
+    # Per frame, regions flagged by carrying its fills (take_moved_parts).
+    _moved_parts: dict[int, int] = field(default_factory=dict, repr=False)
     # The style images the project was opened with. It may read any of them
     # until it is closed (frames not fitted to their regions yet, what an
     # undo brings back, a job's snapshot), so a save's clean-up keeps them
@@ -319,10 +321,11 @@ class Project:
     def _refit(
         self, frame: int, numbering: Numbering, under_line: np.ndarray | None = None
     ) -> FillMap | None:
-        """Carry the frame's stored fills by position to the segmentation
-        ``numbering`` (``under_line``: its map, when at hand), from the one
-        they are numbered by; None when that is not known. Not an edit: what
-        the animator sees stays the same. Undo and redo carry the history's
+        """Carry the frame's stored fills to the segmentation ``numbering``
+        (``under_line``: its map, when at hand), from the one they are
+        numbered by (`engine.carry`); None when that is not known. Not an
+        edit: each part keeps its paint, and those that moved are flagged
+        (counted for `take_moved_parts`). Undo and redo carry the history's
         diffs of the frame the same way when they are applied."""
         stored, old = self._fills.get(frame), self._kept_numbering(frame)
         if stored is None or old is None or len(stored) != old.count:
@@ -331,10 +334,19 @@ class Project:
         if how is None:
             return None
         carried = how.fills(stored)
+        moved = int(how.doubtful(stored).sum())
+        if moved:
+            self._moved_parts[frame] = self._moved_parts.get(frame, 0) + moved
         self._fills[frame] = carried
         self._images.pop(frame, None)
         self._note_numberings({frame: numbering})
         return carried
+
+    def take_moved_parts(self, frame: int) -> int:
+        """How many of the frame's regions were flagged since last asked
+        because, its drawing redrawn, a part moved onto a place painted
+        otherwise (`engine.carry.Carrying.doubtful`)."""
+        return self._moved_parts.pop(frame, 0)
 
     def _kept_numbering(self, frame: int) -> Numbering | None:
         """The numbering of the frame's stored fills, where known."""

@@ -31,3 +31,11 @@ def open_circle(gap: int, *, radius: int = 50, thickness: int = 2) -> np.ndarray
     top = 80 - gap // 2
     image[top : top + gap, x - thickness - 2 : x + thickness + 3] = 255
     return image
+
+
+def figure(hand_x: int) -> np.ndarray:
+    """A body, and a hand of 16 x 16 px beside it at ``hand_x`` (240 x 160)."""
+    image = blank(240, 160)
+    cv2.rectangle(image, (20, 40), (100, 140), 0, 2)
+    cv2.rectangle(image, (hand_x, 60), (hand_x + 16, 76), 0, 2)
+    return image

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from app_helpers import (
     BOX,
@@ -26,6 +25,7 @@ from app_helpers import (
     style_rgb,
     wait_job,
 )
+from drawing import figure
 from probes import count_loads
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
@@ -431,25 +431,17 @@ def test_the_thumbnail_of_a_painted_frame_redrawn_out_of_sight_keeps_its_colours
     assert shown("ring") == style_rgb(window, 5)
 
 
-def draw_figure(path: Path, hand_x: int) -> None:
-    """A body, and a hand of 16 x 16 px beside it at ``hand_x``."""
-    image = np.full((160, 240, 3), 255, np.uint8)
-    cv2.rectangle(image, (20, 40), (100, 140), (0, 0, 0), 2)
-    cv2.rectangle(image, (hand_x, 60), (hand_x + 16, 76), (0, 0, 0), 2)
-    cv2.imwrite(str(path), image)
-
-
-def test_a_part_redrawn_further_than_its_width_is_flagged_to_check(
+def test_a_part_redrawn_further_than_its_width_keeps_its_colour_flagged(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    """A painted frame's hand redrawn 40 px away, onto the paper: by
-    position it takes the paper's colour, but it is flagged and the status
-    bar says so; N goes to it, S offers the hand's own colour and Return
-    paints with it (before, it read as done, painted the paper's colour)."""
+    """A painted frame's hand redrawn 40 px away, onto the paper, keeps its
+    colour (by position alone it took the paper's, and the frame read as
+    done), flagged, and the status bar says so; N goes to it, S offers the
+    paper's colour, A keeps the hand's."""
     shot = tmp_path / "figure"
     (shot / "line").mkdir(parents=True)
     for frame in (1, 2):
-        draw_figure(shot / "line" / f"F_{frame:04d}.png", hand_x=120)
+        cv2.imwrite(str(shot / "line" / f"F_{frame:04d}.png"), figure(120))
     open_and_wait(qtbot, window, shot)
     go_to(qtbot, window, 1)
     for (x, y), style in (((60, 90), 3), ((128, 68), 5), ((200, 140), 1)):
@@ -458,18 +450,19 @@ def test_a_part_redrawn_further_than_its_width_is_flagged_to_check(
     painted_on = window.session.current()
     said = status_log(window)
 
-    draw_figure(shot / "line" / "F_0001.png", hand_x=160)
-    qtbot.waitUntil(lambda: any("flagged to check" in s for s in said), timeout=10000)
-    assert said[-1] == (
+    cv2.imwrite(str(shot / "line" / "F_0001.png"), figure(160))
+    expected = (
         "Frame 1: 1 region flagged to check: parts of its new drawing moved away "
-        "from their paint (N goes there, S offers their own colour)"
+        "from where they were painted (N goes there; A keeps the part's colour, "
+        "S offers the colour under it)"
     )
+    qtbot.waitUntil(lambda: expected in said, timeout=10000)
     qtbot.waitUntil(
         lambda: (f := window.session.current()) is not None and f is not painted_on,
         timeout=10000,
     )
     hand = (168, 68)
-    assert pixel(window, *hand) == style_rgb(window, 1)  # the paper's, flagged
+    assert pixel(window, *hand) == style_rgb(window, 5)
     frame = window.session.current()
     assert frame is not None
     moved = frame.regions.region_at(*hand)
@@ -477,12 +470,12 @@ def test_a_part_redrawn_further_than_its_width_is_flagged_to_check(
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)
     assert window.canvas_controller.selected == (1, moved)
     assert said[-1].endswith(
-        f"region {moved}, painted {style_name(window, 1)} (your paint, to check)"
+        f"region {moved}, painted {style_name(window, 5)} (your paint, to check)"
     )
     qtbot.keyClick(window.canvas, Qt.Key.Key_S)
-    assert window.session.style == 5
-    assert said[-1].startswith(f"Style {style_name(window, 5)}, the next guess (1 of")
-    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # then on to frame 2
+    assert window.session.style == 1
+    assert said[-1].startswith(f"Style {style_name(window, 1)}, the next guess (1 of")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
     fills = window.session.project.fills(1)  # type: ignore[union-attr]
     assert fills is not None and fills.style[moved] == 5
     assert not fills.flagged.any()

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from drawing import blank, open_circle
+from drawing import figure, open_circle
 
 from engine.carry import carrying, resegment_fills, return_fills
 from engine.fills import ORIGIN_ANIMATOR, FillMap, key_from_color
@@ -34,38 +34,62 @@ def painted(regions: Regions, styles: dict[tuple[int, int], int]) -> FillMap:
     return fills
 
 
-def figure(hand_x: int) -> np.ndarray:
-    """A body, and a hand of 16 x 16 px beside it at ``hand_x``."""
-    image = blank(240, 160)
-    cv2.rectangle(image, (20, 40), (100, 140), 0, 2)
-    cv2.rectangle(image, (hand_x, 60), (hand_x + 16, 76), 0, 2)
-    return image
-
-
 def carried_to(before: Regions, fills: FillMap, after: Regions) -> FillMap:
     how = carrying(before.numbering, after.under_line, after.count)
     assert how is not None
     return how.fills(fills)
 
 
-def test_a_part_moved_further_than_its_width_is_flagged_with_its_own_colour() -> None:
-    """The hand redrawn 40 px to the right lands on paper: by position it
-    takes the paper's colour. It is flagged for review, its own colour the
-    first guess ("Other likely style"); body and paper are not flagged."""
+def test_a_part_moved_further_than_its_width_keeps_its_colour_flagged() -> None:
+    """The hand redrawn 40 px to the right lands on paper: by position
+    alone it took the paper's colour, silently. Paired with its old place
+    by place, size and shape, it keeps its own colour, flagged for review
+    with the paper's as its first guess ("Other likely style"); body and
+    paper are neither changed nor flagged."""
     before = segment_image(figure(120), gap=8)[1]
     after = segment_image(figure(160), gap=8)[1]
     body, hand, paper = (60, 90), (128, 68), (200, 140)
     fills = painted(before, {body: 3, hand: 5, paper: 1})
     carried = carried_to(before, fills, after)
     moved_hand = at(after, 168, 68)
-    assert carried.style[moved_hand] == 1  # what was under it
-    assert carried.flagged[moved_hand]
-    assert carried.guesses(moved_hand)[0] == 5
+    assert carried.style[moved_hand] == 5
     assert carried.origin[moved_hand] == ORIGIN_ANIMATOR
-    others = np.delete(np.arange(after.count), moved_hand)
-    assert not carried.flagged[others].any()
+    assert carried.flagged.tolist() == [i == moved_hand for i in range(after.count)]
+    assert carried.guesses(moved_hand)[0] == 1
     assert carried.style[at(after, *body)] == 3
     assert carried.style[at(after, *paper)] == 1
+
+
+def test_a_part_moved_again_or_back_stays_its_colour_and_flagged() -> None:
+    """Saved again while the drawing is adjusted (the hand moved further,
+    then back a step): each carry starts from the last, and the hand
+    keeps its colour and its flag (the flag was lost on the second carry,
+    the hand's colour with it)."""
+    places = (120, 160, 200, 160)
+    drawings = [segment_image(figure(x), gap=8)[1] for x in places]
+    fills = painted(drawings[0], {(60, 90): 3, (128, 68): 5, (200, 140): 1})
+    for before, after, hand_x in zip(
+        drawings[:-1], drawings[1:], places[1:], strict=True
+    ):
+        fills = carried_to(before, fills, after)
+        hand = at(after, hand_x + 8, 68)
+        assert fills.style[hand] == 5, hand_x
+        assert fills.flagged.tolist() == [i == hand for i in range(after.count)]
+        assert fills.guesses(hand)[0] == 1
+
+
+def test_a_part_left_unpainted_does_not_unpaint_what_it_moved_onto() -> None:
+    """The hand was not painted yet: redrawn onto the paper, it shows the
+    paper's colour, flagged (the animator may still want the hand
+    painted), and the paper stays painted."""
+    before = segment_image(figure(120), gap=8)[1]
+    after = segment_image(figure(160), gap=8)[1]
+    fills = painted(before, {(60, 90): 3, (200, 140): 1})
+    carried = carried_to(before, fills, after)
+    moved_hand = at(after, 168, 68)
+    assert carried.style[moved_hand] == 1
+    assert carried.flagged.tolist() == [i == moved_hand for i in range(after.count)]
+    assert carried.guesses(moved_hand) == []
 
 
 def test_a_part_moved_less_than_its_width_keeps_its_colour_unflagged() -> None:
@@ -104,10 +128,12 @@ def test_a_drawing_moved_as_a_whole_keeps_every_part_s_colour(dx: int, dy: int) 
     before, after = segment_image(line, gap=6)[1], segment_image(moved(line), gap=6)[1]
     key = key_from_color(before, color, Palette())
     truth = key_from_color(after, moved(color), key.palette).fills
-    carried = carried_to(before, key.fills, after)
+    how = carrying(before.numbering, after.under_line, after.count)
+    assert how is not None
+    carried = how.fills(key.fills)
     wrong = (carried.style != truth.style) & truth.painted
     assert not wrong.any(), np.flatnonzero(wrong)
-    assert carried.flagged.sum() == key.fills.flagged.sum()
+    assert (carried.flagged == key.fills.flagged[how.source]).all()
 
 
 def test_returning_to_a_gap_restores_regions_not_repainted_since() -> None:

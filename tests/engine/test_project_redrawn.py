@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from drawing import figure
 
 from engine import carry as carry_module
 from engine.carry import return_fills
@@ -478,3 +479,50 @@ def test_a_save_keeps_paint_it_cannot_place_on_the_frame_s_regions(
     assert json.loads(path.read_text())["frames"]["1"]["regions"] == len(painted)
     loaded = load_project(path).fills(1)
     assert loaded is not None and not loaded.differs(painted).any()
+
+
+def test_undo_across_a_redraw_that_moved_a_part_follows_the_part(
+    tmp_path: Path,
+) -> None:
+    """The hand redrawn 40 px away, onto the paper, keeps its colour,
+    flagged. Undoing the paper's paint leaves the hand as it is (it gave
+    the hand the paper's old fill, dropping the flag); undoing the hand's
+    own paint unpaints the hand, and redoing it paints it again."""
+    line = tmp_path / "shot" / "line"
+    line.mkdir(parents=True)
+    for frame in (1, 2):
+        cv2.imwrite(str(line / f"F_{frame:04d}.png"), figure(120))
+    engine = ShotEngine(shot=open_shot(tmp_path / "shot"), matcher="assignment")
+    project = Project(shot=engine.shot, palette=default_palette(), gap=engine.gap)
+    regions = engine.frame(1).regions
+    project.adopt(1, regions)
+    for (x, y), style in (((128, 68), 5), ((200, 140), 1)):
+        edit = project.fill_edit(
+            1, regions.count, [region(regions, x, y)], style, FillMode.PAINT
+        )
+        assert edit is not None
+        project.commit(edit)
+    cv2.imwrite(str(line / "F_0001.png"), figure(160))
+    redrawn = ShotEngine(shot=project.shot, gap=project.gap, matcher="assignment")
+    after = redrawn.frame(1).regions
+    hand, paper = region(after, 168, 68), region(after, 200, 140)
+
+    def hand_and_paper() -> tuple[int, bool, int]:
+        fills = project.adopt(1, after)
+        if fills is None:  # the frame's first paint undone
+            return UNPAINTED, False, UNPAINTED
+        return (
+            int(fills.style[hand]),
+            bool(fills.flagged[hand]),
+            int(fills.style[paper]),
+        )
+
+    assert hand_and_paper() == (5, True, 1)
+    assert project.take_moved_parts(1) == 1
+    assert project.take_moved_parts(1) == 0  # said once
+    project.undo()  # the paper's paint
+    assert hand_and_paper() == (5, True, UNPAINTED)
+    project.undo()  # the hand's
+    assert hand_and_paper() == (UNPAINTED, False, UNPAINTED)
+    project.redo()
+    assert hand_and_paper()[0] == 5
