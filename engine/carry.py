@@ -9,7 +9,8 @@ overlap nothing of the other drawing well (intersection over union under
 `EXPLAINED`, and neither is the other's largest overlap). Such regions are
 paired one to one by place, size and shape (`Carrying.counterpart`); a
 paired region takes its counterpart's fill, and is flagged for review where
-that differs from the colour under it, which becomes its first guess.
+that is a colour other than the one under it, which becomes its first
+guess.
 
 Undo diffs follow the same regions (`Carrying.source`, `FrameDiff.carried`).
 """
@@ -70,29 +71,27 @@ class Carrying:
         return np.where(self.counterpart >= 0, self.counterpart, self.under)
 
     def doubtful(self, fills: FillMap) -> np.ndarray:
-        """bool [n]: regions whose counterpart is painted otherwise than the
-        old region under them (the part moved, or the pairing is wrong)."""
+        """bool [n]: regions whose counterpart is painted, otherwise than
+        the old region under them (the part moved, or the pairing is
+        wrong). A part left unpainted stays unpainted: a problem already."""
         paired = self.counterpart >= 0
         if not len(fills) or not paired.any():
             return np.zeros(len(self.under), bool)
-        there = _styles(fills, self.under)
-        return paired & (there != _styles(fills, self.counterpart))
+        own = _styles(fills, self.counterpart)
+        return paired & (own != UNPAINTED) & (own != _styles(fills, self.under))
 
     def fills(self, fills: FillMap) -> FillMap:
         """``fills`` (of the old regions) on the new: each region takes the
-        fill of its `source`, except that a part left unpainted does not
-        unpaint what it moved onto; a `doubtful` region is flagged for
-        review, with the other of the two colours as its first guess."""
+        fill of its `source`; a `doubtful` one is flagged for review, with
+        the colour under it as its first guess."""
+        carried = _carried(fills, self.source)
         doubtful = self.doubtful(fills)
         if not doubtful.any():
-            return _carried(fills, self.source)
-        own = _styles(fills, self.counterpart)
-        keep_under = doubtful & (own == UNPAINTED)
-        carried = _carried(fills, np.where(keep_under, self.under, self.source))
-        other = np.where(keep_under, own, _styles(fills, self.under))
+            return carried
+        there = _styles(fills, self.under)
         alternatives = carried.alternatives.copy()
         for region in np.flatnonzero(doubtful):
-            guesses = [int(other[region]), *carried.alternatives[region].tolist()]
+            guesses = [int(there[region]), *carried.alternatives[region].tolist()]
             kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
             row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
             alternatives[region] = row

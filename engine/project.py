@@ -319,14 +319,20 @@ class Project:
         return fitted
 
     def _refit(
-        self, frame: int, numbering: Numbering, under_line: np.ndarray | None = None
+        self,
+        frame: int,
+        numbering: Numbering,
+        under_line: np.ndarray | None = None,
+        *,
+        said: bool = True,
     ) -> FillMap | None:
         """Carry the frame's stored fills to the segmentation ``numbering``
         (``under_line``: its map, when at hand), from the one they are
         numbered by (`engine.carry`); None when that is not known. Not an
         edit: each part keeps its paint, and those that moved are flagged
-        (counted for `take_moved_parts`). Undo and redo carry the history's
-        diffs of the frame the same way when they are applied."""
+        (counted for `take_moved_parts` when ``said``). Undo and redo carry
+        the history's diffs of the frame the same way when they are
+        applied."""
         stored, old = self._fills.get(frame), self._kept_numbering(frame)
         if stored is None or old is None or len(stored) != old.count:
             return None
@@ -334,7 +340,7 @@ class Project:
         if how is None:
             return None
         carried = how.fills(stored)
-        moved = int(how.doubtful(stored).sum())
+        moved = int(how.doubtful(stored).sum()) if said else 0
         if moved:
             self._moved_parts[frame] = self._moved_parts.get(frame, 0) + moved
         self._fills[frame] = carried
@@ -607,7 +613,8 @@ class Project:
                     if newer is not None:
                         new, numbering = self._results_carried(new, numbering, newer)
                     else:
-                        self._refit(frame, numbering)
+                        # The run's results replace what is carried here.
+                        self._refit(frame, numbering, said=False)
             current = self._fills.get(frame)
             known = self._layouts.get(frame)
             if current is not None and (

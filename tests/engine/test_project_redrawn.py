@@ -485,9 +485,10 @@ def test_undo_across_a_redraw_that_moved_a_part_follows_the_part(
     tmp_path: Path,
 ) -> None:
     """The hand redrawn 40 px away, onto the paper, keeps its colour,
-    flagged. Undoing the paper's paint leaves the hand as it is (it gave
-    the hand the paper's old fill, dropping the flag); undoing the hand's
-    own paint unpaints the hand, and redoing it paints it again."""
+    flagged. Undoing a paint goes to the part it was made on, wherever it
+    is now: the paper's leaves the hand as it is (it gave the hand the
+    paper's old fill, dropping the flag), the hand's unpaints the hand and
+    leaves the paper."""
     line = tmp_path / "shot" / "line"
     line.mkdir(parents=True)
     for frame in (1, 2):
@@ -495,13 +496,19 @@ def test_undo_across_a_redraw_that_moved_a_part_follows_the_part(
     engine = ShotEngine(shot=open_shot(tmp_path / "shot"), matcher="assignment")
     project = Project(shot=engine.shot, palette=default_palette(), gap=engine.gap)
     regions = engine.frame(1).regions
-    project.adopt(1, regions)
-    for (x, y), style in (((128, 68), 5), ((200, 140), 1)):
+
+    def paint(x: int, y: int, style: int) -> None:
         edit = project.fill_edit(
             1, regions.count, [region(regions, x, y)], style, FillMode.PAINT
         )
         assert edit is not None
         project.commit(edit)
+
+    project.adopt(1, regions)
+    paint(60, 90, 3)  # the body
+    paint(200, 140, 1)  # the paper
+    paint(128, 68, 5)  # the hand
+    paint(200, 140, 2)  # the paper again
     cv2.imwrite(str(line / "F_0001.png"), figure(160))
     redrawn = ShotEngine(shot=project.shot, gap=project.gap, matcher="assignment")
     after = redrawn.frame(1).regions
@@ -509,20 +516,19 @@ def test_undo_across_a_redraw_that_moved_a_part_follows_the_part(
 
     def hand_and_paper() -> tuple[int, bool, int]:
         fills = project.adopt(1, after)
-        if fills is None:  # the frame's first paint undone
-            return UNPAINTED, False, UNPAINTED
+        assert fills is not None
         return (
             int(fills.style[hand]),
             bool(fills.flagged[hand]),
             int(fills.style[paper]),
         )
 
-    assert hand_and_paper() == (5, True, 1)
+    assert hand_and_paper() == (5, True, 2)
     assert project.take_moved_parts(1) == 1
     assert project.take_moved_parts(1) == 0  # said once
-    project.undo()  # the paper's paint
-    assert hand_and_paper() == (5, True, UNPAINTED)
+    project.undo()  # the paper's second paint
+    assert hand_and_paper() == (5, True, 1)
     project.undo()  # the hand's
-    assert hand_and_paper() == (UNPAINTED, False, UNPAINTED)
+    assert hand_and_paper() == (UNPAINTED, False, 1)
     project.redo()
-    assert hand_and_paper()[0] == 5
+    assert hand_and_paper()[::2] == (5, 1)
