@@ -85,19 +85,44 @@ class Carrying:
         fill of its `source`; a `doubtful` one is flagged for review, with
         the colour under it as its first guess."""
         carried = _carried(fills, self.source)
-        doubtful = self.doubtful(fills)
-        if not doubtful.any():
-            return carried
-        there = _styles(fills, self.under)
-        alternatives = carried.alternatives.copy()
-        for region in np.flatnonzero(doubtful):
-            guesses = [int(there[region]), *carried.alternatives[region].tolist()]
-            kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
-            row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
-            alternatives[region] = row
-        return carried.replace(
-            flagged=carried.flagged | doubtful, alternatives=alternatives
+        return _flagged(carried, self.doubtful(fills), _styles(fills, self.under))
+
+    def recheck(self, fills: FillMap, regions: np.ndarray) -> FillMap:
+        """``fills``, already on the new regions, with those of ``regions``
+        (an undo or redo carried here) flagged again where `doubtful`: a
+        paired region painted otherwise than the unpaired region that lies
+        where it was (what undo and redo put back was recorded before the
+        part moved, unflagged)."""
+        paired = np.flatnonzero(self.counterpart >= 0)
+        home = np.full(int(self.under.max(initial=-1)) + 2, -1, np.int64)
+        unpaired = np.flatnonzero((self.counterpart < 0) & (self.under >= 0))
+        home[self.under[unpaired]] = unpaired  # old region -> a new one on it
+        touched = np.intersect1d(paired, regions)
+        there = np.full(len(fills), UNPAINTED, np.int64)
+        found = home[self.under[touched]]
+        there[touched] = np.where(
+            found >= 0, fills.style[np.maximum(found, 0)], UNPAINTED
         )
+        doubtful = np.zeros(len(fills), bool)
+        own = fills.style[touched]
+        doubtful[touched] = (
+            (own != UNPAINTED) & (there[touched] != UNPAINTED) & (own != there[touched])
+        )
+        return _flagged(fills, doubtful, there)
+
+
+def _flagged(fills: FillMap, doubtful: np.ndarray, other: np.ndarray) -> FillMap:
+    """``fills`` with the ``doubtful`` regions flagged for review, ``other``
+    (a style per region) first among their guesses."""
+    if not doubtful.any():
+        return fills
+    alternatives = fills.alternatives.copy()
+    for region in np.flatnonzero(doubtful):
+        guesses = [int(other[region]), *fills.alternatives[region].tolist()]
+        kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
+        row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
+        alternatives[region] = row
+    return fills.replace(flagged=fills.flagged | doubtful, alternatives=alternatives)
 
 
 def _styles(fills: FillMap, regions: np.ndarray) -> np.ndarray:

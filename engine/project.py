@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.carry import CarryCache, carry
+from engine.carry import CarryCache, Carrying, carry
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ALTERNATIVES,
@@ -827,8 +827,8 @@ class Project:
         frame = diff.frame
         current = self._fills.get(frame)
         fresh = current is None or not diff.existed
-        carried = self._diff_here(diff, fresh=fresh)
-        if carried is None:
+        found = self._diff_here(diff, fresh=fresh)
+        if found is None:
             log.warning(
                 "frame %d: %s skipped: the frame's regions changed and the "
                 "project does not know where they were",
@@ -836,14 +836,17 @@ class Project:
                 "a redo" if forward else "an undo",
             )
             return
-        diff = carried
+        diff, how = found
         if fresh or current is None or len(current) != diff.count:
             # Fills of a frame that had none before the edit are all its
             # own (any there, of another segmentation, were not merged).
             current = FillMap.empty(diff.count)
             fresh = True
         values = diff.after if forward else diff.before
-        self._fills[frame] = values.put(current, diff.regions)
+        applied = values.put(current, diff.regions)
+        if how is not None:
+            applied = how.recheck(applied, diff.regions)
+        self._fills[frame] = applied
         self._images.pop(frame, None)
         if diff.numbering is not None and (fresh or self._layouts.get(frame) is None):
             self._note_numberings({frame: diff.numbering})
@@ -851,29 +854,32 @@ class Project:
     def regions_changed(self, diff: FrameDiff) -> np.ndarray:
         """The regions ``diff`` changes on the frame's regions now (the ones
         its fills are numbered by), to show an undo where it happened."""
-        here = self._diff_here(diff, fresh=diff.frame not in self._fills)
-        return here.regions if here is not None else np.zeros(0, np.int64)
+        found = self._diff_here(diff, fresh=diff.frame not in self._fills)
+        return found[0].regions if found is not None else np.zeros(0, np.int64)
 
-    def _diff_here(self, diff: FrameDiff, *, fresh: bool) -> FrameDiff | None:
+    def _diff_here(
+        self, diff: FrameDiff, *, fresh: bool
+    ) -> tuple[FrameDiff, Carrying | None] | None:
         """``diff`` on the segmentation the frame's stored fills are numbered
         by (``fresh``: the frame's fills start anew, on the segmentation it
         was last seen with); itself when that is its own, or either is not
-        known; None when it cannot be carried there."""
+        known; None when it cannot be carried there. With it, how it was
+        carried (None: as it is)."""
         if diff.numbering is None:
-            return diff
+            return diff, None
         if fresh:
             here = self._numberings.get(diff.frame)
             if here is None or here.layout == diff.numbering.layout:
-                return diff
+                return diff, None
         else:
             layout = self._layouts.get(diff.frame)
             if layout in (None, diff.numbering.layout):
-                return diff
+                return diff, None
             here = self._kept_numbering(diff.frame)
             if here is None:
                 return None
         how = self._carries.get(diff.numbering, here)
-        return None if how is None else diff.carried(how.source, here)
+        return None if how is None else (diff.carried(how.source, here), how)
 
     def _note_numberings(self, numberings: Mapping[int, Numbering]) -> None:
         """Fills just committed for these frames are numbered as these say."""

@@ -488,7 +488,8 @@ def test_undo_across_a_redraw_that_moved_a_part_follows_the_part(
     flagged. Undoing a paint goes to the part it was made on, wherever it
     is now: the paper's leaves the hand as it is (it gave the hand the
     paper's old fill, dropping the flag), the hand's unpaints the hand and
-    leaves the paper."""
+    leaves the paper, and redoing it paints the hand flagged again (it
+    came back unflagged, as recorded before the hand moved)."""
     line = tmp_path / "shot" / "line"
     line.mkdir(parents=True)
     for frame in (1, 2):
@@ -530,5 +531,7 @@ def test_undo_across_a_redraw_that_moved_a_part_follows_the_part(
     assert hand_and_paper() == (5, True, 1)
     project.undo()  # the hand's
     assert hand_and_paper() == (UNPAINTED, False, 1)
-    project.redo()
-    assert hand_and_paper()[::2] == (5, 1)
+    project.redo()  # painted again where it is now: flagged again, as it came
+    assert hand_and_paper() == (5, True, 1)
+    fills = project.fills(1)
+    assert fills is not None and fills.guesses(hand)[0] == 1
