@@ -50,7 +50,8 @@ def carried_flags(
     how = carrying(before.numbering, after.under_line, after.count)
     assert how is not None
     by_position = replace(how, counterpart=np.full_like(how.counterpart, -1))
-    return how.fills(fills), how.doubtful(fills), by_position.fills(fills)
+    carried = how.fills(fills)
+    return carried, how.moved(carried), by_position.fills(fills)
 
 
 def motion(shots: list[Analysed], step: int) -> dict[str, int]:

@@ -327,7 +327,8 @@ class Session(QObject):
         failed: Callable[[int, str], None] | None = None,
     ) -> None:
         """`Project.adopt`; the panels hear of fills carried to the regions
-        (counts may change). A failure goes to ``failed``, or a message."""
+        (counts may change), the status bar of parts flagged because they
+        moved. A failure goes to ``failed``, or a message."""
         project = self.project
         if project is None:
             return

@@ -9,8 +9,8 @@ overlap nothing of the other drawing well (intersection over union under
 `EXPLAINED`, and neither is the other's largest overlap). Such regions are
 paired one to one by place, size and shape (`Carrying.counterpart`); a
 paired region takes its counterpart's fill, and is flagged for review where
-that is a colour other than the one under it, which becomes its first
-guess.
+that is a colour other than that of the region now lying where the part
+was, which becomes its first guess (`Carrying.moved`).
 
 Undo diffs follow the same regions (`Carrying.source`, `FrameDiff.carried`).
 """
@@ -70,64 +70,56 @@ class Carrying:
         its counterpart, else the one under it (-1: none)."""
         return np.where(self.counterpart >= 0, self.counterpart, self.under)
 
-    def doubtful(self, fills: FillMap) -> np.ndarray:
-        """bool [n]: regions whose counterpart is painted, otherwise than
-        the old region under them (the part moved, or the pairing is
-        wrong). A part left unpainted stays unpainted: a problem already."""
-        paired = self.counterpart >= 0
-        if not len(fills) or not paired.any():
-            return np.zeros(len(self.under), bool)
-        own = _styles(fills, self.counterpart)
-        return paired & (own != UNPAINTED) & (own != _styles(fills, self.under))
-
     def fills(self, fills: FillMap) -> FillMap:
         """``fills`` (of the old regions) on the new: each region takes the
-        fill of its `source`; a `doubtful` one is flagged for review, with
-        the colour under it as its first guess."""
-        carried = _carried(fills, self.source)
-        return _flagged(carried, self.doubtful(fills), _styles(fills, self.under))
-
-    def recheck(self, fills: FillMap, regions: np.ndarray) -> FillMap:
-        """``fills``, already on the new regions, with those of ``regions``
-        (an undo or redo carried here) flagged again where `doubtful`: a
-        paired region painted otherwise than the unpaired region that lies
-        where it was (what undo and redo put back was recorded before the
-        part moved, unflagged)."""
+        fill of its `source`, and paired ones are checked (`checked`)."""
         paired = np.flatnonzero(self.counterpart >= 0)
-        home = np.full(int(self.under.max(initial=-1)) + 2, -1, np.int64)
+        return self.checked(_carried(fills, self.source), paired)
+
+    def checked(self, fills: FillMap, regions: np.ndarray) -> FillMap:
+        """``fills``, on the new regions, with those of ``regions`` that are
+        `moved` flagged for review, the colour where the part was as their
+        first guess. For fills just carried, and for an undo or redo carried
+        here (what they put back was recorded before the part moved)."""
+        moved, there = self._moved(fills, regions)
+        if not moved.any():
+            return fills
+        alternatives = fills.alternatives.copy()
+        for region in np.flatnonzero(moved):
+            guesses = [int(there[region]), *fills.alternatives[region].tolist()]
+            kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
+            row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
+            alternatives[region] = row
+        return fills.replace(flagged=fills.flagged | moved, alternatives=alternatives)
+
+    def moved(self, fills: FillMap) -> np.ndarray:
+        """bool [n], of fills on the new regions: paired regions painted
+        otherwise than the region lying where their part was (the part
+        moved, or the pairing is wrong). A part left unpainted is a problem
+        already."""
+        return self._moved(fills, np.flatnonzero(self.counterpart >= 0))[0]
+
+    def _moved(
+        self, fills: FillMap, regions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`moved` among ``regions``, and per region the style where its
+        part was (UNPAINTED where none is known)."""
+        n = len(self.under)
+        moved = np.zeros(n, bool)
+        there = np.full(n, UNPAINTED, np.int64)
+        paired = regions[self.counterpart[regions] >= 0]
+        if not len(fills) or not len(paired):
+            return moved, there
+        # Per old region, an unpaired new region lying on it (its place now).
+        home = np.full(int(self.under.max()) + 2, -1, np.int64)  # [-1]: none
         unpaired = np.flatnonzero((self.counterpart < 0) & (self.under >= 0))
-        home[self.under[unpaired]] = unpaired  # old region -> a new one on it
-        touched = np.intersect1d(paired, regions)
-        there = np.full(len(fills), UNPAINTED, np.int64)
-        found = home[self.under[touched]]
-        there[touched] = np.where(
-            found >= 0, fills.style[np.maximum(found, 0)], UNPAINTED
-        )
-        doubtful = np.zeros(len(fills), bool)
-        own = fills.style[touched]
-        doubtful[touched] = (
-            (own != UNPAINTED) & (there[touched] != UNPAINTED) & (own != there[touched])
-        )
-        return _flagged(fills, doubtful, there)
-
-
-def _flagged(fills: FillMap, doubtful: np.ndarray, other: np.ndarray) -> FillMap:
-    """``fills`` with the ``doubtful`` regions flagged for review, ``other``
-    (a style per region) first among their guesses."""
-    if not doubtful.any():
-        return fills
-    alternatives = fills.alternatives.copy()
-    for region in np.flatnonzero(doubtful):
-        guesses = [int(other[region]), *fills.alternatives[region].tolist()]
-        kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
-        row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
-        alternatives[region] = row
-    return fills.replace(flagged=fills.flagged | doubtful, alternatives=alternatives)
-
-
-def _styles(fills: FillMap, regions: np.ndarray) -> np.ndarray:
-    """The style of each of ``regions`` (-1: unpainted)."""
-    return np.where(regions >= 0, fills.style[np.maximum(regions, 0)], UNPAINTED)
+        home[self.under[unpaired]] = unpaired
+        place = home[self.under[paired]]
+        known = place >= 0
+        there[paired[known]] = fills.style[place[known]]
+        own = fills.style[paired]
+        moved[paired] = known & (own != UNPAINTED) & (own != there[paired])
+        return moved, there
 
 
 def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | None:
@@ -170,8 +162,6 @@ class _Overlap:
     def of(
         old_map: np.ndarray, old_count: int, under_line: np.ndarray, count: int
     ) -> _Overlap:
-        if old_map.shape != under_line.shape:
-            raise CadmiumError("the two segmentations are of different sizes")
         new, old, pixels = pair_counts(under_line, count, old_map, old_count + 1)
         best, votes = most_counted(new, old, pixels, count)
         found = best > 0  # most on old label 0: no old region

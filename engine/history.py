@@ -267,7 +267,7 @@ class GapEdit:
     def return_hints(
         self, frame: int, here: str, there: str
     ) -> tuple[FillMap | None, FillMap | None]:
-        """For a return to ``gap_before`` (`engine.project.return_fills`):
+        """For a return to ``gap_before`` (`engine.carry.return_fills`):
         the frame's fills as they arrived at ``gap_after`` and as they were
         before, each only while the frame is numbered as it was then (``here``:
         its layout now, ``there``: at the gap returned to). A frame redrawn

@@ -340,7 +340,7 @@ class Project:
         if how is None:
             return None
         carried = how.fills(stored)
-        moved = int(how.doubtful(stored).sum()) if said else 0
+        moved = int(how.moved(carried).sum()) if said else 0
         if moved:
             self._moved_parts[frame] = self._moved_parts.get(frame, 0) + moved
         self._fills[frame] = carried
@@ -351,7 +351,7 @@ class Project:
     def take_moved_parts(self, frame: int) -> int:
         """How many of the frame's regions were flagged since last asked
         because, its drawing redrawn, a part moved onto a place painted
-        otherwise (`engine.carry.Carrying.doubtful`)."""
+        otherwise (`engine.carry.Carrying.moved`)."""
         return self._moved_parts.pop(frame, 0)
 
     def _kept_numbering(self, frame: int) -> Numbering | None:
@@ -649,8 +649,10 @@ class Project:
     ) -> tuple[FillMap, Numbering]:
         """A run's results carried to the segmentation ``to`` (as they are
         when that cannot be worked out)."""
+        if len(results) != numbering.count:
+            return results, numbering
         how = self._carries.get(numbering, to)
-        if how is None or len(results) != numbering.count:
+        if how is None:
             return results, numbering
         return how.fills(results), to
 
@@ -845,7 +847,7 @@ class Project:
         values = diff.after if forward else diff.before
         applied = values.put(current, diff.regions)
         if how is not None:
-            applied = how.recheck(applied, diff.regions)
+            applied = how.checked(applied, diff.regions)
         self._fills[frame] = applied
         self._images.pop(frame, None)
         if diff.numbering is not None and (fresh or self._layouts.get(frame) is None):
