@@ -324,6 +324,7 @@ class CorrespondenceController(QObject):
         window.key_box.activated.connect(self._on_key_chosen)
         window.doubtful_box.toggled.connect(self.set_doubtful_only)
         session.project_changed.connect(self._refresh_keys)
+        session.frames_listed.connect(self._refresh_keys)
         session.frame_changed.connect(lambda _n: self.update_pair())
         session.fills_changed.connect(self._on_fills)
 
@@ -346,7 +347,9 @@ class CorrespondenceController(QObject):
 
     def _keys(self) -> list[int]:
         project = self.session.project
-        return sorted(project.keys) if project is not None else []
+        if project is None:
+            return []
+        return sorted(k for k in project.keys if k in project.shot.line)
 
     def _refresh_keys(self) -> None:
         keys = self._keys()

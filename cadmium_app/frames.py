@@ -6,7 +6,9 @@ canvas shows the drawing at once and the regions when ready. Thumbnails of
 the whole shot are read in one background pass. Results are tagged with the
 engine that made them: after a change of gap the old engine's results are
 dropped. Line art redrawn on disk while the shot is open is read again
-(`FrameService.check_files`): clean-up goes on while a shot is painted.
+(`FrameService.check_files`), and frames drawn or deleted join or leave
+(`FrameService.relist`): clean-up goes on while a shot is painted
+(`cadmium_app.watch`).
 """
 
 from __future__ import annotations
@@ -249,6 +251,26 @@ class FrameService(QObject):
             self.request(number, segment=True, priority=1)
         self.redrawn.emit(changed)
         return changed
+
+    def relist(self, added: Iterable[int], removed: Iterable[int]) -> None:
+        """Frames drawn on disk (``added``: their thumbnails read in the
+        background) and deleted (``removed``: what was read of them
+        dropped), the engine already following the folder."""
+        engine = self.engine
+        for number in removed:
+            self._versions.pop(number, None)
+            self._frames.pop(number, None)
+            self._lines.pop(number, None)
+            self.ink_thumbs.pop(number, None)
+            self.label_thumbs.pop(number, None)
+            self.errors.pop(number, None)
+            self._wanted.discard(number)
+        if engine is None:
+            return
+        for number in added:
+            self._versions.pop(number, None)
+            self._note_version(number)
+            self.pool.start(_Thumbnail(self, engine, number), -1)
 
     @property
     def step(self) -> int:

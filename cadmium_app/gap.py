@@ -141,7 +141,8 @@ class GapController(QObject):
             return None
         new = session.make_engine(project.shot, gap)
         snap = project.snapshot()
-        frames = sorted(set(snap.fills) | set(snap.images))
+        # Frames gone from the line folder keep their fills (gap_edit).
+        frames = sorted((set(snap.fills) | set(snap.images)) & set(snap.shot.line))
         step = session.frames.step
         # Back to the gap the shot had before the last change: what was
         # painted there and not repainted since comes back exactly.
@@ -175,7 +176,7 @@ class GapController(QObject):
 
         job = Job(f"Closing gaps up to {gap} px…", work, edits_project=True)
         job.succeeded.connect(
-            lambda carried: self._apply(gap, new, carried, snap.revision)
+            lambda carried: self._apply(project, gap, new, carried, snap.revision)
         )
         job.failed.connect(session.dialogs.error)
         job.finished.connect(lambda: self._finished(project))
@@ -207,14 +208,17 @@ class GapController(QObject):
 
     def _apply(
         self,
+        project: Project,
         gap: int,
         engine: ShotEngine,
         carried: Carried | None,
         revision: int,
     ) -> None:
-        project = self.session.project
-        if carried is None or project is None or engine.shot is not project.shot:
+        if carried is None or project is not self.session.project:
             return
+        # Frames drawn or deleted on disk meanwhile: the engine reads the
+        # folder as the project does now.
+        engine.set_shot(project.shot)
         if project.revision != revision:  # an undo or redo landed meanwhile
             self.session.status.emit("The painting changed meanwhile: closing again")
             QTimer.singleShot(0, lambda: self.set_gap(gap))

@@ -14,13 +14,14 @@ import logging
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from cadmium_app.dialogs import Dialogs, by_frame
 from cadmium_app.frames import FrameService
 from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
+from cadmium_app.watch import ShotWatcher
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
@@ -130,6 +131,8 @@ class FrameProblems(QObject):
 
 class Session(QObject):
     project_changed = Signal()
+    # The shot's frames changed: drawings drawn or deleted on disk.
+    frames_listed = Signal()
     fills_changed = Signal(object)  # tuple of frame numbers
     palette_changed = Signal()
     frame_changed = Signal(int)
@@ -155,7 +158,6 @@ class Session(QObject):
         self.frames.thumb_width = settings.thumbnail_width
         self.frames.frame_ready.connect(self._on_frame_ready)
         self.frames.failed.connect(self._on_frame_failed)
-        self.frames.redrawn.connect(self._on_redrawn)
         self.frames.regions_work = self._carry_ahead
         self.frames.regions_seen.connect(self._on_regions_seen)
         # Saved fills of frames analysed for their thumbnails that cannot be
@@ -165,20 +167,6 @@ class Session(QObject):
             lambda n, why: f"Frame {n} is unpainted: its saved fills ({why})",
             lambda listed: f"{listed} are unpainted: their saved fills",
         )
-        # Line art redrawn on disk while the shot is open (clean-up goes on
-        # while it is painted) is read again: when the watcher sees the line
-        # folder change (a burst of saves read once), and when Cadmium is
-        # switched back to, for disks the watcher cannot see into.
-        self._watcher = QFileSystemWatcher(self)
-        self._check_files = QTimer(self)
-        self._check_files.setSingleShot(True)
-        self._check_files.setInterval(300)
-        self._check_files.timeout.connect(self._on_check_files)
-        self._watcher.directoryChanged.connect(lambda _p: self._check_files.start())
-        self._watcher.fileChanged.connect(lambda _p: self._check_files.start())
-        app = QGuiApplication.instance()
-        if isinstance(app, QGuiApplication):
-            app.applicationStateChanged.connect(self._on_application_state)
         # Frames found unreadable close together (the timeline reading a
         # shot's thumbnails) are said in one message, not a box each.
         self._unreadable = FrameProblems(
@@ -199,6 +187,8 @@ class Session(QObject):
         )
         self.project: Project | None = None
         self.engine: ShotEngine | None = None
+        # Drawings redrawn, drawn and deleted on disk while the shot is open.
+        self.watcher = ShotWatcher(self)
         self.frame = 0
         self.style = -1
         self.saved_revision = 0
@@ -213,7 +203,7 @@ class Session(QObject):
         self.undo_stack.clear()
         self.project, self.engine = project, engine
         self.frames.set_engine(engine)
-        self._watch(project.shot)
+        self.watcher.watch(project.shot)
         self.frames.queue_label_thumbs(project.painted_frames)
         self.saved_revision = project.revision if saved else -1
         self.style = 0 if len(project.palette) else -1
@@ -354,40 +344,13 @@ class Session(QObject):
     def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
         return self.project.carry_ahead(number) if self.project else None
 
-    def _watch(self, shot: Shot) -> None:
-        watched = self._watcher.files() + self._watcher.directories()
-        if watched:
-            self._watcher.removePaths(watched)
-        paths = [str(shot.root / "line"), *(str(p) for p in shot.line.values())]
-        self._watcher.addPaths(paths)
-
-    def _on_application_state(self, state: Qt.ApplicationState) -> None:
-        if state == Qt.ApplicationState.ApplicationActive:
-            self._on_check_files()
-
-    def _on_check_files(self) -> None:
-        if self.frames.check_files() and self.project is not None:
-            # A file saved by replacing it is a new file: watch it again.
-            self._watch(self.project.shot)
-
-    def _on_redrawn(self, frames: tuple[int, ...]) -> None:
-        """Say which drawings are read again; painted ones show their
-        colours again on the timeline once analysed."""
-        project = self.project
-        painted = [n for n in frames if project and n in project.painted_frames]
-        self.frames.queue_label_thumbs(painted)
-        if len(frames) == 1:
-            which = f"Frame {frames[0]}'s drawing"
-            paint = "; its paint follows the new lines" if painted else ""
-        else:
-            listed = ", ".join(str(n) for n in frames[:6])
-            more = f" and {len(frames) - 6} more" if len(frames) > 6 else ""
-            which = f"The drawings of frames {listed}{more}"
-            paint = "; paint follows the new lines" if painted else ""
-        self.status.emit(f"{which} changed on disk: read again{paint}")
-
     def _on_frame_failed(self, number: int, message: str) -> None:
-        self._unreadable.add(number, message)
+        if self.watcher.deleted(number):
+            # Deleted on disk as it was read: no error, the watcher takes
+            # it out of the timeline.
+            self.watcher.look_soon()
+        else:
+            self._unreadable.add(number, message)
         self.frame_analysed.emit(number)  # done, with nothing: views say so
 
     # -- style

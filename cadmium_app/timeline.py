@@ -219,6 +219,7 @@ class TimelineController(QObject):
         self._thumbs: dict[int, QImage] = {}
         view.clicked.connect(self._on_clicked)
         session.project_changed.connect(self._on_project)
+        session.frames_listed.connect(self._on_frames_listed)
         session.frame_changed.connect(self._on_frame)
         session.fills_changed.connect(self._on_fills)
         session.palette_changed.connect(self._on_palette)
@@ -282,6 +283,13 @@ class TimelineController(QObject):
         self._thumbs.clear()
         self.model.reset()
         self._fit_height()
+
+    def _on_frames_listed(self) -> None:
+        """Frames drawn or deleted on disk: the cells follow, the frame
+        shown still in sight."""
+        self._thumbs.clear()
+        self.model.reset()
+        self._on_frame(self.session.frame)
 
     def _on_frame(self, number: int) -> None:
         row = self.model.row_of(number)

@@ -63,6 +63,8 @@ class CanvasController(QObject):
 
         session.project_changed.connect(self._on_project)
         session.frame_changed.connect(lambda _n: self.refresh())
+        # The badge's count and the onion skin's neighbours follow the frames.
+        session.frames_listed.connect(self.refresh)
         session.frame_analysed.connect(self._on_analysed)
         session.fills_changed.connect(self._on_fills)
         session.palette_changed.connect(self.refresh)
@@ -254,7 +256,8 @@ class CanvasController(QObject):
             return ""
         frames = project.shot.frames
         status = project.status(number)
-        parts = [f"Frame {number}  ({frames.index(number) + 1}/{len(frames)})"]
+        place = f"{frames.index(number) + 1}/" if number in frames else ""
+        parts = [f"Frame {number}  ({place}{len(frames)})"]
         if status.key:
             parts.append("key")
         elif status.propagated:

@@ -234,6 +234,15 @@ class ShotEngine:
                 if size != expected:
                     raise self.size_error(folder[number], size)
 
+    def set_shot(self, shot: Shot) -> None:
+        """The same shot folder with the frames its line folder holds now
+        (`engine.shot.rescan`). Analyses cached stay: each is checked
+        against its file's version when asked for."""
+        if shot.root != self.shot.root:
+            raise ValueError(f"{shot.root} is not this engine's shot folder")
+        with self._lock:
+            self.shot = shot
+
     def set_gap(self, gap: int) -> None:
         """Change the gap-closing distance; cached analyses are dropped."""
         with self._lock:

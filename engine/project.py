@@ -208,7 +208,7 @@ class Snapshot:
         """(keys, painted): key frame fills, and every frame's animator fills."""
         keys: dict[int, FillMap] = {}
         painted: dict[int, FillMap] = {}
-        for frame in sorted(set(self.fills) | set(self.images)):
+        for frame in sorted((set(self.fills) | set(self.images)) & set(self.shot.line)):
             fills = self.fills_for(frame, regions_of(frame))
             if fills is None:
                 continue
@@ -432,7 +432,22 @@ class Project:
 
     @property
     def painted_frames(self) -> list[int]:
-        return sorted(self._fills)
+        """Frames of the shot with fills (those of frames gone from the
+        shot's line folder are kept, out of sight: see `relist`)."""
+        return sorted(set(self._fills) & set(self.shot.line))
+
+    def relist(self, shot: Shot) -> tuple[list[int], list[int]]:
+        """The shot's line frames as its folder holds them now
+        (`engine.shot.rescan`): returns the frames (added, removed). Not an
+        edit: the frames belong to the folder. A removed frame's fills,
+        key mark and history stay, out of sight, saved with the project:
+        a drawing deleted by mistake, or replaced by a delete and a write,
+        comes back painted (carried to its regions if it was redrawn)."""
+        if shot.root != self.shot.root:
+            raise ValueError(f"{shot.root} is not this project's shot folder")
+        before, now = set(self.shot.line), set(shot.line)
+        self.shot = shot
+        return sorted(now - before), sorted(before - now)
 
     def status(self, frame: int) -> FrameStatus:
         fills = self._fills.get(frame)
@@ -921,17 +936,26 @@ class Project:
         numberings: Mapping[int, Numbering] | None = None,
     ) -> GapEdit:
         """The edit that moves the project to gap ``gap`` with ``fills``
-        (carried over to its segmentation, numbered as ``numberings`` say)."""
+        (carried over to its segmentation, numbered as ``numberings`` say).
+        Frames gone from the shot's line folder keep their fills as they
+        are, on the regions they were painted on: carried to the new gap's
+        if their drawing comes back."""
+        fills_after, numberings_after = dict(fills), dict(numberings or {})
+        for frame in set(self._fills) - set(self.shot.line) - set(fills_after):
+            kept = self._kept_numbering(frame)
+            if kept is not None:
+                fills_after[frame] = self._fills[frame]
+                numberings_after[frame] = kept
         return GapEdit(
             label=f"Close gaps up to {gap} px",
             gap_before=self.gap,
             gap_after=gap,
             fills_before=MappingProxyType(dict(self._fills)),
-            fills_after=MappingProxyType(dict(fills)),
+            fills_after=MappingProxyType(fills_after),
             images_before=MappingProxyType(dict(self._images)),
             layouts_before=MappingProxyType(dict(self._layouts)),
             numberings_before=MappingProxyType(self._kept_numberings(self._fills)),
-            numberings_after=MappingProxyType(dict(numberings or {})),
+            numberings_after=MappingProxyType(numberings_after),
         )
 
 
@@ -1152,7 +1176,8 @@ def _write_entry(
     fills: FillMap | None = snap.fills.get(frame)
     image = snap.images.get(frame)
     layout, numbering = snap.layouts.get(frame), snap.numberings.get(frame)
-    regions = _regions_or_none(regions_of, frame)
+    # A frame gone from the shot's line folder: its fills as they are.
+    regions = _regions_or_none(regions_of, frame) if frame in snap.shot.line else None
     fitted = snap.fills_for(frame, regions) if regions is not None else None
     if regions is not None and fitted is None and fills is not None and len(fills):
         # Paint the regions cannot take (numbered by a drawing the project
@@ -1306,8 +1331,9 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
             log.warning("%s: %r is not a frame number; skipped", path, name)
             continue
         if frame not in shot.line:
-            log.warning("%s: frame %d is no longer in the shot; skipped", path, frame)
-            continue
+            # Kept out of sight, and saved again: it comes back painted
+            # if its drawing does (Project.relist).
+            log.warning("%s: frame %d is not in the shot's line folder", path, frame)
         if not isinstance(entry, dict) or not (
             entry.get("fills") or entry.get("styles")
         ):
@@ -1348,7 +1374,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         shot=shot,
         palette=palette,
         gap=gap,
-        keys={k for k in keys if k in shot.line},
+        keys=keys,
         path=path,
         history=History(limit=history_limit),
         _fills=fills,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,25 @@ def shot_gap(shot: Shot, default: int) -> int:
         where = shot.root / SHOT_FILE
         raise ShotError(f"{where}: settings.gap {json.dumps(value)}: {problem}")
     return int(value)
+
+
+def rescan(shot: Shot) -> Shot:
+    """The shot with its line frames as ``line/`` holds them now: frames
+    drawn or deleted since it was opened (clean-up goes on while a shot is
+    painted). ``shot`` itself when nothing changed. Raises ShotError when
+    ``line/`` cannot be listed, holds two files of one number (often a
+    save under way) or no frames at all (a disk unmounted, a folder being
+    replaced): the caller keeps the shot it has rather than drop every
+    frame."""
+    line_dir = shot.root / "line"
+    line = scan_frames(line_dir)
+    if not line:
+        raise ShotError(f"{line_dir}: no numbered line frames (PNG, TGA or TIFF)")
+    if line == shot.line:
+        return shot
+    color = {n: p for n, p in shot.color.items() if n in line}
+    labels = {n: p for n, p in shot.labels.items() if n in line}
+    return replace(shot, line=line, color=color, labels=labels)
 
 
 def open_shot(root: str | Path) -> Shot:

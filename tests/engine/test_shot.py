@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import ShotError
 from engine.imageio import write_png
-from engine.shot import frame_number, open_shot, shot_gap
+from engine.shot import frame_number, open_shot, rescan, shot_gap
 
 
 @pytest.mark.parametrize(
@@ -81,6 +81,49 @@ def test_a_version_after_the_frame_number_is_explained(tmp_path: Path) -> None:
     _frame(tmp_path / "line" / "shot_0002_v2.png")
     with pytest.raises(ShotError, match="the last number in its name"):
         open_shot(tmp_path)
+
+
+def test_a_rescan_finds_the_frames_drawn_and_deleted_since_opening(
+    tmp_path: Path,
+) -> None:
+    """Clean-up goes on while a shot is open: frames are drawn into line/
+    and deleted from it. A rescan sees both; its colour frame goes with a
+    deleted drawing; nothing changed gives the same shot back."""
+    for n in (1, 2, 3):
+        _frame(tmp_path / "line" / f"A_{n:04d}.png")
+    _frame(tmp_path / "color" / "0002.png")
+    shot = open_shot(tmp_path)
+    assert rescan(shot) is shot
+    (tmp_path / "line" / "A_0002.png").unlink()
+    _frame(tmp_path / "line" / "A_0004.png")
+    _frame(tmp_path / "line" / "A_0010.png")
+    now = rescan(shot)
+    assert now.frames == [1, 3, 4, 10]
+    assert now.root == shot.root and now.color == {}
+    assert now.output_name(10) == "A_0010.png"
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda line: _frame(line / "B_0001.png"), "appears twice"),
+        (lambda line: (line / "A_0001.png").unlink(), "no numbered line frames"),
+        (lambda line: (line / "A_0001.png").rename(line / "x.png"), "no numbered"),
+    ],
+)
+def test_a_rescan_that_would_lose_the_shot_s_frames_is_refused(
+    tmp_path: Path,
+    change,
+    words: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two files of one number (a save under way), no frames left (a folder
+    emptied or unmounted): an error, so the caller keeps what it has."""
+    line = tmp_path / "line"
+    _frame(line / "A_0001.png")
+    shot = open_shot(tmp_path)
+    change(line)
+    with pytest.raises(ShotError, match=words):
+        rescan(shot)
 
 
 def test_colour_frame_without_line_frame_is_refused(tmp_path: Path) -> None:
