@@ -324,7 +324,7 @@ class CorrespondenceController(QObject):
         window.key_box.activated.connect(self._on_key_chosen)
         window.doubtful_box.toggled.connect(self.set_doubtful_only)
         session.project_changed.connect(self._refresh_keys)
-        session.frames_listed.connect(self._refresh_keys)
+        session.frames_listed.connect(self._on_frames_listed)
         session.frame_changed.connect(lambda _n: self.update_pair())
         session.fills_changed.connect(self._on_fills)
 
@@ -361,6 +361,12 @@ class CorrespondenceController(QObject):
         if self.key in keys:
             box.setCurrentIndex(keys.index(self.key))
         box.blockSignals(False)
+
+    def _on_frames_listed(self) -> None:
+        """Frames drawn or deleted on disk: a deleted key leaves the list,
+        and the pair shown is matched again."""
+        self._refresh_keys()
+        self.update_pair()
 
     def _on_key_chosen(self, index: int) -> None:
         self.key = self.window.key_box.itemData(index)
@@ -412,10 +418,19 @@ class CorrespondenceController(QObject):
 
         job = Job(f"Matching key {key} to frame {target}", work, cancellable=False)
         job.succeeded.connect(self._on_pair)
-        job.failed.connect(self.session.dialogs.error)
+        job.failed.connect(lambda message: self._on_failed(message, key, target))
         job.finished.connect(self._on_finished)
         self._job = job
         session.jobs.submit(job)
+
+    def _on_failed(self, message: str, key: int, target: int) -> None:
+        watcher = self.session.watcher
+        if watcher.deleted(key) or watcher.deleted(target):
+            # Deleted on disk as it was read: the watcher says so, and the
+            # pair is matched again once the timeline follows.
+            watcher.look_soon()
+            return
+        self.session.dialogs.error(message)
 
     def _on_pair(self, pair: Pair) -> None:
         self.window.view.set_pair(pair)

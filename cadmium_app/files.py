@@ -23,6 +23,7 @@ from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.outputs import LAYERS, write_outputs
 from cadmium_app.session import Session
+from cadmium_app.watch import deleted_meanwhile
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine, opening_gap
 from engine.fills import FillMap
@@ -453,6 +454,9 @@ class FileController(QObject):
             if job.is_cancelled():  # the animator's own choice: no warning
                 session.status.emit("Export cancelled; nothing was written")
             else:
+                deleted = deleted_meanwhile(snap.shot)
+                if deleted is not None:
+                    message = f"{deleted}; nothing was written (export again)"
                 session.dialogs.error(f"Export stopped: {message}")
 
         job.failed.connect(failed)

@@ -91,9 +91,12 @@ class _Load(QRunnable):
         relay, engine, number = self.service.relay, self.engine, self.number
         if not self.service.still_wanted(engine, number):
             return
+        path = engine.shot.line.get(number)
+        if path is None:  # deleted on disk since it was asked for
+            return
         try:
             if not self.service.has_lines(number):
-                image = read_image(engine.shot.line[number])
+                image = read_image(path)
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
                 frame = analysed(engine, number, self.work)
@@ -114,10 +117,11 @@ class _Thumbnail(QRunnable):
 
     def run(self) -> None:
         service, engine, number = self.service, self.engine, self.number
-        if service.engine is not engine:
+        path = engine.shot.line.get(number)
+        if service.engine is not engine or path is None:  # None: deleted
             return
         try:
-            image = read_image(engine.shot.line[number])
+            image = read_image(path)
         except CadmiumError as exc:
             emit_from_worker(service.relay.failed, engine, number, str(exc))
             return
@@ -268,7 +272,11 @@ class FrameService(QObject):
         if engine is None:
             return
         for number in added:
-            self._versions.pop(number, None)
+            # A frame back on disk is read afresh: nothing of before holds.
+            for kept in (self._versions, self.errors, self.label_thumbs):
+                kept.pop(number, None)
+            self._pending.discard((number, True))
+            self._pending.discard((number, False))
             self._note_version(number)
             self.pool.start(_Thumbnail(self, engine, number), -1)
 
@@ -383,5 +391,7 @@ class FrameService(QObject):
         self._pending.discard((number, False))
         if engine is not self.engine or number in self.errors:
             return
+        if number not in self.engine.shot.line:
+            return  # deleted on disk meanwhile: nothing to say of it
         self.errors[number] = message
         self.failed.emit(number, message)

@@ -153,10 +153,15 @@ class GapController(QObject):
             for done, number in enumerate(frames, start=1):
                 if cancelled():
                     return None
-                before = old.frame(number).regions
+                try:
+                    before = old.frame(number).regions
+                    after = new.frame(number)
+                except CadmiumError:
+                    if not snap.shot.gone(number):
+                        raise
+                    continue  # deleted on disk meanwhile: keeps its fills
                 fills = snap.fills_for(number, before)
                 if fills is not None:
-                    after = new.frame(number)
                     arrived, earlier = (None, None)
                     if left is not None:
                         arrived, earlier = left.return_hints(

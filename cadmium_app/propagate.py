@@ -24,6 +24,7 @@ from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.outputs import add_remaining_frames
 from cadmium_app.session import Session
 from cadmium_app.timeline import TimelineController
+from cadmium_app.watch import deleted_meanwhile
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.fills import FillMap
@@ -232,12 +233,13 @@ class PropagationController(QObject):
             lambda result: self._on_done(label, result, project, snap.generation)
         )
         if out is None:
-            job.failed.connect(session.dialogs.error)
+            job.failed.connect(lambda message: self._on_failed(label, message, snap))
         else:  # its outputs are staged, and moved in only when all are written
 
             def stopped(message: str) -> None:
                 for said in (f"{label} failed: ", f"{label}… failed: "):
                     message = message.removeprefix(said)  # the runner's words
+                message = deleted_meanwhile(snap.shot) or message
                 session.dialogs.error(
                     f"{label} stopped: {message}; nothing was written"
                 )
@@ -258,6 +260,16 @@ class PropagationController(QObject):
         project.begin_propagation(targets)
         self.last_job = job
         return job
+
+    def _on_failed(self, label: str, message: str, snap: Snapshot) -> None:
+        """A run that stopped because frames were deleted on disk as it
+        read them says so on the status bar (the timeline follows); any
+        other failure in a message."""
+        deleted = deleted_meanwhile(snap.shot)
+        if deleted is None:
+            self.session.dialogs.error(message)
+        else:
+            self.session.status.emit(f"{label}: stopped, {deleted}; nothing changed")
 
     def _settle(self, started: Project, targets: list[int], label: str) -> None:
         """After a run, frames touched up meanwhile that it did not paint
@@ -323,5 +335,9 @@ class PropagationController(QObject):
         if result.out is not None:
             session.dialogs.info(f"{summary}.\nWrote {result.out}")
         session.status.emit(summary)
-        if result.skipped:
-            session.dialogs.error(f"{label}: {skipped_text(result.skipped)}")
+        # Frames deleted on disk as it read them: the timeline follows.
+        skipped = {
+            n: why for n, why in result.skipped.items() if not project.shot.gone(n)
+        }
+        if skipped:
+            session.dialogs.error(f"{label}: {skipped_text(skipped)}")

@@ -411,6 +411,12 @@ class Session(QObject):
         if not isinstance(edit, FillEdit) or len(edit.frames) != 1:
             return
         (frame,) = edit.frames  # a fill, or marking a key
+        if self.project is None or frame not in self.project.shot.line:
+            self.status.emit(
+                f"{done} {edit.label} on frame {frame} (deleted on disk: its "
+                "paint is kept out of sight)"
+            )
+            return
         self.set_frame(frame)
         self.status.emit(f"{done} {edit.label} on frame {frame}")
         regions = np.zeros(0, np.int64)

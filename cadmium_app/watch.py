@@ -12,7 +12,6 @@ found.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer
@@ -36,6 +35,13 @@ def frames_text(frames: list[int] | tuple[int, ...]) -> str:
         listed = ", ".join(str(n) for n in frames[:SHOWN])
         return f"frames {listed} and {len(frames) - SHOWN} more"
     return f"frames {', '.join(str(n) for n in frames[:-1])} and {frames[-1]}"
+
+
+def deleted_meanwhile(shot: Shot) -> str | None:
+    """"frames 4 and 6 deleted on disk while it ran", when frames of
+    ``shot`` (a task's snapshot of it) are gone from disk; else None."""
+    gone = [n for n in shot.frames if shot.gone(n)]
+    return f"{frames_text(gone)} deleted on disk while it ran" if gone else None
 
 
 def relisted_text(added: list[int], removed: list[int], painted: set[int]) -> str:
@@ -77,6 +83,9 @@ class ShotWatcher(QObject):
             app.applicationStateChanged.connect(self._on_application_state)
         # The last reason the folder could not be listed, said once.
         self._problem: str | None = None
+        # A look put off until the tasks running end.
+        self._after_jobs = False
+        session.jobs.job_finished.connect(self._on_job_finished)
         session.frames.redrawn.connect(self._on_redrawn)
 
     def watch(self, shot: Shot) -> None:
@@ -89,12 +98,11 @@ class ShotWatcher(QObject):
         self._watcher.addPaths(paths)
 
     def deleted(self, number: int) -> bool:
-        """Whether frame ``number``'s file is gone from disk (a broken link
-        is not gone: reading it says what is wrong)."""
+        """Whether frame ``number`` is deleted on disk: its file gone (a
+        broken link is not: reading it says what is wrong), or the frame
+        out of the shot already."""
         project = self.session.project
-        if project is None or number not in project.shot.line:
-            return False
-        return not os.path.lexists(project.shot.line[number])
+        return project is not None and project.shot.gone(number)
 
     def look_soon(self) -> None:
         """Look after a moment (a burst of changes looked at once)."""
@@ -102,14 +110,25 @@ class ShotWatcher(QObject):
 
     def look(self) -> None:
         """Take in the frames drawn, deleted and redrawn on disk since the
-        last look."""
+        last look. While a task runs (propagation, a gap change, an export)
+        the frames it works through stay as they are; those drawn or deleted
+        are taken in when it ends."""
         session = self.session
         project = session.project
         if project is None:
             return
-        relisted = self._relist()
+        relisted = False
+        if session.jobs.running:
+            self._after_jobs = True
+        else:
+            self._after_jobs = False
+            relisted = self._relist()
         if session.frames.check_files() or relisted:
             self.watch(project.shot)
+
+    def _on_job_finished(self, _job: object) -> None:
+        if self._after_jobs and not self.session.jobs.running:
+            self.look_soon()
 
     def _on_application_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:
@@ -143,6 +162,8 @@ class ShotWatcher(QObject):
         session.frames_listed.emit()
         if added or removed:
             painted = {n for n in added + removed if project.fills(n) is not None}
+            # Paint back on a frame's thumbnail, from its regions.
+            session.frames.queue_label_thumbs(sorted(painted & set(added)))
             session.status.emit(relisted_text(added, removed, painted))
         return True
 

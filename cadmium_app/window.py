@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.session.project_changed.connect(self._update_title)
         self.files.saved.connect(lambda _p: self._update_title())
         self.session.frame_changed.connect(lambda _n: self._update_frame_label())
+        self.session.frames_listed.connect(self._update_frame_label)
         self.session.fills_changed.connect(self._on_fills)
         self.canvas_controller.tool_changed.connect(self._sync_tool_actions)
         self._update_title()

@@ -258,6 +258,11 @@ class GapEdit:
     layouts_before: Mapping[int, str] = field(default_factory=dict)
     numberings_before: Mapping[int, Numbering] = field(default_factory=dict)
     numberings_after: Mapping[int, Numbering] = field(default_factory=dict)
+    # Frames the change could not segment anew (deleted on disk) keep their
+    # fills as they were: the segmentations those are numbered by, and the
+    # style images of frames not fitted yet.
+    layouts_after: Mapping[int, str] = field(default_factory=dict)
+    images_after: Mapping[int, StyleImage] = field(default_factory=dict)
 
     @property
     def frames(self) -> tuple[int, ...]:

@@ -811,12 +811,13 @@ class Project:
         if isinstance(edit, GapEdit):
             self.gap = edit.gap_after if forward else edit.gap_before
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
-            self._images = {} if forward else dict(edit.images_before)
+            images = edit.images_after if forward else edit.images_before
+            self._images = dict(images)
             # Numberings of the other gap's regions would number a first
             # paint wrongly: frames are analysed anew before they are painted.
             self._numberings = {}
             if forward:
-                self._layouts = {}
+                self._layouts = dict(edit.layouts_after)
                 self._note_numberings(edit.numberings_after)
             else:
                 self._layouts = dict(edit.layouts_before)
@@ -937,15 +938,22 @@ class Project:
     ) -> GapEdit:
         """The edit that moves the project to gap ``gap`` with ``fills``
         (carried over to its segmentation, numbered as ``numberings`` say).
-        Frames gone from the shot's line folder keep their fills as they
-        are, on the regions they were painted on: carried to the new gap's
-        if their drawing comes back."""
+        Painted frames that ``fills`` leaves out (deleted on disk, before or
+        during the change) keep their fills as they are, on the regions they
+        were painted on: carried to the new gap's if the drawing comes back."""
         fills_after, numberings_after = dict(fills), dict(numberings or {})
-        for frame in set(self._fills) - set(self.shot.line) - set(fills_after):
+        layouts_after: dict[int, str] = {}
+        images_after: dict[int, StyleImage] = {}
+        for frame in (set(self._fills) | set(self._images)) - set(fills_after):
+            if frame in self._fills:
+                fills_after[frame] = self._fills[frame]
             kept = self._kept_numbering(frame)
             if kept is not None:
-                fills_after[frame] = self._fills[frame]
                 numberings_after[frame] = kept
+            elif frame in self._layouts:
+                layouts_after[frame] = self._layouts[frame]
+            if frame in self._images:
+                images_after[frame] = self._images[frame]
         return GapEdit(
             label=f"Close gaps up to {gap} px",
             gap_before=self.gap,
@@ -956,6 +964,8 @@ class Project:
             layouts_before=MappingProxyType(dict(self._layouts)),
             numberings_before=MappingProxyType(self._kept_numberings(self._fills)),
             numberings_after=MappingProxyType(numberings_after),
+            layouts_after=MappingProxyType(layouts_after),
+            images_after=MappingProxyType(images_after),
         )
 
 
@@ -1392,5 +1402,5 @@ def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
         candidates.append(Path(document["shot_absolute"]))
     for candidate in candidates:
         if (candidate / "line").is_dir():
-            return open_shot(candidate)
+            return open_shot(candidate, keys_from_color=False)
     raise ShotError(f"{path}: its shot folder {candidates[0]} is gone")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -159,6 +160,13 @@ class Shot:
         """Frame numbers of the line frames, in order."""
         return sorted(self.line)
 
+    def gone(self, frame: int) -> bool:
+        """Whether the frame's line file is gone from disk (deleted since
+        the folder was read), or the frame is not in the shot. A broken
+        link is not gone: reading it says what is wrong."""
+        path = self.line.get(frame)
+        return path is None or not os.path.lexists(path)
+
     def line_version(self, frame: int) -> FileVersion:
         """Which version of the frame's line art is on disk now."""
         return file_version(self.line[frame])
@@ -216,8 +224,11 @@ def rescan(shot: Shot) -> Shot:
     return replace(shot, line=line, color=color, labels=labels)
 
 
-def open_shot(root: str | Path) -> Shot:
-    """Read a shot folder's layout (no pixels are decoded here)."""
+def open_shot(root: str | Path, *, keys_from_color: bool = True) -> Shot:
+    """Read a shot folder's layout (no pixels are decoded here).
+    keys_from_color: the colour frames are the keys, so one without its
+    line frame is an error; a project keeps its own fills, and opens the
+    folder without such colour frames (a drawing deleted on disk)."""
     root = Path(root)
     if not root.exists():
         raise ShotError(f"{root}: shot folder not found")
@@ -231,7 +242,9 @@ def open_shot(root: str | Path) -> Shot:
         raise ShotError(f"{line_dir}: no numbered line frames (PNG, TGA or TIFF)")
     color = scan_frames(root / "color") if (root / "color").is_dir() else {}
     orphans = sorted(set(color) - set(line))
-    if orphans:
+    if orphans and not keys_from_color:
+        color = {n: p for n, p in color.items() if n in line}
+    elif orphans:
         raise ShotError(
             f"{root / 'color'}: frame {orphans[0]} has no line frame "
             f"({color[orphans[0]].name})"

@@ -1,10 +1,17 @@
 """Drawings drawn into and deleted from the open shot's line folder: the
 timeline follows by itself, paint is never lost, and a whole-shot run
-paints the frames the folder holds now."""
+paints the frames the folder holds now.
+
+Also while work on them is under way (a load, a thumbnail, a propagation,
+a gap change, an export, a save, the correspondence view): no error box
+blames the deletion on the shot, and the timeline follows once the task
+ends. Those tests hold a worker at a known point (a function it calls
+blocks until released), so the timing is the same every run."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import cv2
@@ -21,6 +28,8 @@ from app_helpers import (
 )
 from pytestqt.qtbot import QtBot
 
+import cadmium_app.gap as gap_module
+import cadmium_app.propagate as propagate_module
 from cadmium_app.timeline import FRAME_ROLE
 from cadmium_app.watch import frames_text
 from cadmium_app.window import MainWindow
@@ -154,3 +163,393 @@ def test_frame_lists_are_said_shortly() -> None:
     assert frames_text([4]) == "frame 4"
     assert frames_text([4, 5, 7]) == "frames 4, 5 and 7"
     assert frames_text(list(range(1, 10))) == "frames 1, 2, 3, 4, 5, 6 and 3 more"
+
+
+# -- while work is under way
+
+
+def paint(qtbot: QtBot, window: MainWindow, frames=(1, 4)) -> dict:
+    spots = {}
+    for frame in frames:
+        go_to(qtbot, window, frame)
+        spots[frame] = points(frame)
+        for part, style in (("ring", 5), ("box", 0)):
+            window.session.set_style(style)
+            click_image(qtbot, window, *spots[frame][part])
+    return spots
+
+
+def capture_errors(window: MainWindow) -> list[str]:
+    errors: list[str] = []
+    window.dialogs.error = errors.append  # type: ignore[method-assign]
+    return errors
+
+
+class Gate:
+    """Blocks a worker-side function on its first call until released."""
+
+    def __init__(self, monkeypatch, module, name: str) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        original = getattr(module, name)
+        first = [True]
+
+        def wrapper(*args, **kwargs):
+            if first[0]:
+                first[0] = False
+                self.entered.set()
+                assert self.release.wait(20)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+
+def test_a_load_failing_once_its_frame_is_deleted_says_nothing(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
+) -> None:
+    """Frame 4 deleted and out of the timeline; a load of it that was under
+    way fails afterwards (as the loading thread would say it): no error
+    box, and with its drawing back, frame 4 is read and shown."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (4,))
+    go_to(qtbot, window, 1)
+    errors = capture_errors(window)
+    said = status_log(window)
+    line = line_shot / "line"
+    kept = tmp_path / "A_0004.png"
+    shutil.move(line / "A_0004.png", kept)
+    window.session.watcher.look()
+    assert any("Frame 4 deleted" in s for s in said)
+    # The in-flight load's failure lands now (as _Load.run would emit it).
+    frames = window.session.frames
+    frames.relay.failed.emit(frames.engine, 4, f"{line_shot}: no line frame 4")
+    qtbot.wait(600)
+    shutil.move(kept, line / "A_0004.png")
+    window.session.watcher.look()
+    assert any("Frame 4 back" in s for s in said)
+    window.session.set_frame(4)
+    qtbot.wait(1500)
+    assert errors == [], errors
+    assert window.session.current() is not None
+
+
+def test_a_gap_change_goes_through_when_a_frame_is_deleted_while_it_runs(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Painted frame 4 deleted while gaps are closed anew: the change goes
+    through (frame 4 keeps its fills as they were)."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (1, 4))
+    go_to(qtbot, window, 1)
+    errors = capture_errors(window)
+    gate = Gate(monkeypatch, gap_module, "return_fills")
+    project = window.session.project
+    gap = project.gap + 4
+    job = window.gap.set_gap(gap)
+    assert gate.entered.wait(10)
+    shutil.move(line_shot / "line" / "A_0004.png", tmp_path / "A_0004.png")
+    window.session.watcher.look()
+    gate.release.set()
+    wait_job(qtbot, job)
+    qtbot.wait(200)
+    assert errors == [] and project.gap == gap
+
+
+def test_a_frame_back_on_disk_during_a_gap_change_keeps_its_paint(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Painted frame 4 deleted; while gaps are closed anew it comes back:
+    taken in when the change ends, painted, on its new regions."""
+    open_and_wait(qtbot, window, line_shot)
+    spots = paint(qtbot, window, (1, 4))
+    go_to(qtbot, window, 1)
+    errors = capture_errors(window)
+    line = line_shot / "line"
+    kept = tmp_path / "A_0004.png"
+    shutil.move(line / "A_0004.png", kept)
+    window.session.watcher.look()
+    project = window.session.project
+    assert 4 not in project.shot.line and project.fills(4) is not None
+    gate = Gate(monkeypatch, gap_module, "return_fills")
+    gap = project.gap + 4
+    job = window.gap.set_gap(gap)
+    assert gate.entered.wait(10)
+    said = status_log(window)
+    shutil.move(kept, line / "A_0004.png")
+    window.session.watcher.look()
+    assert 4 not in project.shot.line  # taken in when the change ends
+    gate.release.set()
+    wait_job(qtbot, job)
+    qtbot.waitUntil(lambda: any("Frame 4 back" in s for s in said), timeout=10000)
+    assert project.gap == gap and errors == []
+    assert project.fills(4) is not None
+    go_to(qtbot, window, 4)
+    assert pixel(window, *spots[4]["box"]) == style_rgb(window, 0)
+
+
+def test_a_frame_deleted_during_a_propagation_is_not_called_skipped(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Frame 6 deleted while the whole shot is propagated: the run paints
+    the others, no "skipped" box; the timeline lets frame 6 go after."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (1, 4))
+    go_to(qtbot, window, 1)
+    errors = capture_errors(window)
+    said = status_log(window)
+    gate = Gate(monkeypatch, propagate_module, "small_labels")
+    window.actions.propagate_all.trigger()
+    job = window.propagation.last_job
+    assert gate.entered.wait(10)
+    shutil.move(line_shot / "line" / "A_0006.png", tmp_path / "A_0006.png")
+    window.session.watcher.look()
+    gate.release.set()
+    wait_job(qtbot, job)
+    qtbot.waitUntil(lambda: any("Frame 6 deleted" in s for s in said), timeout=10000)
+    assert errors == []
+    assert window.session.project.painted_frames == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
+
+
+def test_an_export_stopped_by_a_deleted_frame_says_so(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """An export writes every frame or nothing: one deleted as it runs
+    stops it, and the message says which and why, not a missing file."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (1,))
+    errors = capture_errors(window)
+    import cadmium_app.outputs as outputs_module
+
+    gate = Gate(monkeypatch, outputs_module.FillMap, "empty")
+    job = window.files.export(tmp_path / "out")
+    assert gate.entered.wait(10)
+    shutil.move(line_shot / "line" / "A_0006.png", tmp_path / "A_0006.png")
+    window.session.watcher.look()
+    gate.release.set()
+    wait_job(qtbot, job)
+    assert errors == [
+        "Export stopped: frame 6 deleted on disk while it ran; nothing was "
+        "written (export again)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_undo_of_paint_on_a_deleted_frame_says_where_it_went(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
+) -> None:
+    """Ctrl+Z of paint on a frame since deleted on disk undoes it there,
+    stays on the frame shown, and says so."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (4,))
+    errors = capture_errors(window)
+    said = status_log(window)
+    shutil.move(line_shot / "line" / "A_0004.png", tmp_path / "A_0004.png")
+    window.session.watcher.look()
+    assert window.session.frame == 5
+    window.session.undo_stack.undo()
+    assert said[-1] == (
+        "Undid Fill on frame 4 (deleted on disk: its paint is kept out of sight)"
+    )
+    assert window.session.frame == 5 and errors == []
+    fills = window.session.project.fills(4)  # type: ignore[union-attr]
+    assert fills is not None and fills.painted.sum() == 1  # the ring's, kept
+
+
+def test_the_status_bar_frame_count_follows_the_folder(
+    qtbot: QtBot, window: MainWindow, line_shot: Path
+) -> None:
+    """The status bar's "Frame 4 (4/6)" counts a frame drawn on disk."""
+    open_and_wait(qtbot, window, line_shot)
+    go_to(qtbot, window, 4)
+    said = status_log(window)
+    cv2.imwrite(str(line_shot / "line" / "A_0007.png"), draw_frame(7)[0])
+    window.session.watcher.look()
+    assert any("Frame 7 drawn" in s for s in said)
+    assert window.frame_label.text().startswith("Frame 4  (4/7)")
+
+
+def test_a_painted_frame_back_on_disk_has_its_colours_on_the_timeline(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
+) -> None:
+    """Painted frame 4 deleted and back, unvisited: its thumbnail shows its
+    colours again (its regions are read in the background)."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (4,))
+    go_to(qtbot, window, 1)
+    qtbot.wait(300)
+    line = line_shot / "line"
+    shutil.move(line / "A_0004.png", tmp_path / "A_0004.png")
+    window.session.watcher.look()
+    shutil.move(tmp_path / "A_0004.png", line / "A_0004.png")
+    window.session.watcher.look()
+    frames = window.session.frames
+    qtbot.wait(2000)
+    assert 4 in frames.label_thumbs
+
+
+class NumberGate:
+    """Blocks a worker-side function (engine, number, ...) for one frame."""
+
+    def __init__(self, monkeypatch, module, name: str, number: int) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        original = getattr(module, name)
+
+        def wrapper(engine, n, *args, **kwargs):
+            if n == number and not self.entered.is_set():
+                self.entered.set()
+                assert self.release.wait(20)
+            return original(engine, n, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+
+def test_a_load_in_flight_when_its_frame_is_deleted_gives_no_error(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Frame 4 is being segmented for the canvas when its file is deleted
+    and the timeline lets it go: no error box; back on disk, it is read
+    and shown."""
+    import cadmium_app.frames as frames_module
+
+    open_and_wait(qtbot, window, line_shot)
+    errors = capture_errors(window)
+    status_log(window)
+    gate = NumberGate(monkeypatch, frames_module, "analysed", 4)
+    window.session.set_frame(4)
+    assert gate.entered.wait(10)
+    line = line_shot / "line"
+    kept = tmp_path / "A_0004.png"
+    shutil.move(line / "A_0004.png", kept)
+    window.session.watcher.look()
+    gate.release.set()
+    qtbot.wait(800)
+    shutil.move(kept, line / "A_0004.png")
+    window.session.watcher.look()
+    window.session.set_frame(4)
+    qtbot.wait(1500)
+    assert errors == []
+    assert window.session.current() is not None
+
+
+def test_a_thumbnail_of_a_frame_deleted_before_it_is_read_is_dropped(
+    qtbot: QtBot,
+    window: MainWindow,
+    line_shot: Path,
+    tmp_path: Path,
+    monkeypatch,
+    capfd,
+) -> None:
+    """Frames 7 and 8 drawn; 8 deleted again (a temporary file) while its
+    thumbnail waits behind 7's: the thumbnail is dropped, no error in the
+    loading thread."""
+    import cadmium_app.frames as frames_module
+
+    open_and_wait(qtbot, window, line_shot)
+    qtbot.wait(500)
+    blocker = threading.Event()
+    entered = threading.Event()
+    original = frames_module.small_ink
+
+    def slow_small_ink(image, step):
+        entered.set()
+        assert blocker.wait(20)
+        return original(image, step)
+
+    monkeypatch.setattr(frames_module, "small_ink", slow_small_ink)
+    line = line_shot / "line"
+    cv2.imwrite(str(line / "A_0007.png"), draw_frame(7)[0])
+    cv2.imwrite(str(line / "A_0008.png"), draw_frame(8)[0])
+    window.session.watcher.look()  # thumbnails of 7 and 8 queued
+    assert entered.wait(10)  # 7's thumbnail in small_ink; 8's queued
+    (line / "A_0008.png").unlink()
+    window.session.watcher.look()  # 8 removed before its thumbnail runs
+    blocker.set()
+    qtbot.wait(800)
+    _, err = capfd.readouterr()
+    assert "Error" not in err and 8 not in window.session.frames.ink_thumbs
+
+
+def test_a_match_in_flight_when_its_frame_is_deleted_gives_no_error(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The correspondence view matching key 1 to frame 4 when frame 4 is
+    deleted: no error box."""
+    import cadmium_app.correspondence as corr_module
+
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (1,))
+    go_to(qtbot, window, 4)
+    errors = capture_errors(window)
+    gate = Gate(monkeypatch, corr_module, "compute_pair")
+    window.correspondence.show()
+    assert gate.entered.wait(10)
+    shutil.move(line_shot / "line" / "A_0004.png", tmp_path / "A_0004.png")
+    window.session.watcher.look()
+    gate.release.set()
+    qtbot.wait(1500)
+    assert errors == []
+
+
+def test_a_save_in_flight_and_a_recovered_autosave_keep_a_deleted_frame(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Key 4 deleted while a save runs: the save keeps its paint and key
+    mark; so does an autosave recovered after a crash, and the drawing
+    back, it shows its paint."""
+    from app_helpers import make_window
+
+    import engine.project as project_module
+    from engine.project import load_project
+
+    open_and_wait(qtbot, window, line_shot)
+    spots = paint(qtbot, window, (1, 4))
+    go_to(qtbot, window, 1)
+    errors = capture_errors(window)
+    gate = Gate(monkeypatch, project_module, "_write_entry")
+    path = tmp_path / "A.cadmium"
+    job = window.files.save_as(path)
+    assert gate.entered.wait(10)
+    kept = tmp_path / "A_0004.png"
+    shutil.move(line_shot / "line" / "A_0004.png", kept)
+    window.session.watcher.look()
+    gate.release.set()
+    wait_job(qtbot, job)
+    assert errors == []
+    loaded = load_project(path)
+    assert loaded.fills(4) is not None and 4 in loaded.keys
+    # Autosave with frame 4 hidden, then a crash and recovery.
+    window.session.set_style(3)
+    click_image(qtbot, window, *spots[1]["eye"])
+    wait_job(qtbot, window.files.autosave())
+    window.session.saved_revision = window.session.project.revision  # "crash"
+    again = make_window(qtbot, tmp_path / "again")
+    again.dialogs.recover = lambda when: True  # type: ignore[method-assign]
+    again_errors = capture_errors(again)
+    open_and_wait(qtbot, again, path)
+    project = again.session.project
+    assert project.fills(4) is not None and 4 in project.keys
+    shutil.move(kept, line_shot / "line" / "A_0004.png")
+    again.session.watcher.look()
+    go_to(qtbot, again, 4)
+    assert pixel(again, *spots[4]["box"]) == style_rgb(again, 0)
+    assert again_errors == []
+    again.close()
+
+
+def test_the_correspondence_view_follows_a_key_deleted_on_disk(
+    qtbot: QtBot, window: MainWindow, line_shot: Path, tmp_path: Path
+) -> None:
+    """Key 4 deleted on disk while the view matches frame 6 to it: the view
+    matches frame 6 to key 1 instead, and its list of keys says so."""
+    open_and_wait(qtbot, window, line_shot)
+    paint(qtbot, window, (1, 4))
+    go_to(qtbot, window, 6)
+    corr = window.correspondence
+    corr.show()
+    summary = corr.window.summary
+    qtbot.waitUntil(lambda: "from key 4" in summary.text(), timeout=10000)
+    shutil.move(line_shot / "line" / "A_0004.png", tmp_path / "A_0004.png")
+    window.session.watcher.look()
+    qtbot.waitUntil(lambda: "from key 1" in summary.text(), timeout=10000)
+    assert corr.window.key_box.currentText() == "frame 1"

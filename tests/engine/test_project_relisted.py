@@ -5,6 +5,7 @@ again, carried to its regions if it was redrawn."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -102,3 +103,48 @@ def test_a_project_takes_only_a_rescan_of_its_own_shot(tmp_path: Path) -> None:
     with pytest.raises(ShotError):
         rescan(project.shot)
     assert project.shot.frames == [1, 2] and project.painted_frames == [1]
+
+
+def test_a_gap_change_keeps_a_deleted_frame_saved_by_an_older_cadmium(
+    tmp_path: Path,
+) -> None:
+    """A project saved before fills named their segmentation (no layout),
+    its frame 1 deleted on disk while it was closed: a gap change keeps
+    the frame's fills and style image; back, the frame is painted."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=regions_on_disk(engine))
+    document = json.loads(path.read_text())
+    for entry in document["frames"].values():
+        entry.pop("layout", None)
+    path.write_text(json.dumps(document))
+    kept = tmp_path / "kept.png"
+    shutil.move(drawing, kept)
+    loaded = load_project(path)
+    assert loaded.fills(1) is not None and 1 not in loaded.shot.line
+    loaded.commit(loaded.gap_edit(loaded.gap + 4, {}))
+    shutil.move(kept, drawing)
+    loaded.relist(rescan(loaded.shot))
+    regions = ShotEngine(shot=loaded.shot, gap=loaded.gap).frame(1).regions
+    assert styles_at(loaded.adopt(1, regions), regions) == [3, 5, 1]
+
+
+def test_a_project_opens_while_a_deleted_key_s_colour_frame_remains(
+    tmp_path: Path,
+) -> None:
+    """A key read from color/ whose drawing is deleted from line/: the
+    project saved then opens (the shot alone would be refused: its colour
+    frames are its keys), its paint kept for the drawing's return."""
+    project, engine, drawing = paint_two_boxes(tmp_path)
+    color = tmp_path / "shot" / "color"
+    color.mkdir()
+    shutil.copy(drawing, color / "0001.png")
+    drawing.unlink()
+    project.relist(rescan(project.shot))
+    engine.set_shot(project.shot)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=regions_on_disk(engine))
+    with pytest.raises(ShotError, match="has no line frame"):
+        open_shot(tmp_path / "shot")
+    loaded = load_project(path)
+    assert loaded.shot.frames == [2] and loaded.fills(1) is not None
