@@ -454,7 +454,7 @@ class FileController(QObject):
             if job.is_cancelled():  # the animator's own choice: no warning
                 session.status.emit("Export cancelled; nothing was written")
             else:
-                deleted = deleted_meanwhile(snap.shot)
+                deleted = deleted_meanwhile(snap.shot, message)
                 if deleted is not None:
                     message = f"{deleted}; nothing was written (export again)"
                 session.dialogs.error(f"Export stopped: {message}")

@@ -393,5 +393,10 @@ class FrameService(QObject):
             return
         if number not in self.engine.shot.line:
             return  # deleted on disk meanwhile: nothing to say of it
+        asked = self._versions.get(number)
+        if asked is not None and self.engine.shot.line_version(number) != asked:
+            # Written again since it was asked for (a save that deletes and
+            # writes the file): check_files reads it again.
+            return
         self.errors[number] = message
         self.failed.emit(number, message)

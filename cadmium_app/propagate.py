@@ -239,7 +239,7 @@ class PropagationController(QObject):
             def stopped(message: str) -> None:
                 for said in (f"{label} failed: ", f"{label}… failed: "):
                     message = message.removeprefix(said)  # the runner's words
-                message = deleted_meanwhile(snap.shot) or message
+                message = deleted_meanwhile(snap.shot, message) or message
                 session.dialogs.error(
                     f"{label} stopped: {message}; nothing was written"
                 )
@@ -262,10 +262,10 @@ class PropagationController(QObject):
         return job
 
     def _on_failed(self, label: str, message: str, snap: Snapshot) -> None:
-        """A run that stopped because frames were deleted on disk as it
-        read them says so on the status bar (the timeline follows); any
-        other failure in a message."""
-        deleted = deleted_meanwhile(snap.shot)
+        """A run that stopped because a frame was deleted on disk as it read
+        it says so on the status bar (the timeline follows); any other
+        failure in a message."""
+        deleted = deleted_meanwhile(snap.shot, message)
         if deleted is None:
             self.session.dialogs.error(message)
         else:

@@ -37,10 +37,11 @@ def frames_text(frames: list[int] | tuple[int, ...]) -> str:
     return f"frames {', '.join(str(n) for n in frames[:-1])} and {frames[-1]}"
 
 
-def deleted_meanwhile(shot: Shot) -> str | None:
-    """"frames 4 and 6 deleted on disk while it ran", when frames of
-    ``shot`` (a task's snapshot of it) are gone from disk; else None."""
-    gone = [n for n in shot.frames if shot.gone(n)]
+def deleted_meanwhile(shot: Shot, failure: str) -> str | None:
+    """"frame 6 deleted on disk while it ran", when a task on ``shot`` (its
+    snapshot of it) stopped with ``failure`` naming a frame's file now gone
+    from disk; else None (it stopped for another reason)."""
+    gone = [n for n in shot.frames if shot.gone(n) and str(shot.line[n]) in failure]
     return f"{frames_text(gone)} deleted on disk while it ran" if gone else None
 
 

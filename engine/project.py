@@ -945,6 +945,8 @@ class Project:
         layouts_after: dict[int, str] = {}
         images_after: dict[int, StyleImage] = {}
         for frame in (set(self._fills) | set(self._images)) - set(fills_after):
+            if not self.shot.gone(frame):
+                continue  # left out on purpose: its fills fit no regions
             if frame in self._fills:
                 fills_after[frame] = self._fills[frame]
             kept = self._kept_numbering(frame)
