@@ -232,10 +232,12 @@ class FrameService(QObject):
         engine = self.engine
         if engine is None:
             return ()
+        # A frame deleted is not redrawn: the watcher takes it out of the
+        # timeline (after the task under way, if any).
         changed = tuple(
             number
             for number, version in sorted(self._versions.items())
-            if number in engine.shot.line
+            if not engine.shot.gone(number)
             and engine.shot.line_version(number) != version
         )
         if not changed:
