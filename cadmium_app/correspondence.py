@@ -40,10 +40,12 @@ from PySide6.QtWidgets import (
 from cadmium_app import render
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import Session
+from cadmium_app.watch import deleted_meanwhile
 from engine.facade import ShotEngine
 from engine.fills import FillMap, composite
 from engine.matching import Correspondence, Frame
 from engine.project import Snapshot
+from engine.shot import Shot
 
 log = logging.getLogger(__name__)
 GUTTER = 16
@@ -418,19 +420,16 @@ class CorrespondenceController(QObject):
 
         job = Job(f"Matching key {key} to frame {target}", work, cancellable=False)
         job.succeeded.connect(self._on_pair)
-        job.failed.connect(lambda message: self._on_failed(message, key, target))
+        job.failed.connect(lambda message: self._on_failed(message, snap.shot))
         job.finished.connect(self._on_finished)
         self._job = job
         session.jobs.submit(job)
 
-    def _on_failed(self, message: str, key: int, target: int) -> None:
-        watcher = self.session.watcher
-        if watcher.deleted(key) or watcher.deleted(target):
-            # Deleted on disk as it was read: the watcher says so, and the
-            # pair is matched again once the timeline follows.
-            watcher.look_soon()
-            return
-        self.session.dialogs.error(message)
+    def _on_failed(self, message: str, shot: Shot) -> None:
+        # A frame deleted on disk as it was read: the watcher says so, and
+        # the pair is matched again once the timeline follows.
+        if deleted_meanwhile(shot, message) is None:
+            self.session.dialogs.error(message)
 
     def _on_pair(self, pair: Pair) -> None:
         self.window.view.set_pair(pair)

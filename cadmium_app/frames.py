@@ -243,15 +243,7 @@ class FrameService(QObject):
         if not changed:
             return ()
         for number in changed:
-            del self._versions[number]
-            self._frames.pop(number, None)
-            self._lines.pop(number, None)
-            self.label_thumbs.pop(number, None)
-            self.errors.pop(number, None)
-            self._pending.discard((number, True))  # what is under way is old
-            self._pending.discard((number, False))
-            self._note_version(number)
-            self.pool.start(_Thumbnail(self, engine, number), -1)
+            self._read_again(engine, number)
         wanted = [n for n in changed if n in self._wanted]
         for number in wanted:
             self.request(number, segment=True, priority=1)
@@ -264,23 +256,30 @@ class FrameService(QObject):
         dropped), the engine already following the folder."""
         engine = self.engine
         for number in removed:
-            self._versions.pop(number, None)
-            self._frames.pop(number, None)
-            self._lines.pop(number, None)
+            self._forget(number)
             self.ink_thumbs.pop(number, None)
-            self.label_thumbs.pop(number, None)
-            self.errors.pop(number, None)
             self._wanted.discard(number)
         if engine is None:
             return
-        for number in added:
-            # A frame back on disk is read afresh: nothing of before holds.
-            for kept in (self._versions, self.errors, self.label_thumbs):
-                kept.pop(number, None)
-            self._pending.discard((number, True))
-            self._pending.discard((number, False))
-            self._note_version(number)
-            self.pool.start(_Thumbnail(self, engine, number), -1)
+        for number in added:  # back on disk, nothing read of it before holds
+            self._read_again(engine, number)
+
+    def _forget(self, number: int) -> None:
+        """Drop what was read of a frame, and what is under way is old."""
+        self._versions.pop(number, None)
+        self._frames.pop(number, None)
+        self._lines.pop(number, None)
+        self.label_thumbs.pop(number, None)
+        self.errors.pop(number, None)
+        self._pending.discard((number, True))
+        self._pending.discard((number, False))
+
+    def _read_again(self, engine: ShotEngine, number: int) -> None:
+        """`_forget` a frame, and read its thumbnail anew (its ink thumbnail
+        stays shown until then)."""
+        self._forget(number)
+        self._note_version(number)
+        self.pool.start(_Thumbnail(self, engine, number), -1)
 
     @property
     def step(self) -> int:
@@ -393,8 +392,9 @@ class FrameService(QObject):
         self._pending.discard((number, False))
         if engine is not self.engine or number in self.errors:
             return
-        if number not in self.engine.shot.line:
-            return  # deleted on disk meanwhile: nothing to say of it
+        if self.engine.shot.gone(number):
+            # Deleted on disk: the watcher takes it out of the timeline.
+            return
         asked = self._versions.get(number)
         if asked is not None and self.engine.shot.line_version(number) != asked:
             # Written again since it was asked for (a save that deletes and

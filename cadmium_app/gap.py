@@ -142,7 +142,7 @@ class GapController(QObject):
         new = session.make_engine(project.shot, gap)
         snap = project.snapshot()
         # Frames gone from the line folder keep their fills (gap_edit).
-        frames = sorted((set(snap.fills) | set(snap.images)) & set(snap.shot.line))
+        frames = snap.painted_frames
         step = session.frames.step
         # Back to the gap the shot had before the last change: what was
         # painted there and not repainted since comes back exactly.
@@ -221,9 +221,6 @@ class GapController(QObject):
     ) -> None:
         if carried is None or project is not self.session.project:
             return
-        # Frames drawn or deleted on disk meanwhile: the engine reads the
-        # folder as the project does now.
-        engine.set_shot(project.shot)
         if project.revision != revision:  # an undo or redo landed meanwhile
             self.session.status.emit("The painting changed meanwhile: closing again")
             QTimer.singleShot(0, lambda: self.set_gap(gap))

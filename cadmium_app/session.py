@@ -345,12 +345,7 @@ class Session(QObject):
         return self.project.carry_ahead(number) if self.project else None
 
     def _on_frame_failed(self, number: int, message: str) -> None:
-        if self.watcher.deleted(number):
-            # Deleted on disk as it was read: no error, the watcher takes
-            # it out of the timeline.
-            self.watcher.look_soon()
-        else:
-            self._unreadable.add(number, message)
+        self._unreadable.add(number, message)
         self.frame_analysed.emit(number)  # done, with nothing: views say so
 
     # -- style

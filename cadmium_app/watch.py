@@ -38,7 +38,7 @@ def frames_text(frames: list[int] | tuple[int, ...]) -> str:
 
 
 def deleted_meanwhile(shot: Shot, failure: str) -> str | None:
-    """"frame 6 deleted on disk while it ran", when a task on ``shot`` (its
+    """ "frame 6 deleted on disk while it ran", when a task on ``shot`` (its
     snapshot of it) stopped with ``failure`` naming a frame's file now gone
     from disk; else None (it stopped for another reason)."""
     gone = [n for n in shot.frames if shot.gone(n) and str(shot.line[n]) in failure]
@@ -50,9 +50,8 @@ def relisted_text(added: list[int], removed: list[int], painted: set[int]) -> st
     in ``painted`` have paint: kept from before they were deleted (added),
     kept should they come back (removed)."""
     said = []
-    returned = painted & set(added)
-    new = [n for n in added if n not in returned]
-    back = [n for n in added if n in returned]
+    new = [n for n in added if n not in painted]
+    back = [n for n in added if n in painted]
     if new:
         said.append(f"{frames_text(new)} drawn on disk: added to the timeline")
     if back:
@@ -77,8 +76,8 @@ class ShotWatcher(QObject):
         self._look.setSingleShot(True)
         self._look.setInterval(300)
         self._look.timeout.connect(self.look)
-        self._watcher.directoryChanged.connect(lambda _p: self.look_soon())
-        self._watcher.fileChanged.connect(lambda _p: self.look_soon())
+        self._watcher.directoryChanged.connect(lambda _p: self._look_soon())
+        self._watcher.fileChanged.connect(lambda _p: self._look_soon())
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_application_state)
@@ -98,14 +97,7 @@ class ShotWatcher(QObject):
         paths = [str(shot.root / "line"), *(str(p) for p in shot.line.values())]
         self._watcher.addPaths(paths)
 
-    def deleted(self, number: int) -> bool:
-        """Whether frame ``number`` is deleted on disk: its file gone (a
-        broken link is not: reading it says what is wrong), or the frame
-        out of the shot already."""
-        project = self.session.project
-        return project is not None and project.shot.gone(number)
-
-    def look_soon(self) -> None:
+    def _look_soon(self) -> None:
         """Look after a moment (a burst of changes looked at once)."""
         self._look.start()
 
@@ -129,7 +121,7 @@ class ShotWatcher(QObject):
 
     def _on_job_finished(self, _job: object) -> None:
         if self._after_jobs and not self.session.jobs.running:
-            self.look_soon()
+            self._look_soon()
 
     def _on_application_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:

@@ -202,13 +202,19 @@ class Snapshot:
             self.carries,
         )
 
+    @property
+    def painted_frames(self) -> list[int]:
+        """Frames of the shot with fills or a style image (those of frames
+        gone from its line folder are kept out of sight: Project.relist)."""
+        return sorted((set(self.fills) | set(self.images)) & set(self.shot.line))
+
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
     ) -> tuple[dict[int, FillMap], dict[int, FillMap]]:
         """(keys, painted): key frame fills, and every frame's animator fills."""
         keys: dict[int, FillMap] = {}
         painted: dict[int, FillMap] = {}
-        for frame in sorted((set(self.fills) | set(self.images)) & set(self.shot.line)):
+        for frame in self.painted_frames:
             fills = self.fills_for(frame, regions_of(frame))
             if fills is None:
                 continue

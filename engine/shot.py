@@ -205,6 +205,14 @@ def shot_gap(shot: Shot, default: int) -> int:
     return int(value)
 
 
+def _line_frames(line_dir: Path) -> dict[int, Path]:
+    """`scan_frames` of a shot's line folder, which must hold some."""
+    line = scan_frames(line_dir)
+    if not line:
+        raise ShotError(f"{line_dir}: no numbered line frames (PNG, TGA or TIFF)")
+    return line
+
+
 def rescan(shot: Shot) -> Shot:
     """The shot with its line frames as ``line/`` holds them now: frames
     drawn or deleted since it was opened (clean-up goes on while a shot is
@@ -213,10 +221,7 @@ def rescan(shot: Shot) -> Shot:
     save under way) or no frames at all (a disk unmounted, a folder being
     replaced): the caller keeps the shot it has rather than drop every
     frame."""
-    line_dir = shot.root / "line"
-    line = scan_frames(line_dir)
-    if not line:
-        raise ShotError(f"{line_dir}: no numbered line frames (PNG, TGA or TIFF)")
+    line = _line_frames(shot.root / "line")
     if line == shot.line:
         return shot
     color = {n: p for n, p in shot.color.items() if n in line}
@@ -237,9 +242,7 @@ def open_shot(root: str | Path, *, keys_from_color: bool = True) -> Shot:
     line_dir = root / "line"
     if not line_dir.is_dir():
         raise ShotError(f"{root}: no line/ folder (a shot needs line/<frame>.png)")
-    line = scan_frames(line_dir)
-    if not line:
-        raise ShotError(f"{line_dir}: no numbered line frames (PNG, TGA or TIFF)")
+    line = _line_frames(line_dir)
     color = scan_frames(root / "color") if (root / "color").is_dir() else {}
     orphans = sorted(set(color) - set(line))
     if orphans and not keys_from_color:

@@ -115,7 +115,8 @@ def test_a_gap_change_keeps_the_paint_of_a_frame_deleted_on_disk(
     kept = tmp_path / "A_0004.png"
     shutil.move(line / "A_0004.png", kept)
     # As when a loading thread was reading it: no error box for that.
-    window.session.frames.failed.emit(4, f"{line / 'A_0004.png'}: file not found")
+    frames = window.session.frames
+    frames.relay.failed.emit(frames.engine, 4, f"{line / 'A_0004.png'}: file not found")
     qtbot.waitUntil(lambda: any("Frame 4 deleted" in s for s in said), timeout=10000)
     qtbot.wait(400)
     assert errors == []
