@@ -100,6 +100,7 @@ class Actions:
     # Tools
     fill_tool: QAction
     picker_tool: QAction
+    close_tool: QAction
     mode_paint: QAction
     mode_paint_unpainted: QAction
     mode_unpaint: QAction
@@ -229,6 +230,15 @@ def build_actions(w: MainWindow) -> Actions:
             shortcut="K",
             icon_name="picker",
         ),
+        close_tool=make_action(
+            w,
+            "Close gap",
+            lambda: tools.set_tool(Tool.CLOSE),
+            shortcut="G",
+            icon_name="close_gap",
+            tip="Draw closing lines across gaps left open; click one to remove "
+            "it, a closure (cyan) to open it",
+        ),
         mode_paint=make_action(
             w, "Paint", lambda: tools.set_mode(FillMode.PAINT), shortcut="Alt+1"
         ),
@@ -336,7 +346,7 @@ def build_actions(w: MainWindow) -> Actions:
         modes.addAction(action)
     a.mode_paint.setChecked(True)
     tool_group = QActionGroup(w)
-    for action in (a.fill_tool, a.picker_tool):
+    for action in (a.fill_tool, a.picker_tool, a.close_tool):
         action.setCheckable(True)
         tool_group.addAction(action)
     a.fill_tool.setChecked(True)

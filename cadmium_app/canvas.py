@@ -21,10 +21,16 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QPolygonF,
     QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
+
+from engine.closing_lines import ClosingLines
+
+CLOSURE_COLOUR = QColor(0, 190, 255)
+CLOSING_LINE_COLOUR = QColor(200, 40, 220)
 
 # Bottom to top. Onion skins sit over the fills and under the current lines.
 LAYER_ORDER = (
@@ -76,6 +82,8 @@ class Canvas(QWidget):
         self.image_size = QSize(0, 0)
         self.layers: dict[str, QImage] = {}
         self.closure_segments = np.zeros((0, 4), np.int32)
+        self.closing_lines = ClosingLines()
+        self.stroke_preview: list[tuple[float, float]] = []
         self.badge = ""
         self.message = ""
         self.zoom = 1.0
@@ -109,6 +117,17 @@ class Canvas(QWidget):
         self.closure_segments = (
             np.zeros((0, 4), np.int32) if segments is None else segments
         )
+        self.update()
+
+    def set_closing_lines(self, lines: ClosingLines) -> None:
+        """Closing lines drawn by hand (purple) and closures opened (a
+        crossed cyan ring)."""
+        self.closing_lines = lines
+        self.update()
+
+    def set_stroke_preview(self, path: list[tuple[float, float]]) -> None:
+        """The closing line being drawn, as the pointer went."""
+        self.stroke_preview = list(path)
         self.update()
 
     def set_badge(self, text: str) -> None:
@@ -222,6 +241,7 @@ class Canvas(QWidget):
                     painter.drawImage(QPointF(0, 0), image)
             if len(self.closure_segments):
                 self._paint_closures(painter)
+            self._paint_closing_lines(painter)
             painter.restore()
         self._paint_badge(painter)
         painter.end()
@@ -229,7 +249,7 @@ class Canvas(QWidget):
     def _paint_closures(self, painter: QPainter) -> None:
         """Gap closures in cyan, each circled so that it can be found at any
         zoom (a closure is often one or two pixels long)."""
-        line = QPen(QColor(0, 190, 255), 3.0)
+        line = QPen(CLOSURE_COLOUR, 3.0)
         line.setCosmetic(True)
         line.setCapStyle(Qt.PenCapStyle.RoundCap)
         ring = QPen(QColor(0, 190, 255, 200), 1.5)
@@ -244,6 +264,39 @@ class Canvas(QWidget):
             radius = margin + math.hypot(x1 - x0, y1 - y0) / 2
             painter.setPen(ring)
             painter.drawEllipse((a + b) / 2, radius, radius)
+
+    def _paint_closing_lines(self, painter: QPainter) -> None:
+        """Closing lines drawn by hand in purple, over the lines (a line one
+        pixel wide is drawn three screen pixels wide, to be seen and hit);
+        closures opened as a cyan ring crossed out; the stroke being drawn
+        dashed."""
+        lines, preview = self.closing_lines, self.stroke_preview
+        if not lines and len(preview) < 2:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        pen = QPen(CLOSING_LINE_COLOUR, 3.0)
+        pen.setCosmetic(True)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        for stroke in lines.strokes:
+            painter.drawPolyline(
+                QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in stroke])
+            )
+        if len(preview) >= 2:
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawPolyline(QPolygonF([QPointF(x, y) for x, y in preview]))
+        ring = QPen(CLOSURE_COLOUR, 1.5)
+        ring.setCosmetic(True)
+        painter.setPen(ring)
+        radius = 7.0 / self.zoom
+        for x, y in lines.openings:
+            centre = QPointF(x + 0.5, y + 0.5)
+            painter.drawEllipse(centre, radius, radius)
+            slash = QPointF(radius, -radius) * 0.7
+            painter.drawLine(centre - slash, centre + slash)
 
     def _paint_badge(self, painter: QPainter) -> None:
         lines = [t for t in (self.badge, self.message) if t]

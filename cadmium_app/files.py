@@ -122,7 +122,7 @@ class FileController(QObject):
             self.open_project(path)
 
     def _engine(self, project: Project) -> ShotEngine:
-        engine = self.session.make_engine(project.shot, project.gap)
+        engine = self.session.make_engine(project)
         engine.check_sizes(skip_unreadable=True)
         return engine
 

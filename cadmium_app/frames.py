@@ -23,6 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from cadmium_app.signals import emit_from_worker
+from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.imageio import read_image
@@ -53,9 +54,9 @@ def small_ink(image: np.ndarray, step: int) -> np.ndarray:
 
 class _Relay(QObject):
     lines = Signal(object, int, object)
-    frame = Signal(object, int, object)
+    frame = Signal(object, int, object, object)  # engine, number, frame, closing
     thumb = Signal(object, int, object)
-    labels = Signal(object, int, object, object)
+    labels = Signal(object, int, object, object, object)
     failed = Signal(object, int, str)
 
 
@@ -63,10 +64,16 @@ class _Relay(QObject):
 RegionsWork = Callable[[Regions], None]
 
 
-def analysed(engine: ShotEngine, number: int, work: RegionsWork | None) -> Frame:
-    """The analysed frame, with what the GUI thread will need of its regions
-    worked out here: their numbering, packed, and ``work``."""
-    frame = engine.frame(number)
+def analysed(
+    engine: ShotEngine,
+    number: int,
+    work: RegionsWork | None,
+    closing: ClosingLines | None = None,
+) -> Frame:
+    """The analysed frame (with ``closing`` lines: default, its own), with
+    what the GUI thread will need of its regions worked out here: their
+    numbering, packed, and ``work``."""
+    frame = engine.frame(number, closing)
     _ = frame.regions.numbering
     if work is not None:
         work(frame.regions)
@@ -86,6 +93,9 @@ class _Load(QRunnable):
         self.service, self.engine, self.number = service, engine, number
         self.segment = segment
         self.work = work
+        # Asked for with the frame's closing lines as they are now; a result
+        # for others (changed meanwhile) is dropped.
+        self.closing = engine.closing_lines(number)
 
     def run(self) -> None:
         relay, engine, number = self.service.relay, self.engine, self.number
@@ -99,8 +109,8 @@ class _Load(QRunnable):
                 image = read_image(path)
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
-                frame = analysed(engine, number, self.work)
-                emit_from_worker(relay.frame, engine, number, frame)
+                frame = analysed(engine, number, self.work, self.closing)
+                emit_from_worker(relay.frame, engine, number, frame, self.closing)
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))
         except Exception as exc:  # a bug: log it, tell the user, keep running
@@ -144,17 +154,20 @@ class _LabelThumbnail(QRunnable):
         super().__init__()
         self.service, self.engine, self.number = service, engine, number
         self.work = work
+        self.closing = engine.closing_lines(number)
 
     def run(self) -> None:
         service, engine, number = self.service, self.engine, self.number
         if service.engine is not engine or number in service.label_thumbs:
             return
         try:
-            frame = analysed(engine, number, self.work)
+            frame = analysed(engine, number, self.work, self.closing)
             labels = small_labels(frame, service.step)
         except CadmiumError:
             return
-        emit_from_worker(service.relay.labels, engine, number, labels, frame.regions)
+        emit_from_worker(
+            service.relay.labels, engine, number, labels, frame.regions, self.closing
+        )
 
 
 class FrameService(QObject):
@@ -264,6 +277,19 @@ class FrameService(QObject):
         for number in added:  # back on disk, nothing read of it before holds
             self._read_again(engine, number)
 
+    def reanalyse(self, number: int) -> None:
+        """The frame's closing lines changed: its regions are analysed again
+        (at once when it is on screen or next to it; for its thumbnail
+        otherwise), what was read of them before dropped."""
+        self._frames.pop(number, None)
+        self.label_thumbs.pop(number, None)
+        self.errors.pop(number, None)
+        self._pending.discard((number, True))
+        if number in self._wanted:
+            self.request(number, segment=True, priority=1)
+        else:
+            self.queue_label_thumbs([number])
+
     def _forget(self, number: int) -> None:
         """Drop what was read of a frame, and what is under way is old."""
         self._versions.pop(number, None)
@@ -360,10 +386,16 @@ class FrameService(QObject):
             self._lines.popitem(last=False)
         self.lines_ready.emit(number)
 
-    @Slot(object, int, object)
-    def _on_frame(self, engine: object, number: int, frame: Frame) -> None:
+    def _current(self, engine: object, number: int, closing: ClosingLines) -> bool:
+        """Whether a result is of this engine and the frame's closing lines."""
+        return engine is self.engine and closing == self.engine.closing_lines(number)
+
+    @Slot(object, int, object, object)
+    def _on_frame(
+        self, engine: object, number: int, frame: Frame, closing: ClosingLines
+    ) -> None:
         self._pending.discard((number, True))
-        if engine is not self.engine:
+        if not self._current(engine, number, closing):
             return
         self._frames[number] = frame
         while len(self._frames) > self._cache_size:
@@ -378,11 +410,16 @@ class FrameService(QObject):
             self.ink_thumbs[number] = ink
             self.thumb_ready.emit(number)
 
-    @Slot(object, int, object, object)
+    @Slot(object, int, object, object, object)
     def _on_labels(
-        self, engine: object, number: int, labels: np.ndarray, regions: Regions
+        self,
+        engine: object,
+        number: int,
+        labels: np.ndarray,
+        regions: Regions,
+        closing: ClosingLines,
     ) -> None:
-        if engine is self.engine and number not in self.label_thumbs:
+        if self._current(engine, number, closing) and number not in self.label_thumbs:
             self.regions_seen.emit(number, regions)
             self.add_label_thumbs({number: labels})
 

@@ -139,7 +139,7 @@ class GapController(QObject):
             return None
         if self._step_back_to(gap):
             return None
-        new = session.make_engine(project.shot, gap)
+        new = session.make_engine(project, gap)
         snap = project.snapshot()
         # Frames gone from the line folder keep their fills (gap_edit).
         frames = snap.painted_frames

@@ -24,11 +24,10 @@ from cadmium_app.settings import AppSettings
 from cadmium_app.watch import ShotWatcher
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
-from engine.history import Edit, FillEdit, GapEdit, PaletteEdit
+from engine.history import ClosingEdit, Edit, FillEdit, GapEdit, PaletteEdit
 from engine.matching import Frame
 from engine.project import Project
 from engine.regions import Regions
-from engine.shot import Shot
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +286,20 @@ class Session(QObject):
         """The analysed current frame, when its regions are ready."""
         return self.frames.get(self.frame)
 
+    def current_or_say(self, what: str) -> Frame | None:
+        """The analysed current frame; None, and the status bar says why
+        (its regions being found, or the frame unreadable), when it is not
+        ready for ``what`` ("paint": "…; nothing to paint")."""
+        frame = self.current()
+        if frame is None:
+            problem = self.frames.errors.get(self.frame)
+            self.status.emit(
+                f"This frame cannot be read; nothing to {what}"
+                if problem is not None
+                else "Still finding this frame's regions…"
+            )
+        return frame
+
     def _want_frames(self) -> None:
         previous, following = self.neighbours(self.frame)
         ahead = [n for n in (following, previous) if n is not None]
@@ -388,14 +401,16 @@ class Session(QObject):
         self.undo_stack.push(EditCommand(self, edit))
         return True
 
-    def make_engine(self, shot: Shot, gap: int) -> ShotEngine:
-        """The analysis of ``shot`` at gap ``gap``, with these settings."""
+    def make_engine(self, project: Project, gap: int | None = None) -> ShotEngine:
+        """The analysis of the project's shot at gap ``gap`` (default: the
+        project's), with its closing lines and these settings."""
         return ShotEngine(
-            shot=shot,
-            gap=gap,
+            shot=project.shot,
+            gap=project.gap if gap is None else gap,
             matcher=self.settings.matcher,
             device=self.settings.device,
             cache_frames=self.settings.frame_cache,
+            closing=project.closing_lines,
         )
 
     def revisit(self, edit: Edit, done: str) -> None:
@@ -403,6 +418,10 @@ class Session(QObject):
         edit on one frame: show that frame, so the change is seen where it
         happened (a review goes on to the next frame, and Ctrl+Z there
         changed the frame before, out of sight), and say what was done."""
+        if isinstance(edit, ClosingEdit):
+            self.set_frame(edit.frame)
+            self.status.emit(f"{done} {edit.label} on frame {edit.frame}")
+            return
         if not isinstance(edit, FillEdit) or len(edit.frames) != 1:
             return
         (frame,) = edit.frames  # a fill, or marking a key
@@ -421,6 +440,12 @@ class Session(QObject):
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""
+        if isinstance(edit, ClosingEdit) and self.project and self.engine:
+            # The frame is segmented anew, before its fills (numbered by the
+            # new regions) are fitted to any: those loaded are the old ones.
+            lines = self.project.closing(edit.frame)
+            self.engine.set_closing_lines(edit.frame, lines)
+            self.frames.reanalyse(edit.frame)
         if not isinstance(edit, GapEdit):
             # Fills it puts back may be numbered by a drawing the frame had
             # before it was redrawn: fit them to the regions loaded now.
@@ -430,7 +455,7 @@ class Session(QObject):
             # Every frame's regions change: a new analysis of the shot.
             project = self.project
             if self.engine is None or self.engine.gap != project.gap:
-                self.set_engine(self.make_engine(project.shot, project.gap))
+                self.set_engine(self.make_engine(project))
             self.gap_changed.emit(project.gap)
             self.fills_changed.emit(tuple(self.frames_list))
         elif isinstance(edit, PaletteEdit):

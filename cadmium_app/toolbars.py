@@ -59,6 +59,7 @@ class Toolbars(QObject):
                 self.paint.addAction(action)
         self.paint.addSeparator()
         self.paint.addWidget(gap_widget)
+        self.paint.addAction(a.close_tool)
 
         self.colorize = QToolBar("Colorize", window)
         self.colorize.setObjectName("colorizeToolbar")

@@ -19,7 +19,10 @@ from PySide6.QtGui import QImage
 
 from cadmium_app import render
 from cadmium_app.canvas import Canvas
+from cadmium_app.closing import HOW as CLOSING_HOW
+from cadmium_app.closing import ClosingController
 from cadmium_app.session import Session
+from engine.closing_lines import ClosingLines
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, other_styles
 from engine.matching import Frame
 from engine.outputs import line_rgba
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 class Tool(StrEnum):
     FILL = "fill"
     PICKER = "picker"
+    CLOSE = "close"  # closing lines drawn by hand (cadmium_app.closing)
 
 
 MODE_NAMES = {
@@ -60,6 +64,8 @@ class CanvasController(QObject):
         self._other_turn: tuple[tuple[int, int], int] | None = None
         self._stroke = 0
         self._stroke_regions: set[int] = set()
+        self.closing = ClosingController(session, canvas)
+        self.closing.changed.connect(self.refresh)
 
         session.project_changed.connect(self._on_project)
         session.frame_changed.connect(lambda _n: self.refresh())
@@ -82,12 +88,15 @@ class CanvasController(QObject):
             self._tool_before_picker = self.tool
         self.tool = tool
         cursor = (
-            Qt.CursorShape.CrossCursor
-            if tool is Tool.PICKER
-            else (Qt.CursorShape.PointingHandCursor)
+            Qt.CursorShape.PointingHandCursor
+            if tool is Tool.FILL
+            else Qt.CursorShape.CrossCursor
         )
         self.canvas.setCursor(cursor)
+        if tool is Tool.CLOSE:
+            self.session.status.emit(CLOSING_HOW)
         self.tool_changed.emit()
+        self.refresh()  # closing lines show while the Close gap tool is on
 
     def escape(self) -> None:
         """Esc: cancel the running task; with none, leave the style picker
@@ -213,6 +222,7 @@ class CanvasController(QObject):
             for name in ("unpainted", "flagged", "closures", "selected"):
                 canvas.set_layer(name, None)
             canvas.set_closures(None)
+            canvas.set_closing_lines(ClosingLines())
             return
         unpainted = render.unpainted_rgba(frame, fills) if self.fill_check else None
         canvas.set_layer("unpainted", _image(unpainted))
@@ -222,10 +232,13 @@ class CanvasController(QObject):
             else None
         )
         canvas.set_layer("flagged", _image(flagged))
-        closures = render.closures_rgba(frame) if self.show_closures else None
+        shown = self.show_closures or self.tool is Tool.CLOSE
+        closures = render.closures_rgba(frame) if shown else None
         canvas.set_layer("closures", _image(closures))
-        segments = frame.regions.closures.segments if self.show_closures else None
-        canvas.set_closures(segments)
+        canvas.set_closures(frame.regions.closures.segments if shown else None)
+        canvas.set_closing_lines(
+            self.closing.shown_lines() if shown else ClosingLines()
+        )
         selected = None
         if self.selected is not None and self.selected[0] == number:
             region = self.selected[1]
@@ -271,19 +284,16 @@ class CanvasController(QObject):
 
     # -- mouse
     def _region_at(self, x: float, y: float) -> int | None:
-        frame = self.session.current()
+        frame = self.session.current_or_say("paint")
         if frame is None:
-            problem = self.session.frames.errors.get(self.session.frame)
-            self.session.status.emit(
-                "This frame cannot be read; nothing to paint"
-                if problem is not None
-                else "Still finding this frame's regions…"
-            )
             return None
         return frame.regions.region_at(int(x), int(y))
 
     def _on_pressed(self, x: float, y: float, button: object) -> None:
         if button != Qt.MouseButton.LeftButton or self.session.project is None:
+            return
+        if self.tool is Tool.CLOSE:
+            self.closing.press(x, y)
             return
         region = self._region_at(x, y)
         if self.tool is Tool.PICKER:
@@ -300,6 +310,9 @@ class CanvasController(QObject):
             self._fill(region)
 
     def _on_dragged(self, x: float, y: float) -> None:
+        if self.tool is Tool.CLOSE:
+            self.closing.drag(x, y)
+            return
         if not self._stroke:
             return
         region = self._region_at(x, y)
@@ -308,6 +321,8 @@ class CanvasController(QObject):
 
     def _on_released(self, x: float, y: float) -> None:
         self._stroke = 0
+        if self.tool is Tool.CLOSE and self.closing.path:
+            self.closing.release(x, y)
 
     def _fill(self, region: int) -> None:
         session, project, frame = (

@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
                 a.delete_style,
                 None,
                 *a.gap_presets,
+                a.close_tool,
             ],
             "&Navigate": [
                 a.previous_frame,
@@ -232,6 +233,7 @@ class MainWindow(QMainWindow):
         tools, a = self.canvas_controller, self.actions
         a.fill_tool.setChecked(tools.tool is Tool.FILL)
         a.picker_tool.setChecked(tools.tool is Tool.PICKER)
+        a.close_tool.setChecked(tools.tool is Tool.CLOSE)
         {
             "paint": a.mode_paint,
             "paint-unpainted": a.mode_paint_unpainted,

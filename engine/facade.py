@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError, ImageError, ShotError
 from engine.fills import FillMap, key_from_color
 from engine.gaps import DEFAULT_GAP, default_gap, gap_problem
@@ -153,10 +154,12 @@ class ShotEngine:
         device: str = "auto",
         cache_frames: int = 6,
         loader_threads: int | None = None,
+        closing: Mapping[int, ClosingLines] | None = None,
     ) -> None:
         """loader_threads: frames read and segmented at once in the
         background (default: one per CPU core, at most 4). OpenCV and NumPy
-        release the GIL for most of that work."""
+        release the GIL for most of that work. closing: frames' closing
+        lines drawn by hand (a project's; see set_closing_lines)."""
         self.shot = shot
         self.gap = gap
         self.threshold = threshold
@@ -164,16 +167,18 @@ class ShotEngine:
         self._matcher_kind = matcher
         self._device = device
         self._matcher: Matcher | None = None
+        self._closing = {n: lines for n, lines in (closing or {}).items() if lines}
         # Analysed frames, with the version of the line file they were read
-        # from: a frame redrawn on disk since is read again.
-        self._cache: OrderedDict[int, tuple[FileVersion, Frame]] = OrderedDict()
+        # from and the closing lines they were segmented with: a frame
+        # redrawn on disk, or closed otherwise, since is analysed again.
+        self._cache: OrderedDict[int, _Analysis] = OrderedDict()
         self._cache_size = cache_frames
         self._lock = threading.Lock()
         self._size: tuple[int, int] | None = None
         self._size_from: Path | None = None
         self._loader: ThreadPoolExecutor | None = None
         self.loader_threads = max(1, loader_threads or min(4, os.cpu_count() or 1))
-        self._loading: dict[int, Future[tuple[FileVersion, Frame]]] = {}
+        self._loading: dict[int, Future[_Analysis]] = {}
         # Bumped by set_gap: an analysis started under an older setting is
         # returned to whoever asked for it but never cached.
         self._generation = 0
@@ -252,12 +257,35 @@ class ShotEngine:
                 self._cache.clear()
                 self._loading.clear()
 
-    def analyse_image(self, number: int, image: np.ndarray) -> Frame:
+    def closing_lines(self, number: int) -> ClosingLines:
+        """The frame's closing lines drawn by hand (none: empty)."""
+        with self._lock:
+            return self._closing.get(number, NO_CLOSING)
+
+    def set_closing_lines(self, number: int, lines: ClosingLines) -> None:
+        """The frame is segmented with these closing lines from now on."""
+        with self._lock:
+            if lines:
+                self._closing[number] = lines
+            else:
+                self._closing.pop(number, None)
+
+    def analyse_image(
+        self, number: int, image: np.ndarray, closing: ClosingLines | None = None
+    ) -> Frame:
+        """The frame's analysis from its decoded line art, with ``closing``
+        lines (default: the frame's own)."""
         if image_size(image) != self.size:
             raise self.size_error(self.shot.line[number], image_size(image))
+        if closing is None:
+            closing = self.closing_lines(number)
         started = time.perf_counter()
         lineart, regions = segment_image(
-            image, gap=self.gap, threshold=self.threshold, min_area=self.min_area
+            image,
+            gap=self.gap,
+            threshold=self.threshold,
+            min_area=self.min_area,
+            closing=closing,
         )
         timings = {"segment_ms": (time.perf_counter() - started) * 1000}
         return Frame(
@@ -268,40 +296,45 @@ class ShotEngine:
             timings=timings,
         )
 
-    def _load(self, number: int) -> tuple[FileVersion, Frame]:
+    def _load(self, number: int, closing: ClosingLines | None = None) -> _Analysis:
         if number not in self.shot.line:
             raise ShotError(f"{self.shot.root}: no line frame {number}")
+        if closing is None:
+            closing = self.closing_lines(number)
         # Taken before the read: a file rewritten during it reads as changed.
         version = self.shot.line_version(number)
         started = time.perf_counter()
         image = read_image(self.shot.line[number])
         decoded = time.perf_counter()
-        frame = self.analyse_image(number, image)
+        frame = self.analyse_image(number, image, closing)
         frame.timings["decode_ms"] = (decoded - started) * 1000
-        return version, frame
+        return _Analysis(version, closing, frame)
 
-    def frame(self, number: int) -> Frame:
+    def frame(self, number: int, closing: ClosingLines | None = None) -> Frame:
         """The analysed frame (cached; safe to call from worker threads). A
         frame whose line art changed on disk since it was cached is read
-        and analysed again."""
+        and analysed again. closing: other closing lines than the frame's
+        (a change of them about to be made: cached, for when it is)."""
         now = self.shot.line_version(number) if number in self.shot.line else None
         with self._lock:
+            closing = closing if closing is not None else self._closing.get(number)
+            closing = closing or NO_CLOSING
             cached = self._cache.get(number)
-            if cached is not None and cached[0] == now:
+            if cached is not None and cached.fits(now, closing):
                 self._cache.move_to_end(number)
-                return cached[1]
+                return cached.frame
             future = self._loading.pop(number, None)
             generation = self._generation
         loaded = future.result() if future is not None else None
-        if loaded is None or loaded[0] != now:
-            loaded = self._load(number)
+        if loaded is None or not loaded.fits(now, closing):
+            loaded = self._load(number, closing)
         with self._lock:
             if generation == self._generation:
                 self._cache[number] = loaded
                 self._cache.move_to_end(number)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        return loaded[1]
+        return loaded.frame
 
     def prefetch(self, numbers: Sequence[int]) -> None:
         """Start reading and segmenting frames in a background thread, so
@@ -388,6 +421,21 @@ class ShotEngine:
             cancelled=cancelled,
             unreadable=unreadable,
         )
+
+
+NO_CLOSING = ClosingLines()
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """An analysed frame, with what it was analysed from."""
+
+    version: FileVersion
+    closing: ClosingLines
+    frame: Frame
+
+    def fits(self, version: FileVersion | None, closing: ClosingLines) -> bool:
+        return self.version == version and self.closing == closing
 
 
 @dataclass(frozen=True)

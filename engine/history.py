@@ -9,7 +9,8 @@ the diff is carried to them by position. One click, one drag of the fill
 tool or one propagation run is one edit. Palette edits keep the palette
 before and after (palettes are small and immutable); one that deletes a
 style also keeps the fills of the frames it renumbered, before and after. A
-gap change keeps the fills of the whole shot before and after.
+gap change keeps the fills of the whole shot before and after, and a change
+of one frame's closing lines that frame's.
 
 The application wraps each edit in a thin ``QUndoCommand``; this module knows
 nothing of Qt, so the same history drives tests and scripts.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.closing_lines import ClosingLines
 from engine.fills import FillMap
 from engine.palette import Palette
 from engine.regions import Numbering
@@ -287,7 +289,42 @@ class GapEdit:
         return arrived, earlier
 
 
-Edit = FillEdit | PaletteEdit | GapEdit
+@dataclass(frozen=True)
+class ClosingEdit:
+    """A frame's closing lines drawn, removed or opened by hand: the frame
+    segmented anew and its fills carried over. Like a gap change, it keeps
+    the frame's fills on both sides (each with the segmentation it is
+    numbered by, where known), so undoing it restores them exactly."""
+
+    label: str
+    frame: int
+    lines_before: ClosingLines
+    lines_after: ClosingLines
+    fills_before: FillMap | None
+    fills_after: FillMap | None
+    numbering_before: Numbering | None
+    numbering_after: Numbering
+    # The segmentation fills_before are numbered by, where only its name
+    # is known, and the frame's saved style image, when its fills were
+    # not fitted yet.
+    layout_before: str | None = None
+    image_before: StyleImage | None = None
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        return (self.frame,)
+
+    def side(
+        self, forward: bool
+    ) -> tuple[ClosingLines, FillMap | None, Numbering | None]:
+        """The frame's closing lines, fills and their numbering after the
+        edit (forward) or before it."""
+        if forward:
+            return self.lines_after, self.fills_after, self.numbering_after
+        return self.lines_before, self.fills_before, self.numbering_before
+
+
+Edit = FillEdit | PaletteEdit | GapEdit | ClosingEdit
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ per-frame fill files (``NAME.cadmium.fills/``)::
                            "frames": {"12": {"regions": 31,
                                              "layout": "<hash>",
                                              "fills": "000012-<hash>.npz",
-                                             "styles": "000012-<hash>.png"}}}
+                                             "styles": "000012-<hash>.png"}},
+                           "closing": {"12": {"strokes": [[x, y, x, y, ...]],
+                                              "openings": [[x, y]]}}}
     NAME.cadmium.fills/   000012-<hash>.npz   per-region style, origin,
                                               confidence, flag and guesses,
                                               and which region each pixel
@@ -17,6 +19,9 @@ per-frame fill files (``NAME.cadmium.fills/``)::
                           000012-<hash>.png   16-bit style-index image: style + 1
                                               per pixel (0 = unpainted), high
                                               bit set on the animator's fills
+
+``closing`` holds the closing lines drawn by hand on frames
+(`engine.closing_lines`); a project without them reads as before.
 
 The region arrays restore a frame exactly while its segmentation is the same
 (``layout`` names it: `Regions.layout`); against any other (another gap, a
@@ -55,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from engine.carry import CarryCache, Carrying, carry
+from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ALTERNATIVES,
@@ -64,6 +70,7 @@ from engine.fills import (
 )
 from engine.gaps import gap_problem
 from engine.history import (
+    ClosingEdit,
     Edit,
     FillEdit,
     FrameDiff,
@@ -186,6 +193,7 @@ class Snapshot:
     layouts: Mapping[int, str] = field(default_factory=dict)  # Project._layouts
     numberings: Mapping[int, Numbering] = field(default_factory=dict)
     generation: int = 0
+    closing: Mapping[int, ClosingLines] = field(default_factory=dict)
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
     # The project's (thread-safe): a run that carries a redrawn frame's
     # fills saves the project working out the same again.
@@ -246,6 +254,9 @@ class Project:
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, StyleImage] = field(default_factory=dict)
+    # Closing lines drawn by hand, per frame (none: no entry). Frames are
+    # segmented with them: the engine is told of every change.
+    _closing: dict[int, ClosingLines] = field(default_factory=dict)
     # The segmentation each frame's fills are numbered by (`Regions.layout`),
     # where known: saved with them, and learnt when a frame is analysed or
     # propagated. Fills of another layout are carried over by position.
@@ -277,6 +288,15 @@ class Project:
     # -- reading
     def fills(self, frame: int) -> FillMap | None:
         return self._fills.get(frame)
+
+    def closing(self, frame: int) -> ClosingLines:
+        """The frame's closing lines drawn by hand (none: empty)."""
+        return self._closing.get(frame, ClosingLines())
+
+    @property
+    def closing_lines(self) -> Mapping[int, ClosingLines]:
+        """Every frame's closing lines, for an engine to segment with."""
+        return MappingProxyType(dict(self._closing))
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         """The frame's fills, fitted to ``regions`` (None when it has none)."""
@@ -417,7 +437,9 @@ class Project:
         for stack in (self.history.undo_stack, self.history.redo_stack):
             for step in reversed(stack):
                 edit = step.edit
-                if isinstance(edit, GapEdit):
+                if isinstance(edit, GapEdit) or (
+                    isinstance(edit, ClosingEdit) and edit.frame == frame
+                ):
                     break
                 if not isinstance(edit, PaletteEdit) or frame in edit.frames:
                     continue
@@ -512,6 +534,7 @@ class Project:
             layouts=MappingProxyType(dict(self._layouts)),
             numberings=MappingProxyType(dict(self._numberings)),
             generation=self.generation,
+            closing=MappingProxyType(dict(self._closing)),
             opened_images=self.opened_images,
             carries=self._carries,
         )
@@ -814,6 +837,9 @@ class Project:
             if edit.renumbers:
                 self.generation += 1
             return
+        if isinstance(edit, ClosingEdit):
+            self._apply_closing(edit, forward)
+            return
         if isinstance(edit, GapEdit):
             self.gap = edit.gap_after if forward else edit.gap_before
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
@@ -843,6 +869,30 @@ class Project:
         if not forward:
             added, removed = removed, added
         self.keys = (self.keys | added) - removed
+
+    def _apply_closing(self, edit: ClosingEdit, forward: bool) -> None:
+        frame = edit.frame
+        lines, fills, numbering = edit.side(forward)
+        if lines:
+            self._closing[frame] = lines
+        else:
+            self._closing.pop(frame, None)
+        self._images.pop(frame, None)
+        self._layouts.pop(frame, None)
+        if fills is None:
+            self._fills.pop(frame, None)
+        else:
+            self._fills[frame] = fills
+        if numbering is not None:
+            if fills is None:
+                self._numberings[frame] = numbering  # a first paint's
+            else:
+                self._note_numberings({frame: numbering})
+        if not forward:
+            if numbering is None and edit.layout_before is not None:
+                self._layouts[frame] = edit.layout_before
+            if edit.image_before is not None:
+                self._images[frame] = edit.image_before
 
     def _apply_diff(self, diff: FrameDiff, forward: bool) -> None:
         """One frame's diff, carried first to the regions the frame's fills
@@ -921,6 +971,32 @@ class Project:
         if numbering is not None and numbering.count == len(fills):
             self._note_numberings({frame: numbering})
         self._new_revision()
+
+    def closing_edit(
+        self,
+        frame: int,
+        lines: ClosingLines,
+        fills: FillMap | None,
+        numbering: Numbering,
+        label: str,
+    ) -> ClosingEdit:
+        """The edit that gives the frame closing lines ``lines``, with its
+        fills carried to its regions then (``fills``, numbered as
+        ``numbering`` says; None: it has none)."""
+        return ClosingEdit(
+            label=label,
+            frame=frame,
+            lines_before=self.closing(frame),
+            lines_after=lines,
+            fills_before=self._fills.get(frame),
+            fills_after=fills,
+            numbering_before=self._numberings.get(frame)
+            if frame not in self._fills
+            else self._kept_numbering(frame),
+            numbering_after=numbering,
+            layout_before=self._layouts.get(frame),
+            image_before=self._images.get(frame),
+        )
 
     def left_gap(self, gap: int) -> GapEdit | None:
         """The gap change that took the project from ``gap`` to its gap now,
@@ -1153,6 +1229,10 @@ def save_project(
         "frames": entries,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if snap.closing:
+        document["closing"] = {
+            str(frame): lines.to_json() for frame, lines in sorted(snap.closing.items())
+        }
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     _collect_garbage(data_dir, [path, *keep_also], also=snap.opened_images)
     # What a save killed half-way (kill -9, power cut) left: its own
@@ -1331,7 +1411,11 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         keys = {int(k) for k in document.get("keys", [])}
         data_dir = path.parent / str(document["data"])
         frames = dict(document.get("frames", {}))
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        closing = {
+            int(frame): ClosingLines.from_json(value)
+            for frame, value in dict(document.get("closing", {})).items()
+        }
+    except (KeyError, TypeError, ValueError, OverflowError, CadmiumError) as exc:
         raise CadmiumError(f"{path}: damaged project file ({exc})") from None
     problem = gap_problem(gap)
     if problem is not None:
@@ -1397,6 +1481,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         history=History(limit=history_limit),
         _fills=fills,
         _images=images,
+        _closing={frame: lines for frame, lines in closing.items() if lines},
         _layouts=layouts,
         _numberings=numberings,
         opened_images=frozenset(image.path for image in images.values()),

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from engine.closing_lines import ClosingLines, opened_closures
 from engine.gaps import Closures, close_gaps
 from engine.lineart import LineArt, extract_lines
 
@@ -124,7 +125,8 @@ class Regions:
     under_line:  int32 [H x W], every pixel's region label: line pixels take
                  the nearest region's, so a fill drawn from this map runs
                  under antialiased lines without leaving a halo.
-    closures:    the gap closures used (invisible; see engine.gaps).
+    closures:    the automatic gap closures used (invisible; see engine.gaps),
+                 less those the frame's closing lines open.
     table:       per-region measurements.
     graph:       region adjacency graph.
     """
@@ -170,18 +172,32 @@ def segment_image(
     gap: int = 0,
     threshold: float | None = None,
     min_area: int = DEFAULT_MIN_AREA,
+    closing: ClosingLines | None = None,
 ) -> tuple[LineArt, Regions]:
     """Line extraction and segmentation of a decoded frame."""
     lineart = extract_lines(image, threshold=threshold)
-    return lineart, segment(lineart, gap=gap, min_area=min_area)
+    return lineart, segment(lineart, gap=gap, min_area=min_area, closing=closing)
 
 
 def segment(
-    lineart: LineArt, *, gap: int = 0, min_area: int = DEFAULT_MIN_AREA
+    lineart: LineArt,
+    *,
+    gap: int = 0,
+    min_area: int = DEFAULT_MIN_AREA,
+    closing: ClosingLines | None = None,
 ) -> Regions:
-    """Split a frame into regions, closing gaps of up to ``gap`` px."""
+    """Split a frame into regions, closing gaps of up to ``gap`` px, and
+    as the frame's closing lines drawn by hand say. The automatic closing
+    sees the drawing alone, so a line drawn in one place never changes
+    the closures found in another."""
     closures = close_gaps(lineart.line, gap)
     barrier = lineart.line | closures.mask
+    if closing:
+        segments, mask = opened_closures(
+            closures.segments, closures.mask, closing.openings
+        )
+        closures = Closures(segments=segments, mask=mask)
+        barrier = lineart.line | mask | closing.mask(lineart.line.shape)
     free = (~barrier).view(np.uint8)
     n_cc, cc, stats, centroids = cv2.connectedComponentsWithStats(
         free, connectivity=4, ltype=cv2.CV_32S

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import engine.facade as facade
-from engine.matching import Frame
-from engine.shot import FileVersion
+from engine.closing_lines import ClosingLines
 
 
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
@@ -18,10 +18,10 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     load = facade.ShotEngine._load
 
     def counting_load(
-        self: facade.ShotEngine, number: int
-    ) -> tuple[FileVersion, Frame]:
+        self: facade.ShotEngine, number: int, closing: ClosingLines | None = None
+    ) -> Any:
         counts[number] += 1
-        return load(self, number)
+        return load(self, number, closing)
 
     monkeypatch.setattr(facade.ShotEngine, "_load", counting_load)
     return counts
