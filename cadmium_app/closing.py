@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from cadmium_app.canvas import Canvas
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
-from engine.carry import resegment_fills
+from engine.carry import return_fills
 from engine.closing_lines import ClosingLines, drawn_stroke, segment_near
 from engine.fills import FillMap
 from engine.matching import Frame
@@ -178,6 +178,9 @@ class ClosingController(QObject):
             self._next()
             return
         snap = project.snapshot()
+        # Back to the lines the frame had before its last change: what was
+        # painted then and not repainted since comes back exactly.
+        left = project.left_closing(pending.frame, lines)
 
         def work(_progress: Progress, _cancelled: Cancelled) -> _Result:
             # The frame as it is now (cached: it is on screen), and anew.
@@ -185,7 +188,14 @@ class ClosingController(QObject):
             after = engine.frame(pending.frame, lines).regions
             fills = snap.fills_for(pending.frame, before.regions)
             if fills is not None and len(fills):
-                fills = resegment_fills(fills, before.regions, after)
+                arrived, earlier = (None, None)
+                if left is not None:
+                    arrived, earlier = left.return_hints(
+                        before.regions.layout, after.layout
+                    )
+                fills = return_fills(
+                    fills, before.regions, after, arrived_as=arrived, earlier=earlier
+                )
             else:
                 fills = None
             return _Result(lines, fills, after.numbering, before.regions.count)

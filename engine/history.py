@@ -279,14 +279,27 @@ class GapEdit:
         before, each only while the frame is numbered as it was then (``here``:
         its layout now, ``there``: at the gap returned to). A frame redrawn
         since has other regions, which these would number wrongly."""
-        numbering = self.numberings_after.get(frame)
-        arrived = self.fills_after.get(frame)
-        if numbering is None or numbering.layout != here:
-            arrived = None
-        earlier = self.fills_before.get(frame)
-        if self.layouts_before.get(frame, there) != there:  # unknown: by count
-            earlier = None
-        return arrived, earlier
+        return _return_hints(
+            (self.fills_after.get(frame), self.numberings_after.get(frame), here),
+            (self.fills_before.get(frame), self.layouts_before.get(frame), there),
+        )
+
+
+def _return_hints(
+    arrived: tuple[FillMap | None, Numbering | None, str],
+    earlier: tuple[FillMap | None, str | None, str],
+) -> tuple[FillMap | None, FillMap | None]:
+    """A segmentation change's fills after it, while the frame is numbered
+    as it arrived (``(fills, numbering, layout now)``), and before it, while
+    the segmentation returned to is the one they are numbered by (``(fills,
+    their layout, where known, layout returned to)``; unknown: by count)."""
+    arrived_fills, numbering, here = arrived
+    if numbering is None or numbering.layout != here:
+        arrived_fills = None
+    earlier_fills, layout, there = earlier
+    if layout is not None and layout != there:
+        earlier_fills = None
+    return arrived_fills, earlier_fills
 
 
 @dataclass(frozen=True)
@@ -313,6 +326,17 @@ class ClosingEdit:
     @property
     def frames(self) -> tuple[int, ...]:
         return (self.frame,)
+
+    def return_hints(
+        self, here: str, there: str
+    ) -> tuple[FillMap | None, FillMap | None]:
+        """For a change back to ``lines_before``: as `GapEdit.return_hints`."""
+        before = self.numbering_before
+        layout = before.layout if before is not None else self.layout_before
+        return _return_hints(
+            (self.fills_after, self.numbering_after, here),
+            (self.fills_before, layout, there),
+        )
 
     def side(
         self, forward: bool

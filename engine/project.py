@@ -998,6 +998,24 @@ class Project:
             image_before=self._images.get(frame),
         )
 
+    def left_closing(self, frame: int, lines: ClosingLines) -> ClosingEdit | None:
+        """The change that gave the frame its closing lines now, from
+        ``lines``, when it is the frame's latest and nothing since renumbers
+        styles or regions: its fills let a return to ``lines`` restore what
+        was painted there (see `left_gap`)."""
+        for step in reversed(self.history.undo_stack):
+            edit = step.edit
+            if isinstance(edit, GapEdit) or (
+                isinstance(edit, PaletteEdit) and edit.renumbers
+            ):
+                return None
+            if isinstance(edit, ClosingEdit) and edit.frame == frame:
+                back = edit.lines_before == lines
+                return (
+                    edit if back and edit.lines_after == self.closing(frame) else None
+                )
+        return None
+
     def left_gap(self, gap: int) -> GapEdit | None:
         """The gap change that took the project from ``gap`` to its gap now,
         when that is the latest gap change in the history: its fills before

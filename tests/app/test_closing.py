@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 from app_helpers import (
+    BACKGROUND,
     BOX,
     box_rect,
     click_image,
@@ -157,14 +158,18 @@ def test_a_click_on_an_automatic_closure_opens_it(
     # Closed from both of the gap's ends: one closure or two, at one place.
     assert current is not None and len(current.regions.closures.segments)
     said = status_log(window)
+    inside = (x0 + 30, 40)
+    assert pixel(window, *inside) == BOX[:3]
     click_image(qtbot, window, x0, 60)
     wait_regions(qtbot, window, count - 1)  # the box runs into the outside
     assert said[-1] == "Open closure on frame 1 (Ctrl+Z undoes it)"
+    assert pixel(window, *inside) == BACKGROUND[:3]  # the larger side's colour
     project = window.session.project
     assert project is not None and len(project.closing(1).openings) == 1
     click_image(qtbot, window, x0, 60)  # its mark: closed again
     wait_regions(qtbot, window, count)
     assert not project.closing(1)
+    assert pixel(window, *inside) == BOX[:3]  # as it was painted, not carried
 
 
 def test_closing_lines_are_saved_reopened_and_exported(
