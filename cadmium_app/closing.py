@@ -23,13 +23,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from cadmium_app.canvas import Canvas
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
 from engine.carry import return_fills
-from engine.closing_lines import ClosingLines, drawn_stroke, segment_near
+from engine.closing_lines import ClosingLines, closure_near, drawn_stroke
 from engine.fills import FillMap
 from engine.matching import Frame
 from engine.regions import Numbering
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 CLICK_REACH = 6.0
 END_REACH = 12.0
 
+WAIT = "Wait for the task under way (or cancel it: Esc) to change closing lines"
 DRAW = "Closing line"  # the label of a closing line drawn
 HOW = (
     "Close gap: drag across a gap to close it; click a closing line (purple) "
@@ -130,22 +131,17 @@ class ClosingController(QObject):
                 "Close closure again",
             )
             return
-        segments = frame.regions.closures.segments
-        closure = segment_near(segments, x, y, reach)
-        if closure is None:
+        at = closure_near(frame.regions.closures, x, y, reach)
+        if at is None:
             self.session.status.emit(HOW)
             return
-        x0, y0, x1, y1 = (int(v) for v in segments[closure])
-        at = ((x0 + x1) // 2, (y0 + y1) // 2)
         self._ask(frame.number, lambda now: now.opening(at), "Open closure")
 
     # -- changes, one at a time
     def _ask(self, frame: int, change: Change, label: str) -> None:
         session = self.session
-        if any(job is not self._job for job in session.jobs.running):
-            session.status.emit(
-                "Wait for the task under way (or cancel it) to change closing lines"
-            )
+        if not session.editable or session.jobs.exclusive not in (None, self._job):
+            session.status.emit(WAIT)
             return
         self._queue.append(_Pending(frame, change, label))
         self._next()
@@ -178,13 +174,14 @@ class ClosingController(QObject):
             self._next()
             return
         snap = project.snapshot()
+        now = snap.closing.get(pending.frame, ClosingLines())
         # Back to the lines the frame had before its last change: what was
         # painted then and not repainted since comes back exactly.
         left = project.left_closing(pending.frame, lines)
 
         def work(_progress: Progress, _cancelled: Cancelled) -> _Result:
             # The frame as it is now (cached: it is on screen), and anew.
-            before = engine.frame(pending.frame)
+            before = engine.frame(pending.frame, now)
             after = engine.frame(pending.frame, lines).regions
             fills = snap.fills_for(pending.frame, before.regions)
             if fills is not None and len(fills):
@@ -205,21 +202,26 @@ class ClosingController(QObject):
         job.succeeded.connect(
             lambda result: self._apply(pending, result, snap.revision, engine)
         )
-        job.failed.connect(session.dialogs.error)
+        job.failed.connect(lambda message: self._failed(pending, message))
         job.finished.connect(self._finished)
-        self._job = job
-        session.jobs.submit(job)
+        # Exclusive: a propagation, gap change or export waits for it (they
+        # would start from the lines it is about to change).
+        if not session.jobs.submit(job, exclusive=True):
+            self._queue.clear()
+            session.status.emit(WAIT)
+        else:
+            self._job = job
         self._refresh()
 
     def _apply(
         self, pending: _Pending, result: _Result, revision: int, engine: object
     ) -> None:
         session, project = self.session, self.session.project
-        if project is None or engine is not session.engine:
-            self._queue.clear()
+        stale = project is None or engine is not session.engine
+        if stale or project.revision != revision or not self._is_next(pending):
+            # Painted, undone, closed otherwise meanwhile (or another shot
+            # opened: its changes wait in the queue): worked out again.
             return
-        if project.revision != revision:
-            return  # painted or undone meanwhile: worked out again (_finished)
         self._queue.popleft()
         edit = project.closing_edit(
             pending.frame, result.lines, result.fills, result.numbering, pending.label
@@ -233,9 +235,22 @@ class ClosingController(QObject):
             done += ": it parts no regions yet (draw from line to line)"
         session.status.emit(f"{done} (Ctrl+Z undoes it)")
 
+    def _failed(self, pending: _Pending, message: str) -> None:
+        """Said once, and the change dropped (the frame deleted on disk, or
+        unreadable now): it is not tried again and again."""
+        if self._is_next(pending):
+            self._queue.popleft()
+        self.session.dialogs.error(
+            f"{pending.label} on frame {pending.frame}: {message}"
+        )
+
+    def _is_next(self, pending: _Pending) -> bool:
+        return bool(self._queue) and self._queue[0] is pending
+
     def _finished(self) -> None:
         self._job = None
-        self._next()
+        # After the runner lets the job go: the next is exclusive too.
+        QTimer.singleShot(0, self._next)
         self._refresh()
 
     def _drop(self) -> None:

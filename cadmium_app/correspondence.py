@@ -79,15 +79,15 @@ def pair_summary(corr: Correspondence, threshold: float) -> str:
 
 def compute_pair(snap: Snapshot, engine: ShotEngine, key: int, target: int) -> Pair:
     """Worker side: both frames, the key's fills, the matcher, two pictures."""
-    key_frame = engine.frame(key)
-    target_frame = engine.frame(target)
+    frame_of = engine.analyser(snap.closing)
+    key_frame, target_frame = frame_of(key), frame_of(target)
     key_fills = snap.fills_for(key, key_frame.regions) or FillMap.empty(
         key_frame.regions.count
     )
     target_fills = snap.fills_for(target, target_frame.regions) or FillMap.empty(
         target_frame.regions.count
     )
-    corr = engine.correspondence(key=key, key_fills=key_fills, target=target)
+    corr = engine.matcher.match(key_frame, key_fills, target_frame)
 
     def picture(frame: Frame, fills: FillMap) -> np.ndarray:
         return composite(frame.image, frame.lineart, frame.regions, fills, snap.palette)

@@ -272,9 +272,15 @@ class FileController(QObject):
             recovered = load_project(
                 autosave, history_limit=self.session.settings.undo_limit
             )
+            # The engine open segments frames as the project opened did: the
+            # autosave's may close gaps otherwise.
+            same = (recovered.gap, dict(recovered.closing_lines)) == (
+                project.gap,
+                dict(project.closing_lines),
+            )
             engine = (
                 self.session.engine
-                if self.session.engine is not None and recovered.gap == project.gap
+                if self.session.engine is not None and same
                 else self._engine(recovered)
             )
         except CadmiumError as exc:
@@ -322,13 +328,15 @@ class FileController(QObject):
         old_autosave, old_owner = self.autosave_files(project)[0], project.path
         lock = self._save_lock
 
+        frame_of = engine.analyser(snap.closing)
+
         def work(progress: Progress, cancelled: Cancelled) -> Path:
             with lock:
                 save_project(
                     snap,
                     path,
                     keep_also=[autosave_path_for(path)],
-                    regions_of=lambda n: engine.frame(n).regions,
+                    regions_of=lambda n: frame_of(n).regions,
                     progress=progress,
                     cancelled=cancelled,
                 )
@@ -433,11 +441,13 @@ class FileController(QObject):
             return None
         snap = project.snapshot()
 
+        frame_of = engine.analyser(snap.closing)
+
         def work(progress: Progress, cancelled: Cancelled) -> Path:
             return write_outputs(
                 snap,
                 out,
-                frame_of=engine.frame,
+                frame_of=frame_of,
                 layers=LAYERS,
                 progress=progress,
                 cancelled=cancelled,

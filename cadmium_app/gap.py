@@ -147,6 +147,7 @@ class GapController(QObject):
         # Back to the gap the shot had before the last change: what was
         # painted there and not repainted since comes back exactly.
         left = project.left_gap(gap)
+        old_frame, new_frame = old.analyser(snap.closing), new.analyser(snap.closing)
 
         def work(progress: Progress, cancelled: Cancelled) -> Carried | None:
             carried = Carried()
@@ -154,8 +155,8 @@ class GapController(QObject):
                 if cancelled():
                     return None
                 try:
-                    before = old.frame(number).regions
-                    after = new.frame(number)
+                    before = old_frame(number).regions
+                    after = new_frame(number)
                 except CadmiumError:
                     if not snap.shot.gone(number):
                         raise

@@ -80,8 +80,10 @@ def run_propagation(
 ) -> RunResult | None:
     """The worker's side: propagate, and write the outputs for a colorize run."""
 
+    frame_of = engine.analyser(snap.closing)  # the lines the fills are of
+
     def regions_of(number: int) -> Regions:
-        return engine.frame(number).regions
+        return frame_of(number).regions
 
     keys, painted = snap.propagation_inputs(regions_of)
     if not keys:
@@ -118,6 +120,7 @@ def run_propagation(
                 # Propagating paints the frames it can read; a colorize run
                 # writes every frame or nothing.
                 unreadable=None if staged is not None else skip,
+                analyse=frame_of,
             )
             for done, result in enumerate(runs, start=1):
                 results[result.number] = result.fills
@@ -139,7 +142,7 @@ def run_propagation(
             add_remaining_frames(
                 staged,
                 snap,
-                frame_of=engine.frame,
+                frame_of=frame_of,
                 progress=lambda d, _t: progress(len(chosen) + d, total),
                 cancelled=cancelled,
                 keys_used=(),

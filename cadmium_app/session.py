@@ -419,8 +419,14 @@ class Session(QObject):
         happened (a review goes on to the next frame, and Ctrl+Z there
         changed the frame before, out of sight), and say what was done."""
         if isinstance(edit, ClosingEdit):
-            self.set_frame(edit.frame)
-            self.status.emit(f"{done} {edit.label} on frame {edit.frame}")
+            frame = edit.frame
+            if self.project is None or frame not in self.project.shot.line:
+                self.status.emit(
+                    f"{done} {edit.label} on frame {frame} (deleted on disk)"
+                )
+                return
+            self.set_frame(frame)
+            self.status.emit(f"{done} {edit.label} on frame {frame}")
             return
         if not isinstance(edit, FillEdit) or len(edit.frames) != 1:
             return

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from engine.errors import CadmiumError
+from engine.gaps import Closures
 
 Point = tuple[int, int]
 
@@ -159,6 +160,18 @@ def segment_near(segments: np.ndarray, x: float, y: float, reach: float) -> int 
     return nearest
 
 
+def closure_near(closures: Closures, x: float, y: float, reach: float) -> Point | None:
+    """Where to open the automatic closure clicked at (x, y), within
+    ``reach`` px: the middle of the nearest closure segment, else the
+    nearest closure pixel (thick lines close the narrowest gaps whole,
+    with no segment: `engine.gaps.narrow_gaps`); None when none is near."""
+    segment = segment_near(closures.segments, x, y, reach)
+    if segment is not None:
+        x0, y0, x1, y1 = (int(v) for v in closures.segments[segment])
+        return (x0 + x1) // 2, (y0 + y1) // 2
+    return _nearest_pixel(closures.mask, x, y, reach)
+
+
 def opened_closures(
     segments: np.ndarray, mask: np.ndarray, openings: Sequence[Point]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -191,14 +204,20 @@ def opened_closures(
 
 
 def _nearest_line_pixel(line: np.ndarray, point: Point, reach: float) -> Point | None:
+    """The line pixel nearest ``point`` within ``reach`` (None: none, or the
+    point is on a line)."""
     x, y = point
-    if line[y, x]:
-        return None
+    return None if line[y, x] else _nearest_pixel(line, x, y, reach)
+
+
+def _nearest_pixel(mask: np.ndarray, x: float, y: float, reach: float) -> Point | None:
+    """The pixel of ``mask`` nearest (x, y) within ``reach`` px."""
     r = int(np.ceil(reach))
-    height, width = line.shape
-    x0, x1 = max(0, x - r), min(width, x + r + 1)
-    y0, y1 = max(0, y - r), min(height, y + r + 1)
-    ys, xs = np.nonzero(line[y0:y1, x0:x1])
+    cx, cy = round(x), round(y)
+    height, width = mask.shape
+    x0, x1 = max(0, cx - r), min(width, cx + r + 1)
+    y0, y1 = max(0, cy - r), min(height, cy + r + 1)
+    ys, xs = np.nonzero(mask[y0:y1, x0:x1])
     if not len(xs):
         return None
     distance = np.hypot(xs + x0 - x, ys + y0 - y)

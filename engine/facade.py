@@ -26,7 +26,6 @@ from engine.gaps import DEFAULT_GAP, default_gap, gap_problem
 from engine.imageio import image_size, open_quietly, read_image
 from engine.matching import (
     AssignmentMatcher,
-    Correspondence,
     Frame,
     Matcher,
     OverlapMatcher,
@@ -168,10 +167,11 @@ class ShotEngine:
         self._device = device
         self._matcher: Matcher | None = None
         self._closing = {n: lines for n, lines in (closing or {}).items() if lines}
-        # Analysed frames, with the version of the line file they were read
-        # from and the closing lines they were segmented with: a frame
-        # redrawn on disk, or closed otherwise, since is analysed again.
-        self._cache: OrderedDict[int, _Analysis] = OrderedDict()
+        # Analysed frames by number and the closing lines they were
+        # segmented with (a change of them is worked out while the frame is
+        # on screen: both are needed), with the version of the line file
+        # they were read from: a frame redrawn on disk since is read again.
+        self._cache: OrderedDict[tuple[int, ClosingLines], _Analysis] = OrderedDict()
         self._cache_size = cache_frames
         self._lock = threading.Lock()
         self._size: tuple[int, int] | None = None
@@ -319,9 +319,9 @@ class ShotEngine:
         with self._lock:
             closing = closing if closing is not None else self._closing.get(number)
             closing = closing or NO_CLOSING
-            cached = self._cache.get(number)
+            cached = self._cache.get((number, closing))
             if cached is not None and cached.fits(now, closing):
-                self._cache.move_to_end(number)
+                self._cache.move_to_end((number, closing))
                 return cached.frame
             future = self._loading.pop(number, None)
             generation = self._generation
@@ -330,11 +330,17 @@ class ShotEngine:
             loaded = self._load(number, closing)
         with self._lock:
             if generation == self._generation:
-                self._cache[number] = loaded
-                self._cache.move_to_end(number)
+                self._cache[(number, closing)] = loaded
+                self._cache.move_to_end((number, closing))
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return loaded.frame
+
+    def analyser(self, closing: Mapping[int, ClosingLines]) -> Callable[[int], Frame]:
+        """`frame`, each frame with its closing lines as ``closing`` has them
+        (a project snapshot's): work from a snapshot segments frames as its
+        fills are numbered, whatever lines are drawn meanwhile."""
+        return lambda number: self.frame(number, closing.get(number, NO_CLOSING))
 
     def prefetch(self, numbers: Sequence[int]) -> None:
         """Start reading and segmenting frames in a background thread, so
@@ -345,7 +351,8 @@ class ShotEngine:
                     self.loader_threads, thread_name_prefix="cadmium-load"
                 )
             for number in numbers:
-                if number in self._cache or number in self._loading:
+                closing = self._closing.get(number, NO_CLOSING)
+                if (number, closing) in self._cache or number in self._loading:
                     continue
                 if number in self.shot.line:
                     self._loading[number] = self._loader.submit(self._load, number)
@@ -393,11 +400,6 @@ class ShotEngine:
             warn(mixed_key_warning(path, regions, read.mixed))
         return read.fills, read.palette
 
-    def correspondence(
-        self, *, key: int, key_fills: FillMap, target: int
-    ) -> Correspondence:
-        return self.matcher.match(self.frame(key), key_fills, self.frame(target))
-
     def propagate(
         self,
         *,
@@ -408,11 +410,13 @@ class ShotEngine:
         settings: PropagationSettings = PropagationSettings(),
         cancelled: Callable[[], bool] = lambda: False,
         unreadable: Callable[[int, CadmiumError], None] | None = None,
+        analyse: Callable[[int], Frame] | None = None,
     ) -> Iterator[FrameResult]:
+        """analyse: how frames are analysed (default `frame`; see `analyser`)."""
         return propagate(
             frames=self.shot.frames,
             keys=keys,
-            analyse=self.frame,
+            analyse=analyse or self.frame,
             matcher=self.matcher,
             n_styles=n_styles,
             painted=painted,

@@ -11,9 +11,15 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.closing_lines import ClosingLines, drawn_stroke
+from engine.closing_lines import (
+    ClosingLines,
+    closure_near,
+    drawn_stroke,
+    opened_closures,
+)
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
+from engine.gaps import Closures
 from engine.palette import default_palette
 from engine.project import FillMode, Project, load_project, save_project
 from engine.regions import segment_image
@@ -217,3 +223,15 @@ def test_an_engine_segments_each_frame_with_its_own_closing_lines(
     engine.set_closing_lines(2, ClosingLines())
     assert engine.frame(2).regions.count == count
     assert project.fills(2) is None  # nothing painted there meanwhile
+
+
+def test_a_closure_without_a_segment_is_found_and_opened_by_its_pixels() -> None:
+    # Thick lines close their narrowest gaps whole: pixels, no segment.
+    mask = np.zeros((40, 40), bool)
+    mask[10:14, 20] = True
+    closures = Closures(np.zeros((0, 4), np.int32), mask)
+    at = closure_near(closures, 22.0, 12.0, 3.0)
+    assert at is not None and mask[at[1], at[0]]
+    assert closure_near(closures, 30.0, 30.0, 3.0) is None
+    _, opened = opened_closures(closures.segments, mask, [at])
+    assert not opened.any()
