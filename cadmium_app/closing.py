@@ -114,7 +114,7 @@ class ClosingController(QObject):
             drawn = lines.strokes[stroke]
             self._ask(
                 frame.number,
-                lambda now: _without(now, drawn),
+                lambda now: now.without_stroke(drawn),
                 "Remove closing line",
             )
             return
@@ -122,13 +122,7 @@ class ClosingController(QObject):
         if opening is not None:
             at = lines.openings[opening]
             self._ask(
-                frame.number,
-                lambda now: (
-                    now.without_opening(now.openings.index(at))
-                    if at in now.openings
-                    else None
-                ),
-                "Close closure again",
+                frame.number, lambda now: now.without_opening(at), "Close closure again"
             )
             return
         at = closure_near(frame.regions.closures, x, y, reach)
@@ -211,7 +205,7 @@ class ClosingController(QObject):
             session.status.emit(WAIT)
         else:
             self._job = job
-        self._refresh()
+        self.changed.emit()
 
     def _apply(
         self, pending: _Pending, result: _Result, revision: int, engine: object
@@ -251,7 +245,7 @@ class ClosingController(QObject):
         self._job = None
         # After the runner lets the job go: the next is exclusive too.
         QTimer.singleShot(0, self._next)
-        self._refresh()
+        self.changed.emit()
 
     def _drop(self) -> None:
         """Another shot opened: changes waiting were the last one's."""
@@ -259,20 +253,9 @@ class ClosingController(QObject):
         self.path = []
         self.canvas.set_stroke_preview([])
 
-    def _refresh(self) -> None:
-        self.changed.emit()
-
     def shown_lines(self) -> ClosingLines:
         """The current frame's closing lines, changes waiting included."""
         return self._lines_now(self.session.frame)
-
-
-def _without(
-    lines: ClosingLines, stroke: tuple[tuple[int, int], ...]
-) -> ClosingLines | None:
-    if stroke not in lines.strokes:
-        return None
-    return lines.without_stroke(lines.strokes.index(stroke))
 
 
 def _length(path: list[tuple[float, float]]) -> float:

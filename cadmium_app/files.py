@@ -272,15 +272,9 @@ class FileController(QObject):
             recovered = load_project(
                 autosave, history_limit=self.session.settings.undo_limit
             )
-            # The engine open segments frames as the project opened did: the
-            # autosave's may close gaps otherwise.
-            same = (recovered.gap, dict(recovered.closing_lines)) == (
-                project.gap,
-                dict(project.closing_lines),
-            )
             engine = (
                 self.session.engine
-                if self.session.engine is not None and same
+                if self.session.engine is not None and recovered.gap == project.gap
                 else self._engine(recovered)
             )
         except CadmiumError as exc:

@@ -65,14 +65,11 @@ RegionsWork = Callable[[Regions], None]
 
 
 def analysed(
-    engine: ShotEngine,
-    number: int,
-    work: RegionsWork | None,
-    closing: ClosingLines | None = None,
+    engine: ShotEngine, number: int, work: RegionsWork | None, closing: ClosingLines
 ) -> Frame:
-    """The analysed frame (with ``closing`` lines: default, its own), with
-    what the GUI thread will need of its regions worked out here: their
-    numbering, packed, and ``work``."""
+    """The analysed frame (segmented with ``closing`` lines), with what the
+    GUI thread will need of its regions worked out here: their numbering,
+    packed, and ``work``."""
     frame = engine.frame(number, closing)
     _ = frame.regions.numbering
     if work is not None:
@@ -95,7 +92,7 @@ class _Load(QRunnable):
         self.work = work
         # Asked for with the frame's closing lines as they are now; a result
         # for others (changed meanwhile) is dropped.
-        self.closing = engine.closing_lines(number)
+        self.closing = service.closing_of(number)
 
     def run(self) -> None:
         relay, engine, number = self.service.relay, self.engine, self.number
@@ -154,7 +151,7 @@ class _LabelThumbnail(QRunnable):
         super().__init__()
         self.service, self.engine, self.number = service, engine, number
         self.work = work
-        self.closing = engine.closing_lines(number)
+        self.closing = service.closing_of(number)
 
     def run(self) -> None:
         service, engine, number = self.service, self.engine, self.number
@@ -206,8 +203,10 @@ class FrameService(QObject):
         # The version of each line file when this service last read it.
         self._versions: dict[int, FileVersion] = {}
         # Asked on this thread when a frame's regions are requested: work
-        # for the loading thread to do with them (see Project.carry_ahead).
+        # for the loading thread to do with them (see Project.carry_ahead),
+        # and the closing lines drawn on it (the project's).
         self.regions_work: Callable[[int], RegionsWork | None] = lambda _n: None
+        self.closing_of: Callable[[int], ClosingLines] = lambda _n: ClosingLines()
 
     # -- setup
     def set_engine(self, engine: ShotEngine | None, *, thumbnails: bool = True) -> None:
@@ -388,7 +387,7 @@ class FrameService(QObject):
 
     def _current(self, engine: object, number: int, closing: ClosingLines) -> bool:
         """Whether a result is of this engine and the frame's closing lines."""
-        return engine is self.engine and closing == self.engine.closing_lines(number)
+        return engine is self.engine and closing == self.closing_of(number)
 
     @Slot(object, int, object, object)
     def _on_frame(

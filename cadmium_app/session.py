@@ -22,6 +22,7 @@ from cadmium_app.frames import FrameService
 from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
 from cadmium_app.watch import ShotWatcher
+from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.history import ClosingEdit, Edit, FillEdit, GapEdit, PaletteEdit
@@ -158,6 +159,7 @@ class Session(QObject):
         self.frames.frame_ready.connect(self._on_frame_ready)
         self.frames.failed.connect(self._on_frame_failed)
         self.frames.regions_work = self._carry_ahead
+        self.frames.closing_of = self._closing_of
         self.frames.regions_seen.connect(self._on_regions_seen)
         # Saved fills of frames analysed for their thumbnails that cannot be
         # fitted, said in one message.
@@ -357,6 +359,9 @@ class Session(QObject):
     def _carry_ahead(self, number: int) -> Callable[[Regions], None] | None:
         return self.project.carry_ahead(number) if self.project else None
 
+    def _closing_of(self, number: int) -> ClosingLines:
+        return self.project.closing(number) if self.project else ClosingLines()
+
     def _on_frame_failed(self, number: int, message: str) -> None:
         self._unreadable.add(number, message)
         self.frame_analysed.emit(number)  # done, with nothing: views say so
@@ -403,14 +408,13 @@ class Session(QObject):
 
     def make_engine(self, project: Project, gap: int | None = None) -> ShotEngine:
         """The analysis of the project's shot at gap ``gap`` (default: the
-        project's), with its closing lines and these settings."""
+        project's), with these settings."""
         return ShotEngine(
             shot=project.shot,
             gap=project.gap if gap is None else gap,
             matcher=self.settings.matcher,
             device=self.settings.device,
             cache_frames=self.settings.frame_cache,
-            closing=project.closing_lines,
         )
 
     def revisit(self, edit: Edit, done: str) -> None:
@@ -446,11 +450,9 @@ class Session(QObject):
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""
-        if isinstance(edit, ClosingEdit) and self.project and self.engine:
+        if isinstance(edit, ClosingEdit):
             # The frame is segmented anew, before its fills (numbered by the
             # new regions) are fitted to any: those loaded are the old ones.
-            lines = self.project.closing(edit.frame)
-            self.engine.set_closing_lines(edit.frame, lines)
             self.frames.reanalyse(edit.frame)
         if not isinstance(edit, GapEdit):
             # Fills it puts back may be numbered by a drawing the frame had

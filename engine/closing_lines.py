@@ -58,13 +58,18 @@ class ClosingLines:
     def opening(self, at: Point) -> ClosingLines:
         return ClosingLines(self.strokes, (*self.openings, (int(at[0]), int(at[1]))))
 
-    def without_stroke(self, index: int) -> ClosingLines:
-        strokes = self.strokes[:index] + self.strokes[index + 1 :]
+    def without_stroke(self, stroke: tuple[Point, ...]) -> ClosingLines | None:
+        """These lines less ``stroke`` (None: it is not one of them)."""
+        if stroke not in self.strokes:
+            return None
+        strokes = tuple(s for s in self.strokes if s != stroke)
         return ClosingLines(strokes, self.openings)
 
-    def without_opening(self, index: int) -> ClosingLines:
-        openings = self.openings[:index] + self.openings[index + 1 :]
-        return ClosingLines(self.strokes, openings)
+    def without_opening(self, at: Point) -> ClosingLines | None:
+        """These lines less the opening ``at`` (None: it is not one)."""
+        if at not in self.openings:
+            return None
+        return ClosingLines(self.strokes, tuple(o for o in self.openings if o != at))
 
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
         """bool [H x W]: the strokes' pixels."""
@@ -102,17 +107,16 @@ class ClosingLines:
         }
 
     @staticmethod
-    def from_json(value: object, size: tuple[int, int] | None = None) -> ClosingLines:
-        """Read `to_json`'s form (for a frame of ``size``, width and height,
-        when given); CadmiumError naming what is wrong (a project file
-        edited by hand)."""
+    def from_json(value: object) -> ClosingLines:
+        """Read `to_json`'s form; CadmiumError naming what is wrong (a
+        project file edited by hand)."""
         if not isinstance(value, dict) or set(value) - {"strokes", "openings"}:
             raise CadmiumError("closing lines: not a list of strokes and openings")
         strokes = tuple(
-            _points(flat, size, at_least=2) for flat in _list(value.get("strokes"))
+            _points(flat, at_least=2) for flat in _list(value.get("strokes"))
         )
         openings = tuple(
-            _points(flat, size, at_least=1)[0] for flat in _list(value.get("openings"))
+            _points(flat, at_least=1)[0] for flat in _list(value.get("openings"))
         )
         return ClosingLines(strokes, openings)
 
@@ -151,13 +155,10 @@ def drawn_stroke(
 def segment_near(segments: np.ndarray, x: float, y: float, reach: float) -> int | None:
     """The segment of ``segments`` [K x 4] (x0, y0, x1, y1) passing nearest
     (x, y), within ``reach`` px: the automatic closure clicked."""
-    best, nearest = reach, None
-    for index, (x0, y0, x1, y1) in enumerate(segments.tolist()):
-        ends = np.array([[x0, y0], [x1, y1]], np.float64)
-        distance = _distance_to_polyline(ends, x, y)
-        if distance <= best:
-            best, nearest = distance, index
-    return nearest
+    distance = _distances_to_segments(segments, x, y)
+    if not len(distance) or distance.min() > reach:
+        return None
+    return int(np.argmin(distance))
 
 
 def closure_near(closures: Closures, x: float, y: float, reach: float) -> Point | None:
@@ -180,14 +181,9 @@ def opened_closures(
     mask less every closure piece (8-connected) that comes that near."""
     if not openings or (not len(segments) and not mask.any()):
         return segments, mask
-    points = np.array(openings, np.float64)
     kept = np.ones(len(segments), bool)
-    for x, y in points:
-        while True:
-            near = segment_near(segments[kept], x, y, OPENING_REACH)
-            if near is None:
-                break
-            kept[np.flatnonzero(kept)[near]] = False
+    for x, y in openings:
+        kept &= _distances_to_segments(segments, x, y) > OPENING_REACH
     count, pieces = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
     if count <= 1:
         return segments[kept], mask
@@ -231,12 +227,18 @@ def _distance_to_polyline(points: np.ndarray, x: float, y: float) -> float:
     """Distance from (x, y) to a polyline [N x 2] (a point when N is 1)."""
     if len(points) == 1:
         return float(np.hypot(points[0, 0] - x, points[0, 1] - y))
-    a, b = points[:-1], points[1:]
-    ab = b - a
+    segments = np.concatenate([points[:-1], points[1:]], axis=1)
+    return float(_distances_to_segments(segments, x, y).min())
+
+
+def _distances_to_segments(segments: np.ndarray, x: float, y: float) -> np.ndarray:
+    """Distance from (x, y) to each segment of [K x 4] (x0, y0, x1, y1)."""
+    a = np.asarray(segments, np.float64)[:, :2]
+    ab = np.asarray(segments, np.float64)[:, 2:] - a
     length2 = np.maximum((ab**2).sum(axis=1), 1e-12)
     t = np.clip(((x - a[:, 0]) * ab[:, 0] + (y - a[:, 1]) * ab[:, 1]) / length2, 0, 1)
     nearest = a + ab * t[:, None]
-    return float(np.hypot(nearest[:, 0] - x, nearest[:, 1] - y).min())
+    return np.hypot(nearest[:, 0] - x, nearest[:, 1] - y)
 
 
 def _list(value: object) -> list[object]:
@@ -247,10 +249,7 @@ def _list(value: object) -> list[object]:
     return value
 
 
-def _points(
-    flat: object, size: tuple[int, int] | None, *, at_least: int
-) -> tuple[Point, ...]:
-    width, height = size or (MAX_SIDE, MAX_SIDE)
+def _points(flat: object, *, at_least: int) -> tuple[Point, ...]:
     if (
         not isinstance(flat, list)
         or len(flat) % 2
@@ -261,8 +260,6 @@ def _points(
             f"closing lines: {str(flat)[:40]} is not a list of whole-px x, y pairs"
         )
     points = tuple(zip(flat[0::2], flat[1::2], strict=True))
-    if any(not (0 <= x < width and 0 <= y < height) for x, y in points):
-        raise CadmiumError(
-            f"closing lines: a point lies outside the {width}x{height} frame"
-        )
+    if any(not (0 <= v < MAX_SIDE) for v in flat):
+        raise CadmiumError(f"closing lines: a point lies outside any frame ({flat})")
     return points

@@ -38,6 +38,8 @@ from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_image
 
 log = logging.getLogger(__name__)
 
+NO_CLOSING = ClosingLines()
+
 MATCHERS = ("auto", "learned", "assignment", "overlap")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -153,12 +155,10 @@ class ShotEngine:
         device: str = "auto",
         cache_frames: int = 6,
         loader_threads: int | None = None,
-        closing: Mapping[int, ClosingLines] | None = None,
     ) -> None:
         """loader_threads: frames read and segmented at once in the
         background (default: one per CPU core, at most 4). OpenCV and NumPy
-        release the GIL for most of that work. closing: frames' closing
-        lines drawn by hand (a project's; see set_closing_lines)."""
+        release the GIL for most of that work."""
         self.shot = shot
         self.gap = gap
         self.threshold = threshold
@@ -166,11 +166,10 @@ class ShotEngine:
         self._matcher_kind = matcher
         self._device = device
         self._matcher: Matcher | None = None
-        self._closing = {n: lines for n, lines in (closing or {}).items() if lines}
-        # Analysed frames by number and the closing lines they were
-        # segmented with (a change of them is worked out while the frame is
-        # on screen: both are needed), with the version of the line file
-        # they were read from: a frame redrawn on disk since is read again.
+        # Analysed frames by number and the closing lines drawn by hand they
+        # were segmented with (a project's, which the engine does not keep:
+        # its callers name them), with the version of the line file they
+        # were read from: a frame redrawn on disk since is read again.
         self._cache: OrderedDict[tuple[int, ClosingLines], _Analysis] = OrderedDict()
         self._cache_size = cache_frames
         self._lock = threading.Lock()
@@ -257,28 +256,13 @@ class ShotEngine:
                 self._cache.clear()
                 self._loading.clear()
 
-    def closing_lines(self, number: int) -> ClosingLines:
-        """The frame's closing lines drawn by hand (none: empty)."""
-        with self._lock:
-            return self._closing.get(number, NO_CLOSING)
-
-    def set_closing_lines(self, number: int, lines: ClosingLines) -> None:
-        """The frame is segmented with these closing lines from now on."""
-        with self._lock:
-            if lines:
-                self._closing[number] = lines
-            else:
-                self._closing.pop(number, None)
-
     def analyse_image(
-        self, number: int, image: np.ndarray, closing: ClosingLines | None = None
+        self, number: int, image: np.ndarray, closing: ClosingLines = NO_CLOSING
     ) -> Frame:
         """The frame's analysis from its decoded line art, with ``closing``
-        lines (default: the frame's own)."""
+        lines drawn by hand."""
         if image_size(image) != self.size:
             raise self.size_error(self.shot.line[number], image_size(image))
-        if closing is None:
-            closing = self.closing_lines(number)
         started = time.perf_counter()
         lineart, regions = segment_image(
             image,
@@ -296,11 +280,9 @@ class ShotEngine:
             timings=timings,
         )
 
-    def _load(self, number: int, closing: ClosingLines | None = None) -> _Analysis:
+    def _load(self, number: int, closing: ClosingLines = NO_CLOSING) -> _Analysis:
         if number not in self.shot.line:
             raise ShotError(f"{self.shot.root}: no line frame {number}")
-        if closing is None:
-            closing = self.closing_lines(number)
         # Taken before the read: a file rewritten during it reads as changed.
         version = self.shot.line_version(number)
         started = time.perf_counter()
@@ -310,15 +292,12 @@ class ShotEngine:
         frame.timings["decode_ms"] = (decoded - started) * 1000
         return _Analysis(version, closing, frame)
 
-    def frame(self, number: int, closing: ClosingLines | None = None) -> Frame:
-        """The analysed frame (cached; safe to call from worker threads). A
-        frame whose line art changed on disk since it was cached is read
-        and analysed again. closing: other closing lines than the frame's
-        (a change of them about to be made: cached, for when it is)."""
+    def frame(self, number: int, closing: ClosingLines = NO_CLOSING) -> Frame:
+        """The analysed frame, segmented with ``closing`` lines drawn by hand
+        (cached; safe to call from worker threads). A frame whose line art
+        changed on disk since it was cached is read and analysed again."""
         now = self.shot.line_version(number) if number in self.shot.line else None
         with self._lock:
-            closing = closing if closing is not None else self._closing.get(number)
-            closing = closing or NO_CLOSING
             cached = self._cache.get((number, closing))
             if cached is not None and cached.fits(now, closing):
                 self._cache.move_to_end((number, closing))
@@ -343,16 +322,16 @@ class ShotEngine:
         return lambda number: self.frame(number, closing.get(number, NO_CLOSING))
 
     def prefetch(self, numbers: Sequence[int]) -> None:
-        """Start reading and segmenting frames in a background thread, so
-        decoding overlaps with matching of the frame before."""
+        """Start reading and segmenting frames (with no closing lines: a shot
+        folder's) in a background thread, so decoding overlaps with
+        matching of the frame before."""
         with self._lock:
             if self._loader is None:
                 self._loader = ThreadPoolExecutor(
                     self.loader_threads, thread_name_prefix="cadmium-load"
                 )
             for number in numbers:
-                closing = self._closing.get(number, NO_CLOSING)
-                if (number, closing) in self._cache or number in self._loading:
+                if (number, NO_CLOSING) in self._cache or number in self._loading:
                     continue
                 if number in self.shot.line:
                     self._loading[number] = self._loader.submit(self._load, number)
@@ -425,9 +404,6 @@ class ShotEngine:
             cancelled=cancelled,
             unreadable=unreadable,
         )
-
-
-NO_CLOSING = ClosingLines()
 
 
 @dataclass(frozen=True)

@@ -254,8 +254,10 @@ class Project:
     _issued: int = 0
     _fills: dict[int, FillMap] = field(default_factory=dict)
     _images: dict[int, StyleImage] = field(default_factory=dict)
-    # Closing lines drawn by hand, per frame (none: no entry). Frames are
-    # segmented with them: the engine is told of every change.
+    # Closing lines drawn by hand, per frame (none: no entry). The engine
+    # keeps none: whatever segments a frame names its lines (a snapshot's,
+    # through ShotEngine.analyser), so work on a snapshot never sees lines
+    # drawn or undone after it was taken.
     _closing: dict[int, ClosingLines] = field(default_factory=dict)
     # The segmentation each frame's fills are numbered by (`Regions.layout`),
     # where known: saved with them, and learnt when a frame is analysed or
@@ -292,11 +294,6 @@ class Project:
     def closing(self, frame: int) -> ClosingLines:
         """The frame's closing lines drawn by hand (none: empty)."""
         return self._closing.get(frame, ClosingLines())
-
-    @property
-    def closing_lines(self) -> Mapping[int, ClosingLines]:
-        """Every frame's closing lines, for an engine to segment with."""
-        return MappingProxyType(dict(self._closing))
 
     def fills_for(self, frame: int, regions: Regions) -> FillMap | None:
         """The frame's fills, fitted to ``regions`` (None when it has none)."""

@@ -191,13 +191,13 @@ def segment(
     sees the drawing alone, so a line drawn in one place never changes
     the closures found in another."""
     closures = close_gaps(lineart.line, gap)
-    barrier = lineart.line | closures.mask
+    barrier = lineart.line
     if closing:
-        segments, mask = opened_closures(
-            closures.segments, closures.mask, closing.openings
+        closures = Closures(
+            *opened_closures(closures.segments, closures.mask, closing.openings)
         )
-        closures = Closures(segments=segments, mask=mask)
-        barrier = lineart.line | mask | closing.mask(lineart.line.shape)
+        barrier = barrier | closing.mask(barrier.shape)
+    barrier = barrier | closures.mask
     free = (~barrier).view(np.uint8)
     n_cc, cc, stats, centroids = cv2.connectedComponentsWithStats(
         free, connectivity=4, ltype=cv2.CV_32S

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import engine.facade as facade
-from engine.closing_lines import ClosingLines
 
 
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
@@ -17,11 +16,9 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     counts: Counter[int] = Counter()
     load = facade.ShotEngine._load
 
-    def counting_load(
-        self: facade.ShotEngine, number: int, closing: ClosingLines | None = None
-    ) -> Any:
+    def counting_load(self: facade.ShotEngine, number: int, *rest: Any) -> Any:
         counts[number] += 1
-        return load(self, number, closing)
+        return load(self, number, *rest)
 
     monkeypatch.setattr(facade.ShotEngine, "_load", counting_load)
     return counts

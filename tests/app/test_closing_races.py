@@ -6,6 +6,7 @@ undone while a change is worked out, and long chains of undo and redo."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from app_helpers import (
@@ -47,14 +48,19 @@ def hold_closing_jobs(window: MainWindow) -> threading.Event:
     return release
 
 
-def hold_worker(window: MainWindow) -> threading.Event:
-    """A task holding the worker thread until set: what is submitted after
-    it runs after what the window does meanwhile."""
+def redo_while_it_waits(
+    qtbot: QtBot, window: MainWindow, start: Callable[[], Job | None]
+) -> None:
+    """A task (a save, an export) started, and Ctrl+Shift+Z pressed while
+    it waits its turn behind another, which then lets it run to its end."""
     gate = threading.Event()
     window.session.jobs.submit(
         Job("gate", lambda _p, _c: gate.wait(10), cancellable=False)
     )
-    return gate
+    job = start()
+    window.session.undo_stack.redo()
+    gate.set()
+    wait_job(qtbot, job)
 
 
 def split_paint_remove_undo(
@@ -109,12 +115,8 @@ def test_a_save_is_of_the_painting_it_began_with_whatever_is_undone_meanwhile(
     qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
 ) -> None:
     count, _ = split_paint_remove_undo(qtbot, window, shot_dir)
-    gate = hold_worker(window)
     saved = tmp_path / "scene.cadmium"
-    save = window.files.save_as(saved)
-    window.session.undo_stack.redo()  # the line removed while the save waits
-    gate.set()
-    wait_job(qtbot, save)
+    redo_while_it_waits(qtbot, window, lambda: window.files.save_as(saved))
     window.session.undo_stack.undo()
     wait_regions(qtbot, window, count + 1)
     assert not window.session.modified
@@ -125,12 +127,8 @@ def test_an_export_is_of_the_painting_it_began_with(
     qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
 ) -> None:
     _, x0 = split_paint_remove_undo(qtbot, window, shot_dir)
-    gate = hold_worker(window)
     out = tmp_path / "out"
-    job = window.files.export(out)
-    window.session.undo_stack.redo()
-    gate.set()
-    wait_job(qtbot, job)
+    redo_while_it_waits(qtbot, window, lambda: window.files.export(out))
     exported = read_image(out / "color" / "A_0001.png")
     assert tuple(exported[60, x0 + 30, :3]) == style_rgb(window, 4)
 

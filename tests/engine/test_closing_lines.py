@@ -10,7 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from probes import count_loads
 
+from engine.carry import resegment_fills
 from engine.closing_lines import (
     ClosingLines,
     closure_near,
@@ -22,7 +24,7 @@ from engine.facade import ShotEngine
 from engine.gaps import Closures
 from engine.palette import default_palette
 from engine.project import FillMode, Project, load_project, save_project
-from engine.regions import segment_image
+from engine.regions import Regions, segment_image
 from engine.shot import open_shot
 
 
@@ -93,8 +95,8 @@ def test_closing_lines_read_back_from_their_json() -> None:
     ):
         with pytest.raises(CadmiumError, match="closing lines"):
             ClosingLines.from_json(damaged)
-    with pytest.raises(CadmiumError, match="outside the 20x20 frame"):
-        ClosingLines.from_json({"strokes": [[1, 2, 30, 4]]}, (20, 20))
+    with pytest.raises(CadmiumError, match="outside any frame"):
+        ClosingLines.from_json({"strokes": [[1, 2, 30, 70000]]})
 
 
 def paint_box_shot(tmp_path: Path) -> tuple[Project, ShotEngine]:
@@ -120,23 +122,25 @@ def close_frame(
     project: Project, engine: ShotEngine, frame: int, lines: ClosingLines
 ) -> None:
     """As the application does: the frame segmented with the new lines, its
-    fills carried, the edit committed, the engine told."""
-    from engine.carry import resegment_fills
-
-    before = engine.frame(frame).regions
+    fills carried, the edit committed."""
+    before = regions_of(project, engine, frame)
     after = engine.frame(frame, lines).regions
     fills = project.fills_for(frame, before)
     carried = resegment_fills(fills, before, after) if fills is not None else None
     project.commit(
         project.closing_edit(frame, lines, carried, after.numbering, "Closing line")
     )
-    engine.set_closing_lines(frame, project.closing(frame))
+
+
+def regions_of(project: Project, engine: ShotEngine, frame: int) -> Regions:
+    """The frame's regions with the project's closing lines on it."""
+    return engine.frame(frame, project.closing(frame)).regions
 
 
 def styles_at(
     project: Project, engine: ShotEngine, frame: int, *points: tuple[int, int]
 ) -> list[int]:
-    regions = engine.frame(frame).regions
+    regions = regions_of(project, engine, frame)
     fills = project.fills_for(frame, regions)
     assert fills is not None
     return [int(fills.style[regions.region_at(x, y)]) for x, y in points]
@@ -150,23 +154,21 @@ def test_closing_a_painted_region_keeps_both_sides_painted_and_undo_restores_it(
     assert before is not None
     lines = ClosingLines().adding(stroke_across_gap(open_box()))
     close_frame(project, engine, 1, lines)
-    assert engine.frame(1).regions.count == len(before) + 1
+    split = regions_of(project, engine, 1)
+    assert split.count == len(before) + 1
     assert styles_at(project, engine, 1, (50, 45), (130, 45), (5, 5)) == [3, 3, 1]
     # The sides are regions of their own now: one takes another style.
-    right = engine.frame(1).regions.region_at(130, 45)
-    count = engine.frame(1).regions.count
-    project.commit(project.fill_edit(1, count, [right], 5, FillMode.PAINT))
+    right = split.region_at(130, 45)
+    project.commit(project.fill_edit(1, split.count, [right], 5, FillMode.PAINT))
     assert styles_at(project, engine, 1, (50, 45), (130, 45)) == [3, 5]
     project.undo()
     project.undo()
-    engine.set_closing_lines(1, project.closing(1))
     assert not project.closing(1)
     after_undo = project.fills(1)
     assert after_undo is not None and not after_undo.differs(before).any()
     assert project.fills_for(1, engine.frame(1).regions) is after_undo
     project.redo()
     project.redo()
-    engine.set_closing_lines(1, project.closing(1))
     assert styles_at(project, engine, 1, (50, 45), (130, 45)) == [3, 5]
 
 
@@ -177,17 +179,16 @@ def test_closing_lines_are_saved_with_the_project_and_fit_its_fills(
     lines = ClosingLines().adding(stroke_across_gap(open_box())).opening((5, 95))
     close_frame(project, engine, 1, lines)
     path = tmp_path / "scene.cadmium"
-    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    frame_of = engine.analyser(project.snapshot().closing)
+    save_project(project.snapshot(), path, regions_of=lambda n: frame_of(n).regions)
     shot_files = sorted(p.name for p in (tmp_path / "shot").rglob("*"))
     assert shot_files == ["0001.png", "0002.png", "line"]  # the shot untouched
     loaded = load_project(path)
     assert loaded.closing(1) == lines
     assert not loaded.closing(2)
-    reopened = ShotEngine(
-        shot=loaded.shot, gap=0, matcher="overlap", closing=loaded.closing_lines
-    )
-    regions = reopened.frame(1).regions
-    assert regions.layout == engine.frame(1).regions.layout
+    reopened = ShotEngine(shot=loaded.shot, gap=0, matcher="overlap")
+    regions = reopened.frame(1, loaded.closing(1)).regions
+    assert regions.layout == regions_of(project, engine, 1).layout
     fitted = loaded.adopt(1, regions)
     saved = project.fills(1)
     assert fitted is not None and saved is not None
@@ -207,22 +208,18 @@ def test_a_damaged_closing_entry_is_named_when_the_project_opens(
         load_project(path)
 
 
-def test_an_engine_segments_each_frame_with_its_own_closing_lines(
-    tmp_path: Path,
+def test_an_engine_keeps_a_frame_analysed_with_and_without_closing_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project, engine = paint_box_shot(tmp_path)
-    count = engine.frame(2).regions.count
+    _, engine = paint_box_shot(tmp_path)
+    loads = count_loads(monkeypatch)
     lines = ClosingLines().adding(stroke_across_gap(open_box()))
-    # Asked for with other lines (a change about to be made): the frame's
-    # own stay as they were until it is made.
-    assert engine.frame(2, lines).regions.count == count + 1
-    assert engine.frame(2).regions.count == count
-    engine.set_closing_lines(2, lines)
-    assert engine.frame(2).regions.count == count + 1
-    assert engine.frame(1).regions.count == count
-    engine.set_closing_lines(2, ClosingLines())
-    assert engine.frame(2).regions.count == count
-    assert project.fills(2) is None  # nothing painted there meanwhile
+    plain = engine.frame(2)
+    closed = engine.frame(2, lines)
+    assert closed.regions.count == plain.regions.count + 1
+    # A change being worked out needs both: neither pushes the other out.
+    assert engine.frame(2) is plain and engine.frame(2, lines) is closed
+    assert loads[2] == 2
 
 
 def test_a_closure_without_a_segment_is_found_and_opened_by_its_pixels() -> None:
