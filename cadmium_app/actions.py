@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from cadmium_app.carry_closing import BACK, FORWARD
 from cadmium_app.gap import PRESETS
 from cadmium_app.tools import Tool
 from engine.project import FillMode
@@ -101,6 +102,8 @@ class Actions:
     fill_tool: QAction
     picker_tool: QAction
     close_tool: QAction
+    carry_lines_forward: QAction
+    carry_lines_back: QAction
     mode_paint: QAction
     mode_paint_unpainted: QAction
     mode_unpaint: QAction
@@ -238,6 +241,22 @@ def build_actions(w: MainWindow) -> Actions:
             icon_name="close_gap",
             tip="Draw closing lines across gaps left open; click one to remove "
             "it, a closure (cyan) to open it",
+        ),
+        carry_lines_forward=make_action(
+            w,
+            "Carry closing lines forward",
+            lambda: w.carrier.carry(FORWARD),
+            shortcut="Shift+G",
+            tip="Carry this frame's closing lines to each frame after it, up "
+            "to the next key, moved with the regions they part",
+        ),
+        carry_lines_back=make_action(
+            w,
+            "Carry closing lines back",
+            lambda: w.carrier.carry(BACK),
+            shortcut="Ctrl+Shift+G",
+            tip="Carry this frame's closing lines to each frame before it, "
+            "back to the key before, moved with the regions they part",
         ),
         mode_paint=make_action(
             w, "Paint", lambda: tools.set_mode(FillMode.PAINT), shortcut="Alt+1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +36,16 @@ def by_frame(reasons: dict[int, str], shown: int = 4) -> str:
     listed = "; ".join(f"{n}: {reasons[n]}" for n in numbers[:shown])
     more = f"; and {len(numbers) - shown} more" if len(numbers) > shown else ""
     return listed + more
+
+
+def frames_text(numbers: Sequence[int]) -> str:
+    """Frame numbers in words: "frame 4", "frames 2-11", "frames 2, 5, 7"."""
+    if len(numbers) == 1:
+        return f"frame {numbers[0]}"
+    ordered = sorted(numbers)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"frames {ordered[0]}-{ordered[-1]}"
+    return "frames " + ", ".join(str(n) for n in ordered)
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])

@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from cadmium_app.dialogs import Dialogs, by_frame
+from cadmium_app.dialogs import Dialogs, by_frame, frames_text
 from cadmium_app.frames import FrameService
 from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
@@ -25,7 +25,14 @@ from cadmium_app.watch import ShotWatcher
 from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
-from engine.history import ClosingEdit, Edit, FillEdit, GapEdit, PaletteEdit
+from engine.history import (
+    ClosingCarry,
+    ClosingEdit,
+    Edit,
+    FillEdit,
+    GapEdit,
+    PaletteEdit,
+)
 from engine.matching import Frame
 from engine.project import Project
 from engine.regions import Regions
@@ -422,6 +429,9 @@ class Session(QObject):
         edit on one frame: show that frame, so the change is seen where it
         happened (a review goes on to the next frame, and Ctrl+Z there
         changed the frame before, out of sight), and say what was done."""
+        if isinstance(edit, ClosingCarry):
+            self.status.emit(f"{done} {edit.label} ({frames_text(edit.frames)})")
+            return
         if isinstance(edit, ClosingEdit):
             frame = edit.frame
             if self.project is None or frame not in self.project.shot.line:
@@ -450,10 +460,11 @@ class Session(QObject):
 
     def notify(self, edit: Edit) -> None:
         """Tell the panels what an edit (or its undo) changed."""
-        if isinstance(edit, ClosingEdit):
+        if isinstance(edit, ClosingEdit | ClosingCarry):
             # The frame is segmented anew, before its fills (numbered by the
             # new regions) are fitted to any: those loaded are the old ones.
-            self.frames.reanalyse(edit.frame)
+            for number in edit.frames:
+                self.frames.reanalyse(number)
         if not isinstance(edit, GapEdit):
             # Fills it puts back may be numbered by a drawing the frame had
             # before it was redrawn: fit them to the regions loaded now.

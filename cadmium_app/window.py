@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from cadmium_app.actions import Actions, build_actions, icon, retitle
 from cadmium_app.canvas import Canvas
+from cadmium_app.carry_closing import ClosingCarrier
 from cadmium_app.correspondence import CorrespondenceController, CorrespondenceWindow
 from cadmium_app.dialogs import Dialogs
 from cadmium_app.files import FileController
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(self.session)
         self.files.close_requested.connect(self.close)
         self.propagation = PropagationController(self.session, self.timeline)
+        self.carrier = ClosingCarrier(self.session)
         self.gap = GapController(self.session, GapWidget())
         self.correspondence = CorrespondenceController(
             self.session, CorrespondenceWindow(self)
@@ -162,6 +164,8 @@ class MainWindow(QMainWindow):
                 None,
                 *a.gap_presets,
                 a.close_tool,
+                a.carry_lines_forward,
+                a.carry_lines_back,
             ],
             "&Navigate": [
                 a.previous_frame,

@@ -170,7 +170,7 @@ def closure_near(closures: Closures, x: float, y: float, reach: float) -> Point 
     if segment is not None:
         x0, y0, x1, y1 = (int(v) for v in closures.segments[segment])
         return (x0 + x1) // 2, (y0 + y1) // 2
-    return _nearest_pixel(closures.mask, x, y, reach)
+    return nearest_pixel(closures.mask, x, y, reach)
 
 
 def opened_closures(
@@ -203,10 +203,10 @@ def _nearest_line_pixel(line: np.ndarray, point: Point, reach: float) -> Point |
     """The line pixel nearest ``point`` within ``reach`` (None: none, or the
     point is on a line)."""
     x, y = point
-    return None if line[y, x] else _nearest_pixel(line, x, y, reach)
+    return None if line[y, x] else nearest_pixel(line, x, y, reach)
 
 
-def _nearest_pixel(mask: np.ndarray, x: float, y: float, reach: float) -> Point | None:
+def nearest_pixel(mask: np.ndarray, x: float, y: float, reach: float) -> Point | None:
     """The pixel of ``mask`` nearest (x, y) within ``reach`` px."""
     r = int(np.ceil(reach))
     cx, cy = round(x), round(y)

@@ -10,7 +10,8 @@ tool or one propagation run is one edit. Palette edits keep the palette
 before and after (palettes are small and immutable); one that deletes a
 style also keeps the fills of the frames it renumbered, before and after. A
 gap change keeps the fills of the whole shot before and after, and a change
-of one frame's closing lines that frame's.
+of one frame's closing lines that frame's (closing lines carried to several
+frames are one such change per frame, undone together).
 
 The application wraps each edit in a thin ``QUndoCommand``; this module knows
 nothing of Qt, so the same history drives tests and scripts.
@@ -348,7 +349,33 @@ class ClosingEdit:
         return self.lines_before, self.fills_before, self.numbering_before
 
 
-Edit = FillEdit | PaletteEdit | GapEdit | ClosingEdit
+@dataclass(frozen=True)
+class ClosingCarry:
+    """Closing lines carried to several frames (`engine.closing_carry`):
+    a `ClosingEdit` per frame, one undo step."""
+
+    label: str
+    edits: tuple[ClosingEdit, ...]
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        return tuple(edit.frame for edit in self.edits)
+
+    def on(self, frame: int) -> ClosingEdit | None:
+        """The change it made to ``frame`` (None: none)."""
+        return next((edit for edit in self.edits if edit.frame == frame), None)
+
+
+Edit = FillEdit | PaletteEdit | GapEdit | ClosingEdit | ClosingCarry
+
+
+def closing_change(edit: Edit, frame: int) -> ClosingEdit | None:
+    """The change ``edit`` made to ``frame``'s closing lines (None: none)."""
+    if isinstance(edit, ClosingEdit):
+        return edit if edit.frame == frame else None
+    if isinstance(edit, ClosingCarry):
+        return edit.on(frame)
+    return None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ from engine.fills import (
 )
 from engine.gaps import gap_problem
 from engine.history import (
+    ClosingCarry,
     ClosingEdit,
     Edit,
     FillEdit,
@@ -77,6 +78,7 @@ from engine.history import (
     GapEdit,
     History,
     PaletteEdit,
+    closing_change,
     frame_diff,
 )
 from engine.imageio import (
@@ -434,9 +436,7 @@ class Project:
         for stack in (self.history.undo_stack, self.history.redo_stack):
             for step in reversed(stack):
                 edit = step.edit
-                if isinstance(edit, GapEdit) or (
-                    isinstance(edit, ClosingEdit) and edit.frame == frame
-                ):
+                if isinstance(edit, GapEdit) or closing_change(edit, frame):
                     break
                 if not isinstance(edit, PaletteEdit) or frame in edit.frames:
                     continue
@@ -837,6 +837,10 @@ class Project:
         if isinstance(edit, ClosingEdit):
             self._apply_closing(edit, forward)
             return
+        if isinstance(edit, ClosingCarry):
+            for change in edit.edits if forward else reversed(edit.edits):
+                self._apply_closing(change, forward)
+            return
         if isinstance(edit, GapEdit):
             self.gap = edit.gap_after if forward else edit.gap_before
             self._fills = dict(edit.fills_after if forward else edit.fills_before)
@@ -1006,11 +1010,11 @@ class Project:
                 isinstance(edit, PaletteEdit) and edit.renumbers
             ):
                 return None
-            if isinstance(edit, ClosingEdit) and edit.frame == frame:
-                back = edit.lines_before == lines
-                return (
-                    edit if back and edit.lines_after == self.closing(frame) else None
-                )
+            change = closing_change(edit, frame)
+            if change is not None:
+                back = change.lines_before == lines
+                now = change.lines_after == self.closing(frame)
+                return change if back and now else None
         return None
 
     def left_gap(self, gap: int) -> GapEdit | None:

@@ -1,0 +1,283 @@
+"""Carrying a frame's closing lines to the frames after it (or before it).
+
+A closing line drawn on a key (a shadow shape parted from the skin, a gap
+the automatic closing missed) is wanted on the in-betweens too, where the
+drawing has moved. Each line is carried one frame at a time, as an
+in-betweener would redraw it: it keeps its place *within the region it
+parts*. The regions on either side of the line are found in the frame it
+comes from; the matcher says which regions of the next frame they became;
+the line is moved by the map from the first group's bounding box to the
+second's (so it follows the region's motion, squash and stretch), and each
+end is put back on the nearest line. It is kept only where it parts a
+region there; else it stops (said, not guessed: the animator draws it).
+
+Openings (automatic closures dropped by hand) are carried alike, onto the
+nearest automatic closure of the next frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.closing_lines import ClosingLines, Point, closure_near, nearest_pixel
+from engine.fills import FillMap
+from engine.matching import Correspondence, Frame, Matcher
+from engine.regions import Regions
+
+# A carried line's end is put on the nearest line within this share of the
+# line's length (at least `MIN_REACH` px): how far the drawing may have
+# moved from where the region's box says it should be.
+END_REACH = 0.25
+MIN_REACH = 4.0
+# A carried line this near (mean px) a line the frame has is that line.
+SAME_LINE_PX = 3.0
+# A carried opening looks this far (px, at least) for a closure to open.
+OPENING_REACH = 8.0
+
+
+@dataclass(frozen=True)
+class CarriedLines:
+    """A frame's closing lines with those carried to it.
+
+    lines:    the frame's own lines and those carried (one stroke each).
+    strokes:  per line carried from the frame before, where it lies now
+              (None: lost: it parts no region here, or its regions have
+              no match); a line the frame had already is found, not added.
+    openings: per opening carried, likewise.
+    """
+
+    lines: ClosingLines
+    strokes: tuple[tuple[Point, ...] | None, ...]
+    openings: tuple[Point | None, ...]
+
+    @property
+    def carried(self) -> ClosingLines:
+        """The lines that came through, for the next frame."""
+        return ClosingLines(
+            tuple(s for s in self.strokes if s is not None),
+            tuple(o for o in self.openings if o is not None),
+        )
+
+    @property
+    def lost_strokes(self) -> int:
+        return sum(s is None for s in self.strokes)
+
+    @property
+    def lost_openings(self) -> int:
+        return sum(o is None for o in self.openings)
+
+
+@dataclass(frozen=True)
+class CarriedFrame:
+    """One frame's result: its analysis with its own lines (``before``,
+    ``before_lines``) and with those carried to it too (``after``)."""
+
+    number: int
+    before: Frame
+    before_lines: ClosingLines
+    after: Frame
+    lines: CarriedLines
+
+
+def carry_lines(
+    source: Frame,
+    lines: ClosingLines,
+    target: Frame,
+    corr: Correspondence,
+    own: ClosingLines,
+    segment: Callable[[ClosingLines], Regions],
+) -> CarriedLines:
+    """``lines`` of ``source`` (segmented with them) on ``target``
+    (segmented with its ``own`` lines), by ``corr`` (target regions to
+    source regions). ``segment`` segments the target with other lines: a
+    line is kept only where it parts a region."""
+    now = own
+    count = target.regions.count
+    strokes: list[tuple[Point, ...] | None] = []
+    for stroke in lines.strokes:
+        moved = _moved_stroke(source, stroke, target, corr)
+        if moved is None:
+            strokes.append(None)
+            continue
+        same = _same_stroke(now, moved)
+        if same is not None:
+            strokes.append(same)
+            continue
+        parted = segment(now.adding(moved)).count
+        if parted <= count:
+            strokes.append(None)
+            continue
+        now, count = now.adding(moved), parted
+        strokes.append(moved)
+    openings: list[Point | None] = []
+    for at in lines.openings:
+        point = _moved_opening(source, at, target, corr, now.openings)
+        if point is not None and point not in now.openings:
+            now = now.opening(point)
+        openings.append(point)
+    return CarriedLines(now, tuple(strokes), tuple(openings))
+
+
+def carry_through(
+    start: Frame,
+    fills: FillMap,
+    lines: ClosingLines,
+    frames: Sequence[int],
+    *,
+    analyse: Callable[[int, ClosingLines], Frame],
+    own: Callable[[int], ClosingLines],
+    fills_on: Callable[[CarriedFrame], FillMap],
+    matcher: Matcher,
+) -> Iterator[CarriedFrame]:
+    """Carry ``lines`` of ``start`` (analysed with them, painted with
+    ``fills``) through ``frames`` in turn, each frame's from the one
+    before; stops where none comes through.
+
+    analyse: a frame segmented with the given lines; own: a frame's lines
+    now; fills_on: a frame's fills on its regions after the lines came
+    (the next frame is matched to them)."""
+    source, source_fills = start, fills
+    for number in frames:
+        if not lines:
+            return
+        drawn = own(number)
+        before = analyse(number, drawn)
+        corr = matcher.match(source, source_fills, before)
+
+        def segment(with_lines: ClosingLines, number: int = number) -> Regions:
+            return analyse(number, with_lines).regions
+
+        carried = carry_lines(source, lines, before, corr, drawn, segment)
+        after = analyse(number, carried.lines)
+        done = CarriedFrame(number, before, drawn, after, carried)
+        source_fills = fills_on(done)
+        yield done
+        source, lines = after, carried.carried
+
+
+def beside(regions: Regions, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
+    """Region indices touching ``strokes`` (the two sides of each)."""
+    if not strokes:
+        return np.zeros(0, np.int64)
+    mask = ClosingLines(tuple(tuple(s) for s in strokes)).mask(regions.shape)
+    near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    labels = np.unique(regions.labels[near])
+    return (labels[labels > 0] - 1).astype(np.int64)
+
+
+def _moved_stroke(
+    source: Frame, stroke: tuple[Point, ...], target: Frame, corr: Correspondence
+) -> tuple[Point, ...] | None:
+    """``stroke`` moved to where its regions went on ``target``, its ends
+    put on the nearest lines there; None when its regions have no match."""
+    parted = beside(source.regions, [stroke])
+    box = _boxes(source, parted, target, corr)
+    if box is None:
+        return None
+    points = _mapped(np.array(stroke, np.float64), *box)
+    height, width = target.regions.shape
+    points[:, 0] = np.clip(points[:, 0], 0, width - 1)
+    points[:, 1] = np.clip(points[:, 1], 0, height - 1)
+    whole = np.rint(points).astype(np.int64)
+    length = float(np.hypot(*np.diff(whole, axis=0).T).sum())
+    reach = max(MIN_REACH, END_REACH * length)
+    line = target.lineart.line
+    for end in (0, -1):
+        x, y = (int(v) for v in whole[end])
+        if not line[y, x]:
+            snapped = nearest_pixel(line, x, y, reach)
+            if snapped is not None:
+                whole[end] = snapped
+    keep = np.ones(len(whole), bool)
+    keep[1:] = np.any(whole[1:] != whole[:-1], axis=1)
+    moved = tuple((int(x), int(y)) for x, y in whole[keep])
+    return moved if len(moved) >= 2 else None
+
+
+def _moved_opening(
+    source: Frame,
+    at: Point,
+    target: Frame,
+    corr: Correspondence,
+    opened: Sequence[Point],
+) -> Point | None:
+    """An opening moved to where its region went on ``target``: one the
+    target has ``opened`` already near there, else the nearest automatic
+    closure there (None: none near, or no match)."""
+    region = source.regions.region_at(*at)
+    if region is None:
+        return None
+    box = _boxes(source, np.array([region]), target, corr)
+    if box is None:
+        return None
+    (x, y), *_ = _mapped(np.array([at], np.float64), *box)
+    x0, y0, x1, y1 = box[1]
+    reach = max(OPENING_REACH, 0.05 * max(x1 - x0, y1 - y0))
+    if opened:
+        points = np.array(opened, np.float64)
+        distance = np.hypot(points[:, 0] - x, points[:, 1] - y)
+        if distance.min() <= reach:
+            return opened[int(np.argmin(distance))]
+    return closure_near(target.regions.closures, float(x), float(y), reach)
+
+
+def _boxes(
+    source: Frame, regions: np.ndarray, target: Frame, corr: Correspondence
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bounding box (x0, y0, x1, y1) of ``regions`` of the source, and
+    that of the target regions matched to them: each target region whose
+    best match is one of them (else the one that most matches them)."""
+    if not len(regions) or corr.n_target == 0:
+        return None
+    best, _ = corr.best()
+    matched = np.flatnonzero(np.isin(best, regions))
+    if not len(matched):
+        mass = corr.prob[:, regions].sum(axis=1)
+        top = int(np.argmax(mass))
+        if mass[top] < 0.25:
+            return None
+        matched = np.array([top])
+    return _box(source.regions, regions), _box(target.regions, matched)
+
+
+def _box(regions: Regions, which: np.ndarray) -> np.ndarray:
+    boxes = regions.table.bbox[which].astype(np.float64)
+    return np.array(
+        [boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()]
+    )
+
+
+def _mapped(points: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Points in box ``old`` to the same place in box ``new``."""
+    scale = (new[2:] - new[:2]) / np.maximum(old[2:] - old[:2], 1.0)
+    return new[:2] + (points - old[:2]) * scale
+
+
+def _same_stroke(
+    lines: ClosingLines, stroke: tuple[Point, ...]
+) -> tuple[Point, ...] | None:
+    """A line of ``lines`` lying along ``stroke`` (within `SAME_LINE_PX`
+    on average, both ways), if any."""
+    mine = _dense(stroke)
+    for other in lines.strokes:
+        theirs = _dense(other)
+        gaps = np.hypot(*(mine[:, None, :] - theirs[None, :, :]).transpose(2, 0, 1))
+        if max(gaps.min(axis=1).mean(), gaps.min(axis=0).mean()) <= SAME_LINE_PX:
+            return other
+    return None
+
+
+def _dense(stroke: Sequence[Point], step: float = 2.0) -> np.ndarray:
+    """Points every ``step`` px along a polyline."""
+    points = np.array(stroke, np.float64)
+    out = [points[:1]]
+    for a, b in itertools.pairwise(points):
+        n = max(1, int(np.ceil(np.hypot(*(b - a)) / step)))
+        t = np.linspace(0, 1, n + 1)[1:, None]
+        out.append(a + (b - a) * t)
+    return np.concatenate(out)

@@ -1,0 +1,150 @@
+"""Carry closing lines (Shift+G, Ctrl+Shift+G): a key's closing line goes
+to its in-betweens, up to the next key, moved with the drawing; one undo
+step; propagation then paints each side from the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+from app_helpers import (
+    BOX,
+    box_rect,
+    go_to,
+    make_shot,
+    pixel,
+    status_log,
+    style_rgb,
+    wait_job,
+    wait_ready,
+)
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from test_closing import split_and_paint
+
+from cadmium_app.window import MainWindow
+from engine.project import Project
+
+
+def halves(window: MainWindow, frame: int) -> tuple[tuple[int, int, int], ...]:
+    """The colours shown left and right of the middle of frame's box."""
+    x0, _, _, _ = box_rect(frame)
+    return pixel(window, x0 + 10, 60), pixel(window, x0 + 30, 60)
+
+
+def carry(qtbot: QtBot, window: MainWindow, *, back: bool = False) -> None:
+    modifiers = Qt.KeyboardModifier.ShiftModifier
+    if back:
+        modifiers |= Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G, modifiers)
+    wait_job(qtbot, window.carrier.last_job)
+    wait_ready(qtbot, window)
+
+
+def split_and_propagate(qtbot: QtBot, window: MainWindow, shot: Path) -> Project:
+    """`split_and_paint` on key 1, then propagated (each in-between's box
+    is one region, and takes one colour), and back on frame 1."""
+    split_and_paint(qtbot, window, shot)
+    wait_job(qtbot, window.propagation.propagate_all())
+    go_to(qtbot, window, 1)
+    project = window.session.project
+    assert project is not None
+    return project
+
+
+def test_a_keys_closing_line_goes_to_its_inbetweens_and_propagation_paints_them(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    project = split_and_propagate(qtbot, window, shot_dir)
+    said = status_log(window)
+    steps = window.session.undo_stack.count()
+    carry(qtbot, window)
+    assert said[-1] == (
+        "Frame 1's closing lines carried to frames 2-6 (Ctrl+Z undoes it); "
+        "propagate to paint the regions they part"
+    )
+    assert window.session.undo_stack.count() == steps + 1
+    for frame in range(2, 7):
+        (stroke,) = project.closing(frame).strokes
+        x0, y0, _, y1 = box_rect(frame)
+        # Down the middle of the box as it is on that frame, top to bottom.
+        assert all(abs(x - (x0 + 20)) <= 2 for x, _ in stroke)
+        assert {stroke[0][1], stroke[-1][1]} <= {y0 - 1, y0, y0 + 1, y1 - 1, y1, y1 + 1}
+    # Both sides keep the colour the box had, flagged for review.
+    go_to(qtbot, window, 4)
+    left, right = halves(window, 4)
+    assert left == right
+    fills = project.fills(4)
+    assert fills is not None and fills.flagged.sum() >= 2
+    # Propagation paints each side as the key has it.
+    wait_job(qtbot, window.propagation.propagate_all())
+    for frame in (2, 4, 6):
+        go_to(qtbot, window, frame)
+        assert halves(window, frame) == (BOX[:3], style_rgb(window, 4))
+
+
+def test_one_undo_takes_every_carried_line_back_and_redo_brings_them(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    project = split_and_propagate(qtbot, window, shot_dir)
+    before = {frame: project.fills(frame) for frame in range(2, 7)}
+    carry(qtbot, window)
+    carried = {frame: project.closing(frame) for frame in range(2, 7)}
+    said = status_log(window)
+    window.session.undo_stack.undo()
+    assert said[-1] == "Undid Carry closing lines from frame 1 (frames 2-6)"
+    for frame in range(2, 7):
+        assert not project.closing(frame)
+        now, then = project.fills(frame), before[frame]
+        assert now is not None and then is not None and not now.differs(then).any()
+    window.session.undo_stack.redo()
+    assert {frame: project.closing(frame) for frame in range(2, 7)} == carried
+    # Carried again: every line is there already; nothing changes.
+    steps = window.session.undo_stack.count()
+    carry(qtbot, window)
+    assert window.session.undo_stack.count() == steps
+    assert {frame: project.closing(frame) for frame in range(2, 7)} == carried
+
+
+def test_lines_stop_at_the_next_key_and_go_back_to_the_key_before(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    shot = make_shot(tmp_path / "keyed", frames=6, keys=(1, 4))
+    split_and_paint(qtbot, window, shot)
+    project = window.session.project
+    assert project is not None
+    carry(qtbot, window)
+    assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
+    # From frame 3 back: frame 2 has the line already; nothing to add.
+    go_to(qtbot, window, 3)
+    said = status_log(window)
+    carry(qtbot, window, back=True)
+    assert said[-1] == "Frame 3's closing lines are on frame 2 already"
+    go_to(qtbot, window, 6)
+    carry(qtbot, window)
+    assert said[-1] == (
+        "Frame 6 has no closing lines to carry (draw them with the Close gap tool, G)"
+    )
+
+
+def test_a_line_that_would_part_nothing_stops_and_says_where(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    # Frame 4's box is inked in two down its middle: the line carried there
+    # parts nothing more, and goes no further.
+    path = shot_dir / "line" / "A_0004.png"
+    line = cv2.imread(str(path))
+    x0, y0, _, y1 = box_rect(4)
+    cv2.line(line, (x0 + 20, y0), (x0 + 20, y1), (0, 0, 0), 2)
+    cv2.imwrite(str(path), line)
+    split_and_paint(qtbot, window, shot_dir)
+    project = window.session.project
+    assert project is not None
+    said = status_log(window)
+    carry(qtbot, window)
+    assert said[-1] == (
+        "Frame 1's closing lines carried to frames 2-3 (Ctrl+Z undoes it); "
+        "propagate to paint the regions they part; a line stopped at frame 4 "
+        "(it would part no region there: draw it by hand)"
+    )
+    assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
