@@ -27,6 +27,7 @@ from engine.facade import (
     DEVICES,
     MATCHERS,
     check_gap_option,
+    colorize_project,
     colorize_shot,
 )
 from engine.gaps import GAP_REFERENCE_SIDE, MAX_GAP, default_gap
@@ -37,6 +38,7 @@ from engine.imageio import (
     read_image,
     same_path,
 )
+from engine.project import PROJECT_SUFFIX
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
@@ -84,7 +86,14 @@ def build_parser(
     seg.add_argument("--preview", type=Path, help="random-colour preview PNG")
 
     col = sub.add_parser("colorize-shot", help="paint every frame from the keys")
-    col.add_argument("shots", type=Path, nargs="+", metavar="SHOT")
+    col.add_argument(
+        "shots",
+        type=Path,
+        nargs="+",
+        metavar="SHOT",
+        help="a shot folder, or a project saved by the application (.cadmium: "
+        "its painting, keys, gap and closing lines)",
+    )
     col.add_argument("--out", type=Path, required=True, help="output folder")
     col.add_argument("--device", choices=DEVICES, default="auto")
     col.add_argument("--keys", type=_frame_list, help="key frames, e.g. 1,24")
@@ -270,6 +279,13 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
     return image
 
 
+def _output_name(shot: Path) -> str:
+    """The folder a shot's outputs go to in a batch: the shot folder's
+    name, or the project file's without its suffix."""
+    path = shot.resolve()
+    return path.stem if path.suffix == PROJECT_SUFFIX else path.name
+
+
 def run_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -277,7 +293,14 @@ def run_colorize(args: argparse.Namespace) -> int:
         raise CadmiumError(f"--flag-below {args.flag_below}: use a number from 0 to 1")
     settings = PropagationSettings(flag_below=args.flag_below)
     several = len(args.shots) > 1
-    names = [shot.resolve().name for shot in args.shots]
+    projects = [shot for shot in args.shots if shot.suffix == PROJECT_SUFFIX]
+    for option in ("keys", "gap"):
+        if projects and getattr(args, option) is not None:
+            raise CadmiumError(
+                f"--{option}: {projects[0]} is a project, which has its own "
+                f"{option} (change them in the application)"
+            )
+    names = [_output_name(shot) for shot in args.shots]
     if several and len(set(names)) != len(names):
         raise CadmiumError("several shots share a folder name; outputs would collide")
     # Nothing is ever written inside a shot, another of the batch's included
@@ -292,7 +315,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     finished: list[Path] = []
     failed: list[Path] = []
     for shot in args.shots:
-        out = args.out / shot.resolve().name if several else args.out
+        out = args.out / _output_name(shot) if several else args.out
         bars: list[tqdm] = []
 
         def progress(
@@ -315,16 +338,26 @@ def run_colorize(args: argparse.Namespace) -> int:
             bars[0].update(done - bars[0].n)
 
         try:
-            summary = colorize_shot(
-                shot_path=shot,
-                out=out,
-                device=args.device,
-                keys=args.keys,
-                gap=args.gap,
-                matcher=args.matcher,
-                settings=settings,
-                progress=progress,
-            )
+            if shot.suffix == PROJECT_SUFFIX:
+                summary = colorize_project(
+                    project_path=shot,
+                    out=out,
+                    device=args.device,
+                    matcher=args.matcher,
+                    settings=settings,
+                    progress=progress,
+                )
+            else:
+                summary = colorize_shot(
+                    shot_path=shot,
+                    out=out,
+                    device=args.device,
+                    keys=args.keys,
+                    gap=args.gap,
+                    matcher=args.matcher,
+                    settings=settings,
+                    progress=progress,
+                )
         except (KeyboardInterrupt, Terminated) as stop:
             if finished:
                 stop.add_note(

@@ -32,6 +32,7 @@ from engine.matching import (
 )
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
+from engine.project import load_project
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
@@ -457,16 +458,7 @@ def colorize_shot(
         gap = opening_gap(shot)
     check_gap_option(gap)
     key_numbers = _choose_keys(shot, keys)
-    # Propagation holds the frames it works on and hands each to the writers,
-    # so the cache only bridges reading the keys' fills and their first use
-    # (the first three keys; a later one is segmented again when reached).
-    engine = ShotEngine(
-        shot=shot, gap=gap, matcher=matcher, device=device, cache_frames=3
-    )
-    engine.check_sizes()
-    if device == "cuda":
-        resolve_device(device)  # fail now, not after the keys are read
-
+    engine = _rendering_engine(shot, gap, matcher, device)
     palette = shot.meta.palette or Palette()
     key_fills: dict[int, FillMap] = {}
     for number in key_numbers:
@@ -484,6 +476,63 @@ def colorize_shot(
         )
     finally:
         engine.close()
+
+
+def colorize_project(
+    *,
+    project_path: str | Path,
+    out: str | Path,
+    device: str = "auto",
+    matcher: str = "auto",
+    settings: PropagationSettings = PropagationSettings(),
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ColorizeSummary:
+    """Colorize the shot of a project saved by the application, as its
+    Colorize shot does: from the project's painted keys, keeping every
+    fill the animator painted, each frame segmented with the project's gap
+    and its closing lines. Written like `colorize_shot` (all or nothing)."""
+    started = time.perf_counter()
+    project = load_project(project_path)
+    out_dir = check_out_folder(project.shot, out)
+    engine = _rendering_engine(project.shot, project.gap, matcher, device)
+    snap = project.snapshot()
+    try:
+        frame_of = engine.analyser(snap.closing)
+        keys, painted = snap.propagation_inputs(lambda n: frame_of(n).regions)
+        if not keys:
+            raise CadmiumError(
+                f"{project_path}: no painted key (paint a frame in the "
+                "application and save)"
+            )
+        return render_shot(
+            engine=engine,
+            keys=keys,
+            palette=snap.palette,
+            out=out_dir,
+            painted=painted,
+            closing=snap.closing,
+            settings=settings,
+            progress=progress,
+            cancelled=cancelled,
+            started=started,
+        )
+    finally:
+        engine.close()
+
+
+def _rendering_engine(shot: Shot, gap: int, matcher: str, device: str) -> ShotEngine:
+    """The analysis for a colorize run, its frames' sizes checked."""
+    # Propagation holds the frames it works on and hands each to the writers,
+    # so the cache only bridges reading the keys' fills and their first use
+    # (the first three keys; a later one is segmented again when reached).
+    engine = ShotEngine(
+        shot=shot, gap=gap, matcher=matcher, device=device, cache_frames=3
+    )
+    engine.check_sizes()
+    if device == "cuda":
+        resolve_device(device)  # fail now, not after the keys are read
+    return engine
 
 
 # Pixels of line art analysed ahead for one batched CNN call on a GPU:
@@ -507,6 +556,7 @@ def render_shot(
     palette: Palette,
     out: str | Path,
     painted: Mapping[int, FillMap] | None = None,
+    closing: Mapping[int, ClosingLines] | None = None,
     settings: PropagationSettings = PropagationSettings(),
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
@@ -515,8 +565,10 @@ def render_shot(
     """Propagate from in-memory keys and write color/, composite/ and
     report.json into ``out`` (all or nothing, like `colorize_shot`).
 
-    ``painted`` holds animator fills to keep on any frame (keys included).
+    ``painted`` holds animator fills to keep on any frame (keys included);
+    ``closing``, closing lines drawn by hand on frames (a project's).
     """
+    closing = closing or {}
     started = time.perf_counter() if started is None else started
     shot = engine.shot
     key_numbers = sorted(keys)
@@ -533,10 +585,13 @@ def render_shot(
             # Keys are left out of the read-ahead: propagation holds each
             # key from when it is first needed, so reading it again when its
             # turn comes would only repeat the work.
+            # Frames with closing lines are segmented with them, when
+            # their turn comes.
             at = position[number]
             upcoming = frames[at + 1 : at + 1 + depth]
-            engine.prefetch([n for n in upcoming if n not in keys])
-            return engine.frame(number)
+            later = [n for n in upcoming if n not in keys and n not in closing]
+            engine.prefetch(later)
+            return engine.frame(number, closing.get(number, NO_CLOSING))
 
         results = propagate(
             frames=frames,

@@ -13,6 +13,7 @@ import pytest
 from probes import count_loads
 
 from engine.carry import resegment_fills
+from engine.cli import main
 from engine.closing_lines import (
     ClosingLines,
     closure_near,
@@ -22,6 +23,7 @@ from engine.closing_lines import (
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.gaps import Closures
+from engine.imageio import read_image
 from engine.palette import default_palette
 from engine.project import FillMode, Project, load_project, save_project
 from engine.regions import Regions, segment_image
@@ -232,3 +234,33 @@ def test_a_closure_without_a_segment_is_found_and_opened_by_its_pixels() -> None
     assert closure_near(closures, 30.0, 30.0, 3.0) is None
     _, opened = opened_closures(closures.segments, mask, [at])
     assert not opened.any()
+
+
+def test_colorize_shot_on_a_saved_project_paints_as_its_closing_lines_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A render farm colorizes the project the animator saved: the key's box
+    # parted by a closing line and its halves painted apart, the line
+    # carried to frame 2.
+    project, engine = paint_box_shot(tmp_path)
+    lines = ClosingLines().adding(stroke_across_gap(open_box()))
+    for frame in (1, 2):
+        close_frame(project, engine, frame, lines)
+    split = regions_of(project, engine, 1)
+    right = split.region_at(130, 45)
+    project.commit(project.fill_edit(1, split.count, [right], 5, FillMode.PAINT))
+    assert project.keys == {1}
+    path = tmp_path / "scene.cadmium"
+    frame_of = engine.analyser(project.snapshot().closing)
+    save_project(project.snapshot(), path, regions_of=lambda n: frame_of(n).regions)
+    out = tmp_path / "out"
+    args = ["colorize-shot", str(path), "--out", str(out), "--matcher", "overlap"]
+    assert main([*args, "--quiet"]) == 0
+    assert "2 frames from keys 1 with overlap" in capsys.readouterr().out
+    color = read_image(out / "color" / "0002.png")
+    palette = project.palette
+    assert tuple(color[45, 50]) == palette[3].color
+    assert tuple(color[45, 130]) == palette[5].color
+    # The project's own gap and keys: the shot folder's options are refused.
+    assert main([*args, "--gap", "4"]) == 2
+    assert "is a project, which has its own gap" in capsys.readouterr().err
