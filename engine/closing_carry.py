@@ -34,8 +34,15 @@ from engine.regions import Regions
 # moved from where the region's box says it should be.
 END_REACH = 0.25
 MIN_REACH = 4.0
+# A stroke's end touches this many px at most of a region across the line
+# it ends on.
+END_TOUCH = 4
 # A carried line this near (mean px) a line the frame has is that line.
 SAME_LINE_PX = 3.0
+# Regions matched whose areas are within this factor of each other are
+# the same part, redrawn; further apart, one has run into a neighbour or
+# been cut short, and its box says little of where the other lies.
+SAME_SIZE = 1.3
 # A carried opening looks this far (px, at least) for a closure to open.
 OPENING_REACH = 8.0
 
@@ -161,13 +168,15 @@ def carry_through(
 
 
 def beside(regions: Regions, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
-    """Region indices touching ``strokes`` (the two sides of each)."""
+    """Region indices along ``strokes`` (the two sides of each): those
+    touching them over more than `END_TOUCH` px, not a neighbour that an
+    end touches across a line."""
     if not strokes:
         return np.zeros(0, np.int64)
     mask = ClosingLines(tuple(tuple(s) for s in strokes)).mask(regions.shape)
     near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    labels = np.unique(regions.labels[near])
-    return (labels[labels > 0] - 1).astype(np.int64)
+    labels, counts = np.unique(regions.labels[near], return_counts=True)
+    return (labels[(labels > 0) & (counts > END_TOUCH)] - 1).astype(np.int64)
 
 
 def _moved_stroke(
@@ -230,19 +239,54 @@ def _boxes(
     source: Frame, regions: np.ndarray, target: Frame, corr: Correspondence
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The bounding box (x0, y0, x1, y1) of ``regions`` of the source, and
-    that of the target regions matched to them: each target region whose
-    best match is one of them (else the one that most matches them)."""
+    where it lies on the target: the box of the target regions matched to
+    them (each whose best match is one of them, else the one that most
+    matches them), which follows squash and stretch; but where those are
+    much larger or smaller (run together with a neighbour through a gap
+    left open, or cut short), or there are none, the source box moved as
+    the regions around it moved. None: nothing around them matched."""
     if not len(regions) or corr.n_target == 0:
         return None
+    old = _box(source.regions, regions)
     best, _ = corr.best()
     matched = np.flatnonzero(np.isin(best, regions))
     if not len(matched):
         mass = corr.prob[:, regions].sum(axis=1)
-        top = int(np.argmax(mass))
-        if mass[top] < 0.25:
-            return None
-        matched = np.array([top])
-    return _box(source.regions, regions), _box(target.regions, matched)
+        matched = np.flatnonzero(mass >= max(0.25, mass.max()))
+    ratio = target.regions.table.area[matched].sum() / max(
+        source.regions.table.area[regions].sum(), 1
+    )
+    if len(matched) and 1 / SAME_SIZE <= ratio <= SAME_SIZE:
+        return old, _box(target.regions, matched)
+    shift = _shift_around(source, regions, target, corr)
+    return None if shift is None else (old, old + np.tile(shift, 2))
+
+
+def _shift_around(
+    source: Frame, regions: np.ndarray, target: Frame, corr: Correspondence
+) -> np.ndarray | None:
+    """(dx, dy): how ``regions`` of the source and their neighbours moved
+    to the target, the median over those matched to a region of about
+    their size (None: none is)."""
+    edges = source.regions.graph.edges
+    touching = np.isin(edges, regions).any(axis=1)
+    around = np.union1d(regions, edges[touching].ravel())
+    best, score = corr.best()
+    pairs = np.flatnonzero(np.isin(best, around) & (score >= 0.5))
+    if not len(pairs):
+        return None
+    origins = best[pairs]
+    ratio = target.regions.table.area[pairs] / np.maximum(
+        source.regions.table.area[origins], 1
+    )
+    alike = (ratio >= 1 / SAME_SIZE) & (ratio <= SAME_SIZE)
+    if not alike.any():
+        return None
+    moved = (
+        target.regions.table.centroid[pairs[alike]]
+        - source.regions.table.centroid[origins[alike]]
+    )
+    return np.median(moved, axis=0).astype(np.float64)
 
 
 def _box(regions: Regions, which: np.ndarray) -> np.ndarray:

@@ -127,3 +127,34 @@ def test_an_opening_moves_onto_the_closure_of_the_next_frame() -> None:
         assert abs(x - box(result.number)[0]) <= 2 and 45 <= y <= 50
         # The box runs into the outside there too.
         assert result.after.regions.count == result.before.regions.count - 1
+
+
+def grid(frame: int, *, leak: bool = False) -> np.ndarray:
+    """A 3 x 3 grid of 30 px cells moving right 6 px a frame; ``leak``: the
+    wall between the middle cell and the one right of it open at its foot."""
+    image = np.full((160, 240, 3), 255, np.uint8)
+    x0 = 40 + 6 * frame
+    for i in range(4):
+        cv2.line(image, (x0 + 30 * i, 30), (x0 + 30 * i, 120), (0, 0, 0), 2)
+        cv2.line(image, (x0, 30 + 30 * i), (x0 + 90, 30 + 30 * i), (0, 0, 0), 2)
+    if leak:
+        image[80:89, x0 + 59 : x0 + 62] = 255
+    return image
+
+
+def test_a_line_follows_its_neighbours_where_its_region_ran_into_another() -> None:
+    # On frame 3 the middle cell runs into the one on its right through a
+    # gap: its box is twice as wide there, and says nothing of where the
+    # line goes; the cells around it, each matched to a cell of its size,
+    # say how the drawing moved.
+    images = {1: grid(1), 2: grid(2), 3: grid(3, leak=True)}
+    x0 = 40 + 6
+    across = ClosingLines((((x0 + 31, 70), (x0 + 58, 70)),))
+    results = carried(images, across)
+    assert [r.number for r in results] == [2, 3]
+    (stroke,) = results[1].lines.lines.strokes
+    left, right = 40 + 6 * 3 + 30, 40 + 6 * 3 + 60
+    xs, ys = [x for x, _ in stroke], [y for _, y in stroke]
+    assert abs(min(xs) - left) <= 2 and abs(max(xs) - right) <= 2
+    assert all(abs(y - 70) <= 1 for y in ys)
+    assert results[1].after.regions.count == results[1].before.regions.count + 1
