@@ -96,6 +96,9 @@ def run(scale: int) -> None:
             lines,
             range(2, 12),
             analyse=engine.frame,
+            segment=lambda frame, with_lines: (
+                engine.analyse_image(frame.number, frame.image, with_lines).regions
+            ),
             own=lambda _n: ClosingLines(),
             fills_on=lambda d: FillMap.empty(d.after.regions.count),
             matcher=engine.matcher,

@@ -14,25 +14,21 @@ thread and is applied to the painting as it is when it ends.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject
 
+from cadmium_app.closing import WAIT
 from cadmium_app.dialogs import by_frame, frames_text
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
 from engine.carry import resegment_fills
 from engine.closing_carry import CarriedFrame, beside, carry_through
-from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError
 from engine.facade import NO_CLOSING, ShotEngine
 from engine.fills import FillMap
 from engine.history import ClosingCarry, ClosingEdit
-from engine.project import Project
-
-log = logging.getLogger(__name__)
+from engine.project import Project, Snapshot
 
 FORWARD, BACK = 1, -1
 LABEL = "Carry closing lines"
@@ -40,12 +36,26 @@ LABEL = "Carry closing lines"
 
 @dataclass(frozen=True)
 class _Carried:
-    frames: list[CarriedFrame]
+    frames: tuple[CarriedFrame, ...]
     # The frame where the carrying stopped (it could not be read), and why.
     stopped: tuple[int, str] | None = None
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """A carry asked for: from ``frame``, ``step`` (FORWARD, BACK), on the
+    painting ``snap`` and the analysis ``engine``."""
+
+    frame: int
+    step: int
+    project: Project
+    snap: Snapshot
+    engine: ShotEngine
+
+
 class ClosingCarrier(QObject):
+    """Carries the current frame's closing lines (see the module)."""
+
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.session = session
@@ -55,10 +65,8 @@ class ClosingCarrier(QObject):
         """The frames after ``frame`` (``step`` 1) or before it (-1), in
         that order, up to the next key."""
         project = self.session.project
-        if project is None:
-            return []
         frames = self.session.frames_list
-        if frame not in frames:
+        if project is None or frame not in frames:
             return []
         at = frames.index(frame)
         ahead = frames[at + 1 :] if step > 0 else frames[:at][::-1]
@@ -78,9 +86,11 @@ class ClosingCarrier(QObject):
         if not session.editable:
             session.status.emit("Wait until the shot is loaded")
             return None
+        if session.jobs.exclusive is not None:
+            session.status.emit(WAIT)
+            return None
         frame = session.frame
-        lines = project.closing(frame)
-        if not lines:
+        if not project.closing(frame):
             session.status.emit(
                 f"Frame {frame} has no closing lines to carry (draw them with "
                 "the Close gap tool, G)"
@@ -94,81 +104,49 @@ class ClosingCarrier(QObject):
                 "closing lines to"
             )
             return None
-        snap = project.snapshot()
-        own = snap.closing
-
-        def work(progress: Progress, cancelled: Cancelled) -> _Carried | None:
-            start = engine.frame(frame, lines)
-            fills = snap.fills_for(frame, start.regions)
-            carried: list[CarriedFrame] = []
-            walk = carry_through(
-                start,
-                fills if fills is not None else FillMap.empty(start.regions.count),
-                lines,
-                frames,
-                analyse=engine.frame,
-                own=lambda n: own.get(n, NO_CLOSING),
-                fills_on=lambda done: _fills_on(
-                    snap.fills_for(done.number, done.before.regions), done
-                ),
-                matcher=engine.matcher,
-            )
-            try:
-                for done in walk:
-                    if cancelled():
-                        return None
-                    carried.append(done)
-                    progress(len(carried), len(frames))
-            except CadmiumError as exc:  # a frame unreadable: carried up to it
-                at = frames[len(carried)]
-                return _Carried(carried, (at, str(exc)))
-            return _Carried(carried)
-
+        asked = _Asked(frame, step, project, project.snapshot(), engine)
         where = "forward" if step > 0 else "back"
         job = Job(
             f"Carrying frame {frame}'s closing lines {where}…",
-            work,
+            lambda progress, cancelled: _work(asked, frames, progress, cancelled),
             edits_project=True,
         )
-        job.succeeded.connect(
-            lambda result: self._apply(frame, result, project, engine, own)
-        )
+        job.succeeded.connect(lambda result: self._apply(asked, result))
         job.failed.connect(session.dialogs.error)
         job.cancelled.connect(
             lambda: session.status.emit(f"{LABEL}: cancelled; nothing changed")
         )
         # Exclusive: closing lines drawn meanwhile, a propagation or a gap
         # change wait for it.
-        if not session.jobs.submit(job, exclusive=True):
-            session.dialogs.error(
-                "Another long task is running: wait for it or cancel it"
-            )
-            return None
+        session.jobs.submit(job, exclusive=True)
         self.last_job = job
         return job
 
-    def _apply(
-        self,
-        frame: int,
-        result: _Carried | None,
-        project: Project,
-        engine: ShotEngine,
-        own: Mapping[int, ClosingLines],
-    ) -> None:
-        """The lines carried, on the painting as it is now: a frame whose
-        closing lines changed meanwhile (an undo) is left out."""
-        session = self.session
-        if result is None:
-            session.status.emit(f"{LABEL}: cancelled; nothing changed")
-            return
-        if project is not session.project or engine is not session.engine:
+    def _apply(self, asked: _Asked, result: _Carried) -> None:
+        """The lines carried, on the painting as it is now: nothing when
+        the lines carried changed meanwhile (an undo); a frame whose own
+        lines changed, or that lies past a key marked meanwhile, is left
+        out."""
+        session, project, frame = self.session, asked.project, asked.frame
+        if project is not session.project or asked.engine is not session.engine:
             session.status.emit(f"{LABEL}: the shot changed meanwhile; nothing changed")
             return
+        own = asked.snap.closing
+        if project.closing(frame) != own.get(frame, NO_CLOSING):
+            session.status.emit(
+                f"{LABEL}: frame {frame}'s closing lines changed meanwhile; "
+                "nothing changed (carry them again)"
+            )
+            return
+        within = set(self.span(frame, asked.step))
         edits: list[ClosingEdit] = []
         already: list[int] = []
         left: dict[int, str] = {}
         for done in result.frames:
             number, lines = done.number, done.lines.lines
+            if number not in within:
+                left[number] = "past a key marked meanwhile"
+                continue
             if project.closing(number) != own.get(number, NO_CLOSING):
                 left[number] = "its closing lines changed meanwhile"
                 continue
@@ -195,6 +173,43 @@ class ClosingCarrier(QObject):
             session.undo_stack.push(EditCommand(session, edit))
         carried = [edit.frame for edit in edits]
         session.status.emit(_said(frame, result, carried, already, left))
+
+
+def _work(
+    asked: _Asked, frames: list[int], progress: Progress, cancelled: Cancelled
+) -> _Carried | None:
+    """The worker's side: the lines carried through ``frames`` in turn, up
+    to a frame that cannot be read."""
+    snap, engine, own = asked.snap, asked.engine, asked.snap.closing
+    lines = own.get(asked.frame, NO_CLOSING)
+    start = engine.frame(asked.frame, lines)
+    fills = snap.fills_for(asked.frame, start.regions)
+    walk = carry_through(
+        start,
+        fills if fills is not None else FillMap.empty(start.regions.count),
+        lines,
+        frames,
+        analyse=engine.frame,
+        # Tried on the drawing read once: not kept, nor cached.
+        segment=lambda frame, with_lines: (
+            engine.analyse_image(frame.number, frame.image, with_lines).regions
+        ),
+        own=lambda n: own.get(n, NO_CLOSING),
+        fills_on=lambda done: _fills_on(
+            snap.fills_for(done.number, done.before.regions), done
+        ),
+        matcher=engine.matcher,
+    )
+    carried: list[CarriedFrame] = []
+    try:
+        for done in walk:
+            if cancelled():
+                return None
+            carried.append(done)
+            progress(len(carried), len(frames))
+    except CadmiumError as exc:  # a frame unreadable: carried up to it
+        return _Carried(tuple(carried), (frames[len(carried)], str(exc)))
+    return _Carried(tuple(carried))
 
 
 def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap:
@@ -234,6 +249,8 @@ def _said(
         on = f"they are on {where} already" if carried else ""
         parts.append(on or f"Frame {frame}'s closing lines are on {where} already")
     for done in result.frames:
+        if done.number in left:
+            continue
         strokes, openings = done.lines.lost_strokes, done.lines.lost_openings
         if strokes:
             lines = "a line" if strokes == 1 else f"{strokes} lines"

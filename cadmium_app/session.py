@@ -426,9 +426,11 @@ class Session(QObject):
 
     def revisit(self, edit: Edit, done: str) -> None:
         """After an undo or redo (``done``: "Undid" or "Redid") of a fill
-        edit on one frame: show that frame, so the change is seen where it
-        happened (a review goes on to the next frame, and Ctrl+Z there
-        changed the frame before, out of sight), and say what was done."""
+        edit or a closing-line change on one frame: show that frame, so the
+        change is seen where it happened (a review goes on to the next
+        frame, and Ctrl+Z there changed the frame before, out of sight),
+        and say what was done; of lines carried to several frames, say
+        which."""
         if isinstance(edit, ClosingCarry):
             self.status.emit(f"{done} {edit.label} ({frames_text(edit.frames)})")
             return

@@ -34,17 +34,23 @@ from engine.regions import Regions
 # moved from where the region's box says it should be.
 END_REACH = 0.25
 MIN_REACH = 4.0
-# A stroke's end touches this many px at most of a region across the line
-# it ends on.
-END_TOUCH = 4
+# A stroke's sides are the regions this many px off the middle part
+# (this share of its length) of it.
+SIDE_PX = 2
+MIDDLE = 0.6
 # A carried line this near (mean px) a line the frame has is that line.
 SAME_LINE_PX = 3.0
 # Regions matched whose areas are within this factor of each other are
 # the same part, redrawn; further apart, one has run into a neighbour or
 # been cut short, and its box says little of where the other lies.
 SAME_SIZE = 1.3
-# A carried opening looks this far (px, at least) for a closure to open.
+# A carried opening takes the closure this near (px) where the lines
+# around it are found again, within a patch this share of the frame's side.
 OPENING_REACH = 8.0
+PATCH = 0.03
+# A region matched this much to a line's sides, where none has them as its
+# best match, is where they went.
+MATCHED = 0.25
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class CarriedLines:
     lines: ClosingLines
     strokes: tuple[tuple[Point, ...] | None, ...]
     openings: tuple[Point | None, ...]
+    # Per stroke, where it lies to a fraction of a px (None: lost): carried
+    # on from there, so rounding to whole px does not add up frame after
+    # frame, and a slow drift moves it too.
+    exact: tuple[np.ndarray | None, ...] = ()
 
     @property
     def carried(self) -> ClosingLines:
@@ -71,11 +81,18 @@ class CarriedLines:
         )
 
     @property
+    def carried_exact(self) -> tuple[np.ndarray, ...]:
+        """`carried`'s strokes to a fraction of a px."""
+        return tuple(e for e in self.exact if e is not None)
+
+    @property
     def lost_strokes(self) -> int:
+        """Strokes that stopped here."""
         return sum(s is None for s in self.strokes)
 
     @property
     def lost_openings(self) -> int:
+        """Openings that stopped here."""
         return sum(o is None for o in self.openings)
 
 
@@ -98,36 +115,45 @@ def carry_lines(
     corr: Correspondence,
     own: ClosingLines,
     segment: Callable[[ClosingLines], Regions],
+    exact: Sequence[np.ndarray] = (),
 ) -> CarriedLines:
     """``lines`` of ``source`` (segmented with them) on ``target``
     (segmented with its ``own`` lines), by ``corr`` (target regions to
     source regions). ``segment`` segments the target with other lines: a
-    line is kept only where it parts a region."""
+    line is kept only where it parts a region. ``exact``: the strokes to a
+    fraction of a px, where known (`CarriedLines.exact`)."""
     now = own
     count = target.regions.count
     strokes: list[tuple[Point, ...] | None] = []
-    for stroke in lines.strokes:
-        moved = _moved_stroke(source, stroke, target, corr)
+    placed: list[np.ndarray | None] = []
+    for index, stroke in enumerate(lines.strokes):
+        points = exact[index] if index < len(exact) else np.array(stroke, float)
+        moved = _moved_stroke(source, stroke, points, target, corr)
         if moved is None:
             strokes.append(None)
+            placed.append(None)
             continue
-        same = _same_stroke(now, moved)
+        whole, there = moved
+        same = _same_stroke(now, whole)
         if same is not None:
             strokes.append(same)
+            placed.append(np.array(same, np.float64))
             continue
-        parted = segment(now.adding(moved)).count
+        parted = segment(now.adding(whole)).count
         if parted <= count:
             strokes.append(None)
+            placed.append(None)
             continue
-        now, count = now.adding(moved), parted
-        strokes.append(moved)
+        now, count = now.adding(whole), parted
+        strokes.append(whole)
+        placed.append(there)
     openings: list[Point | None] = []
     for at in lines.openings:
-        point = _moved_opening(source, at, target, corr, now.openings)
+        point = _moved_opening(source, at, target, now.openings)
         if point is not None and point not in now.openings:
             now = now.opening(point)
         openings.append(point)
-    return CarriedLines(now, tuple(strokes), tuple(openings))
+    return CarriedLines(now, tuple(strokes), tuple(openings), tuple(placed))
 
 
 def carry_through(
@@ -137,6 +163,7 @@ def carry_through(
     frames: Sequence[int],
     *,
     analyse: Callable[[int, ClosingLines], Frame],
+    segment: Callable[[Frame, ClosingLines], Regions],
     own: Callable[[int], ClosingLines],
     fills_on: Callable[[CarriedFrame], FillMap],
     matcher: Matcher,
@@ -145,10 +172,12 @@ def carry_through(
     ``fills``) through ``frames`` in turn, each frame's from the one
     before; stops where none comes through.
 
-    analyse: a frame segmented with the given lines; own: a frame's lines
-    now; fills_on: a frame's fills on its regions after the lines came
-    (the next frame is matched to them)."""
+    analyse: a frame segmented with the given lines; segment: an analysed
+    frame's drawing segmented with other lines (to try a line: not kept);
+    own: a frame's lines now; fills_on: a frame's fills on its regions
+    after the lines came (the next frame is matched to them)."""
     source, source_fills = start, fills
+    exact: tuple[np.ndarray, ...] = ()
     for number in frames:
         if not lines:
             return
@@ -156,39 +185,58 @@ def carry_through(
         before = analyse(number, drawn)
         corr = matcher.match(source, source_fills, before)
 
-        def segment(with_lines: ClosingLines, number: int = number) -> Regions:
-            return analyse(number, with_lines).regions
+        def trial(with_lines: ClosingLines, before: Frame = before) -> Regions:
+            return segment(before, with_lines)
 
-        carried = carry_lines(source, lines, before, corr, drawn, segment)
+        carried = carry_lines(source, lines, before, corr, drawn, trial, exact)
         after = analyse(number, carried.lines)
         done = CarriedFrame(number, before, drawn, after, carried)
         source_fills = fills_on(done)
         yield done
-        source, lines = after, carried.carried
+        source, lines, exact = after, carried.carried, carried.carried_exact
 
 
 def beside(regions: Regions, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
-    """Region indices along ``strokes`` (the two sides of each): those
-    touching them over more than `END_TOUCH` px, not a neighbour that an
-    end touches across a line."""
-    if not strokes:
+    """Region indices on either side of ``strokes``: those `SIDE_PX` px
+    off the middle of each (its ends may run into a line or past it, and
+    touch the regions beyond, which it does not part)."""
+    height, width = regions.shape
+    found: list[np.ndarray] = []
+    for stroke in strokes:
+        points = _dense(stroke, 1.0)
+        if len(points) < 2:
+            continue
+        direction = np.gradient(points, axis=0)
+        direction /= np.maximum(np.hypot(*direction.T), 1e-9)[:, None]
+        normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1)
+        cut = int(len(points) * (1 - MIDDLE) / 2)
+        middle = slice(cut, max(len(points) - cut, cut + 1))
+        for offset in (-SIDE_PX, SIDE_PX, -SIDE_PX - 1, SIDE_PX + 1):
+            at = np.rint(points[middle] + offset * normal[middle]).astype(np.int64)
+            at[:, 0] = np.clip(at[:, 0], 0, width - 1)
+            at[:, 1] = np.clip(at[:, 1], 0, height - 1)
+            found.append(regions.labels[at[:, 1], at[:, 0]])
+    if not found:
         return np.zeros(0, np.int64)
-    mask = ClosingLines(tuple(tuple(s) for s in strokes)).mask(regions.shape)
-    near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    labels, counts = np.unique(regions.labels[near], return_counts=True)
-    return (labels[(labels > 0) & (counts > END_TOUCH)] - 1).astype(np.int64)
+    labels = np.unique(np.concatenate(found))
+    return (labels[labels > 0] - 1).astype(np.int64)
 
 
 def _moved_stroke(
-    source: Frame, stroke: tuple[Point, ...], target: Frame, corr: Correspondence
-) -> tuple[Point, ...] | None:
-    """``stroke`` moved to where its regions went on ``target``, its ends
-    put on the nearest lines there; None when its regions have no match."""
+    source: Frame,
+    stroke: tuple[Point, ...],
+    exact: np.ndarray,
+    target: Frame,
+    corr: Correspondence,
+) -> tuple[tuple[Point, ...], np.ndarray] | None:
+    """``stroke`` (lying at ``exact``) moved to where its regions went on
+    ``target``, its ends put on the nearest lines there: in whole px, and
+    to a fraction of one; None when its regions have no match."""
     parted = beside(source.regions, [stroke])
     box = _boxes(source, parted, target, corr)
     if box is None:
         return None
-    points = _mapped(np.array(stroke, np.float64), *box)
+    points = _mapped(np.asarray(exact, np.float64), *box)
     height, width = target.regions.shape
     points[:, 0] = np.clip(points[:, 0], 0, width - 1)
     points[:, 1] = np.clip(points[:, 1], 0, height - 1)
@@ -202,37 +250,51 @@ def _moved_stroke(
             snapped = nearest_pixel(line, x, y, reach)
             if snapped is not None:
                 whole[end] = snapped
+                points[end] = snapped
     keep = np.ones(len(whole), bool)
     keep[1:] = np.any(whole[1:] != whole[:-1], axis=1)
     moved = tuple((int(x), int(y)) for x, y in whole[keep])
-    return moved if len(moved) >= 2 else None
+    return (moved, points[keep]) if len(moved) >= 2 else None
 
 
 def _moved_opening(
-    source: Frame,
-    at: Point,
-    target: Frame,
-    corr: Correspondence,
-    opened: Sequence[Point],
+    source: Frame, at: Point, target: Frame, opened: Sequence[Point]
 ) -> Point | None:
-    """An opening moved to where its region went on ``target``: one the
-    target has ``opened`` already near there, else the nearest automatic
-    closure there (None: none near, or no match)."""
-    region = source.regions.region_at(*at)
-    if region is None:
+    """An opening moved as the lines around it moved (the line art near
+    it found again on ``target``): one the target has ``opened`` already
+    near there, else the nearest automatic closure there (None: none
+    near). Its region says little: an opened closure runs two together,
+    often with the outside."""
+    found = _found_again(source.lineart.line, at, target.lineart.line)
+    if found is None:
         return None
-    box = _boxes(source, np.array([region]), target, corr)
-    if box is None:
-        return None
-    (x, y), *_ = _mapped(np.array([at], np.float64), *box)
-    x0, y0, x1, y1 = box[1]
-    reach = max(OPENING_REACH, 0.05 * max(x1 - x0, y1 - y0))
+    x, y = found
     if opened:
         points = np.array(opened, np.float64)
         distance = np.hypot(points[:, 0] - x, points[:, 1] - y)
-        if distance.min() <= reach:
+        if distance.min() <= OPENING_REACH:
             return opened[int(np.argmin(distance))]
-    return closure_near(target.regions.closures, float(x), float(y), reach)
+    return closure_near(target.regions.closures, x, y, OPENING_REACH)
+
+
+def _found_again(line: np.ndarray, at: Point, other: np.ndarray) -> Point | None:
+    """Where the line art around ``at`` lies in ``other`` (another frame's
+    line mask): the patch around it matched within a window three times
+    as wide. None: no line near it."""
+    height, width = line.shape
+    r = max(16, round(PATCH * max(height, width)))
+    x, y = at
+    px0, py0 = max(0, x - r), max(0, y - r)
+    patch = line[py0 : y + r + 1, px0 : x + r + 1].astype(np.float32)
+    if not patch.any():
+        return None
+    wx0, wy0 = max(0, x - 3 * r), max(0, y - 3 * r)
+    window = other[wy0 : y + 3 * r + 1, wx0 : x + 3 * r + 1].astype(np.float32)
+    if window.shape[0] < patch.shape[0] or window.shape[1] < patch.shape[1]:
+        return None
+    scores = cv2.matchTemplate(window, patch, cv2.TM_CCORR_NORMED)
+    _, _, _, (bx, by) = cv2.minMaxLoc(scores)
+    return wx0 + bx + (x - px0), wy0 + by + (y - py0)
 
 
 def _boxes(
@@ -252,7 +314,7 @@ def _boxes(
     matched = np.flatnonzero(np.isin(best, regions))
     if not len(matched):
         mass = corr.prob[:, regions].sum(axis=1)
-        matched = np.flatnonzero(mass >= max(0.25, mass.max()))
+        matched = np.flatnonzero(mass >= max(MATCHED, mass.max()))
     ratio = target.regions.table.area[matched].sum() / max(
         source.regions.table.area[regions].sum(), 1
     )

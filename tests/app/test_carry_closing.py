@@ -4,6 +4,7 @@ step; propagation then paints each side from the key."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
@@ -22,7 +23,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from test_closing import split_and_paint
 
+from cadmium_app.carry_closing import FORWARD
 from cadmium_app.window import MainWindow
+from engine.closing_lines import ClosingLines
+from engine.facade import NO_CLOSING
+from engine.matching import Frame
 from engine.project import Project
 
 
@@ -147,4 +152,53 @@ def test_a_line_that_would_part_nothing_stops_and_says_where(
         "propagate to paint the regions they part; a line stopped at frame 4 "
         "(it would part no region there: draw it by hand)"
     )
+    assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
+
+
+def hold_carrying(window: MainWindow) -> threading.Event:
+    """The carry's reading of frames waits, as on long 4K shots, until set."""
+    gate, engine = threading.Event(), window.session.engine
+    assert engine is not None
+    frame = engine.frame
+
+    def slow(number: int, closing: ClosingLines = NO_CLOSING) -> Frame:
+        gate.wait(10)
+        return frame(number, closing)
+
+    engine.frame = slow  # type: ignore[method-assign]
+    return gate
+
+
+def test_lines_undone_while_they_are_carried_are_not_carried(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    project = split_and_propagate(qtbot, window, shot_dir)
+    stack, gate = window.session.undo_stack, hold_carrying(window)
+    said = status_log(window)
+    job = window.carrier.carry(FORWARD)
+    while project.closing(1):
+        stack.undo()
+    gate.set()
+    wait_job(qtbot, job)
+    wait_ready(qtbot, window)
+    assert not any(project.closing(f) for f in range(2, 7))
+    assert stack.canRedo()  # the line undone can be redone
+    assert said[-1] == (
+        "Carry closing lines: frame 1's closing lines changed meanwhile; "
+        "nothing changed (carry them again)"
+    )
+
+
+def test_a_frame_made_a_key_while_lines_are_carried_keeps_them_off(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    project = split_and_propagate(qtbot, window, shot_dir)
+    gate = hold_carrying(window)
+    job = window.carrier.carry(FORWARD)
+    window.session.set_frame(4)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)
+    gate.set()
+    wait_job(qtbot, job)
+    wait_ready(qtbot, window)
+    assert 4 in project.keys
     assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from engine.closing_carry import CarriedFrame, carry_through
 from engine.closing_lines import ClosingLines
@@ -58,6 +59,7 @@ def carried(
             lines,
             sorted(n for n in images if n > 1),
             analyse=analyse,
+            segment=lambda frame, with_lines: analyse(frame.number, with_lines).regions,
             own=lambda n: (own or {}).get(n, ClosingLines()),
             fills_on=lambda done: FillMap.empty(done.after.regions.count),
             matcher=AssignmentMatcher(),
@@ -158,3 +160,74 @@ def test_a_line_follows_its_neighbours_where_its_region_ran_into_another() -> No
     assert abs(min(xs) - left) <= 2 and abs(max(xs) - right) <= 2
     assert all(abs(y - 70) <= 1 for y in ys)
     assert results[1].after.regions.count == results[1].before.regions.count + 1
+
+
+def thin(frame: int) -> np.ndarray:
+    """The box inked 1 px wide."""
+    image = np.full((160, 240, 3), 255, np.uint8)
+    x0, y0, x1, y1 = box(frame)
+    cv2.rectangle(image, (x0, y0), (x1, y1), (0, 0, 0), 1)
+    return image
+
+
+def third(frame: int, overshoot: int) -> tuple[tuple[int, int], ...]:
+    """Across the box a third of the way down, ``overshoot`` px past its
+    sides each way."""
+    x0, y0, x1, y1 = box(frame)
+    y = round(y0 + (y1 - y0) / 3)
+    return ((x0 - overshoot, y), ((x0 + x1) // 2, y), (x1 + overshoot, y))
+
+
+@pytest.mark.parametrize(("draw", "overshoot"), [(thin, 0), (drawing, 6)])
+def test_a_line_follows_the_box_with_thin_ink_or_drawn_past_the_sides(
+    draw, overshoot: int
+) -> None:
+    # The regions its ends touch past the ink (the outside, the whole
+    # frame's box) are not the sides it parts.
+    images = {n: draw(n) for n in range(1, 8)}
+    results = carried(images, ClosingLines((third(1, overshoot),)))
+    assert [r.number for r in results] == list(range(2, 8))
+    (stroke,) = results[-1].lines.lines.strokes
+    x0, y0, x1, y1 = box(7)
+    assert abs(np.mean([y for _, y in stroke]) - (y0 + (y1 - y0) / 3)) <= 2
+    assert abs(stroke[1][0] - (x0 + x1) // 2) <= 3
+
+
+def test_a_line_does_not_drift_over_a_long_span() -> None:
+    # Each frame's line in whole px, but carried on from where it lies
+    # exactly: rounding does not add up over ten in-betweens.
+    images = {n: drawing(n) for n in range(1, 12)}
+    drawn = third(1, 0)
+    results = carried(images, ClosingLines((drawn,)))
+
+    def inside(frame: Frame) -> tuple[int, int]:
+        """The top and bottom of the box's inside (its lines left out)."""
+        x0, y0, x1, y1 = box(frame.number)
+        region = frame.regions.region_at((x0 + x1) // 2, (y0 + y1) // 2)
+        _, top, _, bottom = frame.regions.table.bbox[region]
+        return int(top), int(bottom)
+
+    top, bottom = inside(analyser(images)(1, ClosingLines()))
+    share = (drawn[0][1] - top) / (bottom - top)
+    (stroke,) = results[-1].lines.lines.strokes
+    top, bottom = inside(results[-1].before)
+    assert abs(np.mean([y for _, y in stroke]) - (top + share * (bottom - top))) <= 1
+
+
+def test_an_opening_to_the_outside_follows_a_fast_box() -> None:
+    def gapped(frame: int) -> np.ndarray:
+        image = np.full((160, 240, 3), 255, np.uint8)
+        x0 = 20 + 16 * frame
+        cv2.rectangle(image, (x0, 20), (x0 + 80, 80 + 4 * frame), (0, 0, 0), 2)
+        image[45:50, x0 - 1 : x0 + 2] = 255
+        return image
+
+    images = {n: gapped(n) for n in range(1, 4)}
+    first = analyser(images, DEFAULT_GAP)(1, ClosingLines())
+    x0, y0, x1, y1 = first.regions.closures.segments[0].tolist()
+    opening = ClosingLines(openings=(((x0 + x1) // 2, (y0 + y1) // 2),))
+    results = carried(images, opening, gap=DEFAULT_GAP)
+    assert [r.number for r in results] == [2, 3]
+    for result in results:
+        ((x, _),) = result.lines.lines.openings
+        assert abs(x - (20 + 16 * result.number)) <= 2
