@@ -14,6 +14,7 @@ thread and is applied to the painting as it is when it ends.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject
@@ -29,6 +30,7 @@ from engine.facade import NO_CLOSING, ShotEngine
 from engine.fills import FillMap
 from engine.history import ClosingCarry, ClosingEdit
 from engine.project import Project, Snapshot
+from engine.regions import Numbering
 
 FORWARD, BACK = 1, -1
 LABEL = "Carry closing lines"
@@ -37,6 +39,11 @@ LABEL = "Carry closing lines"
 @dataclass(frozen=True)
 class _Carried:
     frames: tuple[CarriedFrame, ...]
+    # Per frame, its fills in the snapshot carried to its regions after the
+    # lines came (None: it had none): the edit's, when nothing was painted
+    # or undone meanwhile.
+    fills: Mapping[int, FillMap | None]
+    numberings: Mapping[int, Numbering]  # each frame's regions after
     # The frame where the carrying stopped (it could not be read), and why.
     stopped: tuple[int, str] | None = None
 
@@ -154,17 +161,21 @@ class ClosingCarrier(QObject):
                 if not (done.lines.lost_strokes or done.lines.lost_openings):
                     already.append(number)
                 continue
-            try:
-                fills = project.fills_for(number, done.before.regions)
-            except CadmiumError as exc:
-                left[number] = str(exc)
-                continue
+            if project.revision == asked.snap.revision:
+                fills = result.fills[number]  # worked out on the worker
+            else:  # carried again from the painting as it is now
+                try:
+                    now = project.fills_for(number, done.before.regions)
+                    fills = _fills_on(now, done)
+                except CadmiumError as exc:
+                    left[number] = str(exc)
+                    continue
             edits.append(
                 project.closing_edit(
                     number,
                     lines,
-                    None if fills is None else _fills_on(fills, done),
-                    done.after.regions.numbering,
+                    fills,
+                    result.numberings[number],
                     f"{LABEL} from frame {frame}",
                 )
             )
@@ -184,6 +195,18 @@ def _work(
     lines = own.get(asked.frame, NO_CLOSING)
     start = engine.frame(asked.frame, lines)
     fills = snap.fills_for(asked.frame, start.regions)
+    carried_fills: dict[int, FillMap | None] = {}
+    numberings: dict[int, Numbering] = {}
+
+    def fills_on(done: CarriedFrame) -> FillMap:
+        """The frame's fills on its new regions: the edit's, and the
+        colours the next frame is matched to."""
+        fills = _fills_on(snap.fills_for(done.number, done.before.regions), done)
+        carried_fills[done.number] = fills
+        # Packed here, not on the GUI thread (tens of ms at 4K).
+        numberings[done.number] = done.after.regions.numbering
+        return fills if fills is not None else FillMap.empty(done.after.regions.count)
+
     walk = carry_through(
         start,
         fills if fills is not None else FillMap.empty(start.regions.count),
@@ -195,9 +218,7 @@ def _work(
             engine.analyse_image(frame.number, frame.image, with_lines).regions
         ),
         own=lambda n: own.get(n, NO_CLOSING),
-        fills_on=lambda done: _fills_on(
-            snap.fills_for(done.number, done.before.regions), done
-        ),
+        fills_on=fills_on,
         matcher=engine.matcher,
     )
     carried: list[CarriedFrame] = []
@@ -208,17 +229,18 @@ def _work(
             carried.append(done)
             progress(len(carried), len(frames))
     except CadmiumError as exc:  # a frame unreadable: carried up to it
-        return _Carried(tuple(carried), (frames[len(carried)], str(exc)))
-    return _Carried(tuple(carried))
+        stop = (frames[len(carried)], str(exc))
+        return _Carried(tuple(carried), carried_fills, numberings, stop)
+    return _Carried(tuple(carried), carried_fills, numberings)
 
 
-def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap:
+def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap | None:
     """A frame's fills (on its regions before the lines came; None: it has
     none) on its regions after: each side of a region parted keeps its
     fill, flagged for review where painted (propagation paints it from the
     keys)."""
     if fills is None:
-        return FillMap.empty(done.after.regions.count)
+        return None
     after = resegment_fills(fills, done.before.regions, done.after.regions)
     had = set(done.before_lines.strokes)
     new = [s for s in done.lines.lines.strokes if s not in had]
@@ -245,9 +267,8 @@ def _said(
     elif not already:
         parts.append(f"No closing lines carried from frame {frame}")
     if already:
-        where = frames_text(already)
-        on = f"they are on {where} already" if carried else ""
-        parts.append(on or f"Frame {frame}'s closing lines are on {where} already")
+        whose = "they" if carried else f"Frame {frame}'s closing lines"
+        parts.append(f"{whose} are on {frames_text(already)} already")
     for done in result.frames:
         if done.number in left:
             continue

@@ -11,8 +11,8 @@ second's (so it follows the region's motion, squash and stretch), and each
 end is put back on the nearest line. It is kept only where it parts a
 region there; else it stops (said, not guessed: the animator draws it).
 
-Openings (automatic closures dropped by hand) are carried alike, onto the
-nearest automatic closure of the next frame.
+Openings (automatic closures dropped by hand) go where the line art around
+them is found again on the next frame, onto the automatic closure there.
 """
 
 from __future__ import annotations

@@ -436,7 +436,7 @@ class Project:
         for stack in (self.history.undo_stack, self.history.redo_stack):
             for step in reversed(stack):
                 edit = step.edit
-                if isinstance(edit, GapEdit) or closing_change(edit, frame):
+                if isinstance(edit, GapEdit) or closing_change(edit, frame) is not None:
                     break
                 if not isinstance(edit, PaletteEdit) or frame in edit.frames:
                     continue

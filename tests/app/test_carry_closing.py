@@ -11,6 +11,7 @@ import cv2
 from app_helpers import (
     BOX,
     box_rect,
+    click_image,
     go_to,
     make_shot,
     pixel,
@@ -202,3 +203,25 @@ def test_a_frame_made_a_key_while_lines_are_carried_keeps_them_off(
     wait_ready(qtbot, window)
     assert 4 in project.keys
     assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
+
+
+def test_paint_put_on_a_frame_while_lines_are_carried_to_it_is_kept(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    split_and_propagate(qtbot, window, shot_dir)
+    go_to(qtbot, window, 3)  # its regions loaded, to paint it meanwhile
+    go_to(qtbot, window, 1)
+    gate = hold_carrying(window)
+    job = window.carrier.carry(FORWARD)
+    # Frame 3's box painted style 6 while the carry reads the frames.
+    go_to(qtbot, window, 3)
+    window.actions.fill_tool.trigger()
+    window.session.set_style(6)
+    x0, _, _, _ = box_rect(3)
+    click_image(qtbot, window, x0 + 20, 60)
+    gate.set()
+    wait_job(qtbot, job)
+    wait_ready(qtbot, window)
+    project = window.session.project
+    assert project is not None and len(project.closing(3).strokes) == 1
+    assert halves(window, 3) == (style_rgb(window, 6), style_rgb(window, 6))
