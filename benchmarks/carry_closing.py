@@ -20,6 +20,7 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -31,6 +32,7 @@ from engine.closing_lines import ClosingLines, drawn_stroke
 from engine.facade import ShotEngine, opening_gap
 from engine.fills import FillMap
 from engine.imageio import read_image, write_png
+from engine.matching import Frame
 from engine.palette import Palette
 from engine.regions import Regions
 from engine.shot import open_shot
@@ -64,6 +66,21 @@ def height_share(regions: Regions, stroke: tuple[tuple[int, int], ...]) -> float
     return (float(np.mean([y for _, y in stroke])) - top) / max(bottom - top, 1)
 
 
+def torso_line(frame: Frame, scale: int) -> ClosingLines:
+    """A closing line across the torso of sample frame 1 (``frame``: it
+    analysed, scaled by ``scale``) at `SHARE` of its height."""
+    regions = frame.regions
+    torso = regions.region_at(TORSO[0] * scale, TORSO[1] * scale)
+    assert torso is not None
+    _, y0, _, y1 = regions.table.bbox[torso]
+    y = int(y0 + SHARE * (y1 - y0))
+    row = np.flatnonzero(regions.labels[y] == torso + 1)
+    path = [(float(row.min() + 2), float(y)), (float(row.max() - 2), float(y))]
+    stroke = drawn_stroke(path, frame.lineart.line, 6.0 * scale)
+    assert stroke is not None
+    return ClosingLines((stroke,))
+
+
 def run(scale: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         shot = open_shot(scaled_shot(scale, Path(tmp)))
@@ -71,15 +88,8 @@ def run(scale: int) -> None:
         engine = ShotEngine(shot=shot, gap=gap, matcher="learned", cache_frames=64)
         start_plain = engine.frame(1)
         fills, _ = engine.key_fills(1, Palette())
-        torso = start_plain.regions.region_at(TORSO[0] * scale, TORSO[1] * scale)
-        assert torso is not None
-        _, y0, _, y1 = start_plain.regions.table.bbox[torso]
-        y = int(y0 + SHARE * (y1 - y0))
-        row = np.flatnonzero(start_plain.regions.labels[y] == torso + 1)
-        path = [(float(row.min() + 2), float(y)), (float(row.max() - 2), float(y))]
-        stroke = drawn_stroke(path, start_plain.lineart.line, 6.0 * scale)
-        assert stroke is not None
-        lines = ClosingLines((stroke,))
+        lines = torso_line(start_plain, scale)
+        (stroke,) = lines.strokes
         start = engine.frame(1, lines)
         # The key's paint, both sides of the torso as it was; the frames
         # after it unpainted (the matcher leans on the key's colours).
@@ -121,8 +131,10 @@ def run(scale: int) -> None:
         engine.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run_scales(doc: str, run: Callable[[int], None]) -> None:
+    """The command line of a benchmark run at the sample's size and scaled
+    (``doc``: its docstring)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--scales", default="1,2,4", help="e.g. 1,2 (2: HD, 4: 4K)")
     args = parser.parse_args()
     for scale in (int(s) for s in args.scales.split(",")):
@@ -130,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_scales(__doc__, run)

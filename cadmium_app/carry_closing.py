@@ -244,7 +244,7 @@ def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap | None:
     after = resegment_fills(fills, done.before.regions, done.after.regions)
     had = set(done.before_lines.strokes)
     new = [s for s in done.lines.lines.strokes if s not in had]
-    sides = beside(done.after.regions, new)
+    sides = beside(done.after.regions.labels, new)
     flagged = after.flagged.copy()
     flagged[sides] |= after.painted[sides]
     return after.replace(flagged=flagged)

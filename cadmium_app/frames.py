@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from cadmium_app.signals import emit_from_worker
 from engine.closing_lines import ClosingLines
+from engine.closing_redraw import Followed, Redraw
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.imageio import read_image
@@ -54,9 +55,11 @@ def small_ink(image: np.ndarray, step: int) -> np.ndarray:
 
 class _Relay(QObject):
     lines = Signal(object, int, object)
-    frame = Signal(object, int, object, object)  # engine, number, frame, closing
+    # engine, number, frame, the closing lines asked with, and where they
+    # went when the frame was redrawn (None: they stayed)
+    frame = Signal(object, int, object, object, object)
     thumb = Signal(object, int, object)
-    labels = Signal(object, int, object, object, object)
+    labels = Signal(object, int, object, object, object, object)
     failed = Signal(object, int, str)
 
 
@@ -65,16 +68,27 @@ RegionsWork = Callable[[Regions], None]
 
 
 def analysed(
-    engine: ShotEngine, number: int, work: RegionsWork | None, closing: ClosingLines
-) -> Frame:
+    engine: ShotEngine,
+    number: int,
+    work: RegionsWork | None,
+    closing: ClosingLines,
+    redraw: Redraw | None = None,
+) -> tuple[Frame, Followed | None]:
     """The analysed frame (segmented with ``closing`` lines), with what the
     GUI thread will need of its regions worked out here: their numbering,
-    packed, and ``work``."""
+    packed, and ``work``. When its drawing was redrawn, its closing lines
+    follow it (``redraw``): it is segmented with them where they went,
+    which are returned too (None: they stayed)."""
     frame = engine.frame(number, closing)
+    followed = None
+    if redraw is not None:
+        followed = redraw.follow(frame, lambda lines: engine.frame(number, lines))
+        if followed is not None:
+            frame = followed.frame
     _ = frame.regions.numbering
     if work is not None:
         work(frame.regions)
-    return frame
+    return frame, followed
 
 
 class _Load(QRunnable):
@@ -93,6 +107,7 @@ class _Load(QRunnable):
         # Asked for with the frame's closing lines as they are now; a result
         # for others (changed meanwhile) is dropped.
         self.closing = service.closing_of(number)
+        self.redraw = service.redraw_of(number) if segment else None
 
     def run(self) -> None:
         relay, engine, number = self.service.relay, self.engine, self.number
@@ -106,8 +121,12 @@ class _Load(QRunnable):
                 image = read_image(path)
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
-                frame = analysed(engine, number, self.work, self.closing)
-                emit_from_worker(relay.frame, engine, number, frame, self.closing)
+                frame, followed = analysed(
+                    engine, number, self.work, self.closing, self.redraw
+                )
+                emit_from_worker(
+                    relay.frame, engine, number, frame, self.closing, followed
+                )
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))
         except Exception as exc:  # a bug: log it, tell the user, keep running
@@ -152,18 +171,27 @@ class _LabelThumbnail(QRunnable):
         self.service, self.engine, self.number = service, engine, number
         self.work = work
         self.closing = service.closing_of(number)
+        self.redraw = service.redraw_of(number)
 
     def run(self) -> None:
         service, engine, number = self.service, self.engine, self.number
         if service.engine is not engine or number in service.label_thumbs:
             return
         try:
-            frame = analysed(engine, number, self.work, self.closing)
+            frame, followed = analysed(
+                engine, number, self.work, self.closing, self.redraw
+            )
             labels = small_labels(frame, service.step)
         except CadmiumError:
             return
         emit_from_worker(
-            service.relay.labels, engine, number, labels, frame.regions, self.closing
+            service.relay.labels,
+            engine,
+            number,
+            labels,
+            frame.regions,
+            self.closing,
+            followed,
         )
 
 
@@ -207,6 +235,13 @@ class FrameService(QObject):
         # and the closing lines drawn on it (the project's).
         self.regions_work: Callable[[int], RegionsWork | None] = lambda _n: None
         self.closing_of: Callable[[int], ClosingLines] = lambda _n: ClosingLines()
+        # Likewise, what its closing lines need to follow a redrawn drawing
+        # (see Project.redraw); and, on this thread, where they went, for
+        # the project to take (frame, the lines asked with, where they went).
+        self.redraw_of: Callable[[int], Redraw | None] = lambda _n: None
+        self.lines_followed: Callable[[int, ClosingLines, Followed], None] = (
+            lambda _n, _lines, _followed: None
+        )
 
     # -- setup
     def set_engine(self, engine: ShotEngine | None, *, thumbnails: bool = True) -> None:
@@ -385,16 +420,41 @@ class FrameService(QObject):
             self._lines.popitem(last=False)
         self.lines_ready.emit(number)
 
-    def _current(self, engine: object, number: int, closing: ClosingLines) -> bool:
-        """Whether a result is of this engine and the frame's closing lines."""
-        return engine is self.engine and closing == self.closing_of(number)
+    def _current(
+        self,
+        engine: object,
+        number: int,
+        closing: ClosingLines,
+        followed: Followed | None,
+    ) -> bool:
+        """Whether a result is of this engine and the frame's closing lines
+        (``closing``, asked with; where they went when the frame was
+        redrawn: ``followed``, told to `lines_followed` first)."""
+        if engine is not self.engine:
+            return False
+        now = self.closing_of(number)
+        if followed is None:
+            return closing == now
+        if closing == now:
+            self.lines_followed(number, closing, followed)
+            now = self.closing_of(number)
+        return followed.lines == now
 
-    @Slot(object, int, object, object)
+    @Slot(object, int, object, object, object)
     def _on_frame(
-        self, engine: object, number: int, frame: Frame, closing: ClosingLines
+        self,
+        engine: object,
+        number: int,
+        frame: Frame,
+        closing: ClosingLines,
+        followed: Followed | None,
     ) -> None:
         self._pending.discard((number, True))
-        if not self._current(engine, number, closing):
+        if not self._current(engine, number, closing, followed):
+            if engine is self.engine and number in self._wanted:
+                # Its lines changed meanwhile (they followed a redraw on
+                # another load): asked again with them.
+                self.request(number, segment=True, priority=1)
             return
         self._frames[number] = frame
         while len(self._frames) > self._cache_size:
@@ -409,7 +469,7 @@ class FrameService(QObject):
             self.ink_thumbs[number] = ink
             self.thumb_ready.emit(number)
 
-    @Slot(object, int, object, object, object)
+    @Slot(object, int, object, object, object, object)
     def _on_labels(
         self,
         engine: object,
@@ -417,8 +477,10 @@ class FrameService(QObject):
         labels: np.ndarray,
         regions: Regions,
         closing: ClosingLines,
+        followed: Followed | None,
     ) -> None:
-        if self._current(engine, number, closing) and number not in self.label_thumbs:
+        current = self._current(engine, number, closing, followed)
+        if current and number not in self.label_thumbs:
             self.regions_seen.emit(number, regions)
             self.add_label_thumbs({number: labels})
 

@@ -23,6 +23,7 @@ from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
 from cadmium_app.watch import ShotWatcher
 from engine.closing_lines import ClosingLines
+from engine.closing_redraw import Followed, Redraw
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.history import (
@@ -167,6 +168,8 @@ class Session(QObject):
         self.frames.failed.connect(self._on_frame_failed)
         self.frames.regions_work = self._carry_ahead
         self.frames.closing_of = self._closing_of
+        self.frames.redraw_of = self._redraw_of
+        self.frames.lines_followed = self._follow_redraw
         self.frames.regions_seen.connect(self._on_regions_seen)
         # Saved fills of frames analysed for their thumbnails that cannot be
         # fitted, said in one message.
@@ -191,6 +194,14 @@ class Session(QObject):
                 f"{listed} have regions flagged to check: parts of their new "
                 "drawings moved (N goes there)"
             ),
+            on_status=True,
+        )
+        # Closing lines moved with a frame's new drawing (frames redrawn
+        # together are said together).
+        self._followed = FrameProblems(
+            self,
+            lambda n, what: f"Frame {n} was redrawn: its closing lines {what}",
+            lambda listed: f"{listed} were redrawn: their closing lines moved",
             on_status=True,
         )
         self.project: Project | None = None
@@ -368,6 +379,28 @@ class Session(QObject):
 
     def _closing_of(self, number: int) -> ClosingLines:
         return self.project.closing(number) if self.project else ClosingLines()
+
+    def _redraw_of(self, number: int) -> Redraw | None:
+        return self.project.redraw(number) if self.project else None
+
+    def _follow_redraw(
+        self, number: int, lines: ClosingLines, followed: Followed
+    ) -> None:
+        """The frame's closing lines moved with its new drawing (`frames`
+        analysed it with them there): the project takes them, and the
+        status bar says so, and which part no region now."""
+        project = self.project
+        if project is None or not project.follow_redraw(number, lines, followed):
+            return
+        self.update_modified()
+        if followed.lines == lines:
+            return  # only lines its history may put back moved
+        lost = followed.unparted
+        what = "moved with it"
+        if lost:
+            which = "1 of them parts" if lost == 1 else f"{lost} of them part"
+            what += f"; {which} no region now: draw it again (Close gap, G)"
+        self._followed.add(number, what)
 
     def _on_frame_failed(self, number: int, message: str) -> None:
         self._unreadable.add(number, message)

@@ -224,9 +224,7 @@ def drawing_shift(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
     step = -(-max(before.shape) // SHIFT_WIDTH)
 
     def boundaries(labels: np.ndarray) -> np.ndarray:
-        edge = np.zeros(labels.shape, np.float32)
-        edge[:, 1:] += labels[:, 1:] != labels[:, :-1]
-        edge[1:, :] += labels[1:, :] != labels[:-1, :]
+        edge = region_edges(labels)
         if step > 1:
             size = (labels.shape[1] // step, labels.shape[0] // step)
             edge = cv2.resize(edge, size, interpolation=cv2.INTER_AREA)
@@ -234,6 +232,19 @@ def drawing_shift(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
 
     (x, y), _ = cv2.phaseCorrelate(boundaries(before), boundaries(after))
     return round(x * step), round(y * step)
+
+
+def region_edges(labels: np.ndarray) -> np.ndarray:
+    """float32 [H x W]: where a label map changes label, on the pixels
+    both sides of each change (so centred on it: 0 to 4 per pixel)."""
+    edge = np.zeros(labels.shape, np.float32)
+    across = labels[:, 1:] != labels[:, :-1]
+    edge[:, 1:] += across
+    edge[:, :-1] += across
+    down = labels[1:, :] != labels[:-1, :]
+    edge[1:, :] += down
+    edge[:-1, :] += down
+    return edge
 
 
 class CarryCache:

@@ -196,11 +196,12 @@ def carry_through(
         source, lines, exact = after, carried.carried, carried.carried_exact
 
 
-def beside(regions: Regions, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
-    """Region indices on either side of ``strokes``: those `SIDE_PX` px
-    off the middle of each (its ends may run into a line or past it, and
-    touch the regions beyond, which it does not part)."""
-    height, width = regions.shape
+def beside(labels: np.ndarray, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
+    """Region indices on either side of ``strokes`` (``labels``: a label
+    map, 0 where no region): those `SIDE_PX` px off the middle of each (its
+    ends may run into a line or past it, and touch the regions beyond,
+    which it does not part)."""
+    height, width = labels.shape
     found: list[np.ndarray] = []
     for stroke in strokes:
         points = _dense(stroke, 1.0)
@@ -215,7 +216,7 @@ def beside(regions: Regions, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
             at = np.rint(points[middle] + offset * normal[middle]).astype(np.int64)
             at[:, 0] = np.clip(at[:, 0], 0, width - 1)
             at[:, 1] = np.clip(at[:, 1], 0, height - 1)
-            found.append(regions.labels[at[:, 1], at[:, 0]])
+            found.append(labels[at[:, 1], at[:, 0]])
     if not found:
         return np.zeros(0, np.int64)
     labels = np.unique(np.concatenate(found))
@@ -232,18 +233,29 @@ def _moved_stroke(
     """``stroke`` (lying at ``exact``) moved to where its regions went on
     ``target``, its ends put on the nearest lines there: in whole px, and
     to a fraction of one; None when its regions have no match."""
-    parted = beside(source.regions, [stroke])
+    parted = beside(source.regions.labels, [stroke])
     box = _boxes(source, parted, target, corr)
     if box is None:
         return None
-    points = _mapped(np.asarray(exact, np.float64), *box)
-    height, width = target.regions.shape
+    return placed_on_lines(
+        _mapped(np.asarray(exact, np.float64), *box), target.lineart.line
+    )
+
+
+def placed_on_lines(
+    points: np.ndarray, line: np.ndarray
+) -> tuple[tuple[Point, ...], np.ndarray] | None:
+    """A stroke moved to ``points`` (float [N x 2]) on a frame whose line
+    mask is ``line``: in the frame, each end off a line put on the nearest
+    one (within `END_REACH` of its length, at least `MIN_REACH` px), in
+    whole px and to a fraction of one; None when it shrinks to a point."""
+    height, width = line.shape
+    points = points.copy()
     points[:, 0] = np.clip(points[:, 0], 0, width - 1)
     points[:, 1] = np.clip(points[:, 1], 0, height - 1)
     whole = np.rint(points).astype(np.int64)
     length = float(np.hypot(*np.diff(whole, axis=0).T).sum())
     reach = max(MIN_REACH, END_REACH * length)
-    line = target.lineart.line
     for end in (0, -1):
         x, y = (int(v) for v in whole[end])
         if not line[y, x]:

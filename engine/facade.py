@@ -32,7 +32,7 @@ from engine.matching import (
 )
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
-from engine.project import load_project
+from engine.project import Project, load_project
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
@@ -496,8 +496,9 @@ def colorize_project(
     project = load_project(project_path)
     out_dir = check_out_folder(project.shot, out)
     engine = _rendering_engine(project.shot, project.gap, matcher, device)
-    snap = project.snapshot()
     try:
+        follow_redraws(project, engine)
+        snap = project.snapshot()
         frame_of = engine.analyser(snap.closing)
         keys, painted = snap.propagation_inputs(lambda n: frame_of(n).regions)
         if not keys:
@@ -519,6 +520,37 @@ def colorize_project(
         )
     finally:
         engine.close()
+
+
+def follow_redraws(project: Project, engine: ShotEngine) -> list[int]:
+    """Closing lines of frames redrawn since the project was saved moved
+    with their drawings (as the application moves them when it analyses
+    such a frame: `engine.closing_redraw`); the frames whose lines moved.
+    A line that parts no region where it went is warned of."""
+    moved: list[int] = []
+    for number in sorted(project.snapshot().closing):
+        redraw = project.redraw(number)
+        if redraw is None or number not in project.shot.line:
+            continue
+        lines = redraw.lines
+        followed = redraw.follow(
+            engine.frame(number, lines),
+            lambda other, number=number: engine.frame(number, other),
+        )
+        if followed is None or not project.follow_redraw(number, lines, followed):
+            continue
+        if followed.lines == lines:
+            continue  # only lines its history may put back moved
+        moved.append(number)
+        log.info("frame %d was redrawn: its closing lines moved with it", number)
+        if followed.unparted:
+            log.warning(
+                "frame %d was redrawn: %d of its closing lines part no region "
+                "now (draw them again in the application)",
+                number,
+                followed.unparted,
+            )
+    return moved
 
 
 def _rendering_engine(shot: Shot, gap: int, matcher: str, device: str) -> ShotEngine:

@@ -61,6 +61,7 @@ import numpy as np
 
 from engine.carry import CarryCache, Carrying, carry
 from engine.closing_lines import ClosingLines
+from engine.closing_redraw import Followed, LineMoves, Redraw
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ALTERNATIVES,
@@ -271,6 +272,10 @@ class Project:
     # first paint is numbered by it.
     _numberings: dict[int, Numbering] = field(default_factory=dict)
     _carries: CarryCache = field(default_factory=CarryCache, compare=False, repr=False)
+    # Per frame, where its closing lines went when its drawing was redrawn
+    # (`follow_redraw`): the history's edits still name them where they
+    # were, and are read through these.
+    _line_moves: dict[int, LineMoves] = field(default_factory=dict, repr=False)
     # Per frame, regions flagged by carrying its fills (take_moved_parts).
     _moved_parts: dict[int, int] = field(default_factory=dict, repr=False)
     # The style images the project was opened with. It may read any of them
@@ -874,6 +879,7 @@ class Project:
     def _apply_closing(self, edit: ClosingEdit, forward: bool) -> None:
         frame = edit.frame
         lines, fills, numbering = edit.side(forward)
+        lines = self._lines_now(frame, lines)
         if lines:
             self._closing[frame] = lines
         else:
@@ -1012,10 +1018,59 @@ class Project:
                 return None
             change = closing_change(edit, frame)
             if change is not None:
-                back = change.lines_before == lines
-                now = change.lines_after == self.closing(frame)
+                back = self._lines_now(frame, change.lines_before) == lines
+                now = self._lines_now(frame, change.lines_after) == self.closing(frame)
                 return change if back and now else None
         return None
+
+    def redraw(self, frame: int) -> Redraw | None:
+        """What the frame's closing lines need to follow its drawing if it
+        was redrawn (work for the thread that analyses it: `Redraw.follow`);
+        None when it has none, or the segmentation they were last seen on
+        is not known."""
+        lines = self._closing.get(frame)
+        seen = (
+            self._kept_numbering(frame)
+            if frame in self._fills
+            else self._numberings.get(frame)
+        )
+        if not lines or seen is None:
+            return None
+        kept = ClosingLines()
+        for step in (*self.history.undo_stack, *self.history.redo_stack):
+            change = closing_change(step.edit, frame)
+            if change is None:
+                continue
+            for version in (change.lines_before, change.lines_after):
+                version = self._lines_now(frame, version)
+                kept = ClosingLines(
+                    (*kept.strokes, *version.strokes),
+                    (*kept.openings, *version.openings),
+                )
+        return Redraw(seen, lines, kept)
+
+    def follow_redraw(
+        self, frame: int, lines: ClosingLines, followed: Followed
+    ) -> bool:
+        """The frame's closing ``lines`` moved with its new drawing (not an
+        edit: the history's lines follow too); False when they are not its
+        lines now (changed meanwhile). Its fills follow when it is adopted
+        with the regions ``followed`` gives."""
+        if self.closing(frame) != lines:
+            return False
+        if followed.lines:
+            self._closing[frame] = followed.lines
+        else:
+            self._closing.pop(frame, None)
+        moves = self._line_moves.get(frame, LineMoves())
+        self._line_moves[frame] = moves.then(followed.moves)
+        self._new_revision()
+        return True
+
+    def _lines_now(self, frame: int, lines: ClosingLines) -> ClosingLines:
+        """Lines the frame had (an edit's), where they went since."""
+        moves = self._line_moves.get(frame)
+        return lines if moves is None else moves.apply(lines)
 
     def left_gap(self, gap: int) -> GapEdit | None:
         """The gap change that took the project from ``gap`` to its gap now,
