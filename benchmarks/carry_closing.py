@@ -66,14 +66,18 @@ def height_share(regions: Regions, stroke: tuple[tuple[int, int], ...]) -> float
     return (float(np.mean([y for _, y in stroke])) - top) / max(bottom - top, 1)
 
 
-def torso_line(frame: Frame, scale: int) -> ClosingLines:
+def torso_line(
+    frame: Frame, scale: int, share: float = SHARE, torso: int | None = None
+) -> ClosingLines:
     """A closing line across the torso of sample frame 1 (``frame``: it
-    analysed, scaled by ``scale``) at `SHARE` of its height."""
+    analysed, scaled by ``scale``; or region ``torso`` of another) at
+    ``share`` of its height."""
     regions = frame.regions
-    torso = regions.region_at(TORSO[0] * scale, TORSO[1] * scale)
+    if torso is None:
+        torso = regions.region_at(TORSO[0] * scale, TORSO[1] * scale)
     assert torso is not None
     _, y0, _, y1 = regions.table.bbox[torso]
-    y = int(y0 + SHARE * (y1 - y0))
+    y = int(y0 + share * (y1 - y0))
     row = np.flatnonzero(regions.labels[y] == torso + 1)
     path = [(float(row.min() + 2), float(y)), (float(row.max() - 2), float(y))]
     stroke = drawn_stroke(path, frame.lineart.line, 6.0 * scale)

@@ -14,7 +14,7 @@ thread and is applied to the painting as it is when it ends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject
@@ -24,13 +24,16 @@ from cadmium_app.dialogs import by_frame, frames_text
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
 from engine.carry import resegment_fills
+from engine.closing_between import blend_carried
 from engine.closing_carry import CarriedFrame, beside, carry_through
+from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError
 from engine.facade import NO_CLOSING, ShotEngine
 from engine.fills import FillMap
 from engine.history import ClosingCarry, ClosingEdit
+from engine.matching import Frame
 from engine.project import Project, Snapshot
-from engine.regions import Numbering
+from engine.regions import Numbering, Regions
 
 FORWARD, BACK = 1, -1
 LABEL = "Carry closing lines"
@@ -46,18 +49,23 @@ class _Carried:
     numberings: Mapping[int, Numbering]  # each frame's regions after
     # The frame where the carrying stopped (it could not be read), and why.
     stopped: tuple[int, str] | None = None
+    # Frames whose lines were put in between with the next key's.
+    between: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Asked:
     """A carry asked for: from ``frame``, ``step`` (FORWARD, BACK), on the
-    painting ``snap`` and the analysis ``engine``."""
+    painting ``snap`` and the analysis ``engine``; ``towards``: the key
+    the carry goes up to, when it has closing lines (those carried are put
+    in between with its: `engine.closing_between`)."""
 
     frame: int
     step: int
     project: Project
     snap: Snapshot
     engine: ShotEngine
+    towards: int | None = None
 
 
 class ClosingCarrier(QObject):
@@ -71,18 +79,22 @@ class ClosingCarrier(QObject):
     def span(self, frame: int, step: int) -> list[int]:
         """The frames after ``frame`` (``step`` 1) or before it (-1), in
         that order, up to the next key."""
+        return self._reach(frame, step)[0]
+
+    def _reach(self, frame: int, step: int) -> tuple[list[int], int | None]:
+        """`span`, and the key it stops at (None: the shot's end)."""
         project = self.session.project
         frames = self.session.frames_list
         if project is None or frame not in frames:
-            return []
+            return [], None
         at = frames.index(frame)
         ahead = frames[at + 1 :] if step > 0 else frames[:at][::-1]
         out: list[int] = []
         for number in ahead:
             if number in project.keys:
-                break
+                return out, number
             out.append(number)
-        return out
+        return out, None
 
     def carry(self, step: int) -> Job | None:
         """Carry the current frame's closing lines ``step`` (FORWARD, BACK)."""
@@ -103,7 +115,7 @@ class ClosingCarrier(QObject):
                 "the Close gap tool, G)"
             )
             return None
-        frames = self.span(frame, step)
+        frames, key = self._reach(frame, step)
         if not frames:
             where = "after" if step > 0 else "before"
             session.status.emit(
@@ -111,7 +123,8 @@ class ClosingCarrier(QObject):
                 "closing lines to"
             )
             return None
-        asked = _Asked(frame, step, project, project.snapshot(), engine)
+        towards = key if key is not None and project.closing(key) else None
+        asked = _Asked(frame, step, project, project.snapshot(), engine, towards)
         where = "forward" if step > 0 else "back"
         job = Job(
             f"Carrying frame {frame}'s closing lines {where}…",
@@ -139,12 +152,13 @@ class ClosingCarrier(QObject):
             session.status.emit(f"{LABEL}: the shot changed meanwhile; nothing changed")
             return
         own = asked.snap.closing
-        if project.closing(frame) != own.get(frame, NO_CLOSING):
-            session.status.emit(
-                f"{LABEL}: frame {frame}'s closing lines changed meanwhile; "
-                "nothing changed (carry them again)"
-            )
-            return
+        for key in (frame, asked.towards):
+            if key is not None and project.closing(key) != own.get(key, NO_CLOSING):
+                session.status.emit(
+                    f"{LABEL}: frame {key}'s closing lines changed meanwhile; "
+                    "nothing changed (carry them again)"
+                )
+                return
         within = set(self.span(frame, asked.step))
         edits: list[ClosingEdit] = []
         already: list[int] = []
@@ -183,55 +197,95 @@ class ClosingCarrier(QObject):
             edit = ClosingCarry(f"{LABEL} from frame {frame}", tuple(edits))
             session.undo_stack.push(EditCommand(session, edit))
         carried = [edit.frame for edit in edits]
-        session.status.emit(_said(frame, result, carried, already, left))
+        session.status.emit(_said(asked, result, carried, already, left))
 
 
 def _work(
     asked: _Asked, frames: list[int], progress: Progress, cancelled: Cancelled
 ) -> _Carried | None:
     """The worker's side: the lines carried through ``frames`` in turn, up
-    to a frame that cannot be read."""
+    to a frame that cannot be read; put in between with those carried back
+    from the key the carry goes up to, when it has lines."""
     snap, engine, own = asked.snap, asked.engine, asked.snap.closing
-    lines = own.get(asked.frame, NO_CLOSING)
-    start = engine.frame(asked.frame, lines)
-    fills = snap.fills_for(asked.frame, start.regions)
+    steps = len(frames) * (2 if asked.towards is not None else 1)
+    # The fills of each frame the chain went through (the next frame is
+    # matched to them), and the edit's: each frame's fills and numbering
+    # after its lines came.
+    chained: dict[int, tuple[CarriedFrame, FillMap | None]] = {}
     carried_fills: dict[int, FillMap | None] = {}
     numberings: dict[int, Numbering] = {}
 
     def fills_on(done: CarriedFrame) -> FillMap:
-        """The frame's fills on its new regions: the edit's, and the
-        colours the next frame is matched to."""
         fills = _fills_on(snap.fills_for(done.number, done.before.regions), done)
-        carried_fills[done.number] = fills
-        # Packed here, not on the GUI thread (tens of ms at 4K).
-        numberings[done.number] = done.after.regions.numbering
+        chained[done.number] = (done, fills)
         return fills if fills is not None else FillMap.empty(done.after.regions.count)
 
-    walk = carry_through(
-        start,
-        fills if fills is not None else FillMap.empty(start.regions.count),
-        lines,
-        frames,
-        analyse=engine.frame,
+    def trial(frame: Frame, with_lines: ClosingLines) -> Regions:
         # Tried on the drawing read once: not kept, nor cached.
-        segment=lambda frame, with_lines: (
-            engine.analyse_image(frame.number, frame.image, with_lines).regions
-        ),
-        own=lambda n: own.get(n, NO_CLOSING),
-        fills_on=fills_on,
-        matcher=engine.matcher,
-    )
+        return engine.analyse_image(frame.number, frame.image, with_lines).regions
+
+    def chain(key: int, through: list[int]) -> Iterator[CarriedFrame]:
+        lines = own.get(key, NO_CLOSING)
+        start = engine.frame(key, lines)
+        fills = snap.fills_for(key, start.regions)
+        return carry_through(
+            start,
+            fills if fills is not None else FillMap.empty(start.regions.count),
+            lines,
+            through,
+            analyse=engine.frame,
+            segment=trial,
+            own=lambda n: own.get(n, NO_CLOSING),
+            fills_on=fills_on,
+            matcher=engine.matcher,
+        )
+
+    done_steps = 0
     carried: list[CarriedFrame] = []
+    between: list[int] = []
+    back: dict[int, CarriedFrame] = {}
+    if asked.towards is not None:
+        try:
+            for done in chain(asked.towards, frames[::-1]):
+                if cancelled():
+                    return None
+                back[done.number] = done
+                done_steps += 1
+                progress(done_steps, steps)
+        except CadmiumError:
+            pass  # a frame unreadable: the carry forward stops there, and says so
     try:
-        for done in walk:
+        for done in chain(asked.frame, frames):
             if cancelled():
                 return None
-            carried.append(done)
-            progress(len(carried), len(frames))
+            share = (done.number - asked.frame) / (
+                (asked.towards - asked.frame) if asked.towards is not None else 1
+            )
+            final, blended = blend_carried(
+                done,
+                back.get(done.number),
+                share,
+                analyse=engine.frame,
+                segment=trial,
+            )
+            if blended:
+                between.append(done.number)
+            kept = chained.get(done.number)
+            if kept is not None and kept[0] is final:
+                carried_fills[done.number] = kept[1]
+            else:
+                now = snap.fills_for(done.number, final.before.regions)
+                carried_fills[done.number] = _fills_on(now, final)
+            # Packed here, not on the GUI thread (tens of ms at 4K).
+            numberings[done.number] = final.after.regions.numbering
+            carried.append(final)
+            done_steps += 1
+            progress(done_steps, steps)
     except CadmiumError as exc:  # a frame unreadable: carried up to it
-        stop = (frames[len(carried)], str(exc))
-        return _Carried(tuple(carried), carried_fills, numberings, stop)
-    return _Carried(tuple(carried), carried_fills, numberings)
+        unread = [n for n in frames if n not in {c.number for c in carried}]
+        stop = (unread[0] if unread else frames[-1], str(exc))
+        return _Carried(tuple(carried), carried_fills, numberings, stop, tuple(between))
+    return _Carried(tuple(carried), carried_fills, numberings, between=tuple(between))
 
 
 def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap | None:
@@ -251,18 +305,22 @@ def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap | None:
 
 
 def _said(
-    frame: int,
+    asked: _Asked,
     result: _Carried,
     carried: list[int],
     already: list[int],
     left: dict[int, str],
 ) -> str:
     """What the carrying did, in one line."""
+    frame = asked.frame
     parts = []
     if carried:
+        between = ""
+        if set(result.between) & set(carried):
+            between = f", in between with key {asked.towards}'s"
         parts.append(
-            f"Frame {frame}'s closing lines carried to {frames_text(carried)} "
-            "(Ctrl+Z undoes it); propagate to paint the regions they part"
+            f"Frame {frame}'s closing lines carried to {frames_text(carried)}"
+            f"{between} (Ctrl+Z undoes it); propagate to paint the regions they part"
         )
     elif not already:
         parts.append(f"No closing lines carried from frame {frame}")

@@ -122,31 +122,11 @@ def carry_lines(
     source regions). ``segment`` segments the target with other lines: a
     line is kept only where it parts a region. ``exact``: the strokes to a
     fraction of a px, where known (`CarriedLines.exact`)."""
-    now = own
-    count = target.regions.count
-    strokes: list[tuple[Point, ...] | None] = []
-    placed: list[np.ndarray | None] = []
+    adding = Adding(own, target.regions.count, segment)
     for index, stroke in enumerate(lines.strokes):
         points = exact[index] if index < len(exact) else np.array(stroke, float)
-        moved = _moved_stroke(source, stroke, points, target, corr)
-        if moved is None:
-            strokes.append(None)
-            placed.append(None)
-            continue
-        whole, there = moved
-        same = _same_stroke(now, whole)
-        if same is not None:
-            strokes.append(same)
-            placed.append(np.array(same, np.float64))
-            continue
-        parted = segment(now.adding(whole)).count
-        if parted <= count:
-            strokes.append(None)
-            placed.append(None)
-            continue
-        now, count = now.adding(whole), parted
-        strokes.append(whole)
-        placed.append(there)
+        adding.add(_moved_stroke(source, stroke, points, target, corr))
+    now, strokes, placed = adding.lines, adding.strokes, adding.exact
     openings: list[Point | None] = []
     for at in lines.openings:
         point = _moved_opening(source, at, target, now.openings)
@@ -154,6 +134,43 @@ def carry_lines(
             now = now.opening(point)
         openings.append(point)
     return CarriedLines(now, tuple(strokes), tuple(openings), tuple(placed))
+
+
+class Adding:
+    """Strokes added to a frame's lines one by one, each kept only where it
+    parts a region (a line the frame has already is found, not doubled)."""
+
+    def __init__(
+        self,
+        lines: ClosingLines,
+        count: int,
+        segment: Callable[[ClosingLines], Regions],
+    ) -> None:
+        self.lines, self.count, self.segment = lines, count, segment
+        self.strokes: list[tuple[Point, ...] | None] = []
+        self.exact: list[np.ndarray | None] = []
+
+    def add(self, moved: tuple[tuple[Point, ...], np.ndarray] | None) -> None:
+        """A stroke where it goes (in whole px, and to a fraction of one;
+        None: it has gone)."""
+        if moved is None:
+            self._said(None, None)
+            return
+        whole, there = moved
+        same = _same_stroke(self.lines, whole)
+        if same is not None:
+            self._said(same, np.array(same, np.float64))
+            return
+        parted = self.segment(self.lines.adding(whole)).count
+        if parted <= self.count:
+            self._said(None, None)
+            return
+        self.lines, self.count = self.lines.adding(whole), parted
+        self._said(whole, there)
+
+    def _said(self, stroke: tuple[Point, ...] | None, exact: np.ndarray | None) -> None:
+        self.strokes.append(stroke)
+        self.exact.append(exact)
 
 
 def carry_through(

@@ -22,7 +22,7 @@ from app_helpers import (
 )
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from test_closing import split_and_paint
+from test_closing import drag_image, split_and_paint, wait_regions
 
 from cadmium_app.carry_closing import FORWARD
 from cadmium_app.window import MainWindow
@@ -112,13 +112,21 @@ def test_one_undo_takes_every_carried_line_back_and_redo_brings_them(
     assert {frame: project.closing(frame) for frame in range(2, 7)} == carried
 
 
+def keyed_and_split(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, keys: tuple[int, ...]
+) -> Project:
+    """A six-frame shot with these keys, opened, and `split_and_paint` on
+    key 1."""
+    split_and_paint(qtbot, window, make_shot(tmp_path / "keyed", frames=6, keys=keys))
+    project = window.session.project
+    assert project is not None
+    return project
+
+
 def test_lines_stop_at_the_next_key_and_go_back_to_the_key_before(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    shot = make_shot(tmp_path / "keyed", frames=6, keys=(1, 4))
-    split_and_paint(qtbot, window, shot)
-    project = window.session.project
-    assert project is not None
+    project = keyed_and_split(qtbot, window, tmp_path, (1, 4))
     carry(qtbot, window)
     assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
     # From frame 3 back: frame 2 has the line already; nothing to add.
@@ -225,3 +233,30 @@ def test_paint_put_on_a_frame_while_lines_are_carried_to_it_is_kept(
     project = window.session.project
     assert project is not None and len(project.closing(3).strokes) == 1
     assert halves(window, 3) == (style_rgb(window, 6), style_rgb(window, 6))
+
+
+def test_lines_carried_up_to_a_key_with_its_own_go_in_between_the_two(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    # The box parted down its middle on key 1, and three quarters across it
+    # on key 6 (a shadow that grows): carried from key 1, each in-between
+    # has one line, placed between the keys' by timing.
+    project = keyed_and_split(qtbot, window, tmp_path, (1, 6))
+    go_to(qtbot, window, 6)
+    count = window.session.current().regions.count  # type: ignore[union-attr]
+    window.actions.close_tool.trigger()
+    x0, y0, _, y1 = box_rect(6)
+    drag_image(qtbot, window, [(x0 + 30, y0 + 3), (x0 + 30, y1 - 3)])
+    wait_regions(qtbot, window, count + 1)
+    go_to(qtbot, window, 1)
+    said = status_log(window)
+    carry(qtbot, window)
+    assert said[-1] == (
+        "Frame 1's closing lines carried to frames 2-5, in between with key 6's "
+        "(Ctrl+Z undoes it); propagate to paint the regions they part"
+    )
+    for frame in range(2, 6):
+        (stroke,) = project.closing(frame).strokes
+        x0, _, _, _ = box_rect(frame)
+        across = 20 + 10 * (frame - 1) / 5  # px from the box's left side
+        assert all(abs(x - (x0 + across)) <= 1.5 for x, _ in stroke), (frame, stroke)

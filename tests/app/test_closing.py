@@ -235,4 +235,4 @@ def test_a_closing_line_that_parts_nothing_says_so(
         "Closing line on frame 1: it parts no regions yet (draw from line to "
         "line) (Ctrl+Z undoes it)"
     )
-    assert regions_now(window) == count
+    wait_regions(qtbot, window, count)  # analysed anew, with no more regions

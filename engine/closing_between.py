@@ -1,0 +1,151 @@
+"""Closing lines in between two keys that both have them.
+
+A shadow shape is drawn on both keys, often not in the same place (it
+grows, it slides as the figure turns). Carried from one key alone, each
+in-between has that key's line; carried from both, each had two lines a
+few px apart, and a sliver region between them. An in-betweener draws one
+line, placed between the two keys' by timing: so here each line carried
+from the first key is paired with the line carried back from the second
+that parts the same region of the in-between, and put between the two,
+nearer the nearer key (frame 3 of keys 1 and 11 is a fifth of the way).
+A line with no partner on the other key goes as carried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from engine.closing_carry import (
+    Adding,
+    CarriedFrame,
+    CarriedLines,
+    beside,
+    placed_on_lines,
+)
+from engine.closing_lines import ClosingLines, Point
+from engine.matching import Frame
+from engine.regions import Regions
+
+Stroke = tuple[Point, ...]
+
+
+def blend_carried(
+    forward: CarriedFrame,
+    back: CarriedFrame | None,
+    share: float,
+    *,
+    analyse: Callable[[int, ClosingLines], Frame],
+    segment: Callable[[Frame, ClosingLines], Regions],
+) -> tuple[CarriedFrame, int]:
+    """A frame's lines carried from the key before (``forward``) put in
+    between with those carried back from the key after (``back``; None:
+    none came), ``share`` of the way to it (0: at the first key's, 1: at
+    the second's); and how many were. ``analyse`` and ``segment``: as
+    `engine.closing_carry.carry_through`'s."""
+    if back is None:
+        return forward, 0
+    before, drawn = forward.before, forward.before_lines
+    partners = _carried(back)
+    adding = Adding(drawn, before.regions.count, lambda lines: segment(before, lines))
+    blended = 0
+    for stroke, exact in zip(forward.lines.strokes, _exact(forward.lines), strict=True):
+        if stroke is None or stroke in drawn.strokes:
+            adding.add(None if stroke is None else (stroke, exact))
+            continue
+        partner = _partner(before, stroke, partners)
+        if partner is None:
+            adding.add((stroke, exact))
+            continue
+        placed = placed_on_lines(_between(exact, partner, share), before.lineart.line)
+        blended += placed is not None
+        adding.add(placed if placed is not None else (stroke, exact))
+    lines = adding.lines
+    for at in forward.lines.lines.openings:
+        if at not in lines.openings:
+            lines = lines.opening(at)
+    after = (
+        analyse(forward.number, lines)
+        if lines != forward.lines.lines
+        else forward.after
+    )
+    carried = CarriedLines(
+        lines, tuple(adding.strokes), forward.lines.openings, tuple(adding.exact)
+    )
+    return CarriedFrame(forward.number, before, drawn, after, carried), blended
+
+
+def _carried(done: CarriedFrame) -> list[np.ndarray]:
+    """The strokes carried to a frame (not those it had), to a fraction of
+    a px."""
+    own = set(done.before_lines.strokes)
+    return [
+        exact
+        for stroke, exact in zip(done.lines.strokes, _exact(done.lines), strict=True)
+        if stroke is not None and stroke not in own
+    ]
+
+
+def _exact(lines: CarriedLines) -> list[np.ndarray]:
+    """Per stroke, where it lies to a fraction of a px (whole px where not
+    known)."""
+    return [
+        exact
+        if index < len(lines.exact) and (exact := lines.exact[index]) is not None
+        else np.array(stroke if stroke is not None else [(0, 0)], np.float64)
+        for index, stroke in enumerate(lines.strokes)
+    ]
+
+
+def _partner(
+    frame: Frame, stroke: Stroke, candidates: Sequence[np.ndarray]
+) -> np.ndarray | None:
+    """Of ``candidates``, the stroke that parts the region ``stroke`` parts
+    on ``frame`` (segmented without either), the nearest if several."""
+    labels = frame.regions.labels
+    mine = set(beside(labels, [stroke]).tolist())
+    here = np.array(stroke, np.float64)
+    best, found = np.inf, None
+    for other in candidates:
+        theirs = set(beside(labels, [_whole(other)]).tolist())
+        if not mine & theirs:
+            continue
+        distance = float(np.hypot(*(here.mean(axis=0) - other.mean(axis=0))))
+        if distance < best:
+            best, found = distance, other
+    return found
+
+
+def _whole(points: np.ndarray) -> Stroke:
+    return tuple((int(x), int(y)) for x, y in np.rint(points))
+
+
+def _between(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:
+    """A polyline ``share`` of the way from ``first`` to ``second``: each
+    point of either, by its share of the length, with the point as far
+    along the other (so both shapes are kept at their ends of the way)."""
+    ends = np.hypot(*(second[0] - first[0])) + np.hypot(*(second[-1] - first[-1]))
+    crossed = np.hypot(*(second[0] - first[-1])) + np.hypot(*(second[-1] - first[0]))
+    if crossed < ends:
+        second = second[::-1]  # drawn the other way
+    at = np.union1d(_along(first), _along(second))
+    return (1 - share) * _at(first, at) + share * _at(second, at)
+
+
+def _along(points: np.ndarray) -> np.ndarray:
+    """Each point's share of the polyline's length from its start."""
+    steps = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    return steps / steps[-1] if steps[-1] > 0 else np.zeros(len(points))
+
+
+def _at(points: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """The points these shares of the polyline's length along it."""
+    along = _along(points)
+    return np.stack(
+        [
+            np.interp(shares, along, points[:, 0]),
+            np.interp(shares, along, points[:, 1]),
+        ],
+        axis=1,
+    )
