@@ -24,7 +24,7 @@ import numpy as np
 from carry_closing import SAMPLE, run_scales, torso_line  # benchmarks/, a script
 
 from engine.closing_lines import ClosingLines
-from engine.closing_redraw import Redraw
+from engine.closing_redraw import Placement, Redraw
 from engine.facade import opening_gap
 from engine.imageio import read_image
 from engine.matching import Frame
@@ -61,7 +61,7 @@ def run(scale: int) -> None:
             before = analyse(redrawn, lines, gap)
             left = "parts" if before.regions.count > alone else "parts nothing"
             started = time.perf_counter()
-            followed = Redraw(drawn.regions.numbering, lines).follow(
+            followed = Redraw(lines, Placement.of(drawn)).follow(
                 before, lambda other, redrawn=redrawn: analyse(redrawn, other, gap)
             )
             seconds = time.perf_counter() - started

@@ -27,6 +27,7 @@ from engine.carry import resegment_fills
 from engine.closing_between import blend_carried
 from engine.closing_carry import CarriedFrame, beside, carry_through
 from engine.closing_lines import ClosingLines
+from engine.closing_redraw import Placement
 from engine.errors import CadmiumError
 from engine.facade import NO_CLOSING, ShotEngine
 from engine.fills import FillMap
@@ -47,6 +48,7 @@ class _Carried:
     # or undone meanwhile.
     fills: Mapping[int, FillMap | None]
     numberings: Mapping[int, Numbering]  # each frame's regions after
+    placed: Mapping[int, Placement]  # each frame's lines, where they lie
     # The frame where the carrying stopped (it could not be read), and why.
     stopped: tuple[int, str] | None = None
     # Frames whose lines were put in between with the next key's.
@@ -191,6 +193,7 @@ class ClosingCarrier(QObject):
                     fills,
                     result.numberings[number],
                     f"{LABEL} from frame {frame}",
+                    result.placed[number],
                 )
             )
         if edits:
@@ -214,6 +217,7 @@ def _work(
     chained: dict[int, tuple[CarriedFrame, FillMap | None]] = {}
     carried_fills: dict[int, FillMap | None] = {}
     numberings: dict[int, Numbering] = {}
+    placed: dict[int, Placement] = {}
 
     def fills_on(done: CarriedFrame) -> FillMap:
         fills = _fills_on(snap.fills_for(done.number, done.before.regions), done)
@@ -278,14 +282,19 @@ def _work(
                 carried_fills[done.number] = _fills_on(now, final)
             # Packed here, not on the GUI thread (tens of ms at 4K).
             numberings[done.number] = final.after.regions.numbering
+            placed[done.number] = Placement.of(final.after)
             carried.append(final)
             done_steps += 1
             progress(done_steps, steps)
     except CadmiumError as exc:  # a frame unreadable: carried up to it
         unread = [n for n in frames if n not in {c.number for c in carried}]
         stop = (unread[0] if unread else frames[-1], str(exc))
-        return _Carried(tuple(carried), carried_fills, numberings, stop, tuple(between))
-    return _Carried(tuple(carried), carried_fills, numberings, between=tuple(between))
+        return _Carried(
+            tuple(carried), carried_fills, numberings, placed, stop, tuple(between)
+        )
+    return _Carried(
+        tuple(carried), carried_fills, numberings, placed, between=tuple(between)
+    )
 
 
 def _fills_on(fills: FillMap | None, done: CarriedFrame) -> FillMap | None:

@@ -30,6 +30,7 @@ from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.session import EditCommand, Session
 from engine.carry import return_fills
 from engine.closing_lines import ClosingLines, closure_near, drawn_stroke
+from engine.closing_redraw import Placement
 from engine.fills import FillMap
 from engine.matching import Frame
 from engine.regions import Numbering
@@ -66,6 +67,7 @@ class _Result:
     fills: FillMap | None
     numbering: Numbering
     regions_before: int
+    placed: Placement  # the drawing the lines are drawn on
 
 
 class ClosingController(QObject):
@@ -176,7 +178,8 @@ class ClosingController(QObject):
         def work(_progress: Progress, _cancelled: Cancelled) -> _Result:
             # The frame as it is now (cached: it is on screen), and anew.
             before = engine.frame(pending.frame, now)
-            after = engine.frame(pending.frame, lines).regions
+            analysed = engine.frame(pending.frame, lines)
+            after = analysed.regions
             fills = snap.fills_for(pending.frame, before.regions)
             if fills is not None and len(fills):
                 arrived, earlier = (None, None)
@@ -189,7 +192,13 @@ class ClosingController(QObject):
                 )
             else:
                 fills = None
-            return _Result(lines, fills, after.numbering, before.regions.count)
+            return _Result(
+                lines,
+                fills,
+                after.numbering,
+                before.regions.count,
+                Placement.of(analysed),
+            )
 
         title = f"{pending.label}: finding frame {pending.frame}'s regions…"
         job = Job(title, work, cancellable=False, edits_project=True)
@@ -218,7 +227,12 @@ class ClosingController(QObject):
             return
         self._queue.popleft()
         edit = project.closing_edit(
-            pending.frame, result.lines, result.fills, result.numbering, pending.label
+            pending.frame,
+            result.lines,
+            result.fills,
+            result.numbering,
+            pending.label,
+            result.placed,
         )
         session.undo_stack.push(EditCommand(session, edit))
         done = f"{pending.label} on frame {pending.frame}"

@@ -392,9 +392,12 @@ class Session(QObject):
         project = self.project
         if project is None or not project.follow_redraw(number, lines, followed):
             return
-        self.update_modified()
         if followed.lines == lines:
-            return  # only lines its history may put back moved
+            return  # none moved: only where they lie is noted
+        # Not an edit: an undo and redo back to the revision saved would
+        # read as saved, with the lines moved since.
+        self.saved_revision = -1
+        self.update_modified()
         lost = followed.unparted
         what = "moved with it"
         if lost:

@@ -237,14 +237,22 @@ def drawing_shift(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
 def region_edges(labels: np.ndarray) -> np.ndarray:
     """float32 [H x W]: where a label map changes label, on the pixels
     both sides of each change (so centred on it: 0 to 4 per pixel)."""
-    edge = np.zeros(labels.shape, np.float32)
-    across = labels[:, 1:] != labels[:, :-1]
-    edge[:, 1:] += across
-    edge[:, :-1] += across
-    down = labels[1:, :] != labels[:-1, :]
-    edge[1:, :] += down
-    edge[:-1, :] += down
-    return edge
+    across, down = edges_by_axis(labels)
+    return across + down
+
+
+def edges_by_axis(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`region_edges` of changes along x (``across``: vertical boundaries)
+    and along y (``down``), apart: 0 to 2 per pixel each."""
+    across = np.zeros(labels.shape, np.float32)
+    change = labels[:, 1:] != labels[:, :-1]
+    across[:, 1:] += change
+    across[:, :-1] += change
+    down = np.zeros(labels.shape, np.float32)
+    change = labels[1:, :] != labels[:-1, :]
+    down[1:, :] += change
+    down[:-1, :] += change
+    return across, down
 
 
 class CarryCache:

@@ -8,37 +8,52 @@ skin, and both take one colour. Fills follow a redraw by position
 (`engine.carry`); closing lines follow it here, before the fills do.
 
 Each line moves as the lines around it moved: the region boundaries
-around it on the segmentation the frame was last seen with (its
-`Numbering`, kept with the project, so this works on a project opened
-after the redraw, with no old drawing at hand) are found again on the new
-drawing's (template match, near where the drawing as a whole moved), and
-its ends are put back on the nearest line. Openings move likewise, onto
-the automatic closure there. A line that parts no region after it moved,
+around it on the segmentation of the drawing it was placed on (its
+`Placement`, kept with the project and each undo step, so this works on a
+project opened after the redraw, with no old drawing at hand) are found
+again in the new drawing's ink (template match, near where the drawing as
+a whole went, the patch grown until it holds lines across both axes), and
+its ends are put back on the nearest line (a line that parted a region; one
+the animator left short of the lines is only moved). Openings move likewise, onto
+the automatic closure there. Whether a frame was redrawn is known by its
+ink (`ink_digest`), not by its segmentation: another gap, or fills carried
+meanwhile, move nothing. A line that parts no region after it moved,
 where it parted one before, is counted: the animator draws it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from engine.carry import drawing_shift, region_edges
+from engine.carry import drawing_shift, edges_by_axis
 from engine.closing_carry import PATCH, beside, placed_on_lines
 from engine.closing_lines import OPENING_REACH, ClosingLines, Point, closure_near
+from engine.lineart import LineArt
 from engine.matching import Frame
 from engine.regions import Numbering
 
-# Boundaries around a line are matched this many px (at least) beyond its
-# box, and looked for this far from where the drawing as a whole moved to.
+# Boundaries around a line are matched from this many px (at least) beyond
+# its box, and looked for this far from where they were, or from where the
+# drawing as a whole moved to.
 MIN_MARGIN = 16
+# The patch matched grows (doubling) until it holds at least this many px
+# of boundary across each axis: a line in the middle of a wide region sees
+# only the region's top and bottom at first, which say nothing of how far
+# it moved sideways.
+MIN_EDGE = 12
 # Below this match score the boundaries around a line are not found again
 # (redrawn past recognition there): it moves with the drawing as a whole.
 FOUND = 0.4
-# Matches within this share of the best are as good (see `_offset`).
+# Matches within this share of the best are as good (see `_Finder.offset`).
 TIE = 0.03
+# The old boundaries' neighbourhood, where a match is weighed: where they
+# are, blurred, above this share of their most.
+SUPPORT = 0.02
 # A carried opening takes the automatic closure this near where the lines
 # around it are found again (px).
 OPENING_SNAP = 3 * OPENING_REACH
@@ -46,183 +61,225 @@ OPENING_SNAP = 3 * OPENING_REACH
 Stroke = tuple[Point, ...]
 
 
+def ink_digest(lineart: LineArt) -> str:
+    """A name for a drawing: the same for the same ink, another for any
+    change to it (a few ms at 4K)."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"{lineart.line.shape}".encode())
+    h.update(np.packbits(lineart.line).tobytes())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
-class LineMoves:
-    """Where strokes and openings went when a frame was redrawn (those not
-    named stayed)."""
+class Placement:
+    """The drawing a frame's closing lines were placed on: its ink
+    (`ink_digest`), and its segmentation with them."""
 
-    strokes: Mapping[Stroke, Stroke] = field(default_factory=dict)
-    openings: Mapping[Point, Point] = field(default_factory=dict)
+    drawing: str
+    numbering: Numbering
 
-    def __bool__(self) -> bool:
-        return any(a != b for a, b in self.strokes.items()) or any(
-            a != b for a, b in self.openings.items()
-        )
-
-    def apply(self, lines: ClosingLines) -> ClosingLines:
-        """``lines`` with each stroke and opening where it went."""
-        strokes = tuple(self.strokes.get(s, s) for s in lines.strokes)
-        openings = tuple(self.openings.get(o, o) for o in lines.openings)
-        return ClosingLines(strokes, tuple(dict.fromkeys(openings)))
-
-    def then(self, later: LineMoves) -> LineMoves:
-        """These moves followed by ``later``'s (a second redraw)."""
-        strokes = {a: later.strokes.get(b, b) for a, b in self.strokes.items()}
-        openings = {a: later.openings.get(b, b) for a, b in self.openings.items()}
-        return LineMoves({**later.strokes, **strokes}, {**later.openings, **openings})
+    @staticmethod
+    def of(frame: Frame) -> Placement:
+        """Where lines a frame was analysed with lie (``frame``: that analysis)."""
+        return Placement(ink_digest(frame.lineart), frame.regions.numbering)
 
 
 @dataclass(frozen=True)
 class Followed:
-    """A redrawn frame's closing lines where they went (``lines``), the
-    frame segmented with them (``frame``), how each moved (``moves``, of
-    its history's lines too) and how many of its strokes parted a region
-    before and part none now (``unparted``)."""
+    """A redrawn frame's closing lines where they went (``lines``: its
+    own when none moved), the frame segmented with them (``frame``) and
+    their placement there (``placed``), and how many of its strokes parted
+    a region before and part none now (``unparted``)."""
 
     lines: ClosingLines
     frame: Frame
-    moves: LineMoves
+    placed: Placement
     unparted: int
 
 
 @dataclass(frozen=True)
 class Redraw:
-    """What a frame's closing lines need to follow its drawing: the
-    segmentation they were last seen on (``seen``: the old drawing, with
-    them), the lines now, and every other stroke and opening the frame's
-    history may put back (``kept``), which move with them."""
+    """What a frame's closing lines need to follow its drawing: the lines,
+    and the drawing they were placed on."""
 
-    seen: Numbering
     lines: ClosingLines
-    kept: ClosingLines = field(default_factory=ClosingLines)
+    placed: Placement
 
     def follow(
         self, frame: Frame, analyse: Callable[[ClosingLines], Frame]
     ) -> Followed | None:
         """The lines on ``frame`` (the frame analysed with them where they
         were: its drawing now); ``analyse`` segments it with other lines.
-        None when it was not redrawn (the same segmentation), nothing
-        moved, or the segmentation seen cannot be read (damaged) or is of
+        None when it is the drawing they were placed on, or the
+        segmentation kept of that cannot be read (damaged) or is of
         another size."""
-        if frame.regions.layout == self.seen.layout:
+        if ink_digest(frame.lineart) == self.placed.drawing:
             return None
-        old = self.seen.under_line()
+        old = self.placed.numbering.under_line()
         if old is None or old.shape != frame.regions.shape:
             return None
-        strokes = tuple(dict.fromkeys((*self.lines.strokes, *self.kept.strokes)))
-        openings = tuple(dict.fromkeys((*self.lines.openings, *self.kept.openings)))
-        plain = analyse(ClosingLines()) if openings else frame
-        moves = line_moves(old, frame, plain, strokes, openings, self.lines)
-        if not moves:
-            return None
-        lines = moves.apply(self.lines)
+        plain = analyse(ClosingLines()) if self.lines.openings else frame
+        lines = line_moves(old, frame, plain, self.lines)
         after = analyse(lines) if lines != self.lines else frame
         unparted = sum(
             _parts(old, before) and not _parts(after.regions.labels, now)
             for before, now in zip(self.lines.strokes, lines.strokes, strict=True)
         )
-        return Followed(lines, after, moves, unparted)
+        return Followed(lines, after, Placement.of(after), unparted)
 
 
 def line_moves(
-    old: np.ndarray,
-    frame: Frame,
-    plain: Frame,
-    strokes: Iterable[Stroke],
-    openings: Iterable[Point],
-    drawn: ClosingLines,
-) -> LineMoves:
-    """Where ``strokes`` and ``openings`` go from the old drawing (its
-    under-line map ``old``) to ``frame``'s, as the region boundaries
-    around each moved (``drawn``: the lines both segmentations were made
-    with, left out of the boundaries); openings go onto the automatic
-    closures of ``plain`` (the new drawing with no lines of the animator)."""
+    old: np.ndarray, frame: Frame, plain: Frame, lines: ClosingLines
+) -> ClosingLines:
+    """``lines`` moved from the old drawing (its under-line map ``old``,
+    segmented with them) to ``frame``'s (analysed with them where they
+    were), as the region boundaries around each moved; openings go onto
+    the automatic closures of ``plain`` (the new drawing with no lines of
+    the animator). A stroke or opening not placed stays."""
     height, width = old.shape
-    margin = max(MIN_MARGIN, round(PATCH * max(height, width)))
+    reach = max(MIN_MARGIN, round(PATCH * max(height, width)))
     # The old drawing is known by its region boundaries alone (less those
     # of the closing lines); the new one by its ink, dangling lines too.
-    hidden = _line_mask(drawn, old.shape)
-    before = _soft(np.where(hidden, 0.0, region_edges(old)))
+    hidden = _line_mask(lines, old.shape)
+    across, down = (np.where(hidden, 0.0, e) for e in edges_by_axis(old))
+    before = _soft(across + down)
     now = _soft(frame.lineart.line)
     shift = np.array(drawing_shift(old, frame.regions.under_line), np.float64)
     line = frame.lineart.line
-    moved_strokes: dict[Stroke, Stroke] = {}
-    for stroke in strokes:
-        points = np.array(stroke, np.float64)
-        offset = _offset(before, now, points, margin, shift)
-        placed = placed_on_lines(points + offset, line)
-        if placed is not None:
-            moved_strokes[stroke] = placed[0]
-    moved_openings: dict[Point, Point] = {}
-    for at in openings:
-        point = np.array([at], np.float64)
-        x, y = point[0] + _offset(before, now, point, margin, shift)
-        found = closure_near(plain.regions.closures, x, y, OPENING_SNAP)
-        if found is not None:
-            moved_openings[at] = found
-    return LineMoves(moved_strokes, moved_openings)
+    found = _Finder(before, now, across > 0, down > 0, reach, shift)
+    strokes: list[Stroke] = []
+    for stroke in lines.strokes:
+        points = np.array(stroke, np.float64) + found.offset(_points(stroke))
+        if _parts(old, stroke):  # from line to line: its ends back on lines
+            placed = placed_on_lines(points, line)
+            strokes.append(stroke if placed is None else placed[0])
+        else:  # left short of the lines by the animator: only moved
+            strokes.append(_clipped(points, old.shape))
+    openings: list[Point] = []
+    for at in lines.openings:
+        x, y = np.array(at, np.float64) + found.offset(_points((at,)))
+        moved = closure_near(plain.regions.closures, x, y, OPENING_SNAP)
+        openings.append(at if moved is None else moved)
+    return ClosingLines(tuple(strokes), tuple(dict.fromkeys(openings)))
 
 
-def _offset(
-    before: np.ndarray,
-    now: np.ndarray,
-    points: np.ndarray,
-    margin: int,
-    shift: np.ndarray,
-) -> np.ndarray:
-    """(dx, dy): how the boundaries around ``points`` moved from ``before``
-    to ``now``: found within ``margin`` px of ``shift`` (the drawing's move
-    as a whole) or of where they were, whichever matches better; where
-    both match as well, at two places, where they were (a drawing of two
-    alike parts may seem to have moved from one to the other). ``shift``
-    where they are found near neither."""
-    height, width = before.shape
-    x0, y0 = np.floor(points.min(axis=0)).astype(int) - margin
-    x1, y1 = np.ceil(points.max(axis=0)).astype(int) + margin + 1
-    box = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    moved = _match_near(before, now, box, margin, shift)
-    if not shift.any():
-        return shift if moved is None else moved[1]
-    stayed = _match_near(before, now, box, margin, np.zeros(2))
-    if stayed is None or moved is None:
-        found = moved or stayed
-        return shift if found is None else found[1]
-    if np.abs(moved[1] - stayed[1]).max() <= 1:
-        return moved[1]  # one place, half a px either way: see _match_near
-    return stayed[1] if stayed[0] >= moved[0] * (1 - TIE) else moved[1]
+class _Finder:
+    """Where the boundaries around points went (see `line_moves`)."""
+
+    def __init__(
+        self,
+        before: np.ndarray,
+        now: np.ndarray,
+        across: np.ndarray,
+        down: np.ndarray,
+        reach: int,
+        shift: np.ndarray,
+    ) -> None:
+        self.before, self.reach, self.shift = before, reach, shift
+        # Padded, so a patch as wide as the frame still slides `reach` px.
+        self.now = cv2.copyMakeBorder(
+            now, reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0
+        )
+        # Summed tables of boundary px across each axis, to grow a patch
+        # until it holds both at once.
+        self.across = cv2.integral(across.astype(np.uint8))
+        self.down = cv2.integral(down.astype(np.uint8))
+
+    def offset(self, points: np.ndarray) -> np.ndarray:
+        """(dx, dy): how the boundaries around ``points`` moved: found
+        within `reach` px of the drawing's own move or of where they were,
+        whichever matches better; where both match as well, at two places,
+        where they were (a drawing of two alike parts may seem to have
+        moved from one to the other). The drawing's move where they are
+        found near neither."""
+        box, shift = self._patch(points), self.shift
+        moved = self._match_near(box, shift)
+        if not shift.any():
+            return shift if moved is None else moved[1]
+        stayed = self._match_near(box, np.zeros(2))
+        if stayed is None or moved is None:
+            found = moved or stayed
+            return shift if found is None else found[1]
+        if (np.abs(stayed[2] - moved[1]).max(axis=1) <= 1).any():
+            # One place, matched as well over a few px (a line of odd width,
+            # a thick one: see _match_near): where the drawing went.
+            return moved[1]
+        return stayed[1] if stayed[0] >= moved[0] * (1 - TIE) else moved[1]
+
+    def _patch(self, points: np.ndarray) -> tuple[int, int, int, int]:
+        """The box around ``points`` matched: `reach` px beyond them, grown
+        until it holds `MIN_EDGE` px of boundary across each axis (or is
+        the whole frame)."""
+        height, width = self.before.shape
+        margin = self.reach
+        while True:
+            x0, y0 = np.floor(points.min(axis=0)).astype(int) - margin
+            x1, y1 = np.ceil(points.max(axis=0)).astype(int) + margin + 1
+            box = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+            whole = box == (0, 0, width, height)
+            if whole or min(_sum(self.across, box), _sum(self.down, box)) >= MIN_EDGE:
+                return box
+            margin *= 2
+
+    def _match_near(
+        self, box: tuple[int, int, int, int], centre: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """(score, offset, ties): where ``box`` of the old boundaries is
+        found in the new ink, within `reach` px of ``centre`` (an offset),
+        and every offset that matches as well [K x 2]; None: not found."""
+        x0, y0, x1, y1 = box
+        patch = self.before[y0:y1, x0:x1]
+        if not patch.any():
+            return None
+        # The window, in the padded ink: the patch moved by ``centre``,
+        # `reach` px more each way.
+        dx, dy = (int(v) for v in centre)
+        height, width = self.now.shape
+        wx0, wy0 = max(x0 + dx, 0), max(y0 + dy, 0)
+        wx1 = max(min(x1 + dx + 2 * self.reach, width), wx0)  # past an edge: empty
+        wy1 = max(min(y1 + dy + 2 * self.reach, height), wy0)
+        window = self.now[wy0:wy1, wx0:wx1]
+        fits = window.shape[0] >= patch.shape[0] and window.shape[1] >= patch.shape[1]
+        if not fits or not window.any():
+            return None
+        # Normalised over the old boundaries' own neighbourhood: ink the old
+        # drawing's regions do not show (a line that ends in a region,
+        # parting nothing) weighs nothing, rather than driving the match to
+        # where it is out of sight.
+        support = (patch > SUPPORT * float(patch.max())).astype(np.float32)
+        scores = cv2.matchTemplate(window, patch, cv2.TM_CCORR_NORMED, mask=support)
+        scores = np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0)
+        best = float(scores.max())
+        if best < FOUND:
+            return None
+        # Boundaries split a line of odd width unevenly (half a px off its
+        # middle, where the ink is matched), and lie anywhere in a thick
+        # line's ink: of the places that match as well, the nearest to the
+        # centre.
+        ys, xs = np.nonzero(scores >= best * (1 - TIE))
+        offsets = np.stack(
+            [wx0 - self.reach + xs - x0, wy0 - self.reach + ys - y0], axis=1
+        ).astype(np.float64)
+        nearest = np.argmin(np.hypot(*(offsets - centre).T))
+        return best, offsets[nearest], offsets
 
 
-def _match_near(
-    before: np.ndarray,
-    now: np.ndarray,
-    box: tuple[int, int, int, int],
-    margin: int,
-    centre: np.ndarray,
-) -> tuple[float, np.ndarray] | None:
-    """(score, offset): where ``box`` of ``before`` is found in ``now``,
-    within ``margin`` px of ``centre`` (an offset); None: not found."""
-    height, width = before.shape
+def _sum(table: np.ndarray, box: tuple[int, int, int, int]) -> int:
     x0, y0, x1, y1 = box
-    patch = before[y0:y1, x0:x1]
-    dx, dy = (int(v) for v in centre)
-    wx0, wy0 = max(x0 + dx - margin, 0), max(y0 + dy - margin, 0)
-    wx1 = max(min(x1 + dx + margin, width), wx0)  # past an edge: empty
-    wy1 = max(min(y1 + dy + margin, height), wy0)
-    window = now[wy0:wy1, wx0:wx1]
-    fits = window.shape[0] >= patch.shape[0] and window.shape[1] >= patch.shape[1]
-    if not fits or not patch.any() or not window.any():
-        return None
-    scores = cv2.matchTemplate(window, patch, cv2.TM_CCORR_NORMED)
-    best = float(scores.max())
-    if best < FOUND:
-        return None
-    # Boundaries split a line of odd width unevenly (half a px off its
-    # middle, where the ink is matched): of the places that match as well,
-    # the nearest to the centre.
-    ys, xs = np.nonzero(scores >= best * (1 - TIE))
-    offsets = np.stack([wx0 + xs - x0, wy0 + ys - y0], axis=1).astype(np.float64)
-    nearest = np.argmin(np.hypot(*(offsets - centre).T))
-    return best, offsets[nearest]
+    return int(table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0])
+
+
+def _points(stroke: Iterable[Point]) -> np.ndarray:
+    return np.array(list(stroke), np.float64)
+
+
+def _clipped(points: np.ndarray, shape: tuple[int, int]) -> Stroke:
+    """A stroke's points, rounded, in a frame of ``shape``."""
+    height, width = shape
+    whole = np.rint(points).astype(np.int64)
+    whole[:, 0] = np.clip(whole[:, 0], 0, width - 1)
+    whole[:, 1] = np.clip(whole[:, 1], 0, height - 1)
+    return tuple((int(x), int(y)) for x, y in whole)
 
 
 def _parts(labels: np.ndarray, stroke: Stroke) -> bool:

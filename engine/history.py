@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from engine.fills import FillMap
 from engine.palette import Palette
 from engine.regions import Numbering
 from engine.style_image import StyleImage
+
+if TYPE_CHECKING:
+    from engine.closing_redraw import Placement
 
 
 @dataclass(frozen=True)
@@ -323,6 +327,11 @@ class ClosingEdit:
     # not fitted yet.
     layout_before: str | None = None
     image_before: StyleImage | None = None
+    # The drawing the lines were placed on, before and after (None: not
+    # known): an undo or redo puts them back there, and they follow the
+    # drawing the frame has now from it (`engine.closing_redraw`).
+    placed_before: Placement | None = None
+    placed_after: Placement | None = None
 
     @property
     def frames(self) -> tuple[int, ...]:

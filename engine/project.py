@@ -11,7 +11,10 @@ per-frame fill files (``NAME.cadmium.fills/``)::
                                              "fills": "000012-<hash>.npz",
                                              "styles": "000012-<hash>.png"}},
                            "closing": {"12": {"strokes": [[x, y, x, y, ...]],
-                                              "openings": [[x, y]]}}}
+                                              "openings": [[x, y]]}},
+                           "placed": {"12": {"drawing": "<ink hash>",
+                                             "layout": "<hash>", "regions": 32,
+                                             "file": "000012-<hash>.npz"}}}
     NAME.cadmium.fills/   000012-<hash>.npz   per-region style, origin,
                                               confidence, flag and guesses,
                                               and which region each pixel
@@ -22,6 +25,10 @@ per-frame fill files (``NAME.cadmium.fills/``)::
 
 ``closing`` holds the closing lines drawn by hand on frames
 (`engine.closing_lines`); a project without them reads as before.
+``placed`` says which drawing each frame's lines were placed on (its ink's
+hash, and in a file of its own the segmentation with them), so they follow
+the frame's line art when it is redrawn (`engine.closing_redraw`); a frame
+without it keeps its lines where they are.
 
 The region arrays restore a frame exactly while its segmentation is the same
 (``layout`` names it: `Regions.layout`); against any other (another gap, a
@@ -61,7 +68,7 @@ import numpy as np
 
 from engine.carry import CarryCache, Carrying, carry
 from engine.closing_lines import ClosingLines
-from engine.closing_redraw import Followed, LineMoves, Redraw
+from engine.closing_redraw import Followed, Placement, Redraw
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ALTERNATIVES,
@@ -198,6 +205,7 @@ class Snapshot:
     generation: int = 0
     closing: Mapping[int, ClosingLines] = field(default_factory=dict)
     opened_images: frozenset[Path] = frozenset()  # see Project.opened_images
+    placements: Mapping[int, Placement] = field(default_factory=dict)
     # The project's (thread-safe): a run that carries a redrawn frame's
     # fills saves the project working out the same again.
     carries: CarryCache | None = field(default=None, compare=False)
@@ -272,10 +280,9 @@ class Project:
     # first paint is numbered by it.
     _numberings: dict[int, Numbering] = field(default_factory=dict)
     _carries: CarryCache = field(default_factory=CarryCache, compare=False, repr=False)
-    # Per frame, where its closing lines went when its drawing was redrawn
-    # (`follow_redraw`): the history's edits still name them where they
-    # were, and are read through these.
-    _line_moves: dict[int, LineMoves] = field(default_factory=dict, repr=False)
+    # Per frame with closing lines, the drawing they were placed on, where
+    # known: they follow the frame's drawing from it (`redraw`).
+    _placements: dict[int, Placement] = field(default_factory=dict)
     # Per frame, regions flagged by carrying its fills (take_moved_parts).
     _moved_parts: dict[int, int] = field(default_factory=dict, repr=False)
     # The style images the project was opened with. It may read any of them
@@ -539,6 +546,7 @@ class Project:
             closing=MappingProxyType(dict(self._closing)),
             opened_images=self.opened_images,
             carries=self._carries,
+            placements=MappingProxyType(dict(self._placements)),
         )
 
     # -- building edits (nothing changes until an edit is committed)
@@ -879,11 +887,15 @@ class Project:
     def _apply_closing(self, edit: ClosingEdit, forward: bool) -> None:
         frame = edit.frame
         lines, fills, numbering = edit.side(forward)
-        lines = self._lines_now(frame, lines)
+        placed = edit.placed_after if forward else edit.placed_before
         if lines:
             self._closing[frame] = lines
         else:
             self._closing.pop(frame, None)
+        if lines and placed is not None:
+            self._placements[frame] = placed
+        else:
+            self._placements.pop(frame, None)
         self._images.pop(frame, None)
         self._layouts.pop(frame, None)
         if fills is None:
@@ -986,10 +998,12 @@ class Project:
         fills: FillMap | None,
         numbering: Numbering,
         label: str,
+        placed: Placement | None = None,
     ) -> ClosingEdit:
         """The edit that gives the frame closing lines ``lines``, with its
         fills carried to its regions then (``fills``, numbered as
-        ``numbering`` says; None: it has none)."""
+        ``numbering`` says; None: it has none); ``placed``: the drawing
+        they are drawn on (`Placement.of` the frame analysed with them)."""
         return ClosingEdit(
             label=label,
             frame=frame,
@@ -1003,6 +1017,8 @@ class Project:
             numbering_after=numbering,
             layout_before=self._layouts.get(frame),
             image_before=self._images.get(frame),
+            placed_before=self._placements.get(frame),
+            placed_after=placed,
         )
 
     def left_closing(self, frame: int, lines: ClosingLines) -> ClosingEdit | None:
@@ -1018,59 +1034,39 @@ class Project:
                 return None
             change = closing_change(edit, frame)
             if change is not None:
-                back = self._lines_now(frame, change.lines_before) == lines
-                now = self._lines_now(frame, change.lines_after) == self.closing(frame)
+                back = change.lines_before == lines
+                now = change.lines_after == self.closing(frame)
                 return change if back and now else None
         return None
 
     def redraw(self, frame: int) -> Redraw | None:
         """What the frame's closing lines need to follow its drawing if it
-        was redrawn (work for the thread that analyses it: `Redraw.follow`);
-        None when it has none, or the segmentation they were last seen on
-        is not known."""
-        lines = self._closing.get(frame)
-        seen = (
-            self._kept_numbering(frame)
-            if frame in self._fills
-            else self._numberings.get(frame)
-        )
-        if not lines or seen is None:
+        was redrawn since they were placed (work for the thread that
+        analyses it: `Redraw.follow`); None when it has none, or where they
+        were placed is not known (a project saved before it was kept)."""
+        lines, placed = self._closing.get(frame), self._placements.get(frame)
+        if not lines or placed is None:
             return None
-        kept = ClosingLines()
-        for step in (*self.history.undo_stack, *self.history.redo_stack):
-            change = closing_change(step.edit, frame)
-            if change is None:
-                continue
-            for version in (change.lines_before, change.lines_after):
-                version = self._lines_now(frame, version)
-                kept = ClosingLines(
-                    (*kept.strokes, *version.strokes),
-                    (*kept.openings, *version.openings),
-                )
-        return Redraw(seen, lines, kept)
+        return Redraw(lines, placed)
 
     def follow_redraw(
         self, frame: int, lines: ClosingLines, followed: Followed
     ) -> bool:
         """The frame's closing ``lines`` moved with its new drawing (not an
-        edit: the history's lines follow too); False when they are not its
-        lines now (changed meanwhile). Its fills follow when it is adopted
-        with the regions ``followed`` gives."""
+        edit: an undo puts back lines where they were placed, and they
+        follow again); False when they are not its lines now (changed
+        meanwhile). Its fills follow when it is adopted with the regions
+        ``followed`` gives."""
         if self.closing(frame) != lines:
             return False
-        if followed.lines:
-            self._closing[frame] = followed.lines
-        else:
-            self._closing.pop(frame, None)
-        moves = self._line_moves.get(frame, LineMoves())
-        self._line_moves[frame] = moves.then(followed.moves)
-        self._new_revision()
+        if followed.lines != lines:
+            if followed.lines:
+                self._closing[frame] = followed.lines
+            else:
+                self._closing.pop(frame, None)
+            self._new_revision()
+        self._placements[frame] = followed.placed
         return True
-
-    def _lines_now(self, frame: int, lines: ClosingLines) -> ClosingLines:
-        """Lines the frame had (an edit's), where they went since."""
-        moves = self._line_moves.get(frame)
-        return lines if moves is None else moves.apply(lines)
 
     def left_gap(self, gap: int) -> GapEdit | None:
         """The gap change that took the project from ``gap`` to its gap now,
@@ -1307,6 +1303,13 @@ def save_project(
         document["closing"] = {
             str(frame): lines.to_json() for frame, lines in sorted(snap.closing.items())
         }
+        placed = {
+            str(frame): _placement_entry(frame, snap.placements[frame], data_dir)
+            for frame in sorted(snap.closing)
+            if frame in snap.placements
+        }
+        if placed:
+            document["placed"] = placed
     atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     _collect_garbage(data_dir, [path, *keep_also], also=snap.opened_images)
     # What a save killed half-way (kill -9, power cut) left: its own
@@ -1380,6 +1383,46 @@ def _write_entry(
     return entry
 
 
+def _placement_entry(frame: int, placed: Placement, data_dir: Path) -> dict[str, Any]:
+    """The project file's entry of where a frame's closing lines were
+    placed: the drawing's name, and its segmentation in a file of its own
+    (named by content, like fill files)."""
+    numbering = placed.numbering
+    h = hashlib.blake2b(digest_size=10)
+    h.update(f"placed:{placed.drawing}:{numbering.layout}:{numbering.count}:".encode())
+    h.update(numbering.packed)
+    npz = data_dir / f"{frame:06d}-{h.hexdigest()}.npz"
+    if not npz.exists():
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            numbering=np.frombuffer(numbering.packed, np.uint8),
+            numbering_shape=np.asarray(numbering.shape, np.int64),
+        )
+        atomic_write_bytes(npz, buffer.getvalue())
+    return {
+        "drawing": placed.drawing,
+        "layout": numbering.layout,
+        "regions": numbering.count,
+        "file": npz.name,
+    }
+
+
+def _read_placement(data_dir: Path, entry: object) -> Placement | None:
+    """`_placement_entry`'s placement; None when it cannot be read (a hint:
+    the frame's lines then stay where they are when it is redrawn)."""
+    if not isinstance(entry, dict):
+        return None
+    try:
+        drawing, layout = str(entry["drawing"]), str(entry["layout"])
+        count = int(entry["regions"])
+        with np.load(data_dir / Path(str(entry["file"])).name) as data:
+            numbering = _numbering(data, count, layout)
+    except (TypeError, *DAMAGED_NPZ):
+        return None
+    return None if numbering is None else Placement(drawing, numbering)
+
+
 def _entry(fills: FillMap, npz: Path, layout: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"regions": len(fills), "fills": npz.name}
     if layout is not None:
@@ -1420,7 +1463,7 @@ def _referenced(project_file: Path) -> set[str] | None:
             for entry in document.get("frames", {}).values()
             for name in (entry.get("fills"), entry.get("styles"))
             if name
-        }
+        } | {entry.get("file") for entry in document.get("placed", {}).values()}
     except (OSError, ValueError, AttributeError):
         return None
 
@@ -1489,6 +1532,10 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
             int(frame): ClosingLines.from_json(value)
             for frame, value in dict(document.get("closing", {})).items()
         }
+        placed_entries = {
+            int(frame): entry
+            for frame, entry in dict(document.get("placed", {})).items()
+        }
     except (KeyError, TypeError, ValueError, OverflowError, CadmiumError) as exc:
         raise CadmiumError(f"{path}: damaged project file ({exc})") from None
     problem = gap_problem(gap)
@@ -1556,6 +1603,12 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         _fills=fills,
         _images=images,
         _closing={frame: lines for frame, lines in closing.items() if lines},
+        _placements={
+            frame: placed
+            for frame, entry in placed_entries.items()
+            if closing.get(frame)
+            and (placed := _read_placement(data_dir, entry)) is not None
+        },
         _layouts=layouts,
         _numberings=numberings,
         opened_images=frozenset(image.path for image in images.values()),

@@ -20,6 +20,7 @@ from engine.closing_lines import (
     drawn_stroke,
     opened_closures,
 )
+from engine.closing_redraw import Placement
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.gaps import Closures
@@ -129,8 +130,11 @@ def close_frame(
     after = engine.frame(frame, lines).regions
     fills = project.fills_for(frame, before)
     carried = resegment_fills(fills, before, after) if fills is not None else None
+    placed = Placement.of(engine.frame(frame, lines))
     project.commit(
-        project.closing_edit(frame, lines, carried, after.numbering, "Closing line")
+        project.closing_edit(
+            frame, lines, carried, after.numbering, "Closing line", placed
+        )
     )
 
 

@@ -1,7 +1,8 @@
 """A frame's closing lines follow its drawing when it is redrawn: each
 moves as the lines around it moved (the drawing as a whole, or the part
-it lies in), openings go onto the closure where it went, and the
-project's history, saved work and command-line renders follow too."""
+it lies in, and no other), openings go onto the closure where it went;
+undo, saved projects and command-line renders follow too, from where the
+lines were placed, so they never drift."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from test_closing_lines import (
 
 from engine.cli import main
 from engine.closing_lines import ClosingLines, closure_near
-from engine.closing_redraw import LineMoves, Redraw
+from engine.closing_redraw import Placement, Redraw
 from engine.facade import ShotEngine
 from engine.imageio import read_image
 from engine.matching import Frame
@@ -36,8 +37,8 @@ def analysed(image: np.ndarray, lines: ClosingLines, gap: int = 0) -> Frame:
 
 def follow(before: np.ndarray, after: np.ndarray, lines: ClosingLines, gap: int = 0):
     """``lines`` drawn on drawing ``before`` following it to ``after``."""
-    seen = analysed(before, lines, gap).regions.numbering
-    return Redraw(seen, lines).follow(
+    placed = Placement.of(analysed(before, lines, gap))
+    return Redraw(lines, placed).follow(
         analysed(after, lines, gap), lambda other: analysed(after, other, gap)
     )
 
@@ -131,16 +132,30 @@ def test_a_line_whose_lines_were_redrawn_away_is_counted_as_parting_nothing() ->
     assert followed.unparted == 1
 
 
-def test_moves_of_two_redraws_compose() -> None:
-    a, b, c = ((0, 0), (5, 5)), ((1, 0), (6, 5)), ((2, 1), (7, 6))
-    first = LineMoves({a: b}, {(3, 3): (4, 3)})
-    second = LineMoves({b: c, ((9, 9), (9, 20)): ((9, 10), (9, 21))})
-    both = first.then(second)
-    assert both.strokes[a] == c
-    assert both.strokes[((9, 9), (9, 20))] == ((9, 10), (9, 21))
-    assert both.openings[(3, 3)] == (4, 3)
-    assert both.apply(ClosingLines((a,), ((3, 3),))) == ClosingLines((c,), ((4, 3),))
-    assert not LineMoves({a: a})
+def test_a_line_whose_surroundings_did_not_change_stays() -> None:
+    # The line ends short of the floor (it parts nothing, as the tool
+    # allows), and only a dot far from it is drawn in: the wall it hangs
+    # from is ink the old regions never showed, and must not pull it.
+    image = open_box()
+    stroke = ((90, 46), (90, 75))
+    lines = ClosingLines((stroke,))
+    redrawn = image.copy()
+    cv2.circle(redrawn, (185, 90), 5, (0, 0, 0), -1)
+    followed = follow(image, redrawn, lines)
+    assert followed is not None and followed.lines == lines
+
+
+def test_a_line_in_a_wide_region_moves_sideways_with_the_drawing() -> None:
+    # Near the line only the region's top and bottom: the patch matched
+    # grows until it sees the sides.
+    image = np.full((120, 400, 3), 255, np.uint8)
+    cv2.rectangle(image, (40, 20), (340, 100), (0, 0, 0), 2)
+    stroke = ((190, 21), (190, 99))
+    for dx, dy in ((6, 4), (-8, 3), (10, 0)):
+        followed = follow(image, moved(image, dx, dy), ClosingLines((stroke,)))
+        assert followed is not None
+        (now,) = followed.lines.strokes
+        assert all(x == 190 + dx for x, _ in now), (dx, dy, now)
 
 
 def redraw_frame(tmp_path: Path, frame: int, dx: int, dy: int) -> ShotEngine:
@@ -168,36 +183,103 @@ def split_and_paint_right(tmp_path: Path):
     return project, engine, stroke
 
 
-def test_the_project_takes_the_lines_and_its_history_and_fills_follow(
+def follow_now(project, engine: ShotEngine, frame: int = 1) -> bool:
+    """As the application does when it analyses the frame: its lines
+    follow its drawing; whether they moved."""
+    redraw = project.redraw(frame)
+    if redraw is None:
+        return False
+    lines = project.closing(frame)
+    followed = redraw.follow(
+        engine.frame(frame, lines), lambda other: engine.frame(frame, other)
+    )
+    if followed is None:
+        return False
+    assert project.follow_redraw(frame, lines, followed)
+    project.adopt(frame, followed.frame.regions)
+    return followed.lines != lines
+
+
+def test_the_project_takes_the_lines_and_undo_never_makes_them_drift(
     tmp_path: Path,
 ) -> None:
     project, _, stroke = split_and_paint_right(tmp_path)
     lines = project.closing(1)
     engine = redraw_frame(tmp_path, 1, 8, 3)
-    redraw = project.redraw(1)
-    assert redraw is not None
-    followed = redraw.follow(engine.frame(1, lines), lambda o: engine.frame(1, o))
-    assert followed is not None
     revision = project.revision
-    assert project.follow_redraw(1, lines, followed)
+    assert follow_now(project, engine)
     assert project.revision != revision
-    (now,) = project.closing(1).strokes
-    assert lies_along(now, shifted(stroke, 8, 3))
+    assert project.closing(1).strokes == (shifted(stroke, 8, 3),)
+    assert not follow_now(project, engine)  # placed on this drawing now
     # Both halves keep their paint on the new drawing.
     points = (58, 48), (138, 48), (5, 5)
     assert styles_at(project, engine, 1, *points) == [3, 5, 1]
-    # Undo the paint and the line; redo: the line comes back where it went.
-    project.undo()
-    project.undo()
-    assert not project.closing(1)
-    assert project.left_closing(1, ClosingLines()) is None
-    project.redo()
-    assert project.closing(1).strokes == (now,)
-    assert project.left_closing(1, ClosingLines()) is not None
-    project.redo()
-    assert styles_at(project, engine, 1, *points) == [3, 5, 1]
+    # Undo the paint and the line, redo both, again and again: the line
+    # comes back where it was drawn, and follows to the same place.
+    for _ in range(3):
+        project.undo()
+        project.undo()
+        assert not project.closing(1)
+        project.redo()
+        assert project.closing(1) == lines  # where it was drawn
+        project.redo()
+        assert follow_now(project, engine)
+        assert project.closing(1).strokes == (shifted(stroke, 8, 3),)
+        assert styles_at(project, engine, 1, *points) == [3, 5, 1]
     # Lines changed meanwhile are not replaced.
+    followed = Redraw(lines, Placement.of(open_frame(lines))).follow(
+        engine.frame(1, lines), lambda other: engine.frame(1, other)
+    )
+    assert followed is not None
     assert not project.follow_redraw(1, lines, followed)
+
+
+def open_frame(lines: ClosingLines) -> Frame:
+    return analysed(open_box(), lines)
+
+
+def test_lines_drawn_after_a_redraw_stay_and_undo_puts_back_each_as_it_was(
+    tmp_path: Path,
+) -> None:
+    project, _, _ = split_and_paint_right(tmp_path)
+    engine = redraw_frame(tmp_path, 1, 8, 3)
+    follow_now(project, engine)
+    moved_line = project.closing(1)
+    # A line removed (the Close gap tool's click) and the removal undone.
+    close_frame(project, engine, 1, ClosingLines())
+    project.undo()
+    assert project.closing(1) == moved_line
+    assert not follow_now(project, engine)
+
+
+def test_an_unpainted_frame_s_lines_follow_a_redraw_after_the_project_is_reopened(
+    tmp_path: Path,
+) -> None:
+    project, engine = paint_box_shot(tmp_path)
+    stroke = stroke_across_gap(open_box())
+    close_frame(project, engine, 2, ClosingLines((stroke,)))  # frame 2: no fills
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path)
+    engine = redraw_frame(tmp_path, 2, 8, 3)
+    loaded = load_project(path)
+    assert follow_now(loaded, engine, 2)
+    assert loaded.closing(2).strokes == (shifted(stroke, 8, 3),)
+
+
+def test_a_save_or_propagation_before_the_lines_follow_does_not_stop_them(
+    tmp_path: Path,
+) -> None:
+    # Saved with the redrawn frame's fills carried to its new drawing (as
+    # a save or a propagation reaching it first does), reopened: the lines
+    # still follow, from where they were placed.
+    project, _, stroke = split_and_paint_right(tmp_path)
+    engine = redraw_frame(tmp_path, 1, 8, 3)
+    path = tmp_path / "scene.cadmium"
+    frame_of = engine.analyser(project.snapshot().closing)
+    save_project(project.snapshot(), path, regions_of=lambda n: frame_of(n).regions)
+    loaded = load_project(path)
+    assert follow_now(loaded, engine)
+    assert loaded.closing(1).strokes == (shifted(stroke, 8, 3),)
 
 
 def test_colorize_shot_follows_a_frame_redrawn_since_the_project_was_saved(
