@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from test_cli import make_shot
 
+from engine.closing_lines import ClosingLines
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine, colorize_shot
 from engine.fills import ORIGIN_ANIMATOR, ORIGIN_PROPAGATED, FillMap, color_layer
@@ -439,8 +440,8 @@ def test_a_gap_change_during_analysis_never_caches_the_old_segmentation(
     started, release = threading.Event(), threading.Event()
     analyse = engine.analyse_image
 
-    def slow(number: int, image: np.ndarray) -> Frame:
-        frame = analyse(number, image)
+    def slow(number: int, image: np.ndarray, closing: ClosingLines) -> Frame:
+        frame = analyse(number, image, closing)
         started.set()
         release.wait(5)
         return frame
@@ -448,9 +449,10 @@ def test_a_gap_change_during_analysis_never_caches_the_old_segmentation(
     engine.analyse_image = slow  # type: ignore[method-assign]
     worker = threading.Thread(target=engine.frame, args=(1,))
     worker.start()
-    started.wait(5)
+    assert started.wait(5)  # the analysis under way, with the old gap
     engine.set_gap(4)
     release.set()
     worker.join(5)
+    assert not worker.is_alive()
     engine.analyse_image = analyse  # type: ignore[method-assign]
     assert engine.frame(1).regions.count == 2  # segmented with the new gap
