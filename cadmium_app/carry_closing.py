@@ -8,8 +8,10 @@ once and carried, each in-between gets its own line, shown and changed
 like one drawn there. A line stops where it would part no region (said on
 the status bar: draw it there by hand). The regions beside a carried line
 keep the colour the region had, flagged for review: propagation then
-paints each side from the keys. One undo step; the task runs on a worker
-thread and is applied to the painting as it is when it ends.
+paints each side from the keys. When the key the carry goes up to has
+lines of its own, each line is put in between with its partner there by
+timing (`engine.closing_between`). One undo step; the task runs on a
+worker thread and is applied to the painting as it is when it ends.
 """
 
 from __future__ import annotations
@@ -228,8 +230,19 @@ def _work(
         # Tried on the drawing read once: not kept, nor cached.
         return engine.analyse_image(frame.number, frame.image, with_lines).regions
 
+    followed: dict[int, ClosingLines] = {}
+
+    def own_now(number: int) -> ClosingLines:
+        """A frame's lines, where they go when its drawing was redrawn and
+        they have not followed it yet (carried to, or from, it there)."""
+        if number not in followed:
+            lines = own.get(number, NO_CLOSING)
+            placed = snap.placements.get(number)
+            followed[number] = engine.followed(number, lines, placed)[0]
+        return followed[number]
+
     def chain(key: int, through: list[int]) -> Iterator[CarriedFrame]:
-        lines = own.get(key, NO_CLOSING)
+        lines = own_now(key)
         start = engine.frame(key, lines)
         fills = snap.fills_for(key, start.regions)
         return carry_through(
@@ -239,7 +252,7 @@ def _work(
             through,
             analyse=engine.frame,
             segment=trial,
-            own=lambda n: own.get(n, NO_CLOSING),
+            own=own_now,
             fills_on=fills_on,
             matcher=engine.matcher,
         )

@@ -31,6 +31,7 @@ from cadmium_app.session import EditCommand, Session
 from engine.carry import return_fills
 from engine.closing_lines import ClosingLines, closure_near, drawn_stroke
 from engine.closing_redraw import Placement
+from engine.errors import CadmiumError
 from engine.fills import FillMap
 from engine.matching import Frame
 from engine.regions import Numbering
@@ -177,8 +178,17 @@ class ClosingController(QObject):
 
         def work(_progress: Progress, _cancelled: Cancelled) -> _Result:
             # The frame as it is now (cached: it is on screen), and anew.
-            before = engine.frame(pending.frame, now)
-            analysed = engine.frame(pending.frame, lines)
+            # Its lines where they go first, when its drawing was redrawn
+            # and they have not followed it yet: the change is made there.
+            placed = snap.placements.get(pending.frame)
+            base, before = engine.followed(pending.frame, now, placed)
+            changed = lines if base == now else pending.change(base)
+            if changed is None:
+                raise CadmiumError(
+                    f"frame {pending.frame} was just redrawn, and its closing "
+                    "lines moved with it: click the line where it is now"
+                )
+            analysed = engine.frame(pending.frame, changed)
             after = analysed.regions
             fills = snap.fills_for(pending.frame, before.regions)
             if fills is not None and len(fills):
@@ -193,7 +203,7 @@ class ClosingController(QObject):
             else:
                 fills = None
             return _Result(
-                lines,
+                changed,
                 fills,
                 after.numbering,
                 before.regions.count,

@@ -79,7 +79,7 @@ def pair_summary(corr: Correspondence, threshold: float) -> str:
 
 def compute_pair(snap: Snapshot, engine: ShotEngine, key: int, target: int) -> Pair:
     """Worker side: both frames, the key's fills, the matcher, two pictures."""
-    frame_of = engine.analyser(snap.closing)
+    frame_of = engine.followed_analyser(snap)
     key_frame, target_frame = frame_of(key), frame_of(target)
     key_fills = snap.fills_for(key, key_frame.regions) or FillMap.empty(
         key_frame.regions.count

@@ -435,7 +435,7 @@ class FileController(QObject):
             return None
         snap = project.snapshot()
 
-        frame_of = engine.analyser(snap.closing)
+        frame_of = engine.followed_analyser(snap)
 
         def work(progress: Progress, cancelled: Cancelled) -> Path:
             return write_outputs(

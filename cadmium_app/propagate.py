@@ -80,7 +80,8 @@ def run_propagation(
 ) -> RunResult | None:
     """The worker's side: propagate, and write the outputs for a colorize run."""
 
-    frame_of = engine.analyser(snap.closing)  # the lines the fills are of
+    # The lines the fills are of (where they go on a frame redrawn since).
+    frame_of = engine.followed_analyser(snap)
 
     def regions_of(number: int) -> Regions:
         return frame_of(number).regions

@@ -47,20 +47,30 @@ def blend_carried(
     if back is None:
         return forward, 0
     before, drawn = forward.before, forward.before_lines
-    partners = _carried(back)
+    strokes = list(zip(forward.lines.strokes, _exact(forward.lines), strict=True))
+    carried = {
+        index: stroke
+        for index, (stroke, _) in enumerate(strokes)
+        if stroke is not None and stroke not in drawn.strokes
+    }
+    partners = _pairs(before, carried, _carried(back))
     adding = Adding(drawn, before.regions.count, lambda lines: segment(before, lines))
     blended = 0
-    for stroke, exact in zip(forward.lines.strokes, _exact(forward.lines), strict=True):
-        if stroke is None or stroke in drawn.strokes:
-            adding.add(None if stroke is None else (stroke, exact))
+    for index, (stroke, exact) in enumerate(strokes):
+        if stroke is None:
+            adding.add(None)
             continue
-        partner = _partner(before, stroke, partners)
-        if partner is None:
-            adding.add((stroke, exact))
-            continue
-        placed = placed_on_lines(_between(exact, partner, share), before.lineart.line)
-        blended += placed is not None
-        adding.add(placed if placed is not None else (stroke, exact))
+        partner = partners.get(index)
+        if partner is not None:
+            placed = placed_on_lines(
+                _between(exact, partner, share), before.lineart.line
+            )
+            if placed is not None and adding.tried(placed):
+                blended += 1
+                continue
+        # No partner, or put in between it parts nothing (the two lie apart
+        # in one large region): as carried.
+        adding.add((stroke, exact))
     lines = adding.lines
     for at in forward.lines.lines.openings:
         if at not in lines.openings:
@@ -98,23 +108,35 @@ def _exact(lines: CarriedLines) -> list[np.ndarray]:
     ]
 
 
-def _partner(
-    frame: Frame, stroke: Stroke, candidates: Sequence[np.ndarray]
-) -> np.ndarray | None:
-    """Of ``candidates``, the stroke that parts the region ``stroke`` parts
-    on ``frame`` (segmented without either), the nearest if several."""
+def _pairs(
+    frame: Frame, strokes: dict[int, Stroke], candidates: Sequence[np.ndarray]
+) -> dict[int, np.ndarray]:
+    """Per stroke (by index), the candidate that is the same line: one that
+    parts a region the stroke parts on ``frame`` (segmented without either)
+    and lies no further from it than the longer of the two is long; each
+    candidate to one stroke at most, the nearest pairs first."""
     labels = frame.regions.labels
-    mine = set(beside(labels, [stroke]).tolist())
-    here = np.array(stroke, np.float64)
-    best, found = np.inf, None
-    for other in candidates:
-        theirs = set(beside(labels, [_whole(other)]).tolist())
-        if not mine & theirs:
-            continue
-        distance = float(np.hypot(*(here.mean(axis=0) - other.mean(axis=0))))
-        if distance < best:
-            best, found = distance, other
-    return found
+    found: list[tuple[float, int, int]] = []
+    for index, stroke in strokes.items():
+        mine = set(beside(labels, [stroke]).tolist())
+        here = np.array(stroke, np.float64)
+        for other, theirs in enumerate(candidates):
+            if not mine & set(beside(labels, [_whole(theirs)]).tolist()):
+                continue
+            distance = float(np.hypot(*(here.mean(axis=0) - theirs.mean(axis=0))))
+            if distance <= max(_length(here), _length(theirs)):
+                found.append((distance, index, other))
+    pairs: dict[int, np.ndarray] = {}
+    taken: set[int] = set()
+    for _, index, other in sorted(found):
+        if index not in pairs and other not in taken:
+            pairs[index] = candidates[other]
+            taken.add(other)
+    return pairs
+
+
+def _length(points: np.ndarray) -> float:
+    return float(np.hypot(*np.diff(points, axis=0).T).sum())
 
 
 def _whole(points: np.ndarray) -> Stroke:

@@ -152,21 +152,24 @@ class Adding:
 
     def add(self, moved: tuple[tuple[Point, ...], np.ndarray] | None) -> None:
         """A stroke where it goes (in whole px, and to a fraction of one;
-        None: it has gone)."""
-        if moved is None:
+        None: it has gone); noted as gone where it parts nothing."""
+        if moved is None or not self.tried(moved):
             self._said(None, None)
-            return
+
+    def tried(self, moved: tuple[tuple[Point, ...], np.ndarray]) -> bool:
+        """`add` a stroke where it parts a region (or is there already);
+        False, and nothing noted, where it does not."""
         whole, there = moved
         same = _same_stroke(self.lines, whole)
         if same is not None:
             self._said(same, np.array(same, np.float64))
-            return
+            return True
         parted = self.segment(self.lines.adding(whole)).count
         if parted <= self.count:
-            self._said(None, None)
-            return
+            return False
         self.lines, self.count = self.lines.adding(whole), parted
         self._said(whole, there)
+        return True
 
     def _said(self, stroke: tuple[Point, ...] | None, exact: np.ndarray | None) -> None:
         self.strokes.append(stroke)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.closing_lines import ClosingLines
+from engine.closing_redraw import Placement, Redraw
 from engine.errors import CadmiumError, ImageError, ShotError
 from engine.fills import FillMap, key_from_color
 from engine.gaps import DEFAULT_GAP, default_gap, gap_problem
@@ -32,7 +33,7 @@ from engine.matching import (
 )
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
-from engine.project import Project, load_project
+from engine.project import Project, Snapshot, load_project
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
@@ -322,6 +323,34 @@ class ShotEngine:
         fills are numbered, whatever lines are drawn meanwhile."""
         return lambda number: self.frame(number, closing.get(number, NO_CLOSING))
 
+    def followed(
+        self, number: int, lines: ClosingLines, placed: Placement | None
+    ) -> tuple[ClosingLines, Frame]:
+        """The frame with its closing ``lines``, moved first where its
+        drawing was redrawn since they were placed (``placed``:
+        `engine.closing_redraw`), and the lines it was segmented with."""
+        frame = self.frame(number, lines)
+        if lines and placed is not None:
+            found = Redraw(lines, placed).follow(
+                frame, lambda other: self.frame(number, other)
+            )
+            if found is not None:
+                return found.lines, found.frame
+        return lines, frame
+
+    def followed_analyser(self, snap: Snapshot) -> Callable[[int], Frame]:
+        """`analyser` of a snapshot's closing lines, each frame's where they
+        go if its drawing was redrawn since they were placed and the
+        application has not taken them there yet: what renders, exports and
+        the correspondence view read (as `follow_redraws` makes the lines on
+        the command line)."""
+
+        def frame_of(number: int) -> Frame:
+            lines = snap.closing.get(number, NO_CLOSING)
+            return self.followed(number, lines, snap.placements.get(number))[1]
+
+        return frame_of
+
     def prefetch(self, numbers: Sequence[int]) -> None:
         """Start reading and segmenting frames (with no closing lines: a shot
         folder's) in a background thread, so decoding overlaps with
@@ -540,7 +569,7 @@ def follow_redraws(project: Project, engine: ShotEngine) -> list[int]:
         if followed is None or not project.follow_redraw(number, lines, followed):
             continue
         if followed.lines == lines:
-            continue  # only lines its history may put back moved
+            continue  # none moved: only where they lie is noted
         moved.append(number)
         log.info("frame %d was redrawn: its closing lines moved with it", number)
         if followed.unparted:

@@ -22,6 +22,9 @@ per-frame fill files (``NAME.cadmium.fills/``)::
                           000012-<hash>.png   16-bit style-index image: style + 1
                                               per pixel (0 = unpainted), high
                                               bit set on the animator's fills
+                          000012-<hash>.npz   (a "placed" file) which region each
+                                              pixel was on the drawing the
+                                              frame's closing lines lie on
 
 ``closing`` holds the closing lines drawn by hand on frames
 (`engine.closing_lines`); a project without them reads as before.

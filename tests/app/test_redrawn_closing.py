@@ -7,11 +7,22 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from app_helpers import BOX, box_rect, pixel, status_log, style_rgb, wait_job
+from app_helpers import (
+    BOX,
+    box_rect,
+    go_to,
+    pixel,
+    status_log,
+    style_rgb,
+    wait_job,
+    wait_ready,
+)
 from pytestqt.qtbot import QtBot
-from test_closing import split_and_paint
+from test_closing import drag_image, split_and_paint, wait_regions
 
+from cadmium_app.carry_closing import FORWARD
 from cadmium_app.window import MainWindow
+from engine.project import Project
 
 SHIFT = (4, 3)  # the redrawn frame's drawing moved right and down (px)
 
@@ -23,12 +34,18 @@ def shift_drawing(shot: Path, frame: int, dx: int, dy: int) -> None:
     cv2.imwrite(str(path), np.roll(line, (dy, dx), axis=(0, 1)))
 
 
+def split_and_painted(qtbot: QtBot, window: MainWindow, shot: Path) -> Project:
+    """`split_and_paint`; the project."""
+    split_and_paint(qtbot, window, shot)
+    project = window.session.project
+    assert project is not None
+    return project
+
+
 def test_a_redrawn_frame_s_closing_line_moves_with_it_and_its_halves_keep_their_paint(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
-    split_and_paint(qtbot, window, shot_dir)
-    project = window.session.project
-    assert project is not None
+    project = split_and_painted(qtbot, window, shot_dir)
     (drawn,) = project.closing(1).strokes
     wait_job(qtbot, window.files.save_as(shot_dir.parent / "scene.cadmium"))
     assert not window.session.modified
@@ -76,3 +93,31 @@ def test_a_redrawn_frame_s_closing_line_moves_with_it_and_its_halves_keep_their_
         )
         assert pixel(window, x0 + dx + 10, 60 + dy) == BOX[:3]
         assert window.session.modified
+
+
+def test_lines_carried_onto_a_frame_redrawn_unseen_go_with_its_own_moved(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    # Frame 5 (unpainted) has a line of its own across its box; its drawing
+    # is redrawn on disk while frame 1 is shown, so nothing analyses it and
+    # its line has not followed. Key 1's line carried there takes frame 5's
+    # own line along to where its drawing went, not where it was.
+    project = split_and_painted(qtbot, window, shot_dir)
+    go_to(qtbot, window, 5)
+    count = window.session.current().regions.count  # type: ignore[union-attr]
+    window.actions.close_tool.trigger()
+    x0, y0, x1, _ = box_rect(5)
+    drag_image(qtbot, window, [(x0 + 3, y0 + 15), (x1 - 3, y0 + 15)])
+    wait_regions(qtbot, window, count + 1)
+    (own,) = project.closing(5).strokes
+    go_to(qtbot, window, 1)
+    said = status_log(window)
+    shift_drawing(shot_dir, 5, *SHIFT)
+    qtbot.waitUntil(lambda: any("changed on disk" in s for s in said), timeout=10000)
+    assert project.closing(5).strokes == (own,)  # not analysed, not followed
+    wait_job(qtbot, window.carrier.carry(FORWARD))
+    wait_ready(qtbot, window)
+    dx, dy = SHIFT
+    assert tuple((x + dx, y + dy) for x, y in own) in project.closing(5).strokes
+    assert own not in project.closing(5).strokes
+    assert len(project.closing(5).strokes) == 2  # its own, and the one carried

@@ -299,3 +299,20 @@ def test_colorize_shot_follows_a_frame_redrawn_since_the_project_was_saved(
     assert tuple(color[48, 138]) == palette[5].color
     # The saved project is as it was: the render moved nothing on disk.
     assert load_project(path).closing(1) == project.closing(1)
+
+
+def test_renders_read_lines_where_they_go_before_the_project_takes_them(
+    tmp_path: Path,
+) -> None:
+    # Frame 2 (unpainted, not analysed since its drawing was redrawn):
+    # Propagate, Colorize shot and exports segment it with its line where
+    # it goes, as colorize-shot SCENE.cadmium does, not where it was.
+    project, engine = paint_box_shot(tmp_path)
+    lines = ClosingLines((stroke_across_gap(open_box()),))
+    close_frame(project, engine, 2, lines)
+    engine = redraw_frame(tmp_path, 2, 8, 3)
+    snap = project.snapshot()
+    plain = engine.frame(2).regions.count
+    assert engine.analyser(snap.closing)(2).regions.count == plain  # parts nothing
+    assert engine.followed_analyser(snap)(2).regions.count == plain + 1
+    assert project.closing(2) == lines  # the project takes them when it sees it
