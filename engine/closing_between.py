@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from engine.closing_carry import (
     Adding,
@@ -114,25 +115,32 @@ def _pairs(
     """Per stroke (by index), the candidate that is the same line: one that
     parts a region the stroke parts on ``frame`` (segmented without either)
     and lies no further from it than the longer of the two is long; each
-    candidate to one stroke at most, the nearest pairs first."""
+    candidate to one stroke at most, the pairs as near as can be in all
+    (two lines across one shape keep their order: the nearest pairs first
+    could cross them)."""
     labels = frame.regions.labels
-    found: list[tuple[float, int, int]] = []
-    for index, stroke in strokes.items():
+    indices = list(strokes)
+    far = np.inf
+    cost = np.full((len(indices), len(candidates)), far)
+    for row, index in enumerate(indices):
+        stroke = strokes[index]
         mine = set(beside(labels, [stroke]).tolist())
         here = np.array(stroke, np.float64)
-        for other, theirs in enumerate(candidates):
+        for column, theirs in enumerate(candidates):
             if not mine & set(beside(labels, [_whole(theirs)]).tolist()):
                 continue
             distance = float(np.hypot(*(here.mean(axis=0) - theirs.mean(axis=0))))
             if distance <= max(_length(here), _length(theirs)):
-                found.append((distance, index, other))
-    pairs: dict[int, np.ndarray] = {}
-    taken: set[int] = set()
-    for _, index, other in sorted(found):
-        if index not in pairs and other not in taken:
-            pairs[index] = candidates[other]
-            taken.add(other)
-    return pairs
+                cost[row, column] = distance
+    eligible = np.isfinite(cost)
+    if not eligible.any():
+        return {}
+    rows, columns = linear_sum_assignment(np.where(eligible, cost, 1e12))
+    return {
+        indices[row]: candidates[column]
+        for row, column in zip(rows, columns, strict=True)
+        if eligible[row, column]
+    }
 
 
 def _length(points: np.ndarray) -> float:

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from engine.closing_lines import ClosingLines, Point, closure_near, nearest_pixel
-from engine.fills import FillMap
+from engine.fills import FillMap, region_majority
 from engine.matching import Correspondence, Frame, Matcher
 from engine.regions import Regions
 
@@ -116,16 +116,20 @@ def carry_lines(
     own: ClosingLines,
     segment: Callable[[ClosingLines], Regions],
     exact: Sequence[np.ndarray] = (),
+    plain: Regions | None = None,
 ) -> CarriedLines:
     """``lines`` of ``source`` (segmented with them) on ``target``
     (segmented with its ``own`` lines), by ``corr`` (target regions to
     source regions). ``segment`` segments the target with other lines: a
     line is kept only where it parts a region. ``exact``: the strokes to a
-    fraction of a px, where known (`CarriedLines.exact`)."""
+    fraction of a px, where known (`CarriedLines.exact`). ``plain``: the
+    source segmented without ``lines``, where known: a line is moved with
+    the whole region it parts there, whatever else parts it too."""
     adding = Adding(own, target.regions.count, segment)
+    whole = _wholes(source, plain)
     for index, stroke in enumerate(lines.strokes):
         points = exact[index] if index < len(exact) else np.array(stroke, float)
-        adding.add(_moved_stroke(source, stroke, points, target, corr))
+        adding.add(_moved_stroke(source, stroke, points, target, corr, whole))
     now, strokes, placed = adding.lines, adding.strokes, adding.exact
     openings: list[Point | None] = []
     for at in lines.openings:
@@ -198,6 +202,7 @@ def carry_through(
     after the lines came (the next frame is matched to them)."""
     source, source_fills = start, fills
     exact: tuple[np.ndarray, ...] = ()
+    plain = segment(start, ClosingLines((), lines.openings))
     for number in frames:
         if not lines:
             return
@@ -208,12 +213,13 @@ def carry_through(
         def trial(with_lines: ClosingLines, before: Frame = before) -> Regions:
             return segment(before, with_lines)
 
-        carried = carry_lines(source, lines, before, corr, drawn, trial, exact)
+        carried = carry_lines(source, lines, before, corr, drawn, trial, exact, plain)
         after = analyse(number, carried.lines)
         done = CarriedFrame(number, before, drawn, after, carried)
         source_fills = fills_on(done)
         yield done
         source, lines, exact = after, carried.carried, carried.carried_exact
+        plain = before.regions  # the frame without the lines carried to it
 
 
 def beside(labels: np.ndarray, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
@@ -249,11 +255,16 @@ def _moved_stroke(
     exact: np.ndarray,
     target: Frame,
     corr: Correspondence,
+    whole: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[tuple[Point, ...], np.ndarray] | None:
     """``stroke`` (lying at ``exact``) moved to where its regions went on
-    ``target``, its ends put on the nearest lines there: in whole px, and
-    to a fraction of one; None when its regions have no match."""
+    ``target`` (``whole``: of the regions beside it, all those of the
+    region they make without the lines carried), its ends put on the
+    nearest lines there: in whole px, and to a fraction of one; None when
+    its regions have no match."""
     parted = beside(source.regions.labels, [stroke])
+    if whole is not None:
+        parted = whole(parted)
     box = _boxes(source, parted, target, corr)
     if box is None:
         return None
@@ -287,6 +298,29 @@ def placed_on_lines(
     keep[1:] = np.any(whole[1:] != whole[:-1], axis=1)
     moved = tuple((int(x), int(y)) for x, y in whole[keep])
     return (moved, points[keep]) if len(moved) >= 2 else None
+
+
+def _wholes(
+    source: Frame, plain: Regions | None
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """For regions of ``source`` (segmented with the lines carried), every
+    region of the region they lie in on ``plain`` (without them): two
+    lines across one shape move with the shape, not each with the part of
+    it beside it (mapped onto the whole shape on the next frame, which has
+    no lines yet, the part's box drew each line toward the other, a little
+    more each frame). None: ``plain`` not known."""
+    if plain is None or plain.shape != source.regions.shape:
+        return None
+    within, _ = region_majority(
+        source.regions, plain.under_line, plain.count + 1, valid=None
+    )
+
+    def whole(regions: np.ndarray) -> np.ndarray:
+        shapes = np.unique(within[regions])
+        shapes = shapes[shapes > 0]
+        return np.union1d(regions, np.flatnonzero(np.isin(within, shapes)))
+
+    return whole
 
 
 def _moved_opening(

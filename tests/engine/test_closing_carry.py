@@ -231,3 +231,19 @@ def test_an_opening_to_the_outside_follows_a_fast_box() -> None:
     for result in results:
         ((x, _),) = result.lines.lines.openings
         assert abs(x - (20 + 16 * result.number)) <= 2
+
+
+def test_two_lines_across_one_shape_keep_their_places() -> None:
+    # A highlight and a shadow across the box (a fifth and half way down):
+    # each is moved with the whole box, not with the part of it beside it
+    # (which drew the lower line up a little more each frame).
+    images = {n: drawing(n) for n in range(1, 6)}
+    lines = ClosingLines((shadow_line(1, 0.2), shadow_line(1, 0.5)))
+    for result in carried(images, lines):
+        _, y0, _, y1 = box(result.number)
+        heights = sorted(
+            (np.mean([y for _, y in stroke]) - y0) / (y1 - y0)
+            for stroke in result.lines.lines.strokes
+        )
+        assert len(heights) == 2, result.number
+        assert abs(heights[0] - 0.2) <= 0.03 and abs(heights[1] - 0.5) <= 0.03
