@@ -237,8 +237,8 @@ def _work(
         they have not followed it yet (carried to, or from, it there)."""
         if number not in followed:
             lines = own.get(number, NO_CLOSING)
-            placed = snap.placements.get(number)
-            followed[number] = engine.followed(number, lines, placed)[0]
+            _, found = engine.followed(number, lines, snap.placements.get(number))
+            followed[number] = lines if found is None else found.lines
         return followed[number]
 
     def chain(key: int, through: list[int]) -> Iterator[CarriedFrame]:
@@ -275,13 +275,11 @@ def _work(
         for done in chain(asked.frame, frames):
             if cancelled():
                 return None
-            share = (done.number - asked.frame) / (
-                (asked.towards - asked.frame) if asked.towards is not None else 1
-            )
+            towards = asked.towards if asked.towards is not None else done.number
             final, blended = blend_carried(
                 done,
                 back.get(done.number),
-                share,
+                (done.number - asked.frame) / (towards - asked.frame),
                 analyse=engine.frame,
                 segment=trial,
             )

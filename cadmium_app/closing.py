@@ -181,8 +181,10 @@ class ClosingController(QObject):
             # Its lines where they go first, when its drawing was redrawn
             # and they have not followed it yet: the change is made there.
             placed = snap.placements.get(pending.frame)
-            base, before = engine.followed(pending.frame, now, placed)
-            changed = lines if base == now else pending.change(base)
+            before, found = engine.followed(pending.frame, now, placed)
+            changed: ClosingLines | None = lines
+            if found is not None and found.lines != now:
+                changed = pending.change(found.lines)
             if changed is None:
                 raise CadmiumError(
                     f"frame {pending.frame} was just redrawn, and its closing "

@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from cadmium_app.signals import emit_from_worker
 from engine.closing_lines import ClosingLines
-from engine.closing_redraw import Followed, Redraw
+from engine.closing_redraw import Followed, Placement
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.imageio import read_image
@@ -72,19 +72,15 @@ def analysed(
     number: int,
     work: RegionsWork | None,
     closing: ClosingLines,
-    redraw: Redraw | None = None,
+    placed: Placement | None = None,
 ) -> tuple[Frame, Followed | None]:
     """The analysed frame (segmented with ``closing`` lines), with what the
     GUI thread will need of its regions worked out here: their numbering,
-    packed, and ``work``. When its drawing was redrawn, its closing lines
-    follow it (``redraw``): it is segmented with them where they went,
-    which are returned too (None: they stayed)."""
-    frame = engine.frame(number, closing)
-    followed = None
-    if redraw is not None:
-        followed = redraw.follow(frame, lambda lines: engine.frame(number, lines))
-        if followed is not None:
-            frame = followed.frame
+    packed, and ``work``. When its drawing was redrawn since its closing
+    lines were placed (``placed``), they follow it: it is segmented with
+    them where they went, and how they went is returned too (None: they
+    stayed)."""
+    frame, followed = engine.followed(number, closing, placed)
     _ = frame.regions.numbering
     if work is not None:
         work(frame.regions)
@@ -107,7 +103,7 @@ class _Load(QRunnable):
         # Asked for with the frame's closing lines as they are now; a result
         # for others (changed meanwhile) is dropped.
         self.closing = service.closing_of(number)
-        self.redraw = service.redraw_of(number) if segment else None
+        self.placed = service.placement_of(number) if segment else None
 
     def run(self) -> None:
         relay, engine, number = self.service.relay, self.engine, self.number
@@ -122,7 +118,7 @@ class _Load(QRunnable):
                 emit_from_worker(relay.lines, engine, number, line_rgba(image))
             if self.segment:
                 frame, followed = analysed(
-                    engine, number, self.work, self.closing, self.redraw
+                    engine, number, self.work, self.closing, self.placed
                 )
                 emit_from_worker(
                     relay.frame, engine, number, frame, self.closing, followed
@@ -171,7 +167,7 @@ class _LabelThumbnail(QRunnable):
         self.service, self.engine, self.number = service, engine, number
         self.work = work
         self.closing = service.closing_of(number)
-        self.redraw = service.redraw_of(number)
+        self.placed = service.placement_of(number)
 
     def run(self) -> None:
         service, engine, number = self.service, self.engine, self.number
@@ -179,7 +175,7 @@ class _LabelThumbnail(QRunnable):
             return
         try:
             frame, followed = analysed(
-                engine, number, self.work, self.closing, self.redraw
+                engine, number, self.work, self.closing, self.placed
             )
             labels = small_labels(frame, service.step)
         except CadmiumError:
@@ -235,10 +231,10 @@ class FrameService(QObject):
         # and the closing lines drawn on it (the project's).
         self.regions_work: Callable[[int], RegionsWork | None] = lambda _n: None
         self.closing_of: Callable[[int], ClosingLines] = lambda _n: ClosingLines()
-        # Likewise, what its closing lines need to follow a redrawn drawing
-        # (see Project.redraw); and, on this thread, where they went, for
+        # Likewise, the drawing those were placed on, to follow a redrawn
+        # one (Project.placement); and, on this thread, where they went, for
         # the project to take (frame, the lines asked with, where they went).
-        self.redraw_of: Callable[[int], Redraw | None] = lambda _n: None
+        self.placement_of: Callable[[int], Placement | None] = lambda _n: None
         self.lines_followed: Callable[[int, ClosingLines, Followed], None] = (
             lambda _n, _lines, _followed: None
         )
@@ -452,8 +448,8 @@ class FrameService(QObject):
         self._pending.discard((number, True))
         if not self._current(engine, number, closing, followed):
             if engine is self.engine and number in self._wanted:
-                # Its lines changed meanwhile (they followed a redraw on
-                # another load): asked again with them.
+                # Its lines changed meanwhile (an edit, or a redraw they
+                # followed on another load): asked again with them.
                 self.request(number, segment=True, priority=1)
             return
         self._frames[number] = frame

@@ -23,7 +23,7 @@ from cadmium_app.jobs import JobRunner
 from cadmium_app.settings import AppSettings
 from cadmium_app.watch import ShotWatcher
 from engine.closing_lines import ClosingLines
-from engine.closing_redraw import Followed, Redraw
+from engine.closing_redraw import Followed, Placement
 from engine.errors import CadmiumError
 from engine.facade import ShotEngine
 from engine.history import (
@@ -168,7 +168,7 @@ class Session(QObject):
         self.frames.failed.connect(self._on_frame_failed)
         self.frames.regions_work = self._carry_ahead
         self.frames.closing_of = self._closing_of
-        self.frames.redraw_of = self._redraw_of
+        self.frames.placement_of = self._placement_of
         self.frames.lines_followed = self._follow_redraw
         self.frames.regions_seen.connect(self._on_regions_seen)
         # Saved fills of frames analysed for their thumbnails that cannot be
@@ -380,8 +380,8 @@ class Session(QObject):
     def _closing_of(self, number: int) -> ClosingLines:
         return self.project.closing(number) if self.project else ClosingLines()
 
-    def _redraw_of(self, number: int) -> Redraw | None:
-        return self.project.redraw(number) if self.project else None
+    def _placement_of(self, number: int) -> Placement | None:
+        return self.project.placement(number) if self.project else None
 
     def _follow_redraw(
         self, number: int, lines: ClosingLines, followed: Followed

@@ -48,7 +48,7 @@ def blend_carried(
     if back is None:
         return forward, 0
     before, drawn = forward.before, forward.before_lines
-    strokes = list(zip(forward.lines.strokes, _exact(forward.lines), strict=True))
+    strokes = list(zip(forward.lines.strokes, forward.lines.exact, strict=True))
     carried = {
         index: stroke
         for index, (stroke, _) in enumerate(strokes)
@@ -58,7 +58,7 @@ def blend_carried(
     adding = Adding(drawn, before.regions.count, lambda lines: segment(before, lines))
     blended = 0
     for index, (stroke, exact) in enumerate(strokes):
-        if stroke is None:
+        if stroke is None or exact is None:
             adding.add(None)
             continue
         partner = partners.get(index)
@@ -87,57 +87,45 @@ def blend_carried(
     return CarriedFrame(forward.number, before, drawn, after, carried), blended
 
 
-def _carried(done: CarriedFrame) -> list[np.ndarray]:
-    """The strokes carried to a frame (not those it had), to a fraction of
-    a px."""
+def _carried(done: CarriedFrame) -> list[tuple[Stroke, np.ndarray]]:
+    """The strokes carried to a frame (not those it had), in whole px and
+    to a fraction of one."""
     own = set(done.before_lines.strokes)
     return [
-        exact
-        for stroke, exact in zip(done.lines.strokes, _exact(done.lines), strict=True)
-        if stroke is not None and stroke not in own
-    ]
-
-
-def _exact(lines: CarriedLines) -> list[np.ndarray]:
-    """Per stroke, where it lies to a fraction of a px (whole px where not
-    known)."""
-    return [
-        exact
-        if index < len(lines.exact) and (exact := lines.exact[index]) is not None
-        else np.array(stroke if stroke is not None else [(0, 0)], np.float64)
-        for index, stroke in enumerate(lines.strokes)
+        (stroke, exact)
+        for stroke, exact in zip(done.lines.strokes, done.lines.exact, strict=True)
+        if stroke is not None and exact is not None and stroke not in own
     ]
 
 
 def _pairs(
-    frame: Frame, strokes: dict[int, Stroke], candidates: Sequence[np.ndarray]
+    frame: Frame,
+    strokes: dict[int, Stroke],
+    candidates: Sequence[tuple[Stroke, np.ndarray]],
 ) -> dict[int, np.ndarray]:
-    """Per stroke (by index), the candidate that is the same line: one that
-    parts a region the stroke parts on ``frame`` (segmented without either)
-    and lies no further from it than the longer of the two is long; each
-    candidate to one stroke at most, the pairs as near as can be in all
-    (two lines across one shape keep their order: the nearest pairs first
-    could cross them)."""
+    """Per stroke (by index), the candidate that is the same line (where it
+    lies, to a fraction of a px): one that parts a region the stroke parts
+    on ``frame`` (segmented without either) and lies no further from it
+    than the longer of the two is long; each candidate to one stroke at
+    most, the pairs as near as can be in all (two lines across one shape
+    keep their order: the nearest pairs first could cross them)."""
     labels = frame.regions.labels
+    theirs = [(set(beside(labels, [c]).tolist()), exact) for c, exact in candidates]
     indices = list(strokes)
-    far = np.inf
-    cost = np.full((len(indices), len(candidates)), far)
+    cost = np.full((len(indices), len(candidates)), np.inf)
     for row, index in enumerate(indices):
-        stroke = strokes[index]
-        mine = set(beside(labels, [stroke]).tolist())
-        here = np.array(stroke, np.float64)
-        for column, theirs in enumerate(candidates):
-            if not mine & set(beside(labels, [_whole(theirs)]).tolist()):
-                continue
-            distance = float(np.hypot(*(here.mean(axis=0) - theirs.mean(axis=0))))
-            if distance <= max(_length(here), _length(theirs)):
+        mine = set(beside(labels, [strokes[index]]).tolist())
+        here = np.array(strokes[index], np.float64)
+        for column, (sides, there) in enumerate(theirs):
+            distance = float(np.hypot(*(here.mean(axis=0) - there.mean(axis=0))))
+            if mine & sides and distance <= max(_length(here), _length(there)):
                 cost[row, column] = distance
     eligible = np.isfinite(cost)
     if not eligible.any():
         return {}
     rows, columns = linear_sum_assignment(np.where(eligible, cost, 1e12))
     return {
-        indices[row]: candidates[column]
+        indices[row]: theirs[column][1]
         for row, column in zip(rows, columns, strict=True)
         if eligible[row, column]
     }
@@ -145,10 +133,6 @@ def _pairs(
 
 def _length(points: np.ndarray) -> float:
     return float(np.hypot(*np.diff(points, axis=0).T).sum())
-
-
-def _whole(points: np.ndarray) -> Stroke:
-    return tuple((int(x), int(y)) for x, y in np.rint(points))
 
 
 def _between(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:

@@ -70,7 +70,7 @@ class CarriedLines:
     # Per stroke, where it lies to a fraction of a px (None: lost): carried
     # on from there, so rounding to whole px does not add up frame after
     # frame, and a slow drift moves it too.
-    exact: tuple[np.ndarray | None, ...] = ()
+    exact: tuple[np.ndarray | None, ...]
 
     @property
     def carried(self) -> ClosingLines:

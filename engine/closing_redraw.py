@@ -24,7 +24,7 @@ where it parted one before, is counted: the animator draws it again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -113,29 +113,38 @@ class Redraw:
         None when it is the drawing they were placed on, or the
         segmentation kept of that cannot be read (damaged) or is of
         another size."""
-        if ink_digest(frame.lineart) == self.placed.drawing:
+        drawing = ink_digest(frame.lineart)
+        if drawing == self.placed.drawing:
             return None
         old = self.placed.numbering.under_line()
         if old is None or old.shape != frame.regions.shape:
             return None
+        parted = [_parts(old, stroke) for stroke in self.lines.strokes]
         plain = analyse(ClosingLines()) if self.lines.openings else frame
-        lines = line_moves(old, frame, plain, self.lines)
+        lines = line_moves(old, frame, plain, self.lines, parted)
         after = analyse(lines) if lines != self.lines else frame
         unparted = sum(
-            _parts(old, before) and not _parts(after.regions.labels, now)
-            for before, now in zip(self.lines.strokes, lines.strokes, strict=True)
+            did and not _parts(after.regions.labels, now)
+            for did, now in zip(parted, lines.strokes, strict=True)
         )
-        return Followed(lines, after, Placement.of(after), unparted)
+        placed = Placement(drawing, after.regions.numbering)  # the same ink
+        return Followed(lines, after, placed, unparted)
 
 
 def line_moves(
-    old: np.ndarray, frame: Frame, plain: Frame, lines: ClosingLines
+    old: np.ndarray,
+    frame: Frame,
+    plain: Frame,
+    lines: ClosingLines,
+    parted: Sequence[bool],
 ) -> ClosingLines:
     """``lines`` moved from the old drawing (its under-line map ``old``,
     segmented with them) to ``frame``'s (analysed with them where they
     were), as the region boundaries around each moved; openings go onto
     the automatic closures of ``plain`` (the new drawing with no lines of
-    the animator). A stroke or opening not placed stays."""
+    the animator). ``parted``: per stroke, whether it parted a region
+    there (drawn from line to line: its ends go back onto the lines; else
+    it is only moved). A stroke or opening not placed stays."""
     height, width = old.shape
     reach = max(MIN_MARGIN, round(PATCH * max(height, width)))
     # The old drawing is known by its region boundaries alone (less those
@@ -148,16 +157,18 @@ def line_moves(
     line = frame.lineart.line
     found = _Finder(before, now, across > 0, down > 0, reach, shift)
     strokes: list[Stroke] = []
-    for stroke in lines.strokes:
-        points = np.array(stroke, np.float64) + found.offset(_points(stroke))
-        if _parts(old, stroke):  # from line to line: its ends back on lines
+    for stroke, from_line_to_line in zip(lines.strokes, parted, strict=True):
+        points = np.array(stroke, np.float64)
+        points += found.offset(points)
+        if from_line_to_line:
             placed = placed_on_lines(points, line)
             strokes.append(stroke if placed is None else placed[0])
-        else:  # left short of the lines by the animator: only moved
+        else:
             strokes.append(_clipped(points, old.shape))
     openings: list[Point] = []
     for at in lines.openings:
-        x, y = np.array(at, np.float64) + found.offset(_points((at,)))
+        point = np.array([at], np.float64)
+        x, y = point[0] + found.offset(point)
         moved = closure_near(plain.regions.closures, x, y, OPENING_SNAP)
         openings.append(at if moved is None else moved)
     return ClosingLines(tuple(strokes), tuple(dict.fromkeys(openings)))
@@ -267,10 +278,6 @@ class _Finder:
 def _sum(table: np.ndarray, box: tuple[int, int, int, int]) -> int:
     x0, y0, x1, y1 = box
     return int(table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0])
-
-
-def _points(stroke: Iterable[Point]) -> np.ndarray:
-    return np.array(list(stroke), np.float64)
 
 
 def _clipped(points: np.ndarray, shape: tuple[int, int]) -> Stroke:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.closing_lines import ClosingLines
-from engine.closing_redraw import Placement, Redraw
+from engine.closing_redraw import Followed, Placement, Redraw
 from engine.errors import CadmiumError, ImageError, ShotError
 from engine.fills import FillMap, key_from_color
 from engine.gaps import DEFAULT_GAP, default_gap, gap_problem
@@ -33,7 +33,7 @@ from engine.matching import (
 )
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
-from engine.project import Project, Snapshot, load_project
+from engine.project import Snapshot, load_project
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
@@ -325,29 +325,39 @@ class ShotEngine:
 
     def followed(
         self, number: int, lines: ClosingLines, placed: Placement | None
-    ) -> tuple[ClosingLines, Frame]:
-        """The frame with its closing ``lines``, moved first where its
-        drawing was redrawn since they were placed (``placed``:
-        `engine.closing_redraw`), and the lines it was segmented with."""
+    ) -> tuple[Frame, Followed | None]:
+        """The frame with its closing ``lines``; where its drawing was
+        redrawn since they were placed (``placed``: `engine.closing_redraw`),
+        with them where they went, and how they went (None: they stayed)."""
         frame = self.frame(number, lines)
-        if lines and placed is not None:
-            found = Redraw(lines, placed).follow(
-                frame, lambda other: self.frame(number, other)
+        if not lines or placed is None:
+            return frame, None
+        found = Redraw(lines, placed).follow(
+            frame, lambda other: self.frame(number, other)
+        )
+        if found is None:
+            return frame, None
+        if found.lines != lines:
+            log.info("frame %d was redrawn: its closing lines moved with it", number)
+        if found.unparted:
+            log.warning(
+                "frame %d was redrawn: %d of its closing lines part no region "
+                "where they went (draw them again in the application)",
+                number,
+                found.unparted,
             )
-            if found is not None:
-                return found.lines, found.frame
-        return lines, frame
+        return found.frame, found
 
     def followed_analyser(self, snap: Snapshot) -> Callable[[int], Frame]:
         """`analyser` of a snapshot's closing lines, each frame's where they
         go if its drawing was redrawn since they were placed and the
         application has not taken them there yet: what renders, exports and
-        the correspondence view read (as `follow_redraws` makes the lines on
-        the command line)."""
+        the correspondence view read, in the application and on the command
+        line."""
 
         def frame_of(number: int) -> Frame:
             lines = snap.closing.get(number, NO_CLOSING)
-            return self.followed(number, lines, snap.placements.get(number))[1]
+            return self.followed(number, lines, snap.placements.get(number))[0]
 
         return frame_of
 
@@ -525,10 +535,9 @@ def colorize_project(
     project = load_project(project_path)
     out_dir = check_out_folder(project.shot, out)
     engine = _rendering_engine(project.shot, project.gap, matcher, device)
+    snap = project.snapshot()
     try:
-        follow_redraws(project, engine)
-        snap = project.snapshot()
-        frame_of = engine.analyser(snap.closing)
+        frame_of = engine.followed_analyser(snap)
         keys, painted = snap.propagation_inputs(lambda n: frame_of(n).regions)
         if not keys:
             raise CadmiumError(
@@ -542,6 +551,7 @@ def colorize_project(
             out=out_dir,
             painted=painted,
             closing=snap.closing,
+            placements=snap.placements,
             settings=settings,
             progress=progress,
             cancelled=cancelled,
@@ -549,37 +559,6 @@ def colorize_project(
         )
     finally:
         engine.close()
-
-
-def follow_redraws(project: Project, engine: ShotEngine) -> list[int]:
-    """Closing lines of frames redrawn since the project was saved moved
-    with their drawings (as the application moves them when it analyses
-    such a frame: `engine.closing_redraw`); the frames whose lines moved.
-    A line that parts no region where it went is warned of."""
-    moved: list[int] = []
-    for number in sorted(project.snapshot().closing):
-        redraw = project.redraw(number)
-        if redraw is None or number not in project.shot.line:
-            continue
-        lines = redraw.lines
-        followed = redraw.follow(
-            engine.frame(number, lines),
-            lambda other, number=number: engine.frame(number, other),
-        )
-        if followed is None or not project.follow_redraw(number, lines, followed):
-            continue
-        if followed.lines == lines:
-            continue  # none moved: only where they lie is noted
-        moved.append(number)
-        log.info("frame %d was redrawn: its closing lines moved with it", number)
-        if followed.unparted:
-            log.warning(
-                "frame %d was redrawn: %d of its closing lines part no region "
-                "now (draw them again in the application)",
-                number,
-                followed.unparted,
-            )
-    return moved
 
 
 def _rendering_engine(shot: Shot, gap: int, matcher: str, device: str) -> ShotEngine:
@@ -618,6 +597,7 @@ def render_shot(
     out: str | Path,
     painted: Mapping[int, FillMap] | None = None,
     closing: Mapping[int, ClosingLines] | None = None,
+    placements: Mapping[int, Placement] | None = None,
     settings: PropagationSettings = PropagationSettings(),
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
@@ -627,9 +607,12 @@ def render_shot(
     report.json into ``out`` (all or nothing, like `colorize_shot`).
 
     ``painted`` holds animator fills to keep on any frame (keys included);
-    ``closing``, closing lines drawn by hand on frames (a project's).
+    ``closing``, closing lines drawn by hand on frames (a project's), and
+    ``placements`` the drawings they were placed on (they follow a frame
+    redrawn since: `ShotEngine.followed`).
     """
     closing = closing or {}
+    placements = placements or {}
     started = time.perf_counter() if started is None else started
     shot = engine.shot
     key_numbers = sorted(keys)
@@ -652,7 +635,8 @@ def render_shot(
             upcoming = frames[at + 1 : at + 1 + depth]
             later = [n for n in upcoming if n not in keys and n not in closing]
             engine.prefetch(later)
-            return engine.frame(number, closing.get(number, NO_CLOSING))
+            lines = closing.get(number, NO_CLOSING)
+            return engine.followed(number, lines, placements.get(number))[0]
 
         results = propagate(
             frames=frames,

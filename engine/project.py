@@ -71,7 +71,7 @@ import numpy as np
 
 from engine.carry import CarryCache, Carrying, carry
 from engine.closing_lines import ClosingLines
-from engine.closing_redraw import Followed, Placement, Redraw
+from engine.closing_redraw import Followed, Placement
 from engine.errors import CadmiumError, ShotError
 from engine.fills import (
     ALTERNATIVES,
@@ -1042,15 +1042,12 @@ class Project:
                 return change if back and now else None
         return None
 
-    def redraw(self, frame: int) -> Redraw | None:
-        """What the frame's closing lines need to follow its drawing if it
-        was redrawn since they were placed (work for the thread that
-        analyses it: `Redraw.follow`); None when it has none, or where they
-        were placed is not known (a project saved before it was kept)."""
-        lines, placed = self._closing.get(frame), self._placements.get(frame)
-        if not lines or placed is None:
-            return None
-        return Redraw(lines, placed)
+    def placement(self, frame: int) -> Placement | None:
+        """The drawing the frame's closing lines were placed on: they follow
+        its drawing from there if it was redrawn since
+        (`ShotEngine.followed`); None when it has none, or that is not
+        known (a project saved before it was kept)."""
+        return self._placements.get(frame) if frame in self._closing else None
 
     def follow_redraw(
         self, frame: int, lines: ClosingLines, followed: Followed

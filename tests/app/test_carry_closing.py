@@ -22,7 +22,7 @@ from app_helpers import (
 )
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from test_closing import drag_image, split_and_paint, wait_regions
+from test_closing import drag_image, split_and_painted, wait_regions
 
 from cadmium_app.carry_closing import FORWARD
 from cadmium_app.window import MainWindow
@@ -50,11 +50,9 @@ def carry(qtbot: QtBot, window: MainWindow, *, back: bool = False) -> None:
 def split_and_propagate(qtbot: QtBot, window: MainWindow, shot: Path) -> Project:
     """`split_and_paint` on key 1, then propagated (each in-between's box
     is one region, and takes one colour), and back on frame 1."""
-    split_and_paint(qtbot, window, shot)
+    project = split_and_painted(qtbot, window, shot)
     wait_job(qtbot, window.propagation.propagate_all())
     go_to(qtbot, window, 1)
-    project = window.session.project
-    assert project is not None
     return project
 
 
@@ -117,10 +115,8 @@ def keyed_and_split(
 ) -> Project:
     """A six-frame shot with these keys, opened, and `split_and_paint` on
     key 1."""
-    split_and_paint(qtbot, window, make_shot(tmp_path / "keyed", frames=6, keys=keys))
-    project = window.session.project
-    assert project is not None
-    return project
+    shot = make_shot(tmp_path / "keyed", frames=6, keys=keys)
+    return split_and_painted(qtbot, window, shot)
 
 
 def test_lines_stop_at_the_next_key_and_go_back_to_the_key_before(
@@ -151,9 +147,7 @@ def test_a_line_that_would_part_nothing_stops_and_says_where(
     x0, y0, _, y1 = box_rect(4)
     cv2.line(line, (x0 + 20, y0), (x0 + 20, y1), (0, 0, 0), 2)
     cv2.imwrite(str(path), line)
-    split_and_paint(qtbot, window, shot_dir)
-    project = window.session.project
-    assert project is not None
+    project = split_and_painted(qtbot, window, shot_dir)
     said = status_log(window)
     carry(qtbot, window)
     assert said[-1] == (

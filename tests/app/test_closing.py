@@ -27,6 +27,7 @@ from pytestqt.qtbot import QtBot
 from cadmium_app.tools import Tool
 from cadmium_app.window import MainWindow
 from engine.imageio import read_image
+from engine.project import Project
 
 
 def widget_point(window: MainWindow, x: float, y: float) -> QPoint:
@@ -86,6 +87,14 @@ def split_and_paint(qtbot: QtBot, window: MainWindow, shot: Path) -> tuple[int, 
     window.session.set_style(4)
     click_image(qtbot, window, x0 + 30, 60)
     return count, x0
+
+
+def split_and_painted(qtbot: QtBot, window: MainWindow, shot: Path) -> Project:
+    """`split_and_paint`; the project."""
+    split_and_paint(qtbot, window, shot)
+    project = window.session.project
+    assert project is not None
+    return project
 
 
 def shows_split_and_painted(qtbot: QtBot, window: MainWindow, path: Path) -> bool:

@@ -18,11 +18,10 @@ from app_helpers import (
     wait_ready,
 )
 from pytestqt.qtbot import QtBot
-from test_closing import drag_image, split_and_paint, wait_regions
+from test_closing import drag_image, split_and_painted, wait_regions
 
 from cadmium_app.carry_closing import FORWARD
 from cadmium_app.window import MainWindow
-from engine.project import Project
 
 SHIFT = (4, 3)  # the redrawn frame's drawing moved right and down (px)
 
@@ -32,14 +31,6 @@ def shift_drawing(shot: Path, frame: int, dx: int, dy: int) -> None:
     path = shot / "line" / f"A_{frame:04d}.png"
     line = cv2.imread(str(path))
     cv2.imwrite(str(path), np.roll(line, (dy, dx), axis=(0, 1)))
-
-
-def split_and_painted(qtbot: QtBot, window: MainWindow, shot: Path) -> Project:
-    """`split_and_paint`; the project."""
-    split_and_paint(qtbot, window, shot)
-    project = window.session.project
-    assert project is not None
-    return project
 
 
 def test_a_redrawn_frame_s_closing_line_moves_with_it_and_its_halves_keep_their_paint(

@@ -186,13 +186,8 @@ def split_and_paint_right(tmp_path: Path):
 def follow_now(project, engine: ShotEngine, frame: int = 1) -> bool:
     """As the application does when it analyses the frame: its lines
     follow its drawing; whether they moved."""
-    redraw = project.redraw(frame)
-    if redraw is None:
-        return False
     lines = project.closing(frame)
-    followed = redraw.follow(
-        engine.frame(frame, lines), lambda other: engine.frame(frame, other)
-    )
+    _, followed = engine.followed(frame, lines, project.placement(frame))
     if followed is None:
         return False
     assert project.follow_redraw(frame, lines, followed)
