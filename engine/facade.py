@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -183,6 +184,11 @@ class ShotEngine:
         # Bumped by set_gap: an analysis started under an older setting is
         # returned to whoever asked for it but never cached.
         self._generation = 0
+        # The last follow of each frame's lines (see `followed`), by the
+        # analysis and the placement it started from: a render asks for
+        # every frame once per pass, and a colorize run makes two passes
+        # (a follow takes up to a second at 4K).
+        self._follows: OrderedDict[int, _Follow] = OrderedDict()
 
     @property
     def matcher(self) -> Matcher:
@@ -332,11 +338,33 @@ class ShotEngine:
         frame = self.frame(number, lines)
         if not lines or placed is None:
             return frame, None
+        with self._lock:
+            last = self._follows.get(number)
+        if last is not None and last.frame() is frame and last.placed is placed:
+            if last.found is None:
+                return frame, None
+            lines, now, unparted = last.found
+            found = Followed(lines, self.frame(number, lines), now, unparted)
+        else:
+            found = self._follow(number, frame, lines, placed)
+            went = None
+            if found is not None:
+                went = (found.lines, found.placed, found.unparted)
+            with self._lock:
+                self._follows[number] = _Follow(weakref.ref(frame), placed, went)
+                self._follows.move_to_end(number)
+                while len(self._follows) > 4 * self._cache_size:
+                    self._follows.popitem(last=False)
+        return (frame, None) if found is None else (found.frame, found)
+
+    def _follow(
+        self, number: int, frame: Frame, lines: ClosingLines, placed: Placement
+    ) -> Followed | None:
         found = Redraw(lines, placed).follow(
             frame, lambda other: self.frame(number, other)
         )
         if found is None:
-            return frame, None
+            return None
         if found.lines != lines:
             log.info("frame %d was redrawn: its closing lines moved with it", number)
         if found.unparted:
@@ -346,7 +374,7 @@ class ShotEngine:
                 number,
                 found.unparted,
             )
-        return found.frame, found
+        return found
 
     def followed_analyser(self, snap: Snapshot) -> Callable[[int], Frame]:
         """`analyser` of a snapshot's closing lines, each frame's where they
@@ -456,6 +484,18 @@ class _Analysis:
 
     def fits(self, version: FileVersion | None, closing: ClosingLines) -> bool:
         return self.version == version and self.closing == closing
+
+
+@dataclass(frozen=True)
+class _Follow:
+    """A frame's lines followed: from its analysis ``frame`` (the same
+    object while the analysis is cached: same file version, lines and gap;
+    not kept alive here) and ``placed``, what `Redraw.follow` found, less
+    the frame it segmented (the cache has it)."""
+
+    frame: weakref.ref[Frame]
+    placed: Placement
+    found: tuple[ClosingLines, Placement, int] | None
 
 
 @dataclass(frozen=True)

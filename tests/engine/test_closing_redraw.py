@@ -311,3 +311,36 @@ def test_renders_read_lines_where_they_go_before_the_project_takes_them(
     assert engine.analyser(snap.closing)(2).regions.count == plain  # parts nothing
     assert engine.followed_analyser(snap)(2).regions.count == plain + 1
     assert project.closing(2) == lines  # the project takes them when it sees it
+
+
+def test_a_redrawn_frame_is_followed_once_until_its_drawing_changes_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A render asks for every frame on each pass (a colorize run makes two);
+    # a follow takes up to a second at 4K and logs what it did.
+    project, _, stroke = split_and_paint_right(tmp_path)
+    lines, placed = project.closing(1), project.placement(1)
+    engine = redraw_frame(tmp_path, 1, 8, 3)
+    follows = []
+    real = Redraw.follow
+
+    def counted(self: Redraw, frame, analyse):
+        follows.append(frame.number)
+        return real(self, frame, analyse)
+
+    monkeypatch.setattr(Redraw, "follow", counted)
+    first = engine.followed(1, lines, placed)[1]
+    again = engine.followed(1, lines, placed)[1]
+    assert follows == [1]
+    assert first is not None and again is not None
+    assert again.lines == first.lines
+    assert again.lines.strokes == (shifted(stroke, 8, 3),)
+    assert again.unparted == first.unparted == 0
+    assert np.array_equal(again.frame.regions.labels, first.frame.regions.labels)
+    # Redrawn once more on disk: followed anew, from where the lines were
+    # placed.
+    path = tmp_path / "shot" / "line" / "0001.png"
+    cv2.imwrite(str(path), moved(read_image(path), 2, 0))
+    now = engine.followed(1, lines, placed)[1]
+    assert follows == [1, 1]
+    assert now is not None and now.lines.strokes == (shifted(stroke, 10, 3),)
