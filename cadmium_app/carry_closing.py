@@ -10,7 +10,8 @@ the status bar: draw it there by hand). The regions beside a carried line
 keep the colour the region had, flagged for review: propagation then
 paints each side from the keys. When the key the carry goes up to has
 lines of its own, each line is put in between with its partner there by
-timing (`engine.closing_between`). One undo step; the task runs on a
+timing (`engine.closing_between`), and the frames past where every line
+stopped take its lines carried back. One undo step; the task runs on a
 worker thread and is applied to the painting as it is when it ends.
 """
 
@@ -55,6 +56,9 @@ class _Carried:
     stopped: tuple[int, str] | None = None
     # Frames whose lines were put in between with the next key's.
     between: tuple[int, ...] = ()
+    # Frames past where every line carried from the frame stopped, given
+    # the next key's lines carried back instead.
+    taken_back: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,19 @@ def _work(
                 progress(done_steps, steps)
         except CadmiumError:
             pass  # a frame unreadable: the carry forward stops there, and says so
+
+    def keep(final: CarriedFrame) -> None:
+        kept = chained.get(final.number)
+        if kept is not None and kept[0] is final:
+            carried_fills[final.number] = kept[1]
+        else:
+            now = snap.fills_for(final.number, final.before.regions)
+            carried_fills[final.number] = _fills_on(now, final)
+        # Packed here, not on the GUI thread (tens of ms at 4K).
+        numberings[final.number] = final.after.regions.numbering
+        placed[final.number] = Placement.of(final.after)
+        carried.append(final)
+
     try:
         for done in chain(asked.frame, frames):
             if cancelled():
@@ -285,16 +302,7 @@ def _work(
             )
             if blended:
                 between.append(done.number)
-            kept = chained.get(done.number)
-            if kept is not None and kept[0] is final:
-                carried_fills[done.number] = kept[1]
-            else:
-                now = snap.fills_for(done.number, final.before.regions)
-                carried_fills[done.number] = _fills_on(now, final)
-            # Packed here, not on the GUI thread (tens of ms at 4K).
-            numberings[done.number] = final.after.regions.numbering
-            placed[done.number] = Placement.of(final.after)
-            carried.append(final)
+            keep(final)
             done_steps += 1
             progress(done_steps, steps)
     except CadmiumError as exc:  # a frame unreadable: carried up to it
@@ -303,8 +311,21 @@ def _work(
         return _Carried(
             tuple(carried), carried_fills, numberings, placed, stop, tuple(between)
         )
+    # Every line stopped on the way: the frames after, which the next key's
+    # lines reached going back, take those (as an in-betweener would).
+    taken_back = []
+    for number in frames[len(carried) :]:
+        done = back.get(number)
+        if done is not None and done.lines.lines != done.before_lines:
+            keep(done)
+            taken_back.append(number)
     return _Carried(
-        tuple(carried), carried_fills, numberings, placed, between=tuple(between)
+        tuple(carried),
+        carried_fills,
+        numberings,
+        placed,
+        between=tuple(between),
+        taken_back=tuple(taken_back),
     )
 
 
@@ -335,12 +356,26 @@ def _said(
     frame = asked.frame
     parts = []
     if carried:
-        between = ""
-        if set(result.between) & set(carried):
-            between = f", in between with key {asked.towards}'s"
+        ours = [n for n in carried if n not in result.taken_back]
+        theirs = [n for n in carried if n in result.taken_back]
+        said = []
+        if ours:
+            between = ""
+            if set(result.between) & set(ours):
+                between = f", in between with key {asked.towards}'s"
+            said.append(
+                f"Frame {frame}'s closing lines carried to {frames_text(ours)}{between}"
+            )
+        if theirs:
+            whose = (
+                f"key {asked.towards}'s"
+                if ours
+                else (f"Key {asked.towards}'s closing lines")
+            )
+            said.append(f"{whose} carried back to {frames_text(theirs)}")
         parts.append(
-            f"Frame {frame}'s closing lines carried to {frames_text(carried)}"
-            f"{between} (Ctrl+Z undoes it); propagate to paint the regions they part"
+            ", ".join(said)
+            + " (Ctrl+Z undoes it); propagate to paint the regions they part"
         )
     elif not already:
         parts.append(f"No closing lines carried from frame {frame}")

@@ -119,6 +119,18 @@ def keyed_and_split(
     return split_and_painted(qtbot, window, shot)
 
 
+def part_key_six(qtbot: QtBot, window: MainWindow) -> None:
+    """Key 6's box parted three quarters across (a shadow grown since key
+    1's, down its middle), with the Close gap tool; back on frame 1."""
+    go_to(qtbot, window, 6)
+    count = window.session.current().regions.count  # type: ignore[union-attr]
+    window.actions.close_tool.trigger()
+    x0, y0, _, y1 = box_rect(6)
+    drag_image(qtbot, window, [(x0 + 30, y0 + 3), (x0 + 30, y1 - 3)])
+    wait_regions(qtbot, window, count + 1)
+    go_to(qtbot, window, 1)
+
+
 def test_lines_stop_at_the_next_key_and_go_back_to_the_key_before(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
@@ -156,6 +168,37 @@ def test_a_line_that_would_part_nothing_stops_and_says_where(
         "(it would part no region there: draw it by hand)"
     )
     assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
+
+
+def test_past_where_the_line_stops_the_next_keys_line_carried_back_goes_on(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    # Key 1's box parted down its middle, key 6's three quarters across;
+    # frame 3's box is inked in two down its middle, so key 1's line parts
+    # nothing there and stops. Frames 4-5 take key 6's line, carried back.
+    shot = make_shot(tmp_path / "keyed", frames=6, keys=(1, 6))
+    path = shot / "line" / "A_0003.png"
+    line = cv2.imread(str(path))
+    x0, y0, _, y1 = box_rect(3)
+    cv2.line(line, (x0 + 20, y0), (x0 + 20, y1), (0, 0, 0), 2)
+    cv2.imwrite(str(path), line)
+    project = split_and_painted(qtbot, window, shot)
+    part_key_six(qtbot, window)
+    said = status_log(window)
+    carry(qtbot, window)
+    assert said[-1] == (
+        "Frame 1's closing lines carried to frame 2, in between with key 6's, "
+        "key 6's carried back to frames 4-5 (Ctrl+Z undoes it); propagate to "
+        "paint the regions they part; a line stopped at frame 3 (it would part "
+        "no region there: draw it by hand)"
+    )
+    assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 4, 5, 6]
+    for frame in (4, 5):
+        (stroke,) = project.closing(frame).strokes
+        x0, _, _, _ = box_rect(frame)
+        assert all(abs(x - (x0 + 30)) <= 1.5 for x, _ in stroke), (frame, stroke)
+    window.session.undo_stack.undo()
+    assert [f for f in range(1, 7) if project.closing(f)] == [1, 6]
 
 
 def hold_carrying(window: MainWindow) -> threading.Event:
@@ -236,13 +279,7 @@ def test_lines_carried_up_to_a_key_with_its_own_go_in_between_the_two(
     # on key 6 (a shadow that grows): carried from key 1, each in-between
     # has one line, placed between the keys' by timing.
     project = keyed_and_split(qtbot, window, tmp_path, (1, 6))
-    go_to(qtbot, window, 6)
-    count = window.session.current().regions.count  # type: ignore[union-attr]
-    window.actions.close_tool.trigger()
-    x0, y0, _, y1 = box_rect(6)
-    drag_image(qtbot, window, [(x0 + 30, y0 + 3), (x0 + 30, y1 - 3)])
-    wait_regions(qtbot, window, count + 1)
-    go_to(qtbot, window, 1)
+    part_key_six(qtbot, window)
     said = status_log(window)
     carry(qtbot, window)
     assert said[-1] == (
