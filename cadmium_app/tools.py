@@ -407,9 +407,11 @@ class CanvasController(QObject):
         self.selected = (frame, region) if region is not None else None
         if frame == self.session.frame:
             self.refresh()
-            self._center_on_selected()
         else:
             self.session.set_frame(frame)
+        # A frame read already is shown at once; one still to read is
+        # centred when it is (_on_analysed).
+        self._center_on_selected()
         what = self._problem(frame, region) if region is not None else "not painted yet"
         if last:
             said = "This is the last problem left"

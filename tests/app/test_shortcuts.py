@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 from app_helpers import (
+    HEIGHT,
+    WIDTH,
     click_image,
     go_to,
     make_shot,
@@ -449,3 +451,29 @@ def test_s_offers_propagations_next_guesses_then_neighbours_styles_in_turn(
     press(qtbot, window, Qt.Key.Key_S)
     offered = [guess, *around]
     assert session.style == offered[2 % total]
+
+
+def test_next_problem_on_a_frame_read_already_brings_it_into_view(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    # Zoomed in for review, N to a problem on another frame: the view goes
+    # to it whether that frame is still to be read or was read already (as
+    # after a propagation: most frames are).
+    open_and_wait(qtbot, window, make_shot(tmp_path / "two", frames=2, keys=()))
+    session = window.session
+    for frame, parts in ((2, ("background", "box")), (1, tuple(points(1)))):
+        go_to(qtbot, window, frame)
+        session.set_style(2)
+        for name in parts:
+            click_image(qtbot, window, *points(frame)[name])
+    canvas = window.canvas
+    canvas.set_zoom(16.0, QPointF(0, 0))
+    canvas.center_on(WIDTH - 2, HEIGHT - 2)  # far from the ring and its eye
+    press(qtbot, window, Qt.Key.Key_N)
+    assert session.frame == 2
+    selected = window.canvas_controller.selected
+    assert selected is not None and selected[0] == 2
+    frame = session.current()
+    assert frame is not None and frame.number == 2
+    x0, y0, x1, y1 = (int(v) for v in frame.regions.table.bbox[selected[1]])
+    assert canvas.shows_any(x0, y0, x1, y1)
