@@ -334,9 +334,9 @@ class PropagationController(QObject):
         session.push(edit)
         session.frames.add_label_thumbs(result.thumbs)
         regions = "region" if result.flagged == 1 else "regions"
-        summary = (
-            f"{label}: {result.flagged} {regions} flagged, {result.unpainted} unpainted"
-        )
+        summary = f"{label}: {result.flagged} {regions} flagged for review"
+        if result.unpainted:  # among them
+            summary += f", {result.unpainted} of them unpainted"
         if result.out is not None:
             session.dialogs.info(f"{summary}.\nWrote {result.out}")
         session.status.emit(summary)

@@ -132,8 +132,8 @@ class FrameStatus:
     has_fills: bool
     propagated: bool
     regions: int
-    unpainted: int
-    flagged: int
+    unpainted: int  # regions that need paint
+    flagged: int  # painted regions flagged for review (unpainted ones not again)
 
 
 def data_dir_for(path: Path) -> Path:
@@ -501,7 +501,7 @@ class Project:
             propagated=bool((fills.origin == ORIGIN_PROPAGATED).any()),
             regions=len(fills),
             unpainted=int(fills.needs_paint.sum()),
-            flagged=int(fills.flagged.sum()),
+            flagged=int((fills.flagged & ~fills.needs_paint).sum()),
         )
 
     def problems(self, frame: int) -> np.ndarray:

@@ -430,7 +430,8 @@ def test_accepting_flagged_fills_keeps_their_colours_for_good(shot_dir: Path) ->
         flagged=np.ones(count, bool),
     )
     project.commit(project.propagation_edit({2: flagged}, "Propagate"))  # type: ignore[arg-type]
-    assert project.status(2).flagged == count
+    # The timeline counts each region once: unpainted, or painted and flagged.
+    assert (project.status(2).unpainted, project.status(2).flagged) == (1, count - 1)
     # One region (Accept on the region Next problem went to) ...
     edit = project.accept_edit(2, count, [0])
     assert edit is not None and edit.label == "Accept" and not edit.keys_added
