@@ -13,12 +13,14 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
+from cadmium_app.dialogs import frames_text
 from cadmium_app.frames import small_labels
 from cadmium_app.jobs import Cancelled, Job, Progress
 from cadmium_app.outputs import LAYERS, write_outputs
@@ -437,7 +439,9 @@ class FileController(QObject):
 
         frame_of = engine.followed_analyser(snap)
 
-        def work(progress: Progress, cancelled: Cancelled) -> Path:
+        def work(
+            progress: Progress, cancelled: Cancelled
+        ) -> tuple[Path, dict[int, dict[str, Any]]]:
             return write_outputs(
                 snap,
                 out,
@@ -448,11 +452,7 @@ class FileController(QObject):
             )
 
         job = Job(f"Exporting to {out.name}…", work)
-        job.succeeded.connect(
-            lambda where: session.status.emit(
-                f"Exported {len(snap.shot.frames)} frames to {where}"
-            )
-        )
+        job.succeeded.connect(lambda done: session.status.emit(exported(*done)))
 
         def failed(message: str) -> None:
             if job.is_cancelled():  # the animator's own choice: no warning
@@ -486,3 +486,32 @@ class FileController(QObject):
         self.session.jobs.cancel_project_edits()
         if self.session.project is not None:
             self._discard_autosave(self.session.project)
+
+
+def exported(where: Path, frames: Mapping[int, Mapping[str, Any]]) -> str:
+    """What an export wrote (``frames``: each frame's report entry), and
+    what in it is not finished: frames nobody painted, regions left
+    unpainted (transparent in color/) and painted regions flagged for
+    review."""
+    said = f"Exported {len(frames)} frames to {where}"
+    bare = [n for n, e in frames.items() if e["unpainted"] == e["regions"]]
+    holes = {
+        n: e["unpainted"] for n, e in frames.items() if e["unpainted"] and n not in bare
+    }
+    flagged = sum(
+        sum(f["style"] is not None for f in e["flagged"]) for e in frames.values()
+    )
+    left = []
+    if bare:
+        left.append(f"{frames_text(bare)} not painted")
+    if holes:
+        count = sum(holes.values())
+        left.append(
+            f"{count} region{'s' if count != 1 else ''} unpainted on "
+            f"{frames_text(sorted(holes))} (transparent)"
+        )
+    if flagged:
+        left.append(f"{flagged} painted region{'s' if flagged != 1 else ''} flagged")
+    if left:
+        said += "; " + ", ".join(left) + " (N goes to each)"
+    return said

@@ -55,12 +55,13 @@ def write_outputs(
     layers: Iterable[str] = LAYERS,
     progress: Progress | None = None,
     cancelled: Cancelled = lambda: False,
-) -> Path:
+) -> tuple[Path, dict[int, dict[str, Any]]]:
     """Write OUT/<layer>/<frame name> for every frame of the shot as the
     snapshot paints it, with the line frames' names. Everything is staged
-    inside OUT and moved into place only when complete."""
+    inside OUT and moved into place only when complete. Returns the folder
+    and each frame's report entry (`engine.outputs.frame_report`)."""
     with StagedOutput(snap.shot, out, layers=layers) as staged:
         add_remaining_frames(
             staged, snap, frame_of=frame_of, progress=progress, cancelled=cancelled
         )
-        return staged.publish()
+        return staged.publish(), staged.frames

@@ -222,7 +222,13 @@ def test_closing_lines_are_saved_reopened_and_exported(
     wait_job(qtbot, window.files.save_as(saved))
     assert not window.session.modified
     out = tmp_path / "out"
+    said = status_log(window)
     wait_job(qtbot, window.files.export(out))
+    # What is not finished is said (frames 2-6 are blank in color/).
+    assert (
+        said[-1]
+        == f"Exported 6 frames to {out}; frames 2-6 not painted (N goes to each)"
+    )
     exported = read_image(out / "color" / "A_0001.png")
     assert tuple(exported[60, x0 + 30, :3]) == style_rgb(window, 4)
     assert tuple(exported[60, x0 + 10, :3]) == BOX[:3]

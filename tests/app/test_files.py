@@ -692,3 +692,27 @@ def test_closing_during_a_propagation_and_saving_asks_once(
     assert asked == ["save"]
     saved = load_project(path)
     assert saved.keys == {1} and saved.painted_frames == [1]
+
+
+def test_an_export_says_what_in_it_is_unfinished() -> None:
+    from cadmium_app.files import exported
+
+    def entry(regions: int, unpainted: int, styles: list[str | None]) -> dict:
+        flagged = [{"style": s} for s in styles]
+        return {"regions": regions, "unpainted": unpainted, "flagged": flagged}
+
+    out = Path("/shots/out")
+    done = {1: entry(5, 0, []), 2: entry(5, 0, [])}
+    assert exported(out, done) == "Exported 2 frames to /shots/out"
+    # A region left unpainted is flagged too: counted once, as unpainted.
+    frames = {
+        1: entry(5, 0, ["skin"]),
+        2: entry(5, 2, [None, None, "skin", "shirt"]),
+        3: entry(5, 1, [None]),
+        4: entry(5, 5, []),
+    }
+    assert exported(out, frames) == (
+        "Exported 4 frames to /shots/out; frame 4 not painted, 3 regions "
+        "unpainted on frames 2-3 (transparent), 3 painted regions flagged "
+        "(N goes to each)"
+    )
