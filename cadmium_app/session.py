@@ -466,7 +466,7 @@ class Session(QObject):
         change is seen where it happened (a review goes on to the next
         frame, and Ctrl+Z there changed the frame before, out of sight),
         and say what was done; of lines carried to several frames, say
-        which."""
+        which; of any other edit, what it was."""
         if isinstance(edit, ClosingCarry):
             self.status.emit(f"{done} {edit.label} ({frames_text(edit.frames)})")
             return
@@ -481,6 +481,11 @@ class Session(QObject):
             self.status.emit(f"{done} {edit.label} on frame {frame}")
             return
         if not isinstance(edit, FillEdit) or len(edit.frames) != 1:
+            # A palette or gap change, a propagation: nowhere to go to,
+            # but said all the same.
+            frames = edit.frames if isinstance(edit, FillEdit) else ()
+            where = f" ({len(frames)} frames)" if frames else ""
+            self.status.emit(f"{done} {edit.label}{where}")
             return
         (frame,) = edit.frames  # a fill, or marking a key
         if self.project is None or frame not in self.project.shot.line:

@@ -551,7 +551,7 @@ class CanvasController(QObject):
             self.session.status.emit(
                 f"Frame {frame.number}: accepted {edit.region_count} flagged "
                 f"region{'s' if edit.region_count != 1 else ''}"
-                + (f"; {left.flagged} left unpainted" if left.flagged else "")
+                + (f"; {left.unpainted} left unpainted" if left.unpainted else "")
             )
 
     def _problem(self, frame: int, region: int) -> str:

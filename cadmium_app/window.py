@@ -261,11 +261,17 @@ class MainWindow(QMainWindow):
             self.files.open_shot(path)
 
     def toggle_key(self) -> None:
-        project = self.session.project
-        if project is not None:
-            self.session.push(
-                project.key_edit(self.session.frame, not self._current_is_key())
-            )
+        project, frame = self.session.project, self.session.frame
+        if project is None:
+            return
+        key = not self._current_is_key()
+        if not self.session.push(project.key_edit(frame, key)):
+            return
+        self.session.status.emit(
+            f"Frame {frame} is a key: propagation paints from it (Shift+K unmarks it)"
+            if key
+            else f"Frame {frame} is no longer a key"
+        )
 
     # -- geometry and closing
     def _restore_geometry(self) -> None:

@@ -19,6 +19,7 @@ from app_helpers import (
     open_and_wait,
     pixel,
     points,
+    status_log,
     style_rgb,
     wait_job,
 )
@@ -535,13 +536,34 @@ def test_the_canvas_shows_what_export_writes(
 def test_mark_key_shortcut(qtbot: QtBot, window: MainWindow, shot_dir: Path) -> None:
     open_and_wait(qtbot, window, shot_dir)
     go_to(qtbot, window, 3)
+    said = status_log(window)
     qtbot.keyClick(window.canvas, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)
     project = window.session.project
     assert project is not None and project.keys == {1, 3}
+    assert said[-1] == (
+        "Frame 3 is a key: propagation paints from it (Shift+K unmarks it)"
+    )
     assert window.actions.toggle_key.text() == "Unmark key"
     assert window.actions.toggle_key.toolTip() == "Unmark key (Shift+K)"
     window.actions.undo.trigger()
     assert project.keys == {1}
+    assert said[-1] == "Undid Mark key on frame 3"
+    qtbot.keyClick(window.canvas, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_K, Qt.KeyboardModifier.ShiftModifier)
+    assert project.keys == {1} and said[-1] == "Frame 3 is no longer a key"
+
+
+def test_undoing_a_palette_change_says_so(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    open_and_wait(qtbot, window, shot_dir)
+    said = status_log(window)
+    window.palette.recolor_style(2, (10, 20, 30, 255))
+    name = window.session.project.palette[2].name  # type: ignore[union-attr]
+    window.actions.undo.trigger()
+    assert said[-1] == f"Undid Recolour {name}"
+    window.actions.redo.trigger()
+    assert said[-1] == f"Redid Recolour {name}"
 
 
 def test_the_canvas_paints_a_trace_line_across_its_width_like_the_composite() -> None:
