@@ -18,8 +18,17 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
+    Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygon
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPen,
+    QPolygon,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -194,6 +203,9 @@ class TimelineDelegate(QStyledItemDelegate):
 
 
 class TimelineView(QListView):
+    # The cells in sight change with its width: the frame shown stays there.
+    resized = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timeline")
@@ -207,6 +219,10 @@ class TimelineView(QListView):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setStyleSheet("QListView { background: #2b2b2e; }")
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.resized.emit()
+
 
 class TimelineController(QObject):
     def __init__(self, session: Session, view: TimelineView) -> None:
@@ -218,6 +234,7 @@ class TimelineController(QObject):
         view.setItemDelegate(TimelineDelegate(self))
         self._thumbs: dict[int, QImage] = {}
         view.clicked.connect(self._on_clicked)
+        view.resized.connect(lambda: self._on_frame(self.session.frame))
         session.project_changed.connect(self._on_project)
         session.frames_listed.connect(self._on_frames_listed)
         session.frame_changed.connect(self._on_frame)

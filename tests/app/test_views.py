@@ -662,3 +662,24 @@ def test_an_hd_shot_opens_closing_gaps_in_proportion(
     open_and_wait(qtbot, window, shot)
     assert window.session.project is not None and window.session.project.gap == 12
     assert window.gap.widget.value.text() == "12 px"
+
+
+def test_the_frame_shown_stays_in_sight_on_the_timeline_when_the_window_narrows(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from app_helpers import make_shot
+
+    open_and_wait(qtbot, window, make_shot(tmp_path / "long", frames=30, keys=()))
+    window.resize(1400, 700)
+    go_to(qtbot, window, 24)
+    view = window.timeline.view
+    model = window.timeline.model
+
+    def in_sight() -> bool:
+        cell = view.visualRect(model.index(model.row_of(24)))
+        return view.viewport().rect().contains(cell.center())
+
+    assert in_sight()
+    window.resize(600, 700)
+    qtbot.waitUntil(lambda: view.viewport().width() < 600)
+    assert in_sight()
