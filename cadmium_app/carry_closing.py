@@ -74,6 +74,8 @@ class _Asked:
     snap: Snapshot
     engine: ShotEngine
     towards: int | None = None
+    # The key the carry goes up to (None: the shot's end), lines or not.
+    key: int | None = None
 
 
 class ClosingCarrier(QObject):
@@ -132,7 +134,7 @@ class ClosingCarrier(QObject):
             )
             return None
         towards = key if key is not None and project.closing(key) else None
-        asked = _Asked(frame, step, project, project.snapshot(), engine, towards)
+        asked = _Asked(frame, step, project, project.snapshot(), engine, towards, key)
         where = "forward" if step > 0 else "back"
         job = Job(
             f"Carrying frame {frame}'s closing lines {where}…",
@@ -377,6 +379,12 @@ def _said(
             ", ".join(said)
             + " (Ctrl+Z undoes it); propagate to paint the regions they part"
         )
+        if asked.key is not None and asked.towards is None:
+            # Propagation paints the parts from both keys: key N has one.
+            parts.append(
+                f"key {asked.key} has no closing lines (where it shows the shape, "
+                "part it there too, so both keys paint its sides)"
+            )
     elif not already:
         parts.append(f"No closing lines carried from frame {frame}")
     if already:

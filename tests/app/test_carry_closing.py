@@ -135,11 +135,19 @@ def test_lines_stop_at_the_next_key_and_go_back_to_the_key_before(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     project = keyed_and_split(qtbot, window, tmp_path, (1, 4))
+    said = status_log(window)
     carry(qtbot, window)
     assert [f for f in range(1, 7) if project.closing(f)] == [1, 2, 3]
+    # Key 4 paints the whole box one colour: propagation would run it into
+    # both sides of the line near it.
+    assert said[-1] == (
+        "Frame 1's closing lines carried to frames 2-3 (Ctrl+Z undoes it); "
+        "propagate to paint the regions they part; key 4 has no closing lines "
+        "(where it shows the shape, part it there too, so both keys paint its "
+        "sides)"
+    )
     # From frame 3 back: frame 2 has the line already; nothing to add.
     go_to(qtbot, window, 3)
-    said = status_log(window)
     carry(qtbot, window, back=True)
     assert said[-1] == "Frame 3's closing lines are on frame 2 already"
     go_to(qtbot, window, 6)
