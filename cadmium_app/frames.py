@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from cadmium_app.signals import emit_from_worker
 from engine.closing_lines import ClosingLines
 from engine.closing_redraw import Followed, Placement
-from engine.errors import CadmiumError
+from engine.errors import OUT_OF_MEMORY, CadmiumError, out_of_memory
 from engine.facade import ShotEngine
 from engine.imageio import read_image
 from engine.lineart import ink_channels
@@ -125,9 +125,14 @@ class _Load(QRunnable):
                 )
         except CadmiumError as exc:
             emit_from_worker(relay.failed, engine, number, str(exc))
-        except Exception as exc:  # a bug: log it, tell the user, keep running
-            log.exception("loading frame %d", number)
-            emit_from_worker(relay.failed, engine, number, f"frame {number}: {exc!r}")
+        except Exception as exc:
+            if out_of_memory(exc):
+                log.warning("loading frame %d: out of memory (%r)", number, exc)
+                said = f"frame {number}: {OUT_OF_MEMORY}"
+            else:  # a bug: log it, tell the user, keep running
+                log.exception("loading frame %d", number)
+                said = f"frame {number}: {exc!r}"
+            emit_from_worker(relay.failed, engine, number, said)
 
 
 class _Thumbnail(QRunnable):

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from cadmium_app.signals import emit_from_worker
-from engine.errors import CadmiumError
+from engine.errors import OUT_OF_MEMORY, CadmiumError, out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,14 @@ class _Runnable(QRunnable):
                 "failed",
                 f"{job.title.rstrip('…')} failed: {where}{exc.strerror or exc}",
             )
-        except Exception as exc:  # a bug: keep the traceback in the log
-            log.exception("%s failed", job.title)
-            outcome, payload = "failed", f"{job.title} failed: {exc!r}"
+        except Exception as exc:
+            if out_of_memory(exc):
+                log.warning("%s: out of memory (%r)", job.title, exc)
+                payload = f"{job.title.rstrip('…')} failed: {OUT_OF_MEMORY}"
+            else:  # a bug: keep the traceback in the log
+                log.exception("%s failed", job.title)
+                payload = f"{job.title} failed: {exc!r}"
+            outcome = "failed"
         else:
             outcome = "cancelled" if job.is_cancelled() else "ok"
             payload = result

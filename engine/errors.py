@@ -23,3 +23,17 @@ class ShotError(CadmiumError):
 
 class ModelError(CadmiumError):
     """Model weights are missing, unreadable or do not fit the network."""
+
+
+OUT_OF_MEMORY = "not enough memory for these frames (too large, or too many regions)"
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """An allocation that failed, however the library says it: numpy's
+    MemoryError, OpenCV's "Insufficient memory", torch's allocator. Not a
+    bug: the frames are too large for this machine, and the animator is
+    told so in words, not with the allocator's message."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return "Insufficient memory" in text or "can't allocate memory" in text
