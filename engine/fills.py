@@ -504,6 +504,10 @@ def _palette_rows(fills: FillMap, palette: Palette) -> np.ndarray:
 
 # Colour-trace lines are taken to be at most this many px wide (`painted_trace`).
 MAX_TRACE_WIDTH = 16
+# A painted trace line's tail lies in one region: that region has at least
+# this share of the pixels it touches (`_paint_tails`); a line between two
+# regions touches each about half the time.
+TAIL_SHARE = 0.8
 
 
 def painted_trace(
@@ -517,7 +521,8 @@ def painted_trace(
     that colour across its width: the colour spreads from the region's side
     through the trace pixels, as many steps as that line (its connected
     piece of trace) is wide, so past the region's end it runs along the line
-    no further than that."""
+    no further than that. What is left of the line there takes the colour
+    of the one region it lies in, if it does (`_paint_tails`)."""
     trace = lineart.trace
     if not len(palette) or not trace.any():
         return None
@@ -559,7 +564,48 @@ def painted_trace(
         if not grown.any():
             break
         flat[open_] = grown  # 0 where no neighbour is painted yet
-    return window, owner[1:-1, 1:-1]
+    owner = owner[1:-1, 1:-1]
+    _paint_tails(owner, trace, piece, np.unique(piece[seed]), regions, window, fills)
+    return window, owner
+
+
+def _paint_tails(
+    owner: np.ndarray,
+    trace: np.ndarray,
+    piece: np.ndarray,
+    seeded: np.ndarray,
+    regions: Regions,
+    window: tuple[slice, slice],
+    fills: FillMap,
+) -> None:
+    """A painted trace line's tail (past the shadow's end it runs on along
+    an ink line into one region, parting nothing: trace lines are drawn
+    long) takes the colour of that region, where it is painted: left as
+    it was, it showed as a raw red or green line there. Where the line
+    runs on between two regions it stays a line."""
+    left = (trace & (owner == 0) & np.isin(piece, seeded)).view(np.uint8)
+    count, tail = cv2.connectedComponents(left, connectivity=8)
+    if count < 2:
+        return
+    # The regions each remaining stretch touches (8-neighbours), and how
+    # often: a stretch that touches one region nearly all along is a tail
+    # (at its end it may touch another, where it meets the ink).
+    near = cv2.dilate(tail.astype(np.float32), np.ones((3, 3), np.uint8))
+    labels = regions.labels[window]
+    beside = (labels > 0) & (near > 0)
+    pairs, touches = np.unique(
+        near[beside].astype(np.int64) * (regions.count + 1) + labels[beside],
+        return_counts=True,
+    )
+    stretch, region = np.divmod(pairs, regions.count + 1)
+    total = np.bincount(stretch, weights=touches, minlength=count)
+    inside = touches >= TAIL_SHARE * total[stretch]
+    takes = np.zeros(count, np.int32)
+    takes[stretch[inside]] = np.where(
+        fills.painted[region[inside] - 1], region[inside], 0
+    )
+    took = takes[tail] > 0
+    owner[took] = takes[tail][took]
 
 
 def composite(

@@ -81,6 +81,18 @@ def test_colour_trace_lines_take_the_colour_of_a_paint_trace_style() -> None:
     assert tuple(out[50, 10, :3]) == (0, 0, 0)  # black ink stays ink
 
 
+def shadow_top_left(image: np.ndarray, at: tuple[int, int]) -> np.ndarray:
+    """The composite of ``image`` with the region at ``at`` (x, y) painted
+    blue, which paints its trace lines, and every other red."""
+    lineart, regions = segment_image(image)
+    styles = np.zeros(regions.count, int)
+    styles[regions.labels[at[1], at[0]] - 1] = 1
+    fills = FillMap.empty(regions.count).with_styles(
+        np.arange(regions.count), styles, ORIGIN_ANIMATOR
+    )
+    return composite(image, lineart, regions, fills, PALETTE)
+
+
 def test_a_painted_trace_line_takes_the_colour_only_where_it_bounds_the_style() -> None:
     """A shadow line that runs on past the shadow's end stays a line there,
     however thick the other trace lines of the frame are."""
@@ -89,13 +101,7 @@ def test_a_painted_trace_line_takes_the_colour_only_where_it_bounds_the_style() 
     cv2.line(image, (100, 10), (100, 110), (0, 0, 0), 2)
     cv2.line(image, (10, 60), (190, 60), (255, 0, 0), 3)  # across both halves
     cv2.circle(image, (150, 90), 12, (255, 0, 0), -1)  # a thick trace blob
-    lineart, regions = segment_image(image)
-    styles = np.zeros(regions.count, int)
-    styles[regions.labels[30, 50] - 1] = 1  # top left: blue paints its lines
-    fills = FillMap.empty(regions.count).with_styles(
-        np.arange(regions.count), styles, ORIGIN_ANIMATOR
-    )
-    out = composite(image, lineart, regions, fills, PALETTE)
+    out = shadow_top_left(image, (50, 30))
     assert tuple(out[60, 50, :3]) == BLUE[:3]  # under the shadow
     beyond = out[59:62, 110:185, :3].reshape(-1, 3)
     assert not any(tuple(px) == BLUE[:3] for px in beyond)
@@ -275,3 +281,22 @@ def test_majority_votes_alike_with_a_table_too_large_to_hold(
     assert dense[0][4] == -1 and regions.count > 150
     assert np.array_equal(dense[0], counted[0])
     assert np.allclose(dense[1], counted[1])
+
+
+def test_a_painted_trace_lines_tail_along_the_ink_takes_the_colour_it_lies_in() -> None:
+    """Trace lines are drawn long: past the shadow's end this one runs on
+    down along an ink line, inside the region below the shadow. There it
+    takes that region's colour (it showed as a raw red line); where a
+    trace line runs on between two regions it stays a line."""
+    image = np.full((120, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 110), (0, 0, 0), 2)
+    cv2.line(image, (100, 60), (190, 60), (255, 0, 0), 3)  # between two
+    cv2.line(image, (100, 10), (100, 110), (0, 0, 0), 2)
+    cv2.line(image, (10, 40), (97, 40), (255, 0, 0), 3)  # the shadow's edge
+    cv2.line(image, (97, 40), (97, 100), (255, 0, 0), 3)  # its tail
+    out = shadow_top_left(image, (50, 25))
+    assert tuple(out[40, 50, :3]) == BLUE[:3]  # under the shadow
+    tail = out[60:95, 96:99, :3].reshape(-1, 3)
+    assert all(tuple(px) == RED[:3] for px in tail)  # the region it lies in
+    between = out[59:62, 120:170, :3].reshape(-1, 3)
+    assert not any(tuple(px) in (RED[:3], BLUE[:3]) for px in between)
