@@ -58,6 +58,9 @@ class Pair:
     corr: Correspondence
     key_picture: np.ndarray  # RGBA8 composites, for display
     target_picture: np.ndarray
+    # Each region's style name ("": unpainted), for the hover text.
+    key_styles: tuple[str, ...] = ()
+    target_styles: tuple[str, ...] = ()
 
 
 def confidence_color(score: float) -> QColor:
@@ -92,12 +95,23 @@ def compute_pair(snap: Snapshot, engine: ShotEngine, key: int, target: int) -> P
     def picture(frame: Frame, fills: FillMap) -> np.ndarray:
         return composite(frame.image, frame.lineart, frame.regions, fills, snap.palette)
 
+    def styles(fills: FillMap) -> tuple[str, ...]:
+        names = [s.name for s in snap.palette.styles]
+        return tuple(
+            names[s] if painted and s < len(names) else ""
+            for s, painted in zip(
+                fills.style.tolist(), fills.painted.tolist(), strict=True
+            )
+        )
+
     return Pair(
         key=key_frame,
         target=target_frame,
         corr=corr,
         key_picture=picture(key_frame, key_fills),
         target_picture=picture(target_frame, target_fills),
+        key_styles=styles(key_fills),
+        target_styles=styles(target_fills),
     )
 
 
@@ -257,16 +271,29 @@ class PairView(QWidget):
             row = prob[region]
             order = np.argsort(-row)[:4]
             parts = [
-                ("no match" if int(i) == n_key else f"key region {int(i)}")
+                ("no match" if int(i) == n_key else f"key {self._named('key', int(i))}")
                 + f" {row[i]:.2f}"
                 for i in order
                 if row[i] > 0.005
             ]
-            return f"Frame region {region} → " + ", ".join(parts)
+            return f"Frame {self._named('target', region)} → " + ", ".join(parts)
         column = prob[:, region]
         order = np.argsort(-column)[:4]
-        parts = [f"region {int(i)} {column[i]:.2f}" for i in order if column[i] > 0.005]
-        return f"Key region {region} ← " + (", ".join(parts) or "no frame region")
+        parts = [
+            f"{self._named('target', int(i))} {column[i]:.2f}"
+            for i in order
+            if column[i] > 0.005
+        ]
+        return f"Key {self._named('key', region)} ← " + (
+            ", ".join(parts) or "no frame region"
+        )
+
+    def _named(self, side: str, region: int) -> str:
+        """'region 14 (Shirt)': a region and its style, when painted."""
+        assert self.pair is not None
+        names = self.pair.key_styles if side == "key" else self.pair.target_styles
+        name = names[region] if region < len(names) else ""
+        return f"region {region} ({name})" if name else f"region {region}"
 
 
 class CorrespondenceWindow(QWidget):
@@ -332,9 +359,26 @@ class CorrespondenceController(QObject):
 
     def show(self) -> None:
         self._refresh_keys()
+        if not self.window.isVisible():
+            self._place()
         self.window.show()
         self.window.raise_()
         self.update_pair()
+
+    def _place(self) -> None:
+        """Opened over the main window, most of its width (two frames side
+        by side want room), centred: not small in a corner of the screen."""
+        parent = self.window.parentWidget()
+        if parent is None:
+            return
+        outer = parent.frameGeometry()
+        width = max(900, int(outer.width() * 0.85))
+        height = max(420, int(outer.height() * 0.6))
+        self.window.resize(width, height)
+        self.window.move(
+            outer.x() + (outer.width() - width) // 2,
+            outer.y() + (outer.height() - height) // 2,
+        )
 
     def set_doubtful_only(self, on: bool) -> None:
         self.window.view.doubtful_only = on

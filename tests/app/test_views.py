@@ -42,12 +42,16 @@ def test_correspondence_view_draws_one_line_per_match(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
     open_and_wait(qtbot, window, shot_dir)
+    window.resize(1400, 900)
     go_to(qtbot, window, 4)
     controller = window.correspondence
     with qtbot.waitSignal(controller.pair_ready, timeout=10000):
         window.actions.correspondence.trigger()
     view = controller.window.view
     assert view.pair is not None and view.pair.key.number == 1
+    # It opens over the main window, most of its width.
+    assert controller.window.width() >= 0.8 * window.width()
+    assert window.frameGeometry().contains(controller.window.geometry().center())
     best, score = view.pair.corr.best()
     view.repaint()
     n = view.pair.target.regions.count
@@ -90,6 +94,14 @@ def test_correspondence_view_draws_one_line_per_match(
     QApplication.sendEvent(view, move)
     info = controller.window.info.text()
     assert info.startswith("Frame region") and "key region" in info
+    # Key regions are named by their style, as the animator knows them.
+    key = view.pair.key.regions.region_at(*points(1)["box"])
+    project = window.session.project
+    assert project is not None
+    key_fills = project.fills(1)
+    assert key_fills is not None
+    name = project.palette[int(key_fills.style[key])].name
+    assert f"key region {key} ({name}) " in info
     # The shot steps from the correspondence window too, and Esc closes it.
     controller.window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is controller.window)
