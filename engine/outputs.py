@@ -28,6 +28,7 @@ import numpy as np
 from engine.errors import CadmiumError
 from engine.fills import FillMap, color_layer, composite
 from engine.imageio import atomic_write_bytes, same_path, to_rgba8, write_png
+from engine.jsonfile import read_json
 from engine.lineart import ink_channels, to_8bit
 from engine.matching import Frame
 from engine.palette import Palette
@@ -50,7 +51,7 @@ def _outputs_shot(folder: Path) -> Path | None:
     mount of a shared disk, is not held against the folder)."""
     for name in (MARK, REPORT):
         try:
-            shot = json.loads((folder / name).read_text(encoding="utf-8"))["shot"]
+            shot = read_json(folder / name)["shot"]
         except (OSError, ValueError, TypeError, KeyError):
             continue
         if isinstance(shot, str) and Path(shot).is_absolute() and Path(shot).is_dir():
@@ -62,7 +63,7 @@ def _is_cadmium_report(path: Path) -> bool:
     """Whether ``path`` reads as a report.json Cadmium wrote: an object
     naming the shot and listing its frames."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path)
     except (OSError, ValueError):
         return False
     return (

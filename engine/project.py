@@ -99,6 +99,7 @@ from engine.imageio import (
     temporary_prefix,
     write_png,
 )
+from engine.jsonfile import read_json
 from engine.palette import UNPAINTED, Palette, renumbering
 from engine.regions import Numbering, Regions
 from engine.shot import Shot, open_shot
@@ -1457,7 +1458,7 @@ def _regions_or_none(
 def _referenced(project_file: Path) -> set[str] | None:
     """The fill files a project file refers to; None when it cannot be read."""
     try:
-        document = json.loads(project_file.read_text(encoding="utf-8"))
+        document = read_json(project_file)
         return {
             Path(name).name
             for entry in document.get("frames", {}).values()
@@ -1509,10 +1510,10 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     """Read a project file; raises CadmiumError with a one-line reason."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path)
     except FileNotFoundError:
         raise CadmiumError(f"{path}: project file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise CadmiumError(f"{path}: not a readable project ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CadmiumError(f"{path}: not a Cadmium project file")
