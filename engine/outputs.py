@@ -89,15 +89,16 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
     if target.exists() and not target.is_dir():
         raise CadmiumError(f"{out}: exists and is not a folder")
     # Outputs from before folders were marked are known by their report
-    # (colorize-shot always wrote one); a report.json of another tool's, or
-    # a composite/ folder alone, may be someone's work and is kept.
+    # (colorize-shot always wrote one). Anything else a run would replace (a
+    # report.json of another tool's, a composite/ folder alone) may be
+    # someone's work: the folder is refused, and it is kept.
     ours = (target / MARK).exists() or _is_cadmium_report(target / REPORT)
-    foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
+    foreign = [n for n in (*LAYERS, "shot.json", REPORT) if (target / n).exists()]
     if foreign and not ours:
-        what = "a shot.json" if foreign[0] == "shot.json" else f"a {foreign[0]}/ folder"
+        what = f"a {foreign[0]}" if "." in foreign[0] else f"a {foreign[0]}/ folder"
         raise CadmiumError(
-            f"{out}: holds {what} that Cadmium did not write (a shot?); "
-            "choose an empty folder or an earlier output folder"
+            f"{out}: holds {what} that Cadmium did not write (a shot, or another "
+            "tool's work?); choose an empty folder or an earlier output folder"
         )
     other = _outputs_shot(target) if foreign else None
     if other is not None and not same_path(other, root):
