@@ -142,6 +142,13 @@ def data_dir_for(path: Path) -> Path:
     return path.with_name(path.name + ".fills")
 
 
+def project_file(path: Path) -> Path:
+    """The file a project path names: a link's target, else the path as
+    given. The fill folder lies beside the real file, and a save writes that
+    file (replacing the link by a file would cut it from its fill folder)."""
+    return path.resolve() if path.is_symlink() else path
+
+
 def autosave_path_for(path: Path) -> Path:
     """The autosave written beside a saved project (it shares the fill files)."""
     return path.with_name(f".{path.name}.autosave")
@@ -1272,7 +1279,7 @@ def save_project(
     keep_also:  other project files sharing ``data_dir`` whose fill files
                 must survive the clean-up (the autosave beside a project).
     """
-    path = Path(path)
+    path = project_file(Path(path))
     data_dir = data_dir or data_dir_for(path)
     data_dir.mkdir(parents=True, exist_ok=True)
     entries: dict[str, dict[str, Any]] = {}
@@ -1455,10 +1462,10 @@ def _regions_or_none(
         return None
 
 
-def _referenced(project_file: Path) -> set[str] | None:
+def _referenced(saved: Path) -> set[str] | None:
     """The fill files a project file refers to; None when it cannot be read."""
     try:
-        document = read_json(project_file)
+        document = read_json(saved)
         return {
             Path(name).name
             for entry in document.get("frames", {}).values()
@@ -1476,9 +1483,9 @@ def _collect_garbage(
     names (nothing at all when one of the project files cannot be read)."""
     here = data_dir.resolve()
     keep = {path.name for path in also if path.parent.resolve() == here}
-    for project_file in project_files:
-        if project_file.exists():
-            names = _referenced(project_file)
+    for saved in project_files:
+        if saved.exists():
+            names = _referenced(saved)
             if names is None:
                 return
             keep |= names
@@ -1507,12 +1514,14 @@ def remove_autosave(
 
 
 def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
-    """Read a project file; raises CadmiumError with a one-line reason."""
-    path = Path(path)
+    """Read a project file (a link's target: `project_file`); raises
+    CadmiumError with a one-line reason."""
+    given = Path(path)
+    path = project_file(given)
     try:
         document = read_json(path)
     except FileNotFoundError:
-        raise CadmiumError(f"{path}: project file not found") from None
+        raise CadmiumError(f"{given}: project file not found") from None
     except (OSError, ValueError) as exc:
         raise CadmiumError(f"{path}: not a readable project ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:

@@ -166,6 +166,38 @@ def test_save_as_leaves_the_project_saved_before_whole(
         reopened.close()
 
 
+def test_a_project_opened_through_a_link_saves_the_file_it_links_to(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Opened through a "latest" link, a project opened unpainted (its
+    fill folder was looked for beside the link), and Save replaced the
+    link with a file of its own."""
+    (tmp_path / "versions").mkdir()
+    window, real = propagated_and_saved(
+        qtbot, shot_dir, tmp_path / "versions" / "scene.cadmium"
+    )
+    saved = fills_of(window)
+    window.close()
+    link = tmp_path / "latest.cadmium"
+    link.symlink_to(Path("versions") / "scene.cadmium")
+
+    reopened = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, reopened, link)
+    assert reopened.dialogs.errors == []
+    assert_same_fills(saved, fills_of(reopened))
+    paint_a_change(qtbot, reopened)
+    wait_job(qtbot, reopened.files.save())
+    assert not reopened.session.modified
+    changed = fills_of(reopened)
+    reopened.close()
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    for path in (link, real):
+        again = make_window(qtbot, tmp_path)
+        open_and_wait(qtbot, again, path)
+        assert_same_fills(changed, fills_of(again))
+        again.close()
+
+
 def test_a_project_missing_fill_files_opens_and_says_which_frames(
     qtbot: QtBot, shot_dir: Path, tmp_path: Path
 ) -> None:

@@ -1,12 +1,58 @@
-"""The command line on input that is damaged or out of the ordinary: JSON
-nested too deep to parse, output folders holding another tool's files."""
+"""The command line on input that is damaged or out of the ordinary:
+projects reached through links or with unreadable paint, JSON nested too
+deep to parse, output folders holding another tool's files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from test_cli import _one_line_error, make_shot, run_main
+from test_cli import Completed, _one_line_error, make_shot, run_main
+
+from engine.facade import ShotEngine
+from engine.palette import default_palette
+from engine.project import FillMode, Project, save_project
+from engine.shot import open_shot
+
+
+def saved_project(root: Path, painted: tuple[int, ...] = (1, 3)) -> Path:
+    """A project of a 4-frame shot with ``painted`` frames painted whole
+    (each its own style), keys all, saved as root/proj/scene.cadmium."""
+    shot = open_shot(make_shot(root / "shot", frames=4, keys=()))
+    engine = ShotEngine(shot=shot, matcher="assignment")
+    project = Project(shot=shot, palette=default_palette(), gap=engine.gap)
+    for frame in painted:
+        count = engine.frame(frame).regions.count
+        edit = project.fill_edit(frame, count, range(count), frame, FillMode.PAINT)
+        assert edit is not None
+        project.commit(edit)
+    path = root / "proj" / "scene.cadmium"
+    path.parent.mkdir()
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+    return path
+
+
+def colorize(capsys: pytest.CaptureFixture[str], target: Path, out: Path) -> Completed:
+    return run_main(
+        capsys, "colorize-shot", str(target), "--out", str(out), "--matcher", "overlap"
+    )
+
+
+def test_a_project_reached_through_a_link_renders_its_paint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its fill folder was looked for beside the link: every frame opened
+    unpainted, and the run failed for want of a painted key."""
+    real = saved_project(tmp_path)
+    link = tmp_path / "latest.cadmium"
+    link.symlink_to(real.relative_to(tmp_path))
+    result = colorize(capsys, link, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["keys"] == [1, 3]
+
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
