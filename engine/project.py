@@ -1280,6 +1280,7 @@ def save_project(
                 must survive the clean-up (the autosave beside a project).
     """
     path = project_file(Path(path))
+    _check_writable(path)
     data_dir = data_dir or data_dir_for(path)
     data_dir.mkdir(parents=True, exist_ok=True)
     entries: dict[str, dict[str, Any]] = {}
@@ -1324,6 +1325,21 @@ def save_project(
     # temporary files, beside the project file and among the fill files.
     remove_stale_temporaries(path.parent, temporary_prefix(path.name))
     remove_stale_temporaries(data_dir)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before anything is written, to save over a read-only project
+    file: the atomic replace needs only the folder to be writable, so it
+    would overwrite the file (and make it writable) regardless."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # a new file; or one the write itself will say is amiss
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise CadmiumError(
+            f"{path}: the file is read-only; nothing was saved (Save As keeps "
+            "your work elsewhere)"
+        )
 
 
 def _saved_entry(

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.window import MainWindow
-from engine.project import load_project
+from engine.project import autosave_path_for, load_project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -196,6 +196,29 @@ def test_a_project_opened_through_a_link_saves_the_file_it_links_to(
         open_and_wait(qtbot, again, path)
         assert_same_fills(changed, fills_of(again))
         again.close()
+
+
+def test_a_read_only_project_is_not_saved_over_and_the_autosave_keeps_the_work(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Save replaced a read-only (0444) project file with a writable one:
+    the folder allowed it. It now refuses in one line, and the work stays
+    unsaved, for the autosave to keep."""
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    path.chmod(0o444)
+    before = path.read_bytes()
+    paint_a_change(qtbot, window)
+    wait_job(qtbot, window.files.save())
+    (message,) = window.dialogs.errors
+    assert message.startswith(f"{path}: the file is read-only")
+    assert "Save As" in message and "\n" not in message
+    assert path.read_bytes() == before and (path.stat().st_mode & 0o777) == 0o444
+    assert window.session.modified
+    wait_job(qtbot, window.files.autosave())
+    kept, saved = (load_project(p).fills(1) for p in (autosave_path_for(path), path))
+    assert kept is not None and saved is not None
+    assert not np.array_equal(kept.style, saved.style)
+    window.close()
 
 
 def test_a_project_missing_fill_files_opens_and_says_which_frames(
