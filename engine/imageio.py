@@ -290,17 +290,32 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     The file gets the permissions the umask gives any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent
-    )
+    with _named_as(path):
+        fd, tmp = tempfile.mkstemp(
+            prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent
+        )
+        try:
+            if hasattr(os, "fchmod"):  # POSIX
+                os.fchmod(fd, NEW_FILE_MODE)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@contextlib.contextmanager
+def _named_as(path: Path) -> Iterator[None]:
+    """An OSError about the hidden temporary file of a write of ``path``
+    (a read-only or full disk) as one about ``path``, the name the user
+    knows."""
     try:
-        if hasattr(os, "fchmod"):  # POSIX
-            os.fchmod(fd, NEW_FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as exc:
+        hidden = exc.filename and Path(exc.filename).name.endswith(".tmp")
+        if not hidden or Path(exc.filename).parent != path.parent:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None

@@ -94,10 +94,10 @@ from engine.history import (
 )
 from engine.imageio import (
     atomic_write_bytes,
+    encode_png,
     read_image,
     remove_stale_temporaries,
     temporary_prefix,
-    write_png,
 )
 from engine.jsonfile import read_json
 from engine.palette import UNPAINTED, Palette, renumbering
@@ -188,10 +188,14 @@ def resolve_fills(
         if fills is not None and len(fills):
             log.warning("fills of %d regions fit other regions", len(fills))
         return None
-    decoded = decode_style_image(regions, image.read())
+    pixels = image.read()  # (its errors name the file)
+    try:
+        decoded = decode_style_image(regions, pixels)
+    except CadmiumError as exc:
+        raise CadmiumError(f"{image.path}: {exc}") from None
     if len(decoded) and int(decoded.style.max()) >= n_styles:
         raise CadmiumError(
-            f"{image.path.name}: names style {int(decoded.style.max()) + 1}, "
+            f"{image.path}: names style {int(decoded.style.max()) + 1}, "
             f"and the palette has {n_styles}"
         )
     return decoded
@@ -1281,27 +1285,44 @@ def save_project(
     """
     path = project_file(Path(path))
     _check_writable(path)
-    data_dir = data_dir or data_dir_for(path)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    entries: dict[str, dict[str, Any]] = {}
-    frames = sorted(set(snap.fills) | set(snap.images))
-    for done, frame in enumerate(frames, start=1):
-        if cancelled():
-            raise CadmiumError("save cancelled; the previous save is kept")
-        entry = _saved_entry(snap, frame, data_dir, regions_of is not None)
-        if entry is None:
-            entry = _write_entry(snap, frame, data_dir, regions_of)
-        if entry is not None:
-            entries[str(frame)] = entry
-        if progress is not None:
-            progress(done, len(frames))
+    files = _NewFiles.made_at(data_dir or data_dir_for(path))
+    try:
+        entries: dict[str, dict[str, Any]] = {}
+        frames = sorted(set(snap.fills) | set(snap.images))
+        for done, frame in enumerate(frames, start=1):
+            if cancelled():
+                raise CadmiumError("save cancelled; the previous save is kept")
+            entry = _saved_entry(snap, frame, files, regions_of is not None)
+            if entry is None:
+                entry = _write_entry(snap, frame, files, regions_of)
+            if entry is not None:
+                entries[str(frame)] = entry
+            if progress is not None:
+                progress(done, len(frames))
+        document = _document(snap, path, files, entries)
+        atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode())
+    except BaseException:
+        files.remove()
+        raise
+    _collect_garbage(files.folder, [path, *keep_also], also=snap.opened_images)
+    # What a save killed half-way (kill -9, power cut) left: its own
+    # temporary files, beside the project file and among the fill files.
+    remove_stale_temporaries(path.parent, temporary_prefix(path.name))
+    remove_stale_temporaries(files.folder)
+
+
+def _document(
+    snap: Snapshot, path: Path, files: _NewFiles, entries: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The project file's content, with the frames' ``entries`` (the
+    placements of closing lines written to ``files`` on the way)."""
     shot_root = snap.shot.root.resolve()
     document = {
         "format": FORMAT,
         "version": VERSION,
         "shot": _relative(shot_root, path.parent.resolve()),
         "shot_absolute": str(shot_root),
-        "data": _relative(data_dir.resolve(), path.parent.resolve()),
+        "data": _relative(files.folder.resolve(), path.parent.resolve()),
         "gap": snap.gap,
         "palette": snap.palette.to_json(),
         "keys": sorted(snap.keys),
@@ -1313,18 +1334,46 @@ def save_project(
             str(frame): lines.to_json() for frame, lines in sorted(snap.closing.items())
         }
         placed = {
-            str(frame): _placement_entry(frame, snap.placements[frame], data_dir)
+            str(frame): _placement_entry(frame, snap.placements[frame], files)
             for frame in sorted(snap.closing)
             if frame in snap.placements
         }
         if placed:
             document["placed"] = placed
-    atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
-    _collect_garbage(data_dir, [path, *keep_also], also=snap.opened_images)
-    # What a save killed half-way (kill -9, power cut) left: its own
-    # temporary files, beside the project file and among the fill files.
-    remove_stale_temporaries(path.parent, temporary_prefix(path.name))
-    remove_stale_temporaries(data_dir)
+    return document
+
+
+@dataclass
+class _NewFiles:
+    """The fill folder a save writes into, and the files it wrote there. A
+    save that fails removes them (no project file can name them: fill files
+    are named by their content and written only when missing), and the
+    folder if the save made it, so it leaves the folder as it found it."""
+
+    folder: Path
+    made: bool = False
+    written: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def made_at(cls, folder: Path) -> _NewFiles:
+        made = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder, made)
+
+    def write(self, name: str, content: Callable[[], bytes]) -> Path:
+        """The folder's file ``name``, written with ``content()`` if missing."""
+        path = self.folder / name
+        if not path.exists():
+            atomic_write_bytes(path, content())
+            self.written.append(path)
+        return path
+
+    def remove(self) -> None:
+        for path in self.written:
+            path.unlink(missing_ok=True)
+        if self.made:
+            with contextlib.suppress(OSError):  # not empty: not only ours
+                self.folder.rmdir()
 
 
 def _check_writable(path: Path) -> None:
@@ -1343,16 +1392,16 @@ def _check_writable(path: Path) -> None:
 
 
 def _saved_entry(
-    snap: Snapshot, frame: int, data_dir: Path, with_styles: bool
+    snap: Snapshot, frame: int, files: _NewFiles, with_styles: bool
 ) -> dict[str, Any] | None:
-    """The entry of a frame's fills already written to ``data_dir`` by an
+    """The entry of a frame's fills already written to the fill folder by an
     earlier save (so the frame need not be segmented again), else None."""
     fills = snap.fills.get(frame)
     if fills is None or len(fills) == 0:
         return None
     layout = snap.layouts.get(frame)
     stem = _stem(frame, fills, snap.gap, layout)
-    npz, png = data_dir / f"{stem}.npz", data_dir / f"{stem}.png"
+    npz, png = files.folder / f"{stem}.npz", files.folder / f"{stem}.png"
     if not npz.is_file() or (with_styles and not png.is_file()):
         return None
     image = snap.images.get(frame)
@@ -1360,14 +1409,14 @@ def _saved_entry(
     if with_styles:
         entry["styles"] = png.name
     elif image is not None:
-        entry["styles"] = _image_entry(frame, image, data_dir)
+        entry["styles"] = _image_entry(frame, image, files)
     return entry
 
 
 def _write_entry(
     snap: Snapshot,
     frame: int,
-    data_dir: Path,
+    files: _NewFiles,
     regions_of: Callable[[int], Regions] | None,
 ) -> dict[str, Any] | None:
     """Write a frame's fill files; its entry in the project file (None for a
@@ -1377,7 +1426,7 @@ def _write_entry(
     layout, numbering = snap.layouts.get(frame), snap.numberings.get(frame)
     # A frame gone from the shot's line folder: its fills as they are.
     regions = _regions_or_none(regions_of, frame) if frame in snap.shot.line else None
-    fitted = snap.fills_for(frame, regions) if regions is not None else None
+    regions, fitted = _fitted_for_save(snap, frame, regions)
     if regions is not None and fitted is None and fills is not None and len(fills):
         # Paint the regions cannot take (numbered by a drawing the project
         # cannot place): saved as it is, never dropped.
@@ -1389,25 +1438,42 @@ def _write_entry(
     if fills is None or len(fills) == 0:
         if image is None:
             return None
-        return {"regions": 0, "styles": _image_entry(frame, image, data_dir)}
+        return {"regions": 0, "styles": _image_entry(frame, image, files)}
     stem = _stem(frame, fills, snap.gap, layout)
-    npz = data_dir / f"{stem}.npz"
-    if not npz.exists():
-        if numbering is not None and numbering.layout != layout:
-            numbering = None
-        atomic_write_bytes(npz, _encode_npz(fills, numbering))
+    if numbering is not None and numbering.layout != layout:
+        numbering = None
+    npz = files.write(f"{stem}.npz", lambda: _encode_npz(fills, numbering))
     entry = _entry(fills, npz, layout)
     if regions is not None:
-        png = data_dir / f"{stem}.png"
-        if not png.exists():
-            write_png(png, encode_style_image(regions, fills))
-        entry["styles"] = png.name
+        on = regions
+        styles = files.write(
+            f"{stem}.png", lambda: encode_png(encode_style_image(on, fills))
+        )
+        entry["styles"] = styles.name
     elif image is not None:
-        entry["styles"] = _image_entry(frame, image, data_dir)
+        entry["styles"] = _image_entry(frame, image, files)
     return entry
 
 
-def _placement_entry(frame: int, placed: Placement, data_dir: Path) -> dict[str, Any]:
+def _fitted_for_save(
+    snap: Snapshot, frame: int, regions: Regions | None
+) -> tuple[Regions | None, FillMap | None]:
+    """(regions, the frame's fills fitted to them). When its saved paint
+    cannot be read against them (a style image damaged, of another size, or
+    naming styles the palette lacks) the frame is saved as it was, on no
+    regions: the frame loader finds the same when it comes to the frame,
+    and says so; a save neither fails for it (it did until the loader had
+    come to the frame first) nor drops it."""
+    if regions is None:
+        return None, None
+    try:
+        return regions, snap.fills_for(frame, regions)
+    except CadmiumError as exc:
+        log.warning("frame %d saved as it was: %s", frame, exc)
+        return None, None
+
+
+def _placement_entry(frame: int, placed: Placement, files: _NewFiles) -> dict[str, Any]:
     """The project file's entry of where a frame's closing lines were
     placed: the drawing's name, and its segmentation in a file of its own
     (named by content, like fill files)."""
@@ -1415,15 +1481,17 @@ def _placement_entry(frame: int, placed: Placement, data_dir: Path) -> dict[str,
     h = hashlib.blake2b(digest_size=10)
     h.update(f"placed:{placed.drawing}:{numbering.layout}:{numbering.count}:".encode())
     h.update(numbering.packed)
-    npz = data_dir / f"{frame:06d}-{h.hexdigest()}.npz"
-    if not npz.exists():
+
+    def content() -> bytes:
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
             numbering=np.frombuffer(numbering.packed, np.uint8),
             numbering_shape=np.asarray(numbering.shape, np.int64),
         )
-        atomic_write_bytes(npz, buffer.getvalue())
+        return buffer.getvalue()
+
+    npz = files.write(f"{frame:06d}-{h.hexdigest()}.npz", content)
     return {
         "drawing": placed.drawing,
         "layout": numbering.layout,
@@ -1454,16 +1522,14 @@ def _entry(fills: FillMap, npz: Path, layout: str | None) -> dict[str, Any]:
     return entry
 
 
-def _image_entry(frame: int, image: StyleImage, data_dir: Path) -> str:
+def _image_entry(frame: int, image: StyleImage, files: _NewFiles) -> str:
     """The project file's name for a frame's style image: the image itself,
     or, renumbered since styles were deleted, a copy numbered as the palette
     is now (written once, named by what it holds)."""
     if image.new_index is None:
-        return _relative(image.path, data_dir)
-    png = data_dir / f"{frame:06d}-{image.digest()}.png"
-    if not png.exists():
-        write_png(png, image.read())
-    return png.name
+        return _relative(image.path, files.folder)
+    name = f"{frame:06d}-{image.digest()}.png"
+    return files.write(name, lambda: encode_png(image.read())).name
 
 
 def _regions_or_none(

@@ -3,12 +3,16 @@ with a damaged fill file; saves that fail leave nothing behind."""
 
 from __future__ import annotations
 
+import errno
 import stat
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from test_project import make_shot, new_project, paint_all
 
+from engine import imageio
 from engine.errors import CadmiumError
 from engine.project import data_dir_for, load_project, save_project
 
@@ -63,3 +67,87 @@ def test_a_read_only_project_file_is_not_saved_over(
     assert "Save As" in str(error.value)
     assert (path.read_bytes(), sorted(data_dir_for(path).iterdir())) == before
     assert stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+def test_a_save_soon_after_opening_keeps_a_frame_whose_style_image_is_damaged(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """Frame 3's fill file is damaged and its style image is of another
+    size. The first save after opening failed with a message naming no file
+    ("style image does not match the frame's size"); once the frame loader
+    had come to the frame, the next one worked. The save now works either
+    way, keeps the frame as it was, and the message naming the frame's
+    file is the loader's."""
+    project, engine = new_project(shot_dir)
+    for frame in (1, 3):
+        paint_all(project, engine, frame, frame)
+    path = tmp_path / "scene.cadmium"
+    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
+    save_project(project.snapshot(), path, regions_of=regions_of)
+    (npz,) = data_dir_for(path).glob("000003-*.npz")
+    npz.write_bytes(b"damaged")
+    (png,) = data_dir_for(path).glob("000003-*.png")
+    cv2.imwrite(str(png), np.ones((20, 30), np.uint16))
+
+    opened = load_project(path)
+    paint_all(opened, engine, 2, 2)
+    save_project(opened.snapshot(), path, regions_of=regions_of)  # before adopt
+    again = load_project(path)
+    assert again.painted_frames == [1, 2, 3]
+    with pytest.raises(CadmiumError) as error:
+        again.adopt(3, engine.frame(3).regions)
+    assert str(error.value) == (
+        f"{png}: style image of 30x20 pixels, for a frame of 128x96"
+    )
+    save_project(again.snapshot(), path, regions_of=regions_of)  # after adopt
+    assert load_project(path).painted_frames == [1, 2]
+
+
+def test_a_save_that_fails_leaves_the_fill_folder_as_it_was(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """A failed save (cancelled, a full disk) left the fill files it had
+    written so far, which no project file names."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 1)
+    path = tmp_path / "scene.cadmium"
+    regions_of = lambda n: engine.frame(n).regions  # noqa: E731
+    save_project(project.snapshot(), path, regions_of=regions_of)
+    before = path.read_bytes(), sorted(data_dir_for(path).iterdir())
+    for frame in (2, 3):
+        paint_all(project, engine, frame, frame)
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) == 3  # after frame 2 was written
+
+    with pytest.raises(CadmiumError, match="cancelled"):
+        save_project(
+            project.snapshot(), path, regions_of=regions_of, cancelled=cancelled
+        )
+    assert (path.read_bytes(), sorted(data_dir_for(path).iterdir())) == before
+
+
+def test_a_save_as_that_fails_leaves_no_fill_folder_behind(
+    shot_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Save As onto a full disk left a half-filled NAME.cadmium.fills/."""
+    project, engine = new_project(shot_dir)
+    for frame in (1, 2):
+        paint_all(project, engine, frame, frame)
+    write = imageio.atomic_write_bytes
+
+    def full_disk(path: Path, data: bytes) -> None:
+        if path.suffix == ".cadmium":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        write(path, data)
+
+    monkeypatch.setattr("engine.project.atomic_write_bytes", full_disk)
+    path = tmp_path / "elsewhere" / "scene.cadmium"
+    path.parent.mkdir()
+    with pytest.raises(OSError, match="No space left"):
+        save_project(
+            project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions
+        )
+    assert list(path.parent.iterdir()) == []
