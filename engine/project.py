@@ -154,6 +154,11 @@ def autosave_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.autosave")
 
 
+def unreadable_paint(frame: int, reason: str) -> str:
+    """The message for a frame whose saved paint cannot be read."""
+    return f"the saved paint of frame {frame} cannot be read: {reason}"
+
+
 def fit(fills: FillMap | None, layout: str | None, regions: Regions) -> bool:
     """Whether fills numbered by the segmentation ``layout`` names
     (`Regions.layout`; None: not known, from a project saved before layouts
@@ -245,11 +250,17 @@ class Snapshot:
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
     ) -> tuple[dict[int, FillMap], dict[int, FillMap]]:
-        """(keys, painted): key frame fills, and every frame's animator fills."""
+        """(keys, painted): key frame fills, and every frame's animator fills.
+        A frame whose saved paint cannot be read raises CadmiumError naming
+        the frame (and the file: its style image)."""
         keys: dict[int, FillMap] = {}
         painted: dict[int, FillMap] = {}
         for frame in self.painted_frames:
-            fills = self.fills_for(frame, regions_of(frame))
+            regions = regions_of(frame)
+            try:
+                fills = self.fills_for(frame, regions)
+            except CadmiumError as exc:
+                raise CadmiumError(unreadable_paint(frame, str(exc))) from None
             if fills is None:
                 continue
             if frame in self.keys and fills.painted.any():
@@ -307,8 +318,11 @@ class Project:
     # only from opening a project.
     opened_images: frozenset[Path] = frozenset()
     # Frames whose saved fills load_project found missing or damaged: they
-    # open unpainted (the application says so once, after opening).
+    # open unpainted (the application says so once, after opening; the
+    # command line refuses the project). With each, why: a line naming the
+    # file that is missing or damaged.
     lost_frames: list[int] = field(default_factory=list)
+    lost_reasons: Mapping[int, str] = field(default_factory=dict)
     # Frames a propagation under way will paint. Painting a frame that has
     # no propagated fills makes it a key, but a touch-up on one of these
     # only comes before its propagated fills: it must not make a key.
@@ -1208,6 +1222,8 @@ def _decode_npz(
             }
             alternatives = _alternatives(data, count, n_styles)
             numbering = _numbering(data, count, layout)
+    except FileNotFoundError:
+        raise CadmiumError(f"{path}: fill file not found") from None
     except DAMAGED_NPZ as exc:
         raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
     if {len(a) for a in arrays.values()} != {count}:
@@ -1638,7 +1654,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     images: dict[int, StyleImage] = {}
     layouts: dict[int, str] = {}
     numberings: dict[int, Numbering] = {}
-    lost: list[int] = []
+    lost: dict[int, str] = {}
     for name, entry in frames.items():
         try:
             frame = int(name)
@@ -1652,8 +1668,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         if not isinstance(entry, dict) or not (
             entry.get("fills") or entry.get("styles")
         ):
-            log.warning("%s: frame %d opens unpainted: no fills recorded", path, frame)
-            lost.append(frame)
+            lost[frame] = "its entry names no fill file"
             continue
         styles = data_dir / str(entry["styles"]) if entry.get("styles") else None
         if styles is not None and styles.is_file():
@@ -1674,17 +1689,17 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
                     numberings[frame] = numbering
         except (CadmiumError, KeyError, TypeError, ValueError) as exc:
             if frame not in images:
-                log.warning("%s: frame %d opens unpainted: %s", path, frame, exc)
-                lost.append(frame)
+                lost[frame] = _entry_problem(exc)
                 continue
-            log.warning("%s: frame %d read back from its style image", path, frame)
+            # Said only in detail: should the image fail too, that is said.
+            log.info("%s: frame %d read back from its style image", path, frame)
         if frame not in fills and frame in images:
             fills[frame] = FillMap.empty(0)  # fitted from the image when seen
         elif frame not in fills and styles is not None:
-            log.warning(
-                "%s: frame %d opens unpainted: %s is missing", path, frame, styles
-            )
-            lost.append(frame)
+            lost[frame] = f"{styles}: style image not found"
+    for frame, reason in sorted(lost.items()):
+        # Said by the caller (a message, a refusal), and in detail here.
+        log.info("%s: frame %d opens unpainted: %s", path, frame, reason)
     return Project(
         shot=shot,
         palette=palette,
@@ -1705,7 +1720,18 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         _numberings=numberings,
         opened_images=frozenset(image.path for image in images.values()),
         lost_frames=sorted(lost),
+        lost_reasons=MappingProxyType(lost),
     )
+
+
+def _entry_problem(exc: Exception) -> str:
+    """Why a frame's entry gave no fills, for the user: a fill file's own
+    error names the file; the entry's own faults are said as such."""
+    if isinstance(exc, CadmiumError):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return f"its entry has no {exc}"
+    return f"its entry is damaged ({exc})"
 
 
 def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:

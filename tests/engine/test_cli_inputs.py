@@ -5,14 +5,18 @@ deep to parse, output folders holding another tool's files."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import cv2
+import numpy as np
 import pytest
-from test_cli import Completed, _one_line_error, make_shot, run_main
+from test_cli import Completed, _one_line_error, make_shot, run_cli, run_main
 
 from engine.facade import ShotEngine
 from engine.palette import default_palette
-from engine.project import FillMode, Project, save_project
+from engine.project import FillMode, Project, data_dir_for, save_project
 from engine.shot import open_shot
 
 
@@ -52,6 +56,72 @@ def test_a_project_reached_through_a_link_renders_its_paint(
     assert result.stderr == ""
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["keys"] == [1, 3]
+
+
+def edited(path: Path, edit: Callable[[dict[str, Any]], object]) -> None:
+    """The project file at ``path``, edited as by hand."""
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize("damage", ["fill files gone", "entry not an entry"])
+def test_a_project_whose_saved_paint_cannot_be_read_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """Key 3's paint unreadable: the run said so in a warning, rendered every
+    frame from key 1 alone, and exited 0 (the contract: bad input ends in
+    a one-line reason and a non-zero status)."""
+    path = saved_project(tmp_path)
+    fill_file = next(data_dir_for(path).glob("000003-*.npz"))
+    if damage == "fill files gone":
+        for name in data_dir_for(path).glob("000003-*"):
+            name.unlink()
+        words: tuple[str, ...] = (str(fill_file), "not found")
+    else:
+        edited(path, lambda d: d["frames"].update({"3": "hello"}))
+        words = ("its entry names no fill file",)
+    result = colorize(capsys, path, tmp_path / "out")
+    _one_line_error(
+        result, f"cadmium: {path}: the saved paint of frame 3 cannot be read", *words
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("damage", ["palette cut short", "style image resized"])
+def test_a_style_image_that_cannot_be_read_is_one_line_naming_it(
+    tmp_path: Path, damage: str
+) -> None:
+    """Frame 3 read back from its style image, which cannot be read either:
+    warnings that frames were read back came first, then a line naming the
+    style image's file name alone, or nothing at all ("style image does not
+    match the frame's size"): neither the project, the frame nor where the
+    file is."""
+    path = saved_project(tmp_path)
+    (style_image,) = data_dir_for(path).glob("000003-*.png")
+    if damage == "palette cut short":
+        edited(path, lambda d: d.update(palette=d["palette"][:2]))
+        words = ("names style 4, and the palette has 2",)
+    else:
+        (fill_file,) = data_dir_for(path).glob("000003-*.npz")
+        fill_file.write_bytes(b"damaged")
+        cv2.imwrite(str(style_image), np.ones((50, 100), np.uint16))
+        words = ("style image of 100x50 pixels, for a frame of 200x120",)
+    # In a process of its own: the warnings it logged went to its stderr.
+    result = run_cli(
+        "colorize-shot",
+        str(path),
+        "--out",
+        str(tmp_path / "out"),
+        "--matcher",
+        "overlap",
+    )
+    _one_line_error(
+        result,
+        f"cadmium: {path}: the saved paint of frame 3 cannot be read: {style_image}: ",
+        *words,
+    )
+    assert not (tmp_path / "out").exists()
 
 
 DEEP = "[" * 100_000 + "]" * 100_000
