@@ -1628,9 +1628,12 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     if not isinstance(version, int) or isinstance(version, bool):
         raise CadmiumError(f"{path}: damaged project file (version {version!r})")
     if version > VERSION:
-        raise CadmiumError(f"{path}: written by a newer Cadmium (format {VERSION})")
+        raise CadmiumError(
+            f"{path}: written by a newer Cadmium (project format {version}; this "
+            f"one reads up to {VERSION})"
+        )
+    shot = _open_project_shot(path, document)
     try:
-        shot = _open_project_shot(path, document)
         palette = Palette.from_json(document["palette"])
         gap = document["gap"]
         keys = {int(k) for k in document.get("keys", [])}
@@ -1735,10 +1738,18 @@ def _entry_problem(exc: Exception) -> str:
 
 
 def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
-    candidates = [path.parent / str(document["shot"])]
-    if document.get("shot_absolute"):
-        candidates.append(Path(document["shot_absolute"]))
+    """The project's shot: where the file says, from the file's folder, or
+    failing that where it was when saved. Its errors name the file."""
+    relative, absolute = document.get("shot"), document.get("shot_absolute")
+    if not isinstance(relative, str):
+        raise CadmiumError(f"{path}: damaged project file (shot {relative!r})")
+    candidates = [path.parent / relative]
+    if absolute and isinstance(absolute, str):
+        candidates.append(Path(absolute))
     for candidate in candidates:
         if (candidate / "line").is_dir():
-            return open_shot(candidate, keys_from_color=False)
+            try:
+                return open_shot(candidate, keys_from_color=False)
+            except ShotError as exc:
+                raise ShotError(f"{path}: {exc}") from None
     raise ShotError(f"{path}: its shot folder {candidates[0]} is gone")

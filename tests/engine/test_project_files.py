@@ -151,3 +151,17 @@ def test_a_save_as_that_fails_leaves_no_fill_folder_behind(
             project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions
         )
     assert list(path.parent.iterdir()) == []
+
+
+def test_a_project_whose_shot_is_gone_says_so_once(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """It said "damaged project file (PATH: its shot folder ... is gone)":
+    the path twice, and the file is not damaged."""
+    project, _ = new_project(shot_dir)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path)
+    shot_dir.rename(tmp_path / "moved")
+    with pytest.raises(CadmiumError) as error:
+        load_project(path)
+    assert str(error.value) == f"{path}: its shot folder {shot_dir} is gone"
