@@ -395,3 +395,7 @@ def run_colorize(args: argparse.Namespace) -> int:
         )
         return EXIT_INPUT
     return 0
+
+
+if __name__ == "__main__":  # python -m engine.cli: the commands without Qt
+    raise SystemExit(main())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import tempfile
 import time
 import warnings
@@ -47,6 +48,7 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file into an RGB(A) or grey array (uint8 or uint16)."""
     path = Path(path)
+    check_plain_file(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -74,10 +76,24 @@ def read_image(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def check_plain_file(path: Path) -> None:
+    """Refuse what is neither a file nor a folder (a named pipe called like a
+    frame, a device): reading one waits for a writer, forever. What cannot
+    be looked at is left to reading it, which says why."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ImageError(f"{path}: not a file but a pipe or a device; not an image")
+
+
 @contextlib.contextmanager
 def open_quietly(source: str | Path | BinaryIO) -> Iterator[Image.Image]:
     """A Pillow image, opened and used with Pillow's warnings silenced:
     damage and size become our one-line errors, not warnings on stderr."""
+    if isinstance(source, str | Path):
+        check_plain_file(Path(source))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with Image.open(source) as im:

@@ -5,6 +5,10 @@ deep to parse, output folders holding another tool's files."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -172,3 +176,32 @@ def test_an_output_mark_nested_too_deep_still_marks_outputs(
         "sc01_0001.png",
         "sc01_0002.png",
     ]
+
+
+def test_a_pipe_named_like_a_frame_is_one_line_not_a_hang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """colorize-shot waited forever on line/sc01_0002.png, a named pipe."""
+    shot = make_shot(tmp_path / "shot", frames=3)
+    pipe = shot / "line" / "sc01_0002.png"
+    pipe.unlink()
+    os.mkfifo(pipe)
+    # Should it wait again, a writer that comes and goes ends the wait.
+    unblock = threading.Timer(10, lambda: os.close(os.open(pipe, os.O_RDWR)))
+    unblock.daemon = True
+    unblock.start()
+    result = colorize(capsys, shot, tmp_path / "out")
+    unblock.cancel()
+    _one_line_error(result, str(pipe), "not a file but a pipe")
+
+
+def test_the_engine_command_line_runs_as_a_module() -> None:
+    """``python -m engine.cli`` (the commands without Qt) did nothing."""
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "colorize-shot", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: cadmium colorize-shot" in result.stdout
