@@ -221,6 +221,34 @@ def test_a_read_only_project_is_not_saved_over_and_the_autosave_keeps_the_work(
     window.close()
 
 
+def test_saving_soon_after_opening_a_damaged_frame_works_every_time(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Frame 6's fill file and style image are damaged. The first save
+    after opening failed ("style image does not match the frame's size",
+    naming nothing) and left stray fill files; once the frame loader had
+    come to frame 6, the next save worked. Each save works now, and the
+    one message, the loader's, names the frame and the file."""
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    window.close()
+    (npz,) = (tmp_path / "A.cadmium.fills").glob("000006-*.npz")
+    npz.write_bytes(b"damaged")
+    (png,) = (tmp_path / "A.cadmium.fills").glob("000006-*.png")
+    cv2.imwrite(str(png), np.ones((50, 100), np.uint16))
+
+    reopened = make_window(qtbot, tmp_path)
+    assert reopened.open_path(path)
+    for _ in range(2):  # at once, the frame loader not waited for
+        wait_job(qtbot, reopened.files.save())
+    wait_ready(qtbot, reopened)
+    qtbot.waitUntil(lambda: len(reopened.dialogs.errors) >= 1, timeout=20000)
+    assert reopened.dialogs.errors == [
+        f"Frame 6 is unpainted: its saved fills ({png}: style image of 100x50 "
+        "pixels, for a frame of 160x120)"
+    ]
+    reopened.close()
+
+
 def test_a_project_missing_fill_files_opens_and_says_which_frames(
     qtbot: QtBot, shot_dir: Path, tmp_path: Path
 ) -> None:
