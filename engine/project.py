@@ -145,8 +145,14 @@ def data_dir_for(path: Path) -> Path:
 def project_file(path: Path) -> Path:
     """The file a project path names: a link's target, else the path as
     given. The fill folder lies beside the real file, and a save writes that
-    file (replacing the link by a file would cut it from its fill folder)."""
-    return path.resolve() if path.is_symlink() else path
+    file (replacing the link by a file would cut it from its fill folder).
+    A link that leads nowhere (a loop) is left for reading it to say so."""
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        return path
 
 
 def autosave_path_for(path: Path) -> Path:

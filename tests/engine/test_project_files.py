@@ -49,6 +49,17 @@ def test_a_project_opened_through_a_link_keeps_its_paint_and_the_link(
     assert load_project(real).painted_frames == [1, 3]
 
 
+def test_a_link_that_leads_round_in_a_loop_is_a_one_line_error(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "a.cadmium", tmp_path / "b.cadmium"
+    first.symlink_to(second.name)
+    second.symlink_to(first.name)
+    with pytest.raises(CadmiumError, match="not a readable project") as error:
+        load_project(first)
+    assert str(error.value).startswith(f"{first}: ")
+
+
 def test_a_read_only_project_file_is_not_saved_over(
     shot_dir: Path, tmp_path: Path
 ) -> None:
