@@ -270,7 +270,17 @@ def same_path(a: str | Path, b: str | Path) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return Path(a).resolve() == Path(b).resolve()
+        return resolved(Path(a)) == resolved(Path(b))
+
+
+def resolved(path: Path) -> Path:
+    """``path.resolve()``; a path through a link that loops as it is given
+    (opening it then says what is wrong, where resolving raised RuntimeError
+    before Python 3.13)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
 
 
 # A temporary file of atomic_write_bytes older than this was left by a

@@ -27,7 +27,13 @@ import numpy as np
 
 from engine.errors import CadmiumError
 from engine.fills import FillMap, color_layer, composite
-from engine.imageio import atomic_write_bytes, same_path, to_rgba8, write_png
+from engine.imageio import (
+    atomic_write_bytes,
+    resolved,
+    same_path,
+    to_rgba8,
+    write_png,
+)
 from engine.jsonfile import read_json
 from engine.lineart import ink_channels, to_8bit
 from engine.matching import Frame
@@ -78,7 +84,7 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
     folder whose outputs would replace it; never a folder holding work that
     Cadmium did not write (another shot's painted keys, say)."""
     root = shot.root.resolve()
-    target = Path(out).resolve()
+    target = resolved(Path(out))
     if target.is_relative_to(root):
         raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
     for name in (*LAYERS, REPORT):

@@ -97,6 +97,7 @@ from engine.imageio import (
     encode_png,
     read_image,
     remove_stale_temporaries,
+    resolved,
     temporary_prefix,
 )
 from engine.jsonfile import read_json
@@ -146,13 +147,8 @@ def project_file(path: Path) -> Path:
     """The file a project path names: a link's target, else the path as
     given. The fill folder lies beside the real file, and a save writes that
     file (replacing the link by a file would cut it from its fill folder).
-    A link that leads nowhere (a loop) is left for reading it to say so."""
-    if not path.is_symlink():
-        return path
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
-        return path
+    A link that loops is left for reading it to say so."""
+    return resolved(path) if path.is_symlink() else path
 
 
 def autosave_path_for(path: Path) -> Path:

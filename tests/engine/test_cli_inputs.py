@@ -205,3 +205,22 @@ def test_the_engine_command_line_runs_as_a_module() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "usage: cadmium colorize-shot" in result.stdout
+
+
+def test_links_that_loop_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project, or an output folder, named by a link that leads round in
+    a loop ended in a RuntimeError traceback (resolving the path)."""
+    shot = make_shot(tmp_path / "shot", frames=2)
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / f"{name}.cadmium").symlink_to(f"{other}.cadmium")
+        (tmp_path / f"out_{name}").symlink_to(f"out_{other}")
+    project = tmp_path / "a.cadmium"
+    result = colorize(capsys, project, tmp_path / "out")
+    _one_line_error(result, f"{project}: not a readable project")
+    batch = [str(project), str(shot), "--out", str(tmp_path / "batch")]
+    result = run_main(capsys, "colorize-shot", *batch, "--matcher", "overlap")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (tmp_path / "batch" / "shot" / "color").is_dir()
+    _one_line_error(colorize(capsys, shot, tmp_path / "out_a"), "out_a: cannot write")
