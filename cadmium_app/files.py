@@ -37,6 +37,7 @@ from engine.project import (
     autosave_path_for,
     data_dir_for,
     load_project,
+    project_file,
     remove_autosave,
     save_project,
 )
@@ -312,6 +313,7 @@ class FileController(QObject):
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> Job | None:
+        path = project_file(path)  # a link stays a link, its target is saved
         session, project, engine = (
             self.session,
             self.session.project,

@@ -36,6 +36,7 @@ from engine.imageio import (
     encode_png,
     image_size,
     read_image,
+    resolved,
     same_path,
 )
 from engine.project import PROJECT_SUFFIX
@@ -281,9 +282,10 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 
 def _output_name(shot: Path) -> str:
     """The folder a shot's outputs go to in a batch: the shot folder's
-    name, or the project file's without its suffix."""
-    path = shot.resolve()
-    return path.stem if path.suffix == PROJECT_SUFFIX else path.name
+    name, or the project file's without its suffix (as named: a link's)."""
+    if shot.suffix == PROJECT_SUFFIX:
+        return shot.stem
+    return resolved(shot).name
 
 
 def run_colorize(args: argparse.Namespace) -> int:
@@ -305,9 +307,9 @@ def run_colorize(args: argparse.Namespace) -> int:
         raise CadmiumError("several shots share a folder name; outputs would collide")
     # Nothing is ever written inside a shot, another of the batch's included
     # (each run checks its own shot).
-    out_root = args.out.resolve()
+    out_root = resolved(args.out)
     for shot in args.shots if several else ():
-        if out_root.is_relative_to(shot.resolve()):
+        if out_root.is_relative_to(resolved(shot)):
             raise CadmiumError(
                 f"{args.out}: the output folder must be outside every shot "
                 f"({shot} is one)"
@@ -372,7 +374,7 @@ def run_colorize(args: argparse.Namespace) -> int:
             ):
                 raise
             reason = str(exc) if isinstance(exc, CadmiumError) else OUT_OF_MEMORY
-            if not reason.startswith((str(shot), str(shot.resolve()))):
+            if not reason.startswith((str(shot), str(resolved(shot)))):
                 reason = f"{shot}: {reason}"
             print(f"cadmium: {reason}", file=sys.stderr)
             failed.append(shot)
@@ -395,3 +397,7 @@ def run_colorize(args: argparse.Namespace) -> int:
         )
         return EXIT_INPUT
     return 0
+
+
+if __name__ == "__main__":  # python -m engine.cli: the commands without Qt
+    raise SystemExit(main())

@@ -34,7 +34,7 @@ from engine.matching import (
 )
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
-from engine.project import Snapshot, load_project
+from engine.project import Project, Snapshot, load_project, unreadable_paint
 from engine.propagation import FrameResult, PropagationSettings, propagate
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
@@ -573,12 +573,16 @@ def colorize_project(
     and its closing lines. Written like `colorize_shot` (all or nothing)."""
     started = time.perf_counter()
     project = load_project(project_path)
+    check_paint_readable(project, project_path)
     out_dir = check_out_folder(project.shot, out)
     engine = _rendering_engine(project.shot, project.gap, matcher, device)
     snap = project.snapshot()
     try:
         frame_of = engine.followed_analyser(snap)
-        keys, painted = snap.propagation_inputs(lambda n: frame_of(n).regions)
+        try:
+            keys, painted = snap.propagation_inputs(lambda n: frame_of(n).regions)
+        except CadmiumError as exc:
+            raise CadmiumError(f"{project_path}: {exc}") from None
         if not keys:
             raise CadmiumError(
                 f"{project_path}: no painted key (paint a frame in the "
@@ -599,6 +603,20 @@ def colorize_project(
         )
     finally:
         engine.close()
+
+
+def check_paint_readable(project: Project, path: str | Path) -> None:
+    """Refuse a project whose saved paint of a frame of its shot cannot be
+    read (a fill file missing or damaged, with no style image to read it
+    back from): rendered, that frame's paint would be missing from every
+    frame it reaches, and the run would say nothing (the application opens
+    such a frame unpainted and says so; this is the one-line reason)."""
+    lost = [frame for frame in project.lost_frames if frame in project.shot.line]
+    if not lost:
+        return
+    reason = unreadable_paint(lost[0], project.lost_reasons[lost[0]])
+    more = f" (frame(s) {', '.join(map(str, lost[1:]))} too)" if lost[1:] else ""
+    raise CadmiumError(f"{path}: {reason}{more}")
 
 
 def _rendering_engine(shot: Shot, gap: int, matcher: str, device: str) -> ShotEngine:

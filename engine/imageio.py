@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import tempfile
 import time
 import warnings
@@ -47,6 +48,7 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file into an RGB(A) or grey array (uint8 or uint16)."""
     path = Path(path)
+    check_plain_file(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -74,10 +76,24 @@ def read_image(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def check_plain_file(path: Path) -> None:
+    """Refuse what is neither a file nor a folder (a named pipe called like a
+    frame, a device): reading one waits for a writer, forever. What cannot
+    be looked at is left to reading it, which says why."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ImageError(f"{path}: not a file but a pipe or a device; not an image")
+
+
 @contextlib.contextmanager
 def open_quietly(source: str | Path | BinaryIO) -> Iterator[Image.Image]:
     """A Pillow image, opened and used with Pillow's warnings silenced:
     damage and size become our one-line errors, not warnings on stderr."""
+    if isinstance(source, str | Path):
+        check_plain_file(Path(source))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with Image.open(source) as im:
@@ -254,7 +270,17 @@ def same_path(a: str | Path, b: str | Path) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return Path(a).resolve() == Path(b).resolve()
+        return resolved(Path(a)) == resolved(Path(b))
+
+
+def resolved(path: Path) -> Path:
+    """``path.resolve()``; a path through a link that loops as it is given
+    (opening it then says what is wrong, where resolving raised RuntimeError
+    before Python 3.13)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
 
 
 # A temporary file of atomic_write_bytes older than this was left by a
@@ -290,17 +316,32 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     The file gets the permissions the umask gives any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent
-    )
+    with _named_as(path):
+        fd, tmp = tempfile.mkstemp(
+            prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent
+        )
+        try:
+            if hasattr(os, "fchmod"):  # POSIX
+                os.fchmod(fd, NEW_FILE_MODE)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@contextlib.contextmanager
+def _named_as(path: Path) -> Iterator[None]:
+    """An OSError about the hidden temporary file of a write of ``path``
+    (a read-only or full disk) as one about ``path``, the name the user
+    knows."""
     try:
-        if hasattr(os, "fchmod"):  # POSIX
-            os.fchmod(fd, NEW_FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as exc:
+        hidden = exc.filename and Path(exc.filename).name.endswith(".tmp")
+        if not hidden or Path(exc.filename).parent != path.parent:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None

@@ -34,6 +34,7 @@ from engine.errors import CadmiumError, ModelError
 from engine.features import RegionEncoder, collate, frame_inputs, style_codes
 from engine.fills import FillMap
 from engine.imageio import atomic_write_bytes
+from engine.jsonfile import parse_json
 from engine.matching import Correspondence, Frame
 from engine.model.conf import merge_conf
 from engine.model.matcher import GraphMatcher, row_slices
@@ -410,7 +411,7 @@ def read_metadata(data: bytes) -> dict[str, str]:
     if header_len > len(data) - 8:
         raise ModelError("matcher weights: truncated safetensors header")
     try:
-        header = json.loads(data[8 : 8 + header_len])
+        header = parse_json(data[8 : 8 + header_len])
     except ValueError as exc:
         raise ModelError(f"matcher weights: unreadable header ({exc})") from None
     return dict(header.get("__metadata__") or {})
@@ -486,7 +487,7 @@ def model_from_bytes(
     info: dict[str, Any] = {}
     for k, v in meta.items():
         try:
-            info[k] = json.loads(v)
+            info[k] = parse_json(v)
         except ValueError:
             info[k] = v
     try:

@@ -27,7 +27,14 @@ import numpy as np
 
 from engine.errors import CadmiumError
 from engine.fills import FillMap, color_layer, composite
-from engine.imageio import atomic_write_bytes, same_path, to_rgba8, write_png
+from engine.imageio import (
+    atomic_write_bytes,
+    resolved,
+    same_path,
+    to_rgba8,
+    write_png,
+)
+from engine.jsonfile import read_json
 from engine.lineart import ink_channels, to_8bit
 from engine.matching import Frame
 from engine.palette import Palette
@@ -50,7 +57,7 @@ def _outputs_shot(folder: Path) -> Path | None:
     mount of a shared disk, is not held against the folder)."""
     for name in (MARK, REPORT):
         try:
-            shot = json.loads((folder / name).read_text(encoding="utf-8"))["shot"]
+            shot = read_json(folder / name)["shot"]
         except (OSError, ValueError, TypeError, KeyError):
             continue
         if isinstance(shot, str) and Path(shot).is_absolute() and Path(shot).is_dir():
@@ -62,7 +69,7 @@ def _is_cadmium_report(path: Path) -> bool:
     """Whether ``path`` reads as a report.json Cadmium wrote: an object
     naming the shot and listing its frames."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path)
     except (OSError, ValueError):
         return False
     return (
@@ -77,7 +84,7 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
     folder whose outputs would replace it; never a folder holding work that
     Cadmium did not write (another shot's painted keys, say)."""
     root = shot.root.resolve()
-    target = Path(out).resolve()
+    target = resolved(Path(out))
     if target.is_relative_to(root):
         raise CadmiumError(f"{out}: the output folder must be outside the shot folder")
     for name in (*LAYERS, REPORT):
@@ -88,15 +95,16 @@ def check_out_folder(shot: Shot, out: str | Path) -> Path:
     if target.exists() and not target.is_dir():
         raise CadmiumError(f"{out}: exists and is not a folder")
     # Outputs from before folders were marked are known by their report
-    # (colorize-shot always wrote one); a report.json of another tool's, or
-    # a composite/ folder alone, may be someone's work and is kept.
+    # (colorize-shot always wrote one). Anything else a run would replace (a
+    # report.json of another tool's, a composite/ folder alone) may be
+    # someone's work: the folder is refused, and it is kept.
     ours = (target / MARK).exists() or _is_cadmium_report(target / REPORT)
-    foreign = [n for n in (*LAYERS, "shot.json") if (target / n).exists()]
+    foreign = [n for n in (*LAYERS, "shot.json", REPORT) if (target / n).exists()]
     if foreign and not ours:
-        what = "a shot.json" if foreign[0] == "shot.json" else f"a {foreign[0]}/ folder"
+        what = f"a {foreign[0]}" if "." in foreign[0] else f"a {foreign[0]}/ folder"
         raise CadmiumError(
-            f"{out}: holds {what} that Cadmium did not write (a shot?); "
-            "choose an empty folder or an earlier output folder"
+            f"{out}: holds {what} that Cadmium did not write (a shot, or another "
+            "tool's work?); choose an empty folder or an earlier output folder"
         )
     other = _outputs_shot(target) if foreign else None
     if other is not None and not same_path(other, root):

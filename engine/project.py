@@ -94,11 +94,13 @@ from engine.history import (
 )
 from engine.imageio import (
     atomic_write_bytes,
+    encode_png,
     read_image,
     remove_stale_temporaries,
+    resolved,
     temporary_prefix,
-    write_png,
 )
+from engine.jsonfile import read_json
 from engine.palette import UNPAINTED, Palette, renumbering
 from engine.regions import Numbering, Regions
 from engine.shot import Shot, open_shot
@@ -141,9 +143,22 @@ def data_dir_for(path: Path) -> Path:
     return path.with_name(path.name + ".fills")
 
 
+def project_file(path: Path) -> Path:
+    """The file a project path names: a link's target, else the path as
+    given. The fill folder lies beside the real file, and a save writes that
+    file (replacing the link by a file would cut it from its fill folder).
+    A link that loops is left for reading it to say so."""
+    return resolved(path) if path.is_symlink() else path
+
+
 def autosave_path_for(path: Path) -> Path:
     """The autosave written beside a saved project (it shares the fill files)."""
     return path.with_name(f".{path.name}.autosave")
+
+
+def unreadable_paint(frame: int, reason: str) -> str:
+    """The message for a frame whose saved paint cannot be read."""
+    return f"the saved paint of frame {frame} cannot be read: {reason}"
 
 
 def fit(fills: FillMap | None, layout: str | None, regions: Regions) -> bool:
@@ -180,10 +195,14 @@ def resolve_fills(
         if fills is not None and len(fills):
             log.warning("fills of %d regions fit other regions", len(fills))
         return None
-    decoded = decode_style_image(regions, image.read())
+    pixels = image.read()  # (its errors name the file)
+    try:
+        decoded = decode_style_image(regions, pixels)
+    except CadmiumError as exc:
+        raise CadmiumError(f"{image.path}: {exc}") from None
     if len(decoded) and int(decoded.style.max()) >= n_styles:
         raise CadmiumError(
-            f"{image.path.name}: names style {int(decoded.style.max()) + 1}, "
+            f"{image.path}: names style {int(decoded.style.max()) + 1}, "
             f"and the palette has {n_styles}"
         )
     return decoded
@@ -233,11 +252,17 @@ class Snapshot:
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
     ) -> tuple[dict[int, FillMap], dict[int, FillMap]]:
-        """(keys, painted): key frame fills, and every frame's animator fills."""
+        """(keys, painted): key frame fills, and every frame's animator fills.
+        A frame whose saved paint cannot be read raises CadmiumError naming
+        the frame (and the file: its style image)."""
         keys: dict[int, FillMap] = {}
         painted: dict[int, FillMap] = {}
         for frame in self.painted_frames:
-            fills = self.fills_for(frame, regions_of(frame))
+            regions = regions_of(frame)
+            try:
+                fills = self.fills_for(frame, regions)
+            except CadmiumError as exc:
+                raise CadmiumError(unreadable_paint(frame, str(exc))) from None
             if fills is None:
                 continue
             if frame in self.keys and fills.painted.any():
@@ -295,8 +320,11 @@ class Project:
     # only from opening a project.
     opened_images: frozenset[Path] = frozenset()
     # Frames whose saved fills load_project found missing or damaged: they
-    # open unpainted (the application says so once, after opening).
+    # open unpainted (the application says so once, after opening; the
+    # command line refuses the project). With each, why: a line naming the
+    # file that is missing or damaged.
     lost_frames: list[int] = field(default_factory=list)
+    lost_reasons: Mapping[int, str] = field(default_factory=dict)
     # Frames a propagation under way will paint. Painting a frame that has
     # no propagated fills makes it a key, but a touch-up on one of these
     # only comes before its propagated fills: it must not make a key.
@@ -1196,6 +1224,8 @@ def _decode_npz(
             }
             alternatives = _alternatives(data, count, n_styles)
             numbering = _numbering(data, count, layout)
+    except FileNotFoundError:
+        raise CadmiumError(f"{path}: fill file not found") from None
     except DAMAGED_NPZ as exc:
         raise CadmiumError(f"{path}: unreadable fill file ({exc})") from None
     if {len(a) for a in arrays.values()} != {count}:
@@ -1271,28 +1301,46 @@ def save_project(
     keep_also:  other project files sharing ``data_dir`` whose fill files
                 must survive the clean-up (the autosave beside a project).
     """
-    path = Path(path)
-    data_dir = data_dir or data_dir_for(path)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    entries: dict[str, dict[str, Any]] = {}
-    frames = sorted(set(snap.fills) | set(snap.images))
-    for done, frame in enumerate(frames, start=1):
-        if cancelled():
-            raise CadmiumError("save cancelled; the previous save is kept")
-        entry = _saved_entry(snap, frame, data_dir, regions_of is not None)
-        if entry is None:
-            entry = _write_entry(snap, frame, data_dir, regions_of)
-        if entry is not None:
-            entries[str(frame)] = entry
-        if progress is not None:
-            progress(done, len(frames))
+    path = project_file(Path(path))
+    _check_writable(path)
+    files = _NewFiles.made_at(data_dir or data_dir_for(path))
+    try:
+        entries: dict[str, dict[str, Any]] = {}
+        frames = sorted(set(snap.fills) | set(snap.images))
+        for done, frame in enumerate(frames, start=1):
+            if cancelled():
+                raise CadmiumError("save cancelled; the previous save is kept")
+            entry = _saved_entry(snap, frame, files, regions_of is not None)
+            if entry is None:
+                entry = _write_entry(snap, frame, files, regions_of)
+            if entry is not None:
+                entries[str(frame)] = entry
+            if progress is not None:
+                progress(done, len(frames))
+        document = _document(snap, path, files, entries)
+        atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode())
+    except BaseException:
+        files.remove()
+        raise
+    _collect_garbage(files.folder, [path, *keep_also], also=snap.opened_images)
+    # What a save killed half-way (kill -9, power cut) left: its own
+    # temporary files, beside the project file and among the fill files.
+    remove_stale_temporaries(path.parent, temporary_prefix(path.name))
+    remove_stale_temporaries(files.folder)
+
+
+def _document(
+    snap: Snapshot, path: Path, files: _NewFiles, entries: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The project file's content, with the frames' ``entries`` (the
+    placements of closing lines written to ``files`` on the way)."""
     shot_root = snap.shot.root.resolve()
     document = {
         "format": FORMAT,
         "version": VERSION,
         "shot": _relative(shot_root, path.parent.resolve()),
         "shot_absolute": str(shot_root),
-        "data": _relative(data_dir.resolve(), path.parent.resolve()),
+        "data": _relative(files.folder.resolve(), path.parent.resolve()),
         "gap": snap.gap,
         "palette": snap.palette.to_json(),
         "keys": sorted(snap.keys),
@@ -1304,31 +1352,74 @@ def save_project(
             str(frame): lines.to_json() for frame, lines in sorted(snap.closing.items())
         }
         placed = {
-            str(frame): _placement_entry(frame, snap.placements[frame], data_dir)
+            str(frame): _placement_entry(frame, snap.placements[frame], files)
             for frame in sorted(snap.closing)
             if frame in snap.placements
         }
         if placed:
             document["placed"] = placed
-    atomic_write_bytes(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
-    _collect_garbage(data_dir, [path, *keep_also], also=snap.opened_images)
-    # What a save killed half-way (kill -9, power cut) left: its own
-    # temporary files, beside the project file and among the fill files.
-    remove_stale_temporaries(path.parent, temporary_prefix(path.name))
-    remove_stale_temporaries(data_dir)
+    return document
+
+
+@dataclass
+class _NewFiles:
+    """The fill folder a save writes into, and the files it wrote there. A
+    save that fails removes them (no project file can name them: fill files
+    are named by their content and written only when missing), and the
+    folder if the save made it, so it leaves the folder as it found it."""
+
+    folder: Path
+    made: bool = False
+    written: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def made_at(cls, folder: Path) -> _NewFiles:
+        made = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder, made)
+
+    def write(self, name: str, content: Callable[[], bytes]) -> Path:
+        """The folder's file ``name``, written with ``content()`` if missing."""
+        path = self.folder / name
+        if not path.exists():
+            atomic_write_bytes(path, content())
+            self.written.append(path)
+        return path
+
+    def remove(self) -> None:
+        for path in self.written:
+            path.unlink(missing_ok=True)
+        if self.made:
+            with contextlib.suppress(OSError):  # not empty: not only ours
+                self.folder.rmdir()
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before anything is written, to save over a read-only project
+    file: the atomic replace needs only the folder to be writable, so it
+    would overwrite the file (and make it writable) regardless."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # a new file; or one the write itself will say is amiss
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise CadmiumError(
+            f"{path}: the file is read-only; nothing was saved (Save As keeps "
+            "your work elsewhere)"
+        )
 
 
 def _saved_entry(
-    snap: Snapshot, frame: int, data_dir: Path, with_styles: bool
+    snap: Snapshot, frame: int, files: _NewFiles, with_styles: bool
 ) -> dict[str, Any] | None:
-    """The entry of a frame's fills already written to ``data_dir`` by an
+    """The entry of a frame's fills already written to the fill folder by an
     earlier save (so the frame need not be segmented again), else None."""
     fills = snap.fills.get(frame)
     if fills is None or len(fills) == 0:
         return None
     layout = snap.layouts.get(frame)
     stem = _stem(frame, fills, snap.gap, layout)
-    npz, png = data_dir / f"{stem}.npz", data_dir / f"{stem}.png"
+    npz, png = files.folder / f"{stem}.npz", files.folder / f"{stem}.png"
     if not npz.is_file() or (with_styles and not png.is_file()):
         return None
     image = snap.images.get(frame)
@@ -1336,14 +1427,14 @@ def _saved_entry(
     if with_styles:
         entry["styles"] = png.name
     elif image is not None:
-        entry["styles"] = _image_entry(frame, image, data_dir)
+        entry["styles"] = _image_entry(frame, image, files)
     return entry
 
 
 def _write_entry(
     snap: Snapshot,
     frame: int,
-    data_dir: Path,
+    files: _NewFiles,
     regions_of: Callable[[int], Regions] | None,
 ) -> dict[str, Any] | None:
     """Write a frame's fill files; its entry in the project file (None for a
@@ -1353,7 +1444,7 @@ def _write_entry(
     layout, numbering = snap.layouts.get(frame), snap.numberings.get(frame)
     # A frame gone from the shot's line folder: its fills as they are.
     regions = _regions_or_none(regions_of, frame) if frame in snap.shot.line else None
-    fitted = snap.fills_for(frame, regions) if regions is not None else None
+    regions, fitted = _fitted_for_save(snap, frame, regions)
     if regions is not None and fitted is None and fills is not None and len(fills):
         # Paint the regions cannot take (numbered by a drawing the project
         # cannot place): saved as it is, never dropped.
@@ -1365,25 +1456,42 @@ def _write_entry(
     if fills is None or len(fills) == 0:
         if image is None:
             return None
-        return {"regions": 0, "styles": _image_entry(frame, image, data_dir)}
+        return {"regions": 0, "styles": _image_entry(frame, image, files)}
     stem = _stem(frame, fills, snap.gap, layout)
-    npz = data_dir / f"{stem}.npz"
-    if not npz.exists():
-        if numbering is not None and numbering.layout != layout:
-            numbering = None
-        atomic_write_bytes(npz, _encode_npz(fills, numbering))
+    if numbering is not None and numbering.layout != layout:
+        numbering = None
+    npz = files.write(f"{stem}.npz", lambda: _encode_npz(fills, numbering))
     entry = _entry(fills, npz, layout)
     if regions is not None:
-        png = data_dir / f"{stem}.png"
-        if not png.exists():
-            write_png(png, encode_style_image(regions, fills))
-        entry["styles"] = png.name
+        on = regions
+        styles = files.write(
+            f"{stem}.png", lambda: encode_png(encode_style_image(on, fills))
+        )
+        entry["styles"] = styles.name
     elif image is not None:
-        entry["styles"] = _image_entry(frame, image, data_dir)
+        entry["styles"] = _image_entry(frame, image, files)
     return entry
 
 
-def _placement_entry(frame: int, placed: Placement, data_dir: Path) -> dict[str, Any]:
+def _fitted_for_save(
+    snap: Snapshot, frame: int, regions: Regions | None
+) -> tuple[Regions | None, FillMap | None]:
+    """(regions, the frame's fills fitted to them). When its saved paint
+    cannot be read against them (a style image damaged, of another size, or
+    naming styles the palette lacks) the frame is saved as it was, on no
+    regions: the frame loader finds the same when it comes to the frame,
+    and says so; a save neither fails for it (it did until the loader had
+    come to the frame first) nor drops it."""
+    if regions is None:
+        return None, None
+    try:
+        return regions, snap.fills_for(frame, regions)
+    except CadmiumError as exc:
+        log.warning("frame %d saved as it was: %s", frame, exc)
+        return None, None
+
+
+def _placement_entry(frame: int, placed: Placement, files: _NewFiles) -> dict[str, Any]:
     """The project file's entry of where a frame's closing lines were
     placed: the drawing's name, and its segmentation in a file of its own
     (named by content, like fill files)."""
@@ -1391,15 +1499,17 @@ def _placement_entry(frame: int, placed: Placement, data_dir: Path) -> dict[str,
     h = hashlib.blake2b(digest_size=10)
     h.update(f"placed:{placed.drawing}:{numbering.layout}:{numbering.count}:".encode())
     h.update(numbering.packed)
-    npz = data_dir / f"{frame:06d}-{h.hexdigest()}.npz"
-    if not npz.exists():
+
+    def content() -> bytes:
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
             numbering=np.frombuffer(numbering.packed, np.uint8),
             numbering_shape=np.asarray(numbering.shape, np.int64),
         )
-        atomic_write_bytes(npz, buffer.getvalue())
+        return buffer.getvalue()
+
+    npz = files.write(f"{frame:06d}-{h.hexdigest()}.npz", content)
     return {
         "drawing": placed.drawing,
         "layout": numbering.layout,
@@ -1430,16 +1540,14 @@ def _entry(fills: FillMap, npz: Path, layout: str | None) -> dict[str, Any]:
     return entry
 
 
-def _image_entry(frame: int, image: StyleImage, data_dir: Path) -> str:
+def _image_entry(frame: int, image: StyleImage, files: _NewFiles) -> str:
     """The project file's name for a frame's style image: the image itself,
     or, renumbered since styles were deleted, a copy numbered as the palette
     is now (written once, named by what it holds)."""
     if image.new_index is None:
-        return _relative(image.path, data_dir)
-    png = data_dir / f"{frame:06d}-{image.digest()}.png"
-    if not png.exists():
-        write_png(png, image.read())
-    return png.name
+        return _relative(image.path, files.folder)
+    name = f"{frame:06d}-{image.digest()}.png"
+    return files.write(name, lambda: encode_png(image.read())).name
 
 
 def _regions_or_none(
@@ -1454,10 +1562,10 @@ def _regions_or_none(
         return None
 
 
-def _referenced(project_file: Path) -> set[str] | None:
+def _referenced(saved: Path) -> set[str] | None:
     """The fill files a project file refers to; None when it cannot be read."""
     try:
-        document = json.loads(project_file.read_text(encoding="utf-8"))
+        document = read_json(saved)
         return {
             Path(name).name
             for entry in document.get("frames", {}).values()
@@ -1475,9 +1583,9 @@ def _collect_garbage(
     names (nothing at all when one of the project files cannot be read)."""
     here = data_dir.resolve()
     keep = {path.name for path in also if path.parent.resolve() == here}
-    for project_file in project_files:
-        if project_file.exists():
-            names = _referenced(project_file)
+    for saved in project_files:
+        if saved.exists():
+            names = _referenced(saved)
             if names is None:
                 return
             keep |= names
@@ -1506,13 +1614,15 @@ def remove_autosave(
 
 
 def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
-    """Read a project file; raises CadmiumError with a one-line reason."""
-    path = Path(path)
+    """Read a project file (a link's target: `project_file`); raises
+    CadmiumError with a one-line reason."""
+    given = Path(path)
+    path = project_file(given)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path)
     except FileNotFoundError:
-        raise CadmiumError(f"{path}: project file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CadmiumError(f"{given}: project file not found") from None
+    except (OSError, ValueError) as exc:
         raise CadmiumError(f"{path}: not a readable project ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CadmiumError(f"{path}: not a Cadmium project file")
@@ -1520,9 +1630,12 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     if not isinstance(version, int) or isinstance(version, bool):
         raise CadmiumError(f"{path}: damaged project file (version {version!r})")
     if version > VERSION:
-        raise CadmiumError(f"{path}: written by a newer Cadmium (format {VERSION})")
+        raise CadmiumError(
+            f"{path}: written by a newer Cadmium (project format {version}; this "
+            f"one reads up to {VERSION})"
+        )
+    shot = _open_project_shot(path, document)
     try:
-        shot = _open_project_shot(path, document)
         palette = Palette.from_json(document["palette"])
         gap = document["gap"]
         keys = {int(k) for k in document.get("keys", [])}
@@ -1546,7 +1659,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
     images: dict[int, StyleImage] = {}
     layouts: dict[int, str] = {}
     numberings: dict[int, Numbering] = {}
-    lost: list[int] = []
+    lost: dict[int, str] = {}
     for name, entry in frames.items():
         try:
             frame = int(name)
@@ -1560,8 +1673,7 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         if not isinstance(entry, dict) or not (
             entry.get("fills") or entry.get("styles")
         ):
-            log.warning("%s: frame %d opens unpainted: no fills recorded", path, frame)
-            lost.append(frame)
+            lost[frame] = "its entry names no fill file"
             continue
         styles = data_dir / str(entry["styles"]) if entry.get("styles") else None
         if styles is not None and styles.is_file():
@@ -1582,17 +1694,17 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
                     numberings[frame] = numbering
         except (CadmiumError, KeyError, TypeError, ValueError) as exc:
             if frame not in images:
-                log.warning("%s: frame %d opens unpainted: %s", path, frame, exc)
-                lost.append(frame)
+                lost[frame] = _entry_problem(exc)
                 continue
-            log.warning("%s: frame %d read back from its style image", path, frame)
+            # Said only in detail: should the image fail too, that is said.
+            log.info("%s: frame %d read back from its style image", path, frame)
         if frame not in fills and frame in images:
             fills[frame] = FillMap.empty(0)  # fitted from the image when seen
         elif frame not in fills and styles is not None:
-            log.warning(
-                "%s: frame %d opens unpainted: %s is missing", path, frame, styles
-            )
-            lost.append(frame)
+            lost[frame] = f"{styles}: style image not found"
+    for frame, reason in sorted(lost.items()):
+        # Said by the caller (a message, a refusal), and in detail here.
+        log.info("%s: frame %d opens unpainted: %s", path, frame, reason)
     return Project(
         shot=shot,
         palette=palette,
@@ -1613,14 +1725,33 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         _numberings=numberings,
         opened_images=frozenset(image.path for image in images.values()),
         lost_frames=sorted(lost),
+        lost_reasons=MappingProxyType(lost),
     )
 
 
+def _entry_problem(exc: Exception) -> str:
+    """Why a frame's entry gave no fills, for the user: a fill file's own
+    error names the file; the entry's own faults are said as such."""
+    if isinstance(exc, CadmiumError):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return f"its entry has no {exc}"
+    return f"its entry is damaged ({exc})"
+
+
 def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
-    candidates = [path.parent / str(document["shot"])]
-    if document.get("shot_absolute"):
-        candidates.append(Path(document["shot_absolute"]))
+    """The project's shot: where the file says, from the file's folder, or
+    failing that where it was when saved. Its errors name the file."""
+    relative, absolute = document.get("shot"), document.get("shot_absolute")
+    if not isinstance(relative, str):
+        raise CadmiumError(f"{path}: damaged project file (shot {relative!r})")
+    candidates = [path.parent / relative]
+    if absolute and isinstance(absolute, str):
+        candidates.append(Path(absolute))
     for candidate in candidates:
         if (candidate / "line").is_dir():
-            return open_shot(candidate, keys_from_color=False)
+            try:
+                return open_shot(candidate, keys_from_color=False)
+            except ShotError as exc:
+                raise ShotError(f"{path}: {exc}") from None
     raise ShotError(f"{path}: its shot folder {candidates[0]} is gone")

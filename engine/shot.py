@@ -20,6 +20,7 @@ from typing import Any
 from engine.errors import ShotError
 from engine.gaps import gap_problem
 from engine.imageio import IMAGE_SUFFIXES, atomic_write_bytes
+from engine.jsonfile import read_json
 from engine.palette import Palette
 
 # The frame number is the last run of digits in the file stem.
@@ -114,13 +115,11 @@ def read_meta(path: Path) -> ShotMeta:
         return ShotMeta()
     try:
         # (utf-8-sig: Windows editors may start the file with a byte-order mark.)
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = read_json(path, encoding="utf-8-sig")
     except OSError as exc:
         raise ShotError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:
         raise ShotError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ShotError(f"{path}: not valid JSON (nested too deep)") from None
     if not isinstance(data, dict):
         raise ShotError(f"{path}: expected a JSON object")
     try:

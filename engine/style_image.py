@@ -42,8 +42,13 @@ def encode_style_image(regions: Regions, fills: FillMap) -> np.ndarray:
 def decode_style_image(regions: Regions, image: np.ndarray) -> FillMap:
     """Fills of ``regions`` read from an `encode_style_image` image, whatever
     segmentation wrote it: each region takes its pixels' majority value."""
-    if image.ndim != 2 or image.shape != regions.shape:
-        raise CadmiumError("style image does not match the frame's size")
+    if image.ndim != 2:
+        raise CadmiumError("not a style image (it holds colours, not style numbers)")
+    if image.shape != regions.shape:
+        (height, width), (rows, columns) = image.shape, regions.shape
+        raise CadmiumError(
+            f"style image of {width}x{height} pixels, for a frame of {columns}x{rows}"
+        )
     values, inverse = np.unique(image, return_inverse=True)
     best, _ = region_majority(
         regions, inverse.reshape(image.shape), len(values), valid=None

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.window import MainWindow
-from engine.project import load_project
+from engine.project import autosave_path_for, load_project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -164,6 +164,89 @@ def test_save_as_leaves_the_project_saved_before_whole(
         assert reopened.dialogs.errors == []
         assert_same_fills(expected, fills_of(reopened))
         reopened.close()
+
+
+def test_a_project_opened_through_a_link_saves_the_file_it_links_to(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Opened through a "latest" link, a project opened unpainted (its
+    fill folder was looked for beside the link), and Save replaced the
+    link with a file of its own."""
+    (tmp_path / "versions").mkdir()
+    window, real = propagated_and_saved(
+        qtbot, shot_dir, tmp_path / "versions" / "scene.cadmium"
+    )
+    saved = fills_of(window)
+    window.close()
+    link = tmp_path / "latest.cadmium"
+    link.symlink_to(Path("versions") / "scene.cadmium")
+
+    reopened = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, reopened, link)
+    assert reopened.dialogs.errors == []
+    assert_same_fills(saved, fills_of(reopened))
+    paint_a_change(qtbot, reopened)
+    wait_job(qtbot, reopened.files.save())
+    assert not reopened.session.modified
+    changed = fills_of(reopened)
+    reopened.close()
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    for path in (link, real):
+        again = make_window(qtbot, tmp_path)
+        open_and_wait(qtbot, again, path)
+        assert_same_fills(changed, fills_of(again))
+        again.close()
+
+
+def test_a_read_only_project_is_not_saved_over_and_the_autosave_keeps_the_work(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Save replaced a read-only (0444) project file with a writable one:
+    the folder allowed it. It now refuses in one line, and the work stays
+    unsaved, for the autosave to keep."""
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    path.chmod(0o444)
+    before = path.read_bytes()
+    paint_a_change(qtbot, window)
+    wait_job(qtbot, window.files.save())
+    (message,) = window.dialogs.errors
+    assert message.startswith(f"{path}: the file is read-only")
+    assert "Save As" in message and "\n" not in message
+    assert path.read_bytes() == before and (path.stat().st_mode & 0o777) == 0o444
+    assert window.session.modified
+    wait_job(qtbot, window.files.autosave())
+    kept, saved = (load_project(p).fills(1) for p in (autosave_path_for(path), path))
+    assert kept is not None and saved is not None
+    assert not np.array_equal(kept.style, saved.style)
+    window.close()
+
+
+def test_saving_soon_after_opening_a_damaged_frame_works_every_time(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Frame 6's fill file and style image are damaged. The first save
+    after opening failed ("style image does not match the frame's size",
+    naming nothing) and left stray fill files; once the frame loader had
+    come to frame 6, the next save worked. Each save works now, and the
+    one message, the loader's, names the frame and the file."""
+    window, path = propagated_and_saved(qtbot, shot_dir, tmp_path / "A.cadmium")
+    window.close()
+    (npz,) = (tmp_path / "A.cadmium.fills").glob("000006-*.npz")
+    npz.write_bytes(b"damaged")
+    (png,) = (tmp_path / "A.cadmium.fills").glob("000006-*.png")
+    cv2.imwrite(str(png), np.ones((50, 100), np.uint16))
+
+    reopened = make_window(qtbot, tmp_path)
+    assert reopened.open_path(path)
+    for _ in range(2):  # at once, the frame loader not waited for
+        wait_job(qtbot, reopened.files.save())
+    wait_ready(qtbot, reopened)
+    qtbot.waitUntil(lambda: len(reopened.dialogs.errors) >= 1, timeout=20000)
+    assert reopened.dialogs.errors == [
+        f"Frame 6 is unpainted: its saved fills ({png}: style image of 100x50 "
+        "pixels, for a frame of 160x120)"
+    ]
+    reopened.close()
 
 
 def test_a_project_missing_fill_files_opens_and_says_which_frames(

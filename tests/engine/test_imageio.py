@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -74,6 +75,22 @@ def test_written_files_are_readable_as_any_new_file_and_may_have_long_names(
     os.umask(umask)
     assert mode == 0o666 & ~umask
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_write_that_fails_names_the_file_not_its_hidden_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a read-only disk the error named ``.0005.png.lq023trr.tmp``."""
+
+    def read_only(source: str, target: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", source)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(OSError) as error:
+        write_png(tmp_path / "0005.png", np.zeros((4, 4), np.uint8))
+    assert error.value.filename == str(tmp_path / "0005.png")
+    assert error.value.errno == errno.EROFS
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path) -> None:

@@ -275,18 +275,23 @@ def test_earlier_outputs_are_replaced_even_unmarked_or_from_a_moved_shot(
         assert json.loads((out / MARK).read_text())["shot"] == str(shot.root.resolve())
 
 
-@pytest.mark.parametrize("case", ["another tool's report.json", "composite/ alone"])
+@pytest.mark.parametrize(
+    "case", ["another tool's report.json", "composite/ alone", "report.json alone"]
+)
 def test_a_folder_that_only_looks_like_outputs_is_never_replaced(
     tmp_path: Path, case: str
 ) -> None:
-    """Another tool's report.json beside a shot's painted keys, or someone's
-    composite/ folder, is not Cadmium's to replace (both were, and their
-    files were lost)."""
+    """Another tool's report.json beside a shot's painted keys or alone, or
+    someone's composite/ folder, is not Cadmium's to replace (all were, and
+    their files were lost)."""
     shot = open_shot(make_shot(tmp_path / "shot", frames=2))
     out = tmp_path / "work"
     if case == "composite/ alone":
         (out / "composite").mkdir(parents=True)
         (out / "composite" / "mine.txt").write_text("mine")
+    elif case == "report.json alone":
+        out.mkdir()
+        (out / "report.json").write_text('{"tool": "other"}')
     else:
         (out / "color").mkdir(parents=True)
         (out / "color" / "0001.png").write_bytes(b"a painted key")
@@ -295,6 +300,7 @@ def test_a_folder_that_only_looks_like_outputs_is_never_replaced(
     with pytest.raises(CadmiumError, match="that Cadmium did not write") as error:
         StagedOutput(shot, out, layers=("color", "composite"))
     assert "\n" not in str(error.value)
+    assert ("a report.json" in str(error.value)) == (case == "report.json alone")
     after = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*.*"))
     assert after == before
 

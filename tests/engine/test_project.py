@@ -488,6 +488,11 @@ def test_bad_project_files(tmp_path: Path, shot_dir: Path) -> None:
         (lambda d: d.update(gap=100000), "damaged project file"),
         (lambda d: d.update(gap=2.7), "damaged project file"),
         (lambda d: d.update(keys=["one"]), "damaged project file"),
+        (lambda d: d.update(shot=5), r"damaged project file \(shot 5\)"),
+        (
+            lambda d: d.update(version=7),
+            r"written by a newer Cadmium \(project format 7; this one reads up to 1\)",
+        ),
     ],
 )
 def test_a_hand_edited_project_file_is_one_line_error(

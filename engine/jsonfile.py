@@ -1,0 +1,29 @@
+"""JSON read from disk (project files, shot.json, output marks and reports,
+weights' headers), which may hold anything.
+
+Python's parser raises RecursionError, not ValueError, on arrays or objects
+nested a few thousand deep (``[[[[...``), which every reader's ``except
+ValueError`` let through as a traceback. Here it is one more ValueError, so
+a reader catches (OSError, ValueError) and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads``; JSON nested too deep to parse raises ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deep to read") from None
+
+
+def read_json(path: Path, *, encoding: str = "utf-8") -> Any:
+    """A JSON file's content. Raises OSError when it cannot be read and
+    ValueError when it is not JSON (bad text encoding and nesting too deep
+    included)."""
+    return parse_json(path.read_text(encoding=encoding))
