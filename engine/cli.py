@@ -21,7 +21,7 @@ from types import FrameType
 import cv2
 import numpy as np
 
-from engine.errors import CadmiumError
+from engine.errors import OUT_OF_MEMORY, CadmiumError, out_of_memory
 from engine.facade import (
     DEFAULT_GAP,
     DEVICES,
@@ -145,7 +145,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(f"cadmium: {exc}", file=sys.stderr)
             return EXIT_INPUT
         except (MemoryError, RuntimeError, cv2.error) as exc:
-            if not _out_of_memory(exc):
+            if not out_of_memory(exc):
                 raise
             print(f"cadmium: {OUT_OF_MEMORY}", file=sys.stderr)
             return EXIT_INPUT
@@ -157,18 +157,6 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return EXIT_TERMINATED
     parser.print_help()
     return 0
-
-
-OUT_OF_MEMORY = "not enough memory for these frames (too large, or too many regions)"
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    """An allocation that failed, however the library says it: numpy's
-    MemoryError, OpenCV's "Insufficient memory", torch's allocator."""
-    if isinstance(exc, MemoryError):
-        return True
-    text = str(exc)
-    return "Insufficient memory" in text or "can't allocate memory" in text
 
 
 def _unwritten(stop: BaseException) -> str:
@@ -369,9 +357,7 @@ def run_colorize(args: argparse.Namespace) -> int:
             raise
         except (CadmiumError, MemoryError, RuntimeError, cv2.error) as exc:
             # One bad shot of a batch is reported and the others still run.
-            if not several or not (
-                isinstance(exc, CadmiumError) or _out_of_memory(exc)
-            ):
+            if not several or not (isinstance(exc, CadmiumError) or out_of_memory(exc)):
                 raise
             reason = str(exc) if isinstance(exc, CadmiumError) else OUT_OF_MEMORY
             if not reason.startswith((str(shot), str(resolved(shot)))):
