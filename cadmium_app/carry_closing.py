@@ -313,8 +313,17 @@ def _work(
         return _Carried(
             tuple(carried), carried_fills, numberings, placed, stop, tuple(between)
         )
-    # Every line stopped on the way: the frames after, which the next key's
-    # lines reached going back, take those (as an in-betweener would).
+    # Every line stopped on the way: from the frame where the last did, the
+    # frames the next key's lines reached going back take those (as an
+    # in-betweener would).
+    last = carried[-1] if carried else None
+    if (
+        last is not None
+        and last.lines.lost_strokes
+        and not last.lines.carried
+        and last.number in back
+    ):
+        carried.pop()  # it has nothing of this key's: the other key's instead
     taken_back = []
     for number in frames[len(carried) :]:
         done = back.get(number)

@@ -493,12 +493,12 @@ class FileController(QObject):
 def exported(where: Path, frames: Mapping[int, Mapping[str, Any]]) -> str:
     """What an export wrote (``frames``: each frame's report entry), and
     what in it is not finished: frames nobody painted, regions left
-    unpainted (transparent in color/) and painted regions flagged for
-    review."""
+    unpainted (transparent in color/; not those unpainted on purpose) and
+    painted regions flagged for review."""
     said = f"Exported {len(frames)} frames to {where}"
-    bare = [n for n, e in frames.items() if e["unpainted"] == e["regions"]]
+    bare = [n for n, e in frames.items() if e["to_paint"] == e["regions"]]
     holes = {
-        n: e["unpainted"] for n, e in frames.items() if e["unpainted"] and n not in bare
+        n: e["to_paint"] for n, e in frames.items() if e["to_paint"] and n not in bare
     }
     flagged = sum(
         sum(f["style"] is not None for f in e["flagged"]) for e in frames.values()

@@ -606,12 +606,22 @@ def colorize_project(
 
 
 def check_paint_readable(project: Project, path: str | Path) -> None:
-    """Refuse a project whose saved paint of a frame of its shot cannot be
+    """Refuse a project whose saved paint of a key of its shot cannot be
     read (a fill file missing or damaged, with no style image to read it
-    back from): rendered, that frame's paint would be missing from every
+    back from): rendered, that key's paint would be missing from every
     frame it reaches, and the run would say nothing (the application opens
-    such a frame unpainted and says so; this is the one-line reason)."""
+    such a frame unpainted and says so; this is the one-line reason). Any
+    other frame lost is painted by propagation, as the run paints it
+    anyway; a warning names it."""
     lost = [frame for frame in project.lost_frames if frame in project.shot.line]
+    for frame in lost:
+        if frame not in project.keys:
+            log.warning(
+                "%s: %s; it is painted from the keys",
+                path,
+                unreadable_paint(frame, project.lost_reasons[frame]),
+            )
+    lost = [frame for frame in lost if frame in project.keys]
     if not lost:
         return
     reason = unreadable_paint(lost[0], project.lost_reasons[lost[0]])

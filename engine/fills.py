@@ -565,7 +565,8 @@ def painted_trace(
             break
         flat[open_] = grown  # 0 where no neighbour is painted yet
     owner = owner[1:-1, 1:-1]
-    _paint_tails(owner, trace, piece, np.unique(piece[seed]), regions, window, fills)
+    labels = regions.labels[window]
+    _paint_tails(owner, trace, piece, np.unique(piece[seed]), labels, fills)
     return window, owner
 
 
@@ -574,15 +575,17 @@ def _paint_tails(
     trace: np.ndarray,
     piece: np.ndarray,
     seeded: np.ndarray,
-    regions: Regions,
-    window: tuple[slice, slice],
+    labels: np.ndarray,
     fills: FillMap,
 ) -> None:
-    """A painted trace line's tail (past the shadow's end it runs on along
-    an ink line into one region, parting nothing: trace lines are drawn
-    long) takes the colour of that region, where it is painted: left as
-    it was, it showed as a raw red or green line there. Where the line
-    runs on between two regions it stays a line."""
+    """A painted trace line's tail (past the shadow's end it runs on into
+    one region, parting nothing: trace lines are drawn long, often along
+    an ink line, and a shadow's edge can outlast the shadow) takes the
+    colour of that region, where it is painted: left as it was, it showed
+    as a raw red or green line there. Trace lines are guides for the
+    paint, never lines of the finished frame. Where what is left of the
+    line runs on between two regions, it stays a line. All arrays are the
+    trace window's."""
     left = (trace & (owner == 0) & np.isin(piece, seeded)).view(np.uint8)
     count, tail = cv2.connectedComponents(left, connectivity=8)
     if count < 2:
@@ -591,13 +594,12 @@ def _paint_tails(
     # often: a stretch that touches one region nearly all along is a tail
     # (at its end it may touch another, where it meets the ink).
     near = cv2.dilate(tail.astype(np.float32), np.ones((3, 3), np.uint8))
-    labels = regions.labels[window]
     beside = (labels > 0) & (near > 0)
     pairs, touches = np.unique(
-        near[beside].astype(np.int64) * (regions.count + 1) + labels[beside],
+        near[beside].astype(np.int64) * (len(fills) + 1) + labels[beside],
         return_counts=True,
     )
-    stretch, region = np.divmod(pairs, regions.count + 1)
+    stretch, region = np.divmod(pairs, len(fills) + 1)
     total = np.bincount(stretch, weights=touches, minlength=count)
     inside = touches >= TAIL_SHARE * total[stretch]
     takes = np.zeros(count, np.int32)

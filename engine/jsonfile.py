@@ -9,7 +9,9 @@ a reader catches (OSError, ValueError) and nothing else.
 
 from __future__ import annotations
 
+import errno
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,5 +27,9 @@ def parse_json(text: str | bytes) -> Any:
 def read_json(path: Path, *, encoding: str = "utf-8") -> Any:
     """A JSON file's content. Raises OSError when it cannot be read and
     ValueError when it is not JSON (bad text encoding and nesting too deep
-    included)."""
+    included); a named pipe or a device is refused with an OSError
+    (reading one waits for a writer, forever)."""
+    mode = path.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder says so itself
+        raise OSError(errno.EINVAL, "not a file but a pipe or a device", str(path))
     return parse_json(path.read_text(encoding=encoding))

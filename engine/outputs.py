@@ -174,7 +174,8 @@ def frame_report(
     palette: Palette,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A frame's entry in report.json: its regions, the unpainted count and
+    """A frame's entry in report.json: its regions, the unpainted count (and
+    how many of them are to paint: not left so on purpose) and
     every flagged region with its position, size, confidence, style and the
     styles propagation ranked next ("alternatives", most likely first)."""
     table = regions.table
@@ -198,6 +199,8 @@ def frame_report(
         "file": name,
         "regions": regions.count,
         "unpainted": int((~fills.painted).sum()),
+        # Of those, the regions not left unpainted on purpose (Unpaint).
+        "to_paint": int(fills.needs_paint.sum()),
         "flagged": flagged,
         **extra,
     }

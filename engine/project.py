@@ -1396,13 +1396,16 @@ class _NewFiles:
 
 def _check_writable(path: Path) -> None:
     """Refuse, before anything is written, to save over a read-only project
-    file: the atomic replace needs only the folder to be writable, so it
-    would overwrite the file (and make it writable) regardless."""
+    file (no write bit at all: made read-only on purpose): the atomic
+    replace needs only the folder to be writable, so it would overwrite the
+    file (and make it writable) regardless. A file that is only someone
+    else's (a colleague's, 0644, in a shared folder) is saved over, as
+    before: the folder allows it."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return  # a new file; or one the write itself will say is amiss
-    if not mode & 0o222 or not os.access(path, os.W_OK):
+    if not mode & 0o222:
         raise CadmiumError(
             f"{path}: the file is read-only; nothing was saved (Save As keeps "
             "your work elsewhere)"

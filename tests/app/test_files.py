@@ -782,7 +782,7 @@ def test_an_export_says_what_in_it_is_unfinished() -> None:
 
     def entry(regions: int, unpainted: int, styles: list[str | None]) -> dict:
         flagged = [{"style": s} for s in styles]
-        return {"regions": regions, "unpainted": unpainted, "flagged": flagged}
+        return {"regions": regions, "to_paint": unpainted, "flagged": flagged}
 
     out = Path("/shots/out")
     done = {1: entry(5, 0, []), 2: entry(5, 0, [])}
@@ -799,3 +799,29 @@ def test_an_export_says_what_in_it_is_unfinished() -> None:
         "unpainted on frames 2-3 (transparent), 3 painted regions flagged "
         "(N goes to each)"
     )
+
+
+def test_an_export_does_not_count_regions_unpainted_on_purpose(tmp_path: Path) -> None:
+    """Unpaint pins a region empty: done, not a problem (N passes it by),
+    so the export does not call it unfinished, though it is transparent."""
+    from app_helpers import make_shot
+
+    from cadmium_app.files import exported
+    from cadmium_app.outputs import write_outputs
+    from engine.facade import ShotEngine
+    from engine.palette import default_palette
+    from engine.project import FillMode, Project
+    from engine.shot import open_shot
+
+    shot = open_shot(make_shot(tmp_path / "shot", frames=2, keys=()))
+    engine = ShotEngine(shot=shot, matcher="assignment")
+    project = Project(shot=shot, palette=default_palette(), gap=engine.gap)
+    for frame in (1, 2):
+        count = engine.frame(frame).regions.count
+        project.commit(project.fill_edit(frame, count, range(count), 1, FillMode.PAINT))
+        project.commit(project.fill_edit(frame, count, [0], 1, FillMode.UNPAINT))
+    snap = project.snapshot()
+    out = tmp_path / "out"
+    where, frames = write_outputs(snap, out, frame_of=engine.followed_analyser(snap))
+    assert all(entry["unpainted"] == 1 for entry in frames.values())  # transparent
+    assert exported(where, frames) == f"Exported 2 frames to {out}"

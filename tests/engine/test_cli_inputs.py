@@ -92,6 +92,44 @@ def test_a_project_whose_saved_paint_cannot_be_read_is_refused(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_propagated_frame_whose_saved_paint_is_lost_is_painted_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a key: the run paints it from the keys as it paints every such
+    frame, says so, and renders (it was refused like a lost key)."""
+    path = saved_project(tmp_path)
+    edited(path, lambda d: d.update(keys=[1]))  # frame 3 painted, not a key
+    for name in data_dir_for(path).glob("000003-*"):
+        name.unlink()
+    result = colorize(capsys, path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["keys"] == [1]
+    assert len(report["frames"]) == 4
+
+
+@pytest.mark.parametrize("which", ["frame", "project file", "shot.json"])
+def test_a_pipe_named_like_a_frame_project_or_shot_json_is_one_line_not_a_hang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str
+) -> None:
+    """colorize-shot waited forever on a named pipe (line/sc01_0002.png, a
+    project file, shot.json)."""
+    if which == "project file":
+        target = pipe = tmp_path / "scene.cadmium"
+    else:
+        target = make_shot(tmp_path / "shot", frames=3)
+        pipe = target / ("shot.json" if which == "shot.json" else "line/sc01_0002.png")
+        pipe.unlink(missing_ok=True)
+    os.mkfifo(pipe)
+    # Should it wait again, a writer that comes and goes ends the wait.
+    unblock = threading.Timer(10, lambda: os.close(os.open(pipe, os.O_RDWR)))
+    unblock.daemon = True
+    unblock.start()
+    result = colorize(capsys, target, tmp_path / "out")
+    unblock.cancel()
+    _one_line_error(result, str(pipe), "not a file but a pipe")
+
+
 @pytest.mark.parametrize("damage", ["palette cut short", "style image resized"])
 def test_a_style_image_that_cannot_be_read_is_one_line_naming_it(
     tmp_path: Path, damage: str
@@ -176,23 +214,6 @@ def test_an_output_mark_nested_too_deep_still_marks_outputs(
         "sc01_0001.png",
         "sc01_0002.png",
     ]
-
-
-def test_a_pipe_named_like_a_frame_is_one_line_not_a_hang(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """colorize-shot waited forever on line/sc01_0002.png, a named pipe."""
-    shot = make_shot(tmp_path / "shot", frames=3)
-    pipe = shot / "line" / "sc01_0002.png"
-    pipe.unlink()
-    os.mkfifo(pipe)
-    # Should it wait again, a writer that comes and goes ends the wait.
-    unblock = threading.Timer(10, lambda: os.close(os.open(pipe, os.O_RDWR)))
-    unblock.daemon = True
-    unblock.start()
-    result = colorize(capsys, shot, tmp_path / "out")
-    unblock.cancel()
-    _one_line_error(result, str(pipe), "not a file but a pipe")
 
 
 def test_the_engine_command_line_runs_as_a_module() -> None:

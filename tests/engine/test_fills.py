@@ -294,7 +294,9 @@ def test_a_painted_trace_lines_tail_along_the_ink_takes_the_colour_it_lies_in() 
     cv2.line(image, (100, 10), (100, 110), (0, 0, 0), 2)
     cv2.line(image, (10, 40), (97, 40), (255, 0, 0), 3)  # the shadow's edge
     cv2.line(image, (97, 40), (97, 100), (255, 0, 0), 3)  # its tail
+    cv2.line(image, (40, 40), (40, 80), (255, 0, 0), 2)  # one into the region
     out = shadow_top_left(image, (50, 25))
+    assert tuple(out[70, 40, :3]) == RED[:3]  # a guide, never a finished line
     assert tuple(out[40, 50, :3]) == BLUE[:3]  # under the shadow
     tail = out[60:95, 96:99, :3].reshape(-1, 3)
     assert all(tuple(px) == RED[:3] for px in tail)  # the region it lies in

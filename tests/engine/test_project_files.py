@@ -4,6 +4,7 @@ with a damaged fill file; saves that fail leave nothing behind."""
 from __future__ import annotations
 
 import errno
+import os
 import stat
 from pathlib import Path
 
@@ -78,6 +79,23 @@ def test_a_read_only_project_file_is_not_saved_over(
     assert "Save As" in str(error.value)
     assert (path.read_bytes(), sorted(data_dir_for(path).iterdir())) == before
     assert stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+def test_a_colleagues_project_file_in_a_shared_folder_is_saved(
+    shot_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file only someone else may write (0644, theirs), in a folder all
+    may write: the save replaces it, as before. It was refused as
+    'read-only' (os.access said no), blocking whoever saved after."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path)
+    path.chmod(0o644)
+    monkeypatch.setattr(os, "access", lambda *_args, **_kwargs: False)
+    paint_all(project, engine, 3, 4)
+    save_project(project.snapshot(), path)
+    assert load_project(path).painted_frames == [1, 3]  # saved again
 
 
 def test_a_save_soon_after_opening_keeps_a_frame_whose_style_image_is_damaged(
