@@ -416,6 +416,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mutual", type=float, default=None, help="learned: mutual re-ranking strength"
     )
+    parser.add_argument(
+        "--work-side",
+        type=positive,
+        default=None,
+        help="learned: the CNN's working size, px on the long side (default: "
+        "the weights' own, 512)",
+    )
     add_gap_argument(parser)
     parser.add_argument("--device", choices=DEVICES, default="cpu")
     parser.add_argument("--threads", type=positive, default=2)
@@ -450,10 +457,11 @@ def main(argv: list[str] | None = None) -> int:
             matchers[name] = (ReachableMatcher(), DIRECT)
         elif name == "overlap":
             matchers["overlap (chained)"] = (OverlapMatcher(), CHAINED)
-    if args.mutual is not None:
-        for matcher, _ in matchers.values():
-            if hasattr(matcher, "mutual"):
-                matcher.mutual = args.mutual
+    for matcher, _ in matchers.values():
+        if args.mutual is not None and hasattr(matcher, "mutual"):
+            matcher.mutual = args.mutual
+        if args.work_side is not None and hasattr(matcher, "work_side"):
+            matcher.work_side = args.work_side
     started = time.time()
     shots = list(
         generated_shots(

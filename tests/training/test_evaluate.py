@@ -209,3 +209,23 @@ def test_a_held_out_score_of_weights_that_saw_all_the_art_says_so(
     assert art_warning("heldout", art_seen(None, {"art": "train"})) is None
     # A run on the training share begun from weights that saw everything.
     assert art_seen("all", {"art": "train"}) == "all"
+
+
+def test_the_learned_matchers_working_size_can_be_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--work-side runs the CNN at another size than the weights' own (a
+    question asked of the model, not of the shots)."""
+    import training.evaluate as evaluate
+
+    seen: list[int] = []
+    scored = evaluate.evaluate
+
+    def noting(**kwargs):  # type: ignore[no-untyped-def]
+        seen.extend(m.work_side for m, _ in kwargs["matchers"].values())
+        return scored(**kwargs)
+
+    monkeypatch.setattr(evaluate, "evaluate", noting)
+    argv = [*TINY, "--matchers", "learned", "--protocols", "prev", "--work-side", "96"]
+    assert evaluate.main(argv) == 0
+    assert seen == [96]
