@@ -18,9 +18,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QColorDialog,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
+    QHBoxLayout,
     QInputDialog,
+    QLabel,
+    QLineEdit,
     QMessageBox,
+    QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -106,6 +113,13 @@ class Dialogs:
         return Path(chosen) if chosen else None
 
     @_giving_keys_back
+    def output_folder(self, title: str, suggested: Path) -> Path | None:
+        """A folder to write into: ``suggested`` (a new one, made when
+        written), another typed in, or one chosen with Browse."""
+        dialog = OutputFolderDialog(self.parent, title, suggested)
+        return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    @_giving_keys_back
     def open_project_file(self, start: str = "") -> Path | None:
         chosen, _ = QFileDialog.getOpenFileName(
             self.parent, "Open project", start, PROJECT_FILTER
@@ -184,3 +198,48 @@ class Dialogs:
             QMessageBox.StandardButton.Save: "save",
             QMessageBox.StandardButton.Discard: "discard",
         }.get(answer, "cancel")
+
+
+class OutputFolderDialog(QDialog):
+    """The folder an export or a colorize run writes into. Qt's folder
+    chooser takes only folders that exist: a new one had to be made in it
+    first ("Directory not found" for a name typed in). Here the path is
+    typed or browsed to, and the writer makes the folder."""
+
+    def __init__(self, parent: QWidget, title: str, suggested: Path) -> None:
+        super().__init__(parent)
+        self.setObjectName("outputFolderDialog")
+        self.setWindowTitle(title)
+        self.path = QLineEdit(str(suggested))
+        self.path.setObjectName("outputFolder")
+        self.path.setMinimumWidth(480)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.path.textChanged.connect(
+            lambda text: buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+                bool(text.strip())
+            )
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Output folder (made if it does not exist yet):"))
+        layout.addLayout(row)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> Path | None:
+        text = self.path.text().strip()
+        return Path(text).expanduser() if text else None
+
+    def _browse(self) -> None:
+        now = self.chosen()
+        start = now if now is not None and now.is_dir() else (now or Path()).parent
+        picked = QFileDialog.getExistingDirectory(self, self.windowTitle(), str(start))
+        if picked:
+            self.path.setText(picked)

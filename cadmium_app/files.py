@@ -423,9 +423,10 @@ class FileController(QObject):
         project = self.session.project
         if project is None:
             return None
-        out = self.session.dialogs.open_folder(
-            "Export colour, line and composite layers to…",
-            str(project.shot.root.parent),
+        root = project.shot.root
+        out = self.session.dialogs.output_folder(
+            "Export colour, line and composite layers",
+            root.parent / f"{root.name}_layers",
         )
         return self.export(out) if out is not None else None
 

@@ -195,8 +195,9 @@ class PropagationController(QObject):
         if project is None:
             return None
         if out is None:
-            out = self.session.dialogs.open_folder(
-                "Colorize shot: choose the output folder", str(project.shot.root.parent)
+            root = project.shot.root
+            out = self.session.dialogs.output_folder(
+                "Colorize shot", root.parent / f"{root.name}_colorized"
             )
         if out is None:
             return None

@@ -29,7 +29,7 @@ from app_helpers import (
     wait_ready,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.window import MainWindow
@@ -456,7 +456,7 @@ def test_export_writes_every_layer_with_the_original_names(
 ) -> None:
     open_and_wait(qtbot, window, shot_dir)
     out = tmp_path / "export"
-    window.dialogs.open_folder = lambda *a, **k: out  # type: ignore[method-assign]
+    window.dialogs.output_folder = lambda *a, **k: out  # type: ignore[method-assign]
     window.actions.export.trigger()
     qtbot.waitUntil(lambda: (out / "composite").is_dir(), timeout=10000)
     names = [f"A_{i:04d}.png" for i in range(1, 7)]
@@ -825,3 +825,35 @@ def test_an_export_does_not_count_regions_unpainted_on_purpose(tmp_path: Path) -
     where, frames = write_outputs(snap, out, frame_of=engine.followed_analyser(snap))
     assert all(entry["unpainted"] == 1 for entry in frames.values())  # transparent
     assert exported(where, frames) == f"Exported 2 frames to {out}"
+
+
+def test_the_output_folder_may_be_a_new_one_typed_in(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Qt's folder chooser took only folders that exist ("Directory not
+    found" for a name typed in): the output folder dialog suggests a new
+    one beside the shot, takes one typed in, and the export makes it."""
+    from cadmium_app.dialogs import OutputFolderDialog
+
+    open_and_wait(qtbot, window, shot_dir)
+    asked: list[Path] = []
+
+    def answer(title: str, suggested: Path) -> Path | None:
+        dialog = OutputFolderDialog(window, title, suggested)
+        qtbot.addWidget(dialog)
+        asked.append(suggested)
+        dialog.path.setText(str(tmp_path / "new" / "layers"))
+        dialog.accept()
+        return dialog.chosen()
+
+    window.dialogs.output_folder = answer  # type: ignore[method-assign]
+    wait_job(qtbot, window.files.ask_export())
+    assert asked == [shot_dir.parent / f"{shot_dir.name}_layers"]
+    made = tmp_path / "new" / "layers"
+    assert all((made / layer).is_dir() for layer in ("color", "composite", "line"))
+    # An empty path cannot be accepted.
+    dialog = OutputFolderDialog(window, "Export", tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.path.setText("  ")
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    assert not ok.isEnabled() and dialog.chosen() is None

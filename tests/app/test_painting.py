@@ -75,7 +75,7 @@ def test_colorize_shot_from_its_menu_writes_an_output_folder(
 ) -> None:
     open_and_wait(qtbot, window, shot_dir)
     out = tmp_path / "out"
-    window.dialogs.open_folder = lambda *a, **k: out  # type: ignore[method-assign]
+    window.dialogs.output_folder = lambda *a, **k: out  # type: ignore[method-assign]
     menu = window.menuBar().findChild(QMenu, "colorizeMenu")
     action = next(a for a in menu.actions() if a.text() == "Colorize shot")
     action.trigger()
@@ -102,7 +102,7 @@ def test_colorize_shot_stopped_by_a_bad_frame_says_nothing_was_written(
     (shot_dir / "line" / "A_0004.png").write_bytes(data[:80])  # header only
     open_and_wait(qtbot, window, shot_dir)
     out = tmp_path / "out"
-    window.dialogs.open_folder = lambda *a, **k: out  # type: ignore[method-assign]
+    window.dialogs.output_folder = lambda *a, **k: out  # type: ignore[method-assign]
     window.actions.colorize_shot.trigger()
     wait_job(qtbot, window.propagation.last_job)
     assert window.propagation.last_job.outcome == "failed"
@@ -122,7 +122,7 @@ def test_colorize_shot_stopped_by_the_disk_says_it_once(
 
     monkeypatch.setattr(propagate_module, "run_propagation", full_disk)
     open_and_wait(qtbot, window, shot_dir)
-    window.dialogs.open_folder = lambda *a, **k: tmp_path / "out"  # type: ignore[method-assign]
+    window.dialogs.output_folder = lambda *a, **k: tmp_path / "out"  # type: ignore[method-assign]
     window.actions.colorize_shot.trigger()
     wait_job(qtbot, window.propagation.last_job)
     assert window.dialogs.errors[-1] == (
