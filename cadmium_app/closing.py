@@ -168,6 +168,12 @@ class ClosingController(QObject):
         lines = pending.change(project.closing(pending.frame))
         if lines is None or lines == project.closing(pending.frame):
             self._queue.popleft()  # nothing to change (undone meanwhile)
+            if lines is None:  # what it named is gone: said, not dropped unseen
+                session.status.emit(
+                    f"{pending.label} on frame {pending.frame}: it is not there "
+                    "now (undone, or moved with the frame's redrawn drawing); "
+                    "click it where it is now"
+                )
             self._next()
             return
         snap = project.snapshot()

@@ -169,6 +169,29 @@ def test_a_click_on_a_closing_line_removes_it(
     assert pixel(window, x0 + 20, 60) == BOX[:3]  # one region again, painted
 
 
+def test_a_click_on_a_line_gone_meanwhile_says_so(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """A removal clicked as the line moved (its frame redrawn and followed,
+    or an undo, while the click waited its turn) was dropped unseen."""
+    count = open_with_close_tool(qtbot, window, shot_dir)
+    drag_image(qtbot, window, box_split_path())
+    wait_regions(qtbot, window, count + 1)
+    project = window.session.project
+    assert project is not None
+    lines = project.closing(1)
+    said = status_log(window)
+    gone = ((1, 1), (2, 2))  # the line as it was when clicked: not there now
+    window.canvas_controller.closing._ask(
+        1, lambda now: now.without_stroke(gone), "Remove closing line"
+    )
+    assert said[-1] == (
+        "Remove closing line on frame 1: it is not there now (undone, or moved "
+        "with the frame's redrawn drawing); click it where it is now"
+    )
+    assert project.closing(1) == lines
+
+
 def test_strokes_drawn_in_quick_succession_are_each_one_undo_step(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
