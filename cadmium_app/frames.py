@@ -356,7 +356,17 @@ class FrameService(QObject):
         return frame
 
     def lines(self, number: int) -> np.ndarray | None:
-        return self._lines.get(number)
+        lines = self._lines.get(number)
+        if lines is not None:  # in use: the last to go (as `get`)
+            self._lines.move_to_end(number)
+        return lines
+
+    def keep_lines(self, number: int, lines: np.ndarray) -> None:
+        """Keep a frame's line layer made from its analysis (its own went
+        from the cache): not made again at every refresh."""
+        self._lines[number] = lines
+        while len(self._lines) > self._cache_size:
+            self._lines.popitem(last=False)
 
     def has_lines(self, number: int) -> bool:
         return number in self._lines
@@ -416,9 +426,7 @@ class FrameService(QObject):
         self._pending.discard((number, False))
         if engine is not self.engine:
             return
-        self._lines[number] = lines
-        while len(self._lines) > self._cache_size:
-            self._lines.popitem(last=False)
+        self.keep_lines(number, lines)
         self.lines_ready.emit(number)
 
     def _current(

@@ -198,8 +198,9 @@ class CanvasController(QObject):
             return
         if frame is not None:
             fills = render.fitting(frame, fills)
-            if lines is None:
+            if lines is None:  # gone from the cache: made once, and kept
                 lines = line_rgba(frame.image)
+                self.session.frames.keep_lines(frame.number, lines)
             lines = render.lines_with_trace_painted(
                 lines, frame, fills, project.palette
             )

@@ -695,3 +695,29 @@ def test_the_frame_shown_stays_in_sight_on_the_timeline_when_the_window_narrows(
     window.resize(600, 700)
     qtbot.waitUntil(lambda: view.viewport().width() < 600)
     assert in_sight()
+
+
+def test_the_current_frames_line_layer_is_made_once_not_at_every_refresh(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At HD a line layer takes 70-100 ms on the GUI thread. The layer of
+    the frame shown went from its cache while its analysis stayed (the
+    cache did not count it as in use), and every refresh (a fill, an undo)
+    made it again."""
+    import cadmium_app.tools as tools
+
+    open_and_wait(qtbot, window, shot_dir)
+    frames = window.session.frames
+    shown = frames.lines(1)
+    assert shown is not None
+    for number in range(100, 100 + frames._cache_size - 1):  # other loads
+        frames.keep_lines(number, shown)
+        assert frames.lines(1) is not None  # shown: in use, kept
+    frames.keep_lines(99, shown)
+    frames._lines.pop(1, None)  # gone all the same (a cache of one, say)
+    made: list[int] = []
+    real = tools.line_rgba
+    monkeypatch.setattr(tools, "line_rgba", lambda image: made.append(1) or real(image))
+    for _ in range(3):
+        window.canvas_controller.refresh()
+    assert made == [1]
