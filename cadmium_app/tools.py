@@ -153,8 +153,9 @@ class CanvasController(QObject):
             return
         region = int(regions[0])
         self.selected = (frame, region)
-        self.refresh()
         current = self.session.current()  # None until the frame is read
+        # The edit's own refresh came first (fills_changed, frame_changed).
+        self._show_selected(current)
         if current is None or current.number != frame:
             return  # centred when it is (_on_analysed)
         if region < current.regions.count:
@@ -218,7 +219,7 @@ class CanvasController(QObject):
         canvas.set_badge(self.badge_text())
 
     def _overlays(self, frame: Frame | None, fills: FillMap | None) -> None:
-        canvas, number = self.canvas, self.session.frame
+        canvas = self.canvas
         if frame is None:
             for name in ("unpainted", "flagged", "closures", "selected"):
                 canvas.set_layer(name, None)
@@ -240,12 +241,22 @@ class CanvasController(QObject):
         canvas.set_closing_lines(
             self.closing.shown_lines() if shown else ClosingLines()
         )
+        self._show_selected(frame)
+
+    def _show_selected(self, frame: Frame | None) -> None:
+        """The selected region's outline on ``frame`` (the frame shown), and
+        nothing else: selecting needs no other layer made again (each is a
+        pass over the whole frame: at HD, a refresh is 50 ms or more)."""
         selected = None
-        if self.selected is not None and self.selected[0] == number:
+        if (
+            frame is not None
+            and self.selected is not None
+            and self.selected[0] == frame.number == self.session.frame
+        ):
             region = self.selected[1]
             if 0 <= region < frame.regions.count:
                 selected = render.selected_rgba(frame, region)
-        canvas.set_layer("selected", _image(selected))
+        self.canvas.set_layer("selected", _image(selected))
 
     def _onion(self) -> None:
         previous, following = self.session.neighbours(self.session.frame)
@@ -407,7 +418,7 @@ class CanvasController(QObject):
         frame, region = found
         self.selected = (frame, region) if region is not None else None
         if frame == self.session.frame:
-            self.refresh()
+            self._show_selected(self.session.current())
         else:
             self.session.set_frame(frame)
         # A frame read already is shown at once; one still to read is

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from app_helpers import (
     HEIGHT,
     WIDTH,
@@ -477,3 +478,28 @@ def test_next_problem_on_a_frame_read_already_brings_it_into_view(
     assert frame is not None and frame.number == 2
     x0, y0, x1, y1 = (int(v) for v in frame.regions.table.bbox[selected[1]])
     assert canvas.shows_any(x0, y0, x1, y1)
+
+
+def test_undoing_a_fill_makes_the_canvas_once(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Undo selects the region it changed: only its outline is drawn on
+    top of the refresh the undo made (the whole canvas was made twice: at
+    HD, 200-400 ms on the GUI thread for one Ctrl+Z)."""
+    from cadmium_app import render
+
+    open_and_wait(qtbot, window, shot_dir)
+    window.session.set_style(3)
+    click_image(qtbot, window, *points(1)["box"])
+    made: list[int] = []
+    real = render.color_rgba
+    monkeypatch.setattr(
+        render, "color_rgba", lambda *a, **k: made.append(1) or real(*a, **k)
+    )
+    window.session.undo_stack.undo()
+    assert made == [1]
+    frame = window.session.current()
+    assert frame is not None
+    box = frame.regions.region_at(*points(1)["box"])
+    assert window.canvas_controller.selected == (1, box)
+    assert window.canvas.layers.get("selected") is not None
