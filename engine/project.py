@@ -319,11 +319,10 @@ class Project:
     # though the file it writes may no longer name them. Style images come
     # only from opening a project.
     opened_images: frozenset[Path] = frozenset()
-    # Frames whose saved fills load_project found missing or damaged: they
-    # open unpainted (the application says so once, after opening; the
-    # command line refuses the project). With each, why: a line naming the
-    # file that is missing or damaged.
-    lost_frames: list[int] = field(default_factory=list)
+    # Frames whose saved fills load_project found missing or damaged, each
+    # with why (a line naming the file): they open unpainted (the
+    # application says so once, after opening; the command line refuses a
+    # project whose lost frame is a key).
     lost_reasons: Mapping[int, str] = field(default_factory=dict)
     # Frames a propagation under way will paint. Painting a frame that has
     # no propagated fills makes it a key, but a touch-up on one of these
@@ -497,6 +496,11 @@ class Project:
                     log.warning("frame %d: %s; its undo reads the image", frame, exc)
                     continue
                 edit.fitted[frame] = (before, after, regions.numbering)
+
+    @property
+    def lost_frames(self) -> list[int]:
+        """The frames of `lost_reasons`, in order."""
+        return sorted(self.lost_reasons)
 
     @property
     def painted_frames(self) -> list[int]:
@@ -1727,7 +1731,6 @@ def load_project(path: str | Path, *, history_limit: int = 200) -> Project:
         _layouts=layouts,
         _numberings=numberings,
         opened_images=frozenset(image.path for image in images.values()),
-        lost_frames=sorted(lost),
         lost_reasons=MappingProxyType(lost),
     )
 
