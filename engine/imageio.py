@@ -76,15 +76,21 @@ def read_image(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def check_plain_file(path: Path) -> None:
-    """Refuse what is neither a file nor a folder (a named pipe called like a
-    frame, a device): reading one waits for a writer, forever. What cannot
-    be looked at is left to reading it, which says why."""
+def pipe_or_device(path: Path) -> bool:
+    """Whether ``path`` is neither a file nor a folder (a named pipe called
+    like a frame or a project, a device): reading one waits for a writer,
+    forever. What cannot be looked at is left to reading it, which says
+    why."""
     try:
         mode = path.stat().st_mode
     except OSError:
-        return
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_plain_file(path: Path) -> None:
+    """Refuse a `pipe_or_device` as an image."""
+    if pipe_or_device(path):
         raise ImageError(f"{path}: not a file but a pipe or a device; not an image")
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import errno
 import json
-import stat
 from pathlib import Path
 from typing import Any
+
+from engine.imageio import pipe_or_device
 
 
 def parse_json(text: str | bytes) -> Any:
@@ -29,7 +30,6 @@ def read_json(path: Path, *, encoding: str = "utf-8") -> Any:
     ValueError when it is not JSON (bad text encoding and nesting too deep
     included); a named pipe or a device is refused with an OSError
     (reading one waits for a writer, forever)."""
-    mode = path.stat().st_mode
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder says so itself
+    if pipe_or_device(path):
         raise OSError(errno.EINVAL, "not a file but a pipe or a device", str(path))
     return parse_json(path.read_text(encoding=encoding))
