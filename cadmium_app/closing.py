@@ -31,7 +31,6 @@ from cadmium_app.session import EditCommand, Session
 from engine.carry import return_fills
 from engine.closing_lines import ClosingLines, closure_near, drawn_stroke
 from engine.closing_redraw import Placement
-from engine.errors import CadmiumError
 from engine.fills import FillMap
 from engine.matching import Frame
 from engine.regions import Numbering
@@ -169,11 +168,7 @@ class ClosingController(QObject):
         if lines is None or lines == project.closing(pending.frame):
             self._queue.popleft()  # nothing to change (undone meanwhile)
             if lines is None:  # what it named is gone: said, not dropped unseen
-                session.status.emit(
-                    f"{pending.label} on frame {pending.frame}: it is not there "
-                    "now (undone, or moved with the frame's redrawn drawing); "
-                    "click it where it is now"
-                )
+                session.status.emit(_gone(pending))
             self._next()
             return
         snap = project.snapshot()
@@ -182,7 +177,7 @@ class ClosingController(QObject):
         # painted then and not repainted since comes back exactly.
         left = project.left_closing(pending.frame, lines)
 
-        def work(_progress: Progress, _cancelled: Cancelled) -> _Result:
+        def work(_progress: Progress, _cancelled: Cancelled) -> _Result | None:
             # The frame as it is now (cached: it is on screen), and anew.
             # Its lines where they go first, when its drawing was redrawn
             # and they have not followed it yet: the change is made there.
@@ -192,10 +187,7 @@ class ClosingController(QObject):
             if found is not None and found.lines != now:
                 changed = pending.change(found.lines)
             if changed is None:
-                raise CadmiumError(
-                    f"frame {pending.frame} was just redrawn, and its closing "
-                    "lines moved with it: click the line where it is now"
-                )
+                return None  # what it named moved with the drawing
             analysed = engine.frame(pending.frame, changed)
             after = analysed.regions
             fills = snap.fills_for(pending.frame, before.regions)
@@ -235,7 +227,7 @@ class ClosingController(QObject):
         self.changed.emit()
 
     def _apply(
-        self, pending: _Pending, result: _Result, revision: int, engine: object
+        self, pending: _Pending, result: _Result | None, revision: int, engine: object
     ) -> None:
         session, project = self.session, self.session.project
         stale = project is None or engine is not session.engine
@@ -244,6 +236,9 @@ class ClosingController(QObject):
             # opened: its changes wait in the queue): worked out again.
             return
         self._queue.popleft()
+        if result is None:
+            session.status.emit(_gone(pending))
+            return
         edit = project.closing_edit(
             pending.frame,
             result.lines,
@@ -294,4 +289,13 @@ def _length(path: list[tuple[float, float]]) -> float:
     return sum(
         ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
         for (x0, y0), (x1, y1) in itertools.pairwise(path)
+    )
+
+
+def _gone(pending: _Pending) -> str:
+    """A change whose line or opening is not there by its turn: undone, or
+    moved with the frame's redrawn drawing while it waited."""
+    return (
+        f"{pending.label} on frame {pending.frame}: it is not there now (undone, "
+        "or moved with the frame's redrawn drawing); click it where it is now"
     )
