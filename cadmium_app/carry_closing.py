@@ -378,11 +378,7 @@ def _said(
                 f"Frame {frame}'s closing lines carried to {frames_text(ours)}{between}"
             )
         if theirs:
-            whose = (
-                f"key {asked.towards}'s"
-                if ours
-                else (f"Key {asked.towards}'s closing lines")
-            )
+            whose = f"key {asked.towards}'s" if ours else f"Key {asked.towards}'s lines"
             said.append(f"{whose} carried back to {frames_text(theirs)}")
         parts.append(
             ", ".join(said)

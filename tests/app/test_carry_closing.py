@@ -157,16 +157,21 @@ def test_lines_stop_at_the_next_key_and_go_back_to_the_key_before(
     )
 
 
+def ink_box_in_two(shot: Path, frame: int) -> None:
+    """The frame's box inked in two down its middle, on disk."""
+    path = shot / "line" / f"A_{frame:04d}.png"
+    line = cv2.imread(str(path))
+    x0, y0, _, y1 = box_rect(frame)
+    cv2.line(line, (x0 + 20, y0), (x0 + 20, y1), (0, 0, 0), 2)
+    cv2.imwrite(str(path), line)
+
+
 def test_a_line_that_would_part_nothing_stops_and_says_where(
     qtbot: QtBot, window: MainWindow, shot_dir: Path
 ) -> None:
     # Frame 4's box is inked in two down its middle: the line carried there
     # parts nothing more, and goes no further.
-    path = shot_dir / "line" / "A_0004.png"
-    line = cv2.imread(str(path))
-    x0, y0, _, y1 = box_rect(4)
-    cv2.line(line, (x0 + 20, y0), (x0 + 20, y1), (0, 0, 0), 2)
-    cv2.imwrite(str(path), line)
+    ink_box_in_two(shot_dir, 4)
     project = split_and_painted(qtbot, window, shot_dir)
     said = status_log(window)
     carry(qtbot, window)
@@ -186,11 +191,7 @@ def test_past_where_the_line_stops_the_next_keys_line_carried_back_goes_on(
     # nothing there and stops. Frames 3-5 take key 6's line, carried back
     # (on frame 3 it parts the right half).
     shot = make_shot(tmp_path / "keyed", frames=6, keys=(1, 6))
-    path = shot / "line" / "A_0003.png"
-    line = cv2.imread(str(path))
-    x0, y0, _, y1 = box_rect(3)
-    cv2.line(line, (x0 + 20, y0), (x0 + 20, y1), (0, 0, 0), 2)
-    cv2.imwrite(str(path), line)
+    ink_box_in_two(shot, 3)
     project = split_and_painted(qtbot, window, shot)
     part_key_six(qtbot, window)
     said = status_log(window)
