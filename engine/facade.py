@@ -35,7 +35,12 @@ from engine.matching import (
 from engine.outputs import StagedOutput, check_out_folder
 from engine.palette import Palette
 from engine.project import Project, Snapshot, load_project, unreadable_paint
-from engine.propagation import FrameResult, PropagationSettings, propagate
+from engine.propagation import (
+    AnimatorFills,
+    FrameResult,
+    PropagationSettings,
+    propagate,
+)
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 from engine.shot import FileVersion, Shot, open_shot, shot_gap, unnumbered_images
 
@@ -452,7 +457,7 @@ class ShotEngine:
         *,
         keys: Mapping[int, FillMap],
         n_styles: int,
-        painted: Mapping[int, FillMap] | None = None,
+        painted: AnimatorFills | None = None,
         targets: Sequence[int] | None = None,
         settings: PropagationSettings = PropagationSettings(),
         cancelled: Callable[[], bool] = lambda: False,
@@ -663,7 +668,7 @@ def render_shot(
     keys: Mapping[int, FillMap],
     palette: Palette,
     out: str | Path,
-    painted: Mapping[int, FillMap] | None = None,
+    painted: AnimatorFills | None = None,
     closing: Mapping[int, ClosingLines] | None = None,
     placements: Mapping[int, Placement] | None = None,
     settings: PropagationSettings = PropagationSettings(),
@@ -674,7 +679,8 @@ def render_shot(
     """Propagate from in-memory keys and write color/, composite/ and
     report.json into ``out`` (all or nothing, like `colorize_shot`).
 
-    ``painted`` holds animator fills to keep on any frame (keys included);
+    ``painted`` holds animator fills to keep on any frame (keys included;
+    see `propagate`);
     ``closing``, closing lines drawn by hand on frames (a project's), and
     ``placements`` the drawings they were placed on (they follow a frame
     redrawn since: `ShotEngine.followed`).
@@ -684,7 +690,6 @@ def render_shot(
     started = time.perf_counter() if started is None else started
     shot = engine.shot
     key_numbers = sorted(keys)
-    painted = {**keys, **(painted or {})}
     total = len(shot.frames)
     flagged = unpainted = 0
     with StagedOutput(shot, out) as staged:

@@ -251,25 +251,59 @@ class Snapshot:
 
     def propagation_inputs(
         self, regions_of: Callable[[int], Regions]
-    ) -> tuple[dict[int, FillMap], dict[int, FillMap]]:
-        """(keys, painted): key frame fills, and every frame's animator fills.
-        A frame whose saved paint cannot be read raises CadmiumError naming
-        the frame (and the file: its style image)."""
+    ) -> tuple[dict[int, FillMap], AnimatorPaint]:
+        """(keys, painted): key frame fills, and every frame's animator fills
+        (`propagate`'s ``painted``). Only keys, and frames known by a style
+        image alone, are analysed here (``regions_of``); a frame saved with
+        fills is fitted when propagation analyses it, and one whose fills
+        are all propagation's has nothing to keep. Paint that cannot be
+        read raises CadmiumError naming the frame (and the file: its style
+        image), here or when propagation reaches the frame."""
         keys: dict[int, FillMap] = {}
-        painted: dict[int, FillMap] = {}
+        read: dict[int, FillMap] = {}
+        later: set[int] = set()
         for frame in self.painted_frames:
-            regions = regions_of(frame)
-            try:
-                fills = self.fills_for(frame, regions)
-            except CadmiumError as exc:
-                raise CadmiumError(unreadable_paint(frame, str(exc))) from None
+            stored = self.fills.get(frame)
+            if frame not in self.keys and stored is not None:
+                if stored.by_animator.any():
+                    later.add(frame)
+                continue
+            fills = self._readable(frame, regions_of(frame))
             if fills is None:
                 continue
             if frame in self.keys and fills.painted.any():
                 keys[frame] = fills
             if fills.by_animator.any():
-                painted[frame] = fills
-        return keys, painted
+                read[frame] = fills
+        return keys, AnimatorPaint(self, read, frozenset(later))
+
+    def _readable(self, frame: int, regions: Regions) -> FillMap | None:
+        try:
+            return self.fills_for(frame, regions)
+        except CadmiumError as exc:
+            raise CadmiumError(unreadable_paint(frame, str(exc))) from None
+
+
+@dataclass(frozen=True)
+class AnimatorPaint:
+    """The animator's fills of a snapshot's frames, for `propagate`: those
+    read already, and those fitted to a frame's regions when asked."""
+
+    snapshot: Snapshot
+    read: Mapping[int, FillMap]
+    later: frozenset[int]
+
+    @property
+    def frames(self) -> frozenset[int]:
+        return frozenset(self.read) | self.later
+
+    def __call__(self, frame: int, regions: Regions) -> FillMap | None:
+        if frame in self.read:
+            return self.read[frame]
+        if frame not in self.later:
+            return None
+        fills = self.snapshot._readable(frame, regions)
+        return fills if fills is not None and fills.by_animator.any() else None
 
 
 @dataclass

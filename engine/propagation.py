@@ -51,6 +51,7 @@ from engine.errors import CadmiumError
 from engine.fills import ALTERNATIVES, ORIGIN_PROPAGATED, FillMap
 from engine.matching import Correspondence, Frame, Matcher, Vote, vote
 from engine.palette import UNPAINTED
+from engine.regions import Regions
 
 # Most region pairs (key regions x the largest target's regions x targets:
 # the pass pads every target to the largest) matched in one call when a
@@ -214,6 +215,32 @@ def _filled_shares(
     return filled
 
 
+# Animator fills to keep: frame -> fills, or (number, regions) -> fills.
+AnimatorFills = Mapping[int, FillMap] | Callable[[int, Regions], FillMap | None]
+
+
+def _own_fills(
+    keys: Mapping[int, FillMap], painted: AnimatorFills | None
+) -> Callable[[Frame], FillMap | None]:
+    """A frame's animator fills, asked of ``painted`` once per frame; a
+    key's own fills are the animator's, whether or not ``painted`` says so."""
+    known: dict[int, FillMap | None] = {}
+
+    def own(frame: Frame) -> FillMap | None:
+        number = frame.number
+        if number not in known:
+            if painted is None:
+                found = None
+            elif isinstance(painted, Mapping):
+                found = painted.get(number)
+            else:
+                found = painted(number, frame.regions)
+            known[number] = found if found is not None else keys.get(number)
+        return known[number]
+
+    return own
+
+
 def propagate(
     *,
     frames: Sequence[int],
@@ -221,7 +248,7 @@ def propagate(
     analyse: Callable[[int], Frame],
     matcher: Matcher,
     n_styles: int,
-    painted: Mapping[int, FillMap] | None = None,
+    painted: AnimatorFills | None = None,
     targets: Sequence[int] | None = None,
     settings: PropagationSettings = PropagationSettings(),
     cancelled: Callable[[], bool] = lambda: False,
@@ -233,7 +260,10 @@ def propagate(
     frames:  every frame number of the shot (chaining walks through them).
     keys:    key frame -> its fills (the colours propagation starts from).
     analyse: frame number -> analysed Frame; called once per frame per pass.
-    painted: frame -> animator fills kept as they are (keys included).
+    painted: animator fills kept as they are (keys included): frame ->
+             fills, or a function of a frame's number and regions, asked
+             once per frame when it is analysed (fills fitted to a frame's
+             regions then need no analysis of their own).
     targets: the frames to paint (default: all); the pass still walks from
              the key before the first target so chaining has its history.
     batch_frames: when above 1 and the matcher can ``prepare`` frames (the
@@ -248,8 +278,7 @@ def propagate(
              it yields nothing, and the frame after it is not chained from
              it. Without it the error ends the pass.
     """
-    # A key's own fills are the animator's, whether or not the caller says so.
-    painted = {**keys, **(painted or {})}
+    own_fills = _own_fills(keys, painted)
     key_numbers = sorted(keys)
     if not key_numbers:
         raise ValueError("propagation needs at least one key")
@@ -270,11 +299,11 @@ def propagate(
     held: dict[int, Frame] = {}  # the keys in use (before, after, current)
     previous: tuple[Frame, FillMap] | None = None
 
-    def needs_votes(number: int) -> bool:
-        own = painted.get(number)
+    def needs_votes(frame: Frame) -> bool:
+        own = own_fills(frame)
         if own is not None and bool(own.by_animator.all()):
             return False
-        return number in wanted or number not in keys
+        return frame.number in wanted or frame.number not in keys
 
     def key_match(key: int, frame: Frame) -> Correspondence:
         """The key's match for the frame; with a batch read ahead, the
@@ -291,7 +320,7 @@ def propagate(
         for n in sorted(ahead):
             if n <= frame.number or neighbouring_keys(n, key_numbers) != span:
                 continue
-            if not needs_votes(n):
+            if not needs_votes(ahead[n]):
                 continue
             most = max(most, ahead[n].regions.count)
             if held[key].regions.count * most * (len(group) + 1) > BATCH_PAIRS:
@@ -344,8 +373,8 @@ def propagate(
         held = {k: v for k, v in held.items() if k in (before, after, number)}
         analysed = time.perf_counter()
 
-        own = painted.get(number)
-        if not needs_votes(number):
+        own = own_fills(frame)
+        if not needs_votes(frame):
             result_fills = own if own is not None else keys[number]
             used: tuple[int, ...] = ()
         else:

@@ -303,6 +303,27 @@ def test_colorize_shot_segments_each_painted_frame_once(
     window.close()
 
 
+def test_propagating_again_segments_each_frame_once(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second Propagate (after a review, with touch-ups) on a shot longer
+    than the frame cache: every frame painted by the first run was read
+    and segmented to learn whether it held the animator's paint, under a
+    bar saying only "busy", then again when propagation reached it."""
+    window = make_window(qtbot, tmp_path, frame_cache=2)
+    open_and_wait(qtbot, window, make_shot(tmp_path / "long", frames=10))
+    wait_job(qtbot, window.propagation.propagate_all())
+    project = window.session.project
+    assert project is not None and project.fills(6) is not None
+    loads = count_loads(monkeypatch)
+    job = window.propagation.propagate_all()
+    wait_job(qtbot, job)
+    assert job is not None and job.outcome == "ok"
+    assert set(range(3, 10)) <= set(loads)
+    assert max(loads.values()) == 1, loads
+    window.close()
+
+
 def test_a_frame_redrawn_on_disk_while_open_is_read_again_and_undo_follows_it(
     qtbot: QtBot,
     window: MainWindow,

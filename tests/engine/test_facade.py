@@ -6,6 +6,8 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import cv2
+import numpy as np
 import pytest
 from probes import count_loads
 
@@ -131,3 +133,53 @@ def test_a_frame_redrawn_on_disk_is_read_again_and_only_then(
     assert redrawn.regions.count > first.regions.count  # the new line splits
     assert engine.frame(2) is redrawn
     assert counts == Counter({2: 2})
+
+
+def test_colorizing_a_reviewed_project_segments_every_frame_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project propagated once, with touch-ups on some frames (as after a
+    review): its frames were each segmented twice, once to learn whether
+    they held the animator's paint and again when propagation reached them."""
+    from test_cli import make_shot
+
+    import engine.facade as facade
+    from engine.palette import default_palette
+    from engine.project import FillMode, Project, save_project
+    from engine.shot import open_shot
+
+    shot = open_shot(make_shot(tmp_path / "shot", frames=12, keys=()))
+    engine = facade.ShotEngine(shot=shot, matcher="assignment")
+    project = Project(shot=shot, palette=default_palette(), gap=engine.gap)
+
+    def paint(frame: int, regions: range | list[int], style: int) -> None:
+        count = engine.frame(frame).regions.count
+        edit = project.fill_edit(frame, count, regions, style, FillMode.PAINT)
+        assert edit is not None
+        project.commit(edit)
+
+    for key in (1, 12):
+        paint(key, range(engine.frame(key).regions.count), 2)
+    keys, painted = project.snapshot().propagation_inputs(
+        lambda n: engine.frame(n).regions
+    )
+    run = engine.propagate(keys=keys, n_styles=len(project.palette), painted=painted)
+    edit = project.propagation_edit({r.number: r.fills for r in run}, "Propagate")
+    assert edit is not None
+    project.commit(edit)
+    for frame in (4, 7):
+        paint(frame, [0], 5)  # a touch-up: stays the animator's
+    path = tmp_path / "scene.cadmium"
+    save_project(project.snapshot(), path, regions_of=lambda n: engine.frame(n).regions)
+
+    counts = count_loads(monkeypatch)
+    summary = facade.colorize_project(
+        project_path=path, out=tmp_path / "out", matcher="assignment"
+    )
+    assert summary.frames == 12
+    assert counts == Counter(dict.fromkeys(range(1, 13), 1)), counts
+    for frame in (4, 7):  # the touch-ups are kept
+        labels = engine.frame(frame).regions.labels
+        y, x = np.argwhere(labels == 1)[0]  # region 0
+        written = cv2.imread(str(tmp_path / "out/color" / f"sc01_{frame:04d}.png"))
+        assert tuple(written[y, x][::-1]) == project.palette[5].color[:3]
