@@ -6,7 +6,9 @@ autosave off unless a test turns it on, and a private autosave folder.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from cadmium_app.window import MainWindow
 # Before the QApplication exists (pytest-qt makes it on first use).
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 _HOME = tempfile.mkdtemp(prefix="cadmium-test-home-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)  # one per test run
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 os.environ.pop("CADMIUM_SETTINGS", None)
