@@ -11,6 +11,8 @@ went to, or every one on the frame).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 
 import numpy as np
@@ -64,6 +66,8 @@ class CanvasController(QObject):
         self._other_turn: tuple[tuple[int, int], int] | None = None
         self._stroke = 0
         self._stroke_regions: set[int] = set()
+        # Inside `_refreshed_once`: whether a refresh was asked for.
+        self._held: bool | None = None
         self.closing = ClosingController(session, canvas)
         self.closing.changed.connect(self.refresh)
 
@@ -176,6 +180,26 @@ class CanvasController(QObject):
             self.refresh()
 
     def refresh(self) -> None:
+        if self._held is not None:
+            self._held = True
+            return
+        self._refresh()
+
+    @contextmanager
+    def _refreshed_once(self) -> Iterator[None]:
+        """The canvas made once, at the end, for every refresh asked for
+        inside: A or Return on a frame's last problem changes the frame
+        (a refresh) and goes to the next problem's frame (another one; at
+        HD, each is 50 ms or more of the GUI thread)."""
+        self._held = False
+        try:
+            yield
+        finally:
+            asked, self._held = self._held, None
+            if asked:
+                self._refresh()
+
+    def _refresh(self) -> None:
         session, canvas = self.session, self.canvas
         project = session.project
         if project is None:
@@ -456,8 +480,9 @@ class CanvasController(QObject):
                 else f"Region {region} is not flagged: nothing to accept"
             )
             return
-        if self.session.push(edit):
-            self.next_problem()
+        with self._refreshed_once():
+            if self.session.push(edit):
+                self.next_problem()
 
     def paint_selected(self) -> None:
         """Paint (Return): the region Next problem went to takes the current
@@ -480,8 +505,9 @@ class CanvasController(QObject):
             stroke=self.session.new_stroke(),
         )
         # None: it is that style already, the animator's own; on all the same.
-        if edit is None or self.session.push(edit):
-            self.next_problem()
+        with self._refreshed_once():
+            if edit is None or self.session.push(edit):
+                self.next_problem()
 
     def other_style(self) -> None:
         """Other likely style (S): the current style becomes another one

@@ -503,3 +503,36 @@ def test_undoing_a_fill_makes_the_canvas_once(
     box = frame.regions.region_at(*points(1)["box"])
     assert window.canvas_controller.selected == (1, box)
     assert window.canvas.layers.get("selected") is not None
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_A, Qt.Key.Key_Return])
+def test_a_frames_last_problem_done_makes_the_canvas_once(
+    qtbot: QtBot,
+    window: MainWindow,
+    shot_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    key: Qt.Key,
+) -> None:
+    """A or Return on frame 3's one flag goes on to frame 4: only frame 4
+    is drawn (frame 3 was drawn first with its change, then left at once:
+    at HD, a refresh is 50 ms or more of the GUI thread)."""
+    from cadmium_app import render
+
+    (ring,) = propagated_frame_3(qtbot, window, shot_dir, flagged=("ring",))
+    session = window.session
+    go_to(qtbot, window, 4)  # read ahead, as a review finds it
+    go_to(qtbot, window, 3)
+    press(qtbot, window, Qt.Key.Key_N)
+    assert window.canvas_controller.selected == (3, ring)
+    made: list[int] = []
+    real = render.color_rgba
+    monkeypatch.setattr(
+        render,
+        "color_rgba",
+        lambda frame, *a, **k: made.append(frame.number) or real(frame, *a, **k),
+    )
+    kept = 2 if key == Qt.Key.Key_A else session.style
+    press(qtbot, window, key)
+    assert session.frame == 4 and made == [4]
+    go_to(qtbot, window, 3)
+    assert pixel(window, *points(3)["ring"]) == style_rgb(window, kept)
