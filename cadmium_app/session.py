@@ -222,6 +222,7 @@ class Session(QObject):
         self.undo_stack.clear()
         self.project, self.engine = project, engine
         self.frames.set_engine(engine)
+        engine.make_matcher_ahead()
         self.watcher.watch(project.shot)
         self.frames.queue_label_thumbs(project.painted_frames)
         self.saved_revision = project.revision if saved else -1
@@ -245,6 +246,7 @@ class Session(QObject):
         are computed in the background."""
         self.engine = engine
         self.frames.set_engine(engine)
+        engine.make_matcher_ahead()
         self.frames.add_label_thumbs(dict(label_thumbs or {}))
         self._want_frames()
         if self.project is not None:

@@ -174,6 +174,9 @@ class ShotEngine:
         self._matcher_kind = matcher
         self._device = device
         self._matcher: Matcher | None = None
+        # Its own lock: making the learned matcher imports torch and reads
+        # the weights (seconds), and frames are read meanwhile.
+        self._matcher_lock = threading.Lock()
         # Analysed frames by number and the closing lines drawn by hand they
         # were segmented with (a project's, which the engine does not keep:
         # its callers name them), with the version of the line file they
@@ -197,12 +200,28 @@ class ShotEngine:
 
     @property
     def matcher(self) -> Matcher:
-        with self._lock:
+        with self._matcher_lock:
             if self._matcher is None:
                 self._matcher = make_matcher(
                     kind=self._matcher_kind, device=self._device
                 )
             return self._matcher
+
+    def make_matcher_ahead(self) -> threading.Thread:
+        """Make the matcher on a thread of its own, so that the first
+        propagation starts at once (the learned one imports torch and reads
+        its weights: about 3 s on two cores). Where that fails, the first
+        use of `matcher` tries again and says why."""
+
+        def make() -> None:
+            try:
+                self.matcher  # noqa: B018 (made and kept)
+            except Exception as exc:  # said by the first use, which tries again
+                log.debug("matcher not made ahead: %r", exc)
+
+        thread = threading.Thread(target=make, name="cadmium-matcher", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def size(self) -> tuple[int, int]:

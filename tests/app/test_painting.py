@@ -303,6 +303,33 @@ def test_colorize_shot_segments_each_painted_frame_once(
     window.close()
 
 
+def test_the_matcher_is_made_while_the_shot_opens(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learned matcher takes seconds to make (torch, its weights): it
+    is made as the shot opens, off the GUI thread, not when Propagate is
+    first pressed (the bar said "busy" for those seconds)."""
+    import threading
+
+    import engine.facade as facade
+
+    made: list[str] = []
+    real = facade.make_matcher
+
+    def recording(**kwargs: object) -> object:
+        made.append(threading.current_thread().name)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(facade, "make_matcher", recording)
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, make_shot(tmp_path / "shot"))
+    qtbot.waitUntil(lambda: bool(made), timeout=10000)
+    assert made == ["cadmium-matcher"]
+    wait_job(qtbot, window.propagation.propagate_all())
+    assert made == ["cadmium-matcher"]  # made once
+    window.close()
+
+
 def test_propagating_again_segments_each_frame_once(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

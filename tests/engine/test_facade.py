@@ -183,3 +183,57 @@ def test_colorizing_a_reviewed_project_segments_every_frame_once(
         y, x = np.argwhere(labels == 1)[0]  # region 0
         written = cv2.imread(str(tmp_path / "out/color" / f"sc01_{frame:04d}.png"))
         assert tuple(written[y, x][::-1]) == project.palette[5].color[:3]
+
+
+def test_frames_are_read_while_the_matcher_is_made_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Making the learned matcher takes seconds (torch, its weights); the
+    application makes it ahead when a shot opens. Frames asked for
+    meanwhile are read at once: they waited for it, showing "Finding
+    regions…" until it was made."""
+    import threading
+
+    from test_cli import make_shot
+
+    import engine.facade as facade
+    from engine.shot import open_shot
+
+    made = threading.Event()
+    release = threading.Event()
+
+    def slow_matcher(**_: object) -> AssignmentMatcher:
+        made.set()
+        release.wait(timeout=30)
+        return AssignmentMatcher()
+
+    monkeypatch.setattr(facade, "make_matcher", slow_matcher)
+    engine = facade.ShotEngine(shot=open_shot(make_shot(tmp_path / "shot")))
+    thread = engine.make_matcher_ahead()
+    assert made.wait(timeout=10)
+    reader = threading.Thread(target=engine.frame, args=(1,))
+    reader.start()
+    reader.join(timeout=10)
+    read_meanwhile = not reader.is_alive()
+    release.set()
+    thread.join(timeout=10)
+    assert read_meanwhile
+    assert isinstance(engine.matcher, AssignmentMatcher)
+
+
+def test_a_matcher_that_cannot_be_made_ahead_says_why_when_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_cli import make_shot
+
+    import engine.facade as facade
+    from engine.shot import open_shot
+
+    def broken(**_: object) -> AssignmentMatcher:
+        raise CadmiumError("learned matcher unavailable: no weights")
+
+    monkeypatch.setattr(facade, "make_matcher", broken)
+    engine = facade.ShotEngine(shot=open_shot(make_shot(tmp_path / "shot")))
+    engine.make_matcher_ahead().join(timeout=10)
+    with pytest.raises(CadmiumError, match="no weights"):
+        engine.matcher  # noqa: B018
