@@ -206,6 +206,15 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit(f"sources={cfg.sources!r}: {exc}") from None
 
 
+# What a value of each TrainConfig field type must be, and its name in errors.
+KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "str": (str, "a string"),
+    "bool": (bool, "true or false"),
+    "int": (int, "a whole number"),
+    "float": ((int, float), "a number"),
+}
+
+
 def load_config(argv: list[str]) -> TrainConfig:
     """Defaults, then an optional JSON file, then --key=value flags."""
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -214,18 +223,23 @@ def load_config(argv: list[str]) -> TrainConfig:
     def put(key: str, value: Any, origin: str) -> None:
         if key not in fields:
             raise SystemExit(f"{origin}: unknown config key {key!r}")
-        kind = fields[key].type
+        kind = str(fields[key].type)
+        types, wanted = KINDS[kind]
         if isinstance(value, str) and kind != "str":
             if kind == "bool":
                 if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise SystemExit(f"{origin}: {key} takes true or false")
+                    raise SystemExit(f"{origin}: {key} takes {wanted}")
                 value = value.lower() in ("1", "true", "yes")
             else:
                 try:
                     value = {"int": int, "float": float}[kind](value)
                 except ValueError:
-                    wanted = "a whole number" if kind == "int" else "a number"
                     raise SystemExit(f"{origin}: {key} takes {wanted}") from None
+        # A JSON file's values come typed: a list or a number where a string
+        # belongs would crash the run later (true, an int to Python, would
+        # count as 1).
+        if isinstance(value, bool) != (kind == "bool") or not isinstance(value, types):
+            raise SystemExit(f"{origin}: {key} takes {wanted}, not {value!r}")
         values[key] = value
 
     for arg in argv:

@@ -66,6 +66,33 @@ def test_bad_values_are_refused_in_one_line_before_training(
     assert words in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ({"sizes": 256}, "sizes takes a string, not 256"),
+        ({"sources": ["procedural"]}, "sources takes a string, not ['procedural']"),
+        ({"out_dir": None}, "out_dir takes a string, not None"),
+        ({"seed": 1.5}, "seed takes a whole number, not 1.5"),
+        ({"max_steps": True}, "max_steps takes a whole number, not True"),
+        ({"lr": [0.001]}, "lr takes a number, not [0.001]"),
+        ({"resume": 1}, "resume takes true or false, not 1"),
+    ],
+)
+def test_config_values_of_the_wrong_json_type_are_one_line(
+    tmp_path: Path, document: dict, words: str
+) -> None:
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(SystemExit) as stop:
+        load_config([str(path)])
+    message = str(stop.value)
+    assert message == f"{path}: {words}"
+    # Numbers written as strings, and whole numbers for a float, still read.
+    path.write_text(json.dumps({"max_steps": "20", "lr": 1, "resume": "yes"}))
+    cfg = load_config([str(path)])
+    assert (cfg.max_steps, cfg.lr, cfg.resume) == (20, 1, True)
+
+
 def test_learning_rate_warms_up_then_decays_to_min() -> None:
     cfg = TrainConfig(lr=1e-3, min_lr=1e-5, warmup_steps=10, max_steps=100)
     assert lr_at(0, cfg) == pytest.approx(1e-4)
