@@ -144,6 +144,37 @@ RESUMABLE_CHANGES = frozenset(
 )
 
 
+def network_conf(cfg: TrainConfig) -> dict[str, Any]:
+    """The engine.learned.MatchingModel configuration of a new run."""
+    return {
+        "encoder": {"backbone": {"dim": cfg.dim}},
+        "matcher": {
+            "layers": cfg.layers,
+            "heads": cfg.heads,
+            "style_codes": cfg.style_codes,
+            "rounds": cfg.rounds,
+        },
+        "work_side": cfg.work_side,
+    }
+
+
+def check_network(cfg: TrainConfig) -> None:
+    """Refuse a network that cannot be built, before any shot is made."""
+    from engine.learned import MatchingModel
+    from engine.model.matcher import GraphMatcher
+
+    rates = len(GraphMatcher.default_conf["locality"])
+    if cfg.heads != rates:
+        raise SystemExit(
+            f"heads={cfg.heads}: use {rates}, one per locality rate of the "
+            "matcher's cross-attention (engine.model.matcher)"
+        )
+    try:
+        MatchingModel(network_conf(cfg))
+    except ValueError as exc:
+        raise SystemExit(f"the network cannot be built: {exc}") from None
+
+
 def check_config(cfg: TrainConfig) -> None:
     """Refuse values that would crash the run later (after training time
     is spent) or train the wrong way without a word."""
@@ -198,6 +229,7 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit("export_only=true: name the file with --export=FILE")
     for size in (*cfg.sizes.split(","), cfg.eval_size):
         parse_size(size)
+    check_network(cfg)
     from training.pairs import available_sources
 
     try:
@@ -571,18 +603,7 @@ def train(argv: list[str]) -> int:
         # The network the run began with (a config may have gained keys).
         model = rebuild_model(json.loads(ckpt["model_conf"])).to(device)
     else:
-        model = MatchingModel(
-            {
-                "encoder": {"backbone": {"dim": cfg.dim}},
-                "matcher": {
-                    "layers": cfg.layers,
-                    "heads": cfg.heads,
-                    "style_codes": cfg.style_codes,
-                    "rounds": cfg.rounds,
-                },
-                "work_side": cfg.work_side,
-            }
-        ).to(device)
+        model = MatchingModel(network_conf(cfg)).to(device)
     # The width of the keys' style codes is the network's, not the config's.
     style_width = int(model.matcher.conf["style_codes"])
     optimizer = torch.optim.AdamW(

@@ -55,6 +55,8 @@ def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
         ("--rounds=0", "rounds=0: use a whole number of at least 1"),
         ("--rounds=2 --style_codes=0", "rounds=2: needs the key's fills"),
         ("no-such-config.json", "no-such-config.json: cannot read"),
+        ("--heads=2", "heads=2: use 4, one per locality rate"),
+        ("--dim=30", "dim 30 is not a multiple of heads 4"),
     ],
 )
 def test_bad_values_are_refused_in_one_line_before_training(
