@@ -531,8 +531,13 @@ def train(argv: list[str]) -> int:
     )
     scaler = torch.amp.GradScaler(enabled=use_amp and amp_dtype == torch.float16)
     if master:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log_to_file(out_dir / "train.log")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log_to_file(out_dir / "train.log")
+        except OSError as exc:
+            raise SystemExit(
+                f"out_dir {out_dir}: cannot write ({exc.strerror or exc})"
+            ) from None
         log.info("config: %s", json.dumps(asdict(cfg), sort_keys=True))
         if cfg.warmup_steps >= cfg.max_steps:
             log.warning(

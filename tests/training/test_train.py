@@ -95,6 +95,18 @@ def test_config_values_of_the_wrong_json_type_are_one_line(
     assert (cfg.max_steps, cfg.lr, cfg.resume) == (20, 1, True)
 
 
+@pytest.mark.parametrize("where", ["a-file", "a-file/run"])
+def test_an_out_dir_that_cannot_be_made_is_one_line(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    out_dir = tmp_path / where
+    with pytest.raises(SystemExit) as stop:
+        main([f"--out_dir={out_dir}", "--sources=procedural", "--device=cpu"])
+    message = str(stop.value)
+    assert message.startswith(f"out_dir {out_dir}: cannot write (")
+    assert "\n" not in message
+    assert (tmp_path / "a-file").read_text() == "not a folder"
+
+
 def test_learning_rate_warms_up_then_decays_to_min() -> None:
     cfg = TrainConfig(lr=1e-3, min_lr=1e-5, warmup_steps=10, max_steps=100)
     assert lr_at(0, cfg) == pytest.approx(1e-4)
