@@ -126,11 +126,13 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 # Keys whose values may change when a run is resumed: how long it goes on,
-# where it exports, and the machine it runs on. Any other change would make
-# the resumed run another run (data, network, schedule, validation set).
+# where it exports, where its folder is now (moved, or named from another
+# working directory), and the machine it runs on. Any other change would
+# make the resumed run another run (data, network, schedule, validation set).
 RESUMABLE_CHANGES = frozenset(
     {
         "resume",
+        "out_dir",
         "max_steps",
         "max_minutes",
         "export",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +26,14 @@ from training.pairs import (
     sample_pairs,
     segment_frame,
 )
-from training.train import TrainConfig, load_config, lr_at, main, match_loss
+from training.train import (
+    TrainConfig,
+    load_config,
+    lr_at,
+    main,
+    match_loss,
+    run_to_resume,
+)
 
 
 def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
@@ -282,6 +290,21 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=began_before):
         main([f"--out_dir={out}", *TINY_RUN, "--resume=true"])
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
+
+
+def test_a_run_resumes_from_its_folder_moved_or_named_another_way(
+    tmp_path: Path,
+) -> None:
+    began = load_config(["--out_dir=runs/tiny", *TINY_RUN])
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    record = {"config": json.dumps(dataclasses.asdict(began)), "step": 3}
+    torch.save(record, moved / "ckpt.pt")
+    flags = [f"--out_dir={moved}", *TINY_RUN, "--resume=true"]
+    ckpt = run_to_resume(load_config([*flags, "--max_steps=5"]), moved)
+    assert ckpt is not None and ckpt["step"] == 3
+    with pytest.raises(SystemExit, match=r"differs from the run's in gap 8 -> 4"):
+        run_to_resume(load_config([*flags, "--gap=4"]), moved)
 
 
 @pytest.mark.parametrize(
