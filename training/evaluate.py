@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import CadmiumError
 from engine.facade import DEVICES, resolve_device
 from engine.fills import FillMap, color_layer, fills_from_color
 from engine.gaps import DEFAULT_GAP
@@ -439,7 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     names = choices(parser, "--matchers", args.matchers, MATCHERS)
     if args.weights and not {"learned", "learned-app"} & set(names):
         parser.error("--weights: no learned matcher in --matchers to load them into")
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except CadmiumError as exc:  # cuda asked for on a machine without one
+        parser.error(f"--device: {exc}")
     learned: Matcher | None = None
     matchers: dict[str, tuple[Matcher, PropagationSettings]] = {}
     for name in names:
