@@ -91,6 +91,16 @@ def test_command_lines_are_deterministic(tmp_path: Path, capsys) -> None:
     assert "2 shots" in capsys.readouterr().out
 
 
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "shots"
+    with pytest.raises(SystemExit) as stop:
+        generate_main([str(out), "--shots", "1", "--frames", "2", "--size", "64x64"])
+    message = str(stop.value)
+    assert message.startswith(f"{out / 'procedural_0_000000'}") and "\n" not in message
+    assert message.endswith(": cannot write (Not a directory)")
+
+
 def test_a_source_without_its_art_is_left_out_with_a_reason(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -83,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
             sources=sources,
             art=args.art,
         )
-        write_shot(shot, args.out / shot.name)
+        try:
+            write_shot(shot, args.out / shot.name)
+        except OSError as exc:
+            where = exc.filename or args.out / shot.name
+            raise SystemExit(f"{where}: cannot write ({exc.strerror or exc})") from None
         counts[shot.source] = counts.get(shot.source, 0) + 1
         frames += len(shot)
     minutes = (time.perf_counter() - began) / 60
