@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from probes import usage_error
 
 from engine.imageio import read_image
 from engine.shot import open_shot
@@ -99,6 +100,22 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> 
     message = str(stop.value)
     assert message.startswith(f"{out / 'procedural_0_000000'}") and "\n" not in message
     assert message.endswith(": cannot write (Not a directory)")
+
+
+def test_a_contact_sheet_refused_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert generate_main([str(tmp_path), "--shots", "1", "--frames", "2"]) == 0
+    shot = str(next(tmp_path.iterdir()))
+    for bad in (["--frames", "0"], ["--thumb", "-1"]):
+        error = usage_error(sheet_main, [shot, "--out", "s.png", *bad], capsys)
+        assert "less than 1" in error
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "sheet.png"
+    assert sheet_main([shot, "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+    assert "cannot write (" in error
 
 
 def test_a_source_without_its_art_is_left_out_with_a_reason(

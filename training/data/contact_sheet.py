@@ -82,6 +82,17 @@ def build_sheet(shot_dir: Path, frames: int = 8, thumb: int = 256) -> np.ndarray
     return np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
 
 
+def positive(text: str) -> int:
+    """A whole number of 1 or more (argparse's error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.data.contact_sheet",
@@ -89,14 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("shot", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--thumb", type=int, default=256, help="tile size in px")
+    parser.add_argument("--frames", type=positive, default=8)
+    parser.add_argument("--thumb", type=positive, default=256, help="tile size in px")
     args = parser.parse_args(argv)
     try:
         sheet = build_sheet(args.shot, args.frames, args.thumb)
         write_png(args.out, sheet)
     except CadmiumError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = exc.filename or args.out
+        print(f"error: {where}: cannot write ({exc.strerror or exc})", file=sys.stderr)
         return 1
     print(args.out)
     return 0
