@@ -664,6 +664,14 @@ def train(argv: list[str]) -> int:
         # Time already trained: max_minutes and the schedule count the run's
         # whole time, across resumes.
         minutes_before = float(ckpt.get("minutes", 0.0))
+        if master and (step >= cfg.max_steps or 0 < cfg.max_minutes < minutes_before):
+            log.info(
+                "the run ended at step %d (max_steps %d, max_minutes %g): "
+                "nothing to train; raise them to go on",
+                step,
+                cfg.max_steps,
+                cfg.max_minutes,
+            )
     raw_model = model
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(

@@ -251,18 +251,13 @@ TINY_RUN = [
 ]
 
 
-def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+def test_smoke_run_writes_a_loadable_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "run"
     export = tmp_path / "exported.safetensors"
-    code = main(
-        [
-            f"--out_dir={out}",
-            *TINY_RUN,
-            "--eval_every=2",
-            "--color_loss=0.5",
-            f"--export={export}",
-        ]
-    )
+    began = ["--eval_every=2", "--color_loss=0.5"]
+    code = main([f"--out_dir={out}", *TINY_RUN, *began, f"--export={export}"])
     assert code == 0
     meta = read_metadata(export.read_bytes())
     assert json.loads(meta["step"]) in (2, 3)  # the best evaluation
@@ -280,6 +275,12 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
         main([f"--out_dir={out}", *TINY_RUN])
     with pytest.raises(SystemExit, match=r"differs from the run's in gap 8 -> 4"):
         main([f"--out_dir={out}", *TINY_RUN, "--gap=4", "--resume=true"])
+    # Resuming a run that has ended says so (it said nothing and did nothing).
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="train"):
+        assert main([f"--out_dir={out}", *TINY_RUN, *began, "--resume=true"]) == 0
+    assert "the run ended at step 3 (max_steps 3, max_minutes 0)" in caplog.text
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
     # A run from before the art split drew all the art: resuming it on the
     # training share alone would be another run.
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
