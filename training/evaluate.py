@@ -6,9 +6,12 @@
 
 Shots come from the data generator with ``--seed`` (default 777; training
 uses seed 1 and its periodic validation 900001), ``--shots`` per source.
-Every frame is segmented by the engine with the application's gap, keys are
-painted from the ground-truth colours, and the other frames are painted by
-`engine.propagation.propagate`, as the application does. Protocols:
+Every frame is segmented by the engine with gaps closed up to ``--gap`` px
+(default 8, the application's on frames up to 1280 px on their long side;
+on larger ones the application closes more, 12 px at HD and 24 at 4K:
+engine.gaps.default_gap), keys are painted from the ground-truth colours,
+and the other frames are painted by `engine.propagation.propagate`, as the
+application does. Protocols:
 
     prev   key = the previous frame (each frame on its own)
     long   key = the first frame; every later frame matched to it directly
