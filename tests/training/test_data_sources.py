@@ -16,6 +16,7 @@ from training.data.contact_sheet import main as sheet_main
 from training.data.dataset import ShotStream
 from training.data.generate import generate_shot, parse_sources
 from training.data.realism import clean_style
+from training.data.stats import main as stats_main
 
 SIZE = (256, 192)
 
@@ -116,6 +117,20 @@ def test_a_contact_sheet_refused_is_one_line(
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1
     assert "cannot write (" in error
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--frames", "0"], "argument --frames: 0 is less than 1"),
+        (["--shots", "0"], "argument --shots: 0 is less than 1"),
+        (["--sources", "procedural,video"], "--sources: unknown source 'video'"),
+    ],
+)
+def test_stats_refuse_bad_arguments_in_one_line(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert words in usage_error(stats_main, ["--size", "64x64", *argv], capsys)
 
 
 def test_a_source_without_its_art_is_left_out_with_a_reason(

@@ -32,6 +32,17 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def positive(text: str) -> int:
+    """A whole number of 1 or more (argparse's error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.data",

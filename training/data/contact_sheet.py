@@ -19,6 +19,7 @@ import numpy as np
 from engine.errors import CadmiumError
 from engine.imageio import read_image, to_rgba8, write_png
 from engine.shot import open_shot
+from training.data.__main__ import positive
 
 
 def label_colors(labels: np.ndarray) -> np.ndarray:
@@ -80,17 +81,6 @@ def build_sheet(shot_dir: Path, frames: int = 8, thumb: int = 256) -> np.ndarray
                 )
             )
     return np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
-
-
-def positive(text: str) -> int:
-    """A whole number of 1 or more (argparse's error otherwise)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
