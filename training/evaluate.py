@@ -65,7 +65,7 @@ from engine.matching import (
 from engine.palette import UNPAINTED, Palette
 from engine.propagation import PropagationSettings, propagate
 from engine.regions import segment_image
-from training.data.__main__ import parse_size
+from training.data.__main__ import at_least, parse_size, positive
 from training.data.art import ART_POOLS, art_seen
 from training.metrics import METRICS, frame_scores, mean_scores
 from training.pairs import available_sources
@@ -320,7 +320,9 @@ def add_shot_arguments(
     parser: argparse.ArgumentParser, *, seed: int, shots: int, frames: int
 ) -> None:
     """The arguments that choose the generated shots a tool scores."""
-    parser.add_argument("--seed", type=int, default=seed, help="never a train seed")
+    parser.add_argument(
+        "--seed", type=at_least(0), default=seed, help="never a train seed"
+    )
     parser.add_argument(
         "--shots", type=positive, default=shots, help="shots per source"
     )
@@ -334,23 +336,6 @@ def add_shot_arguments(
         help="art files the Lottie and clip-art shots draw: all, or the share "
         "training never sees (heldout; see training/data/art.py)",
     )
-
-
-def at_least(least: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            message = f"{text!r} is not a whole number"
-            raise argparse.ArgumentTypeError(message) from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
-        return value
-
-    return parse
-
-
-positive = at_least(1)
 
 
 def choices(

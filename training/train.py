@@ -198,6 +198,8 @@ def check_config(cfg: TrainConfig) -> None:
         "log_every": 1,
         "threads": 1,
         "gap": 0,
+        "seed": 0,
+        "eval_seed": 0,
     }
     for key, least in at_least.items():
         value = getattr(cfg, key)

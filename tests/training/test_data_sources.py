@@ -122,6 +122,24 @@ def test_a_contact_sheet_refused_is_one_line(
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
+        (["--shots", "0"], "argument --shots: 0 is less than 1"),
+        (["--frames", "0"], "argument --frames: 0 is less than 1"),
+        (["--seed", "-1"], "argument --seed: -1 is less than 0"),
+        (["--start", "-1"], "argument --start: -1 is less than 0"),
+    ],
+)
+def test_the_generator_refuses_bad_arguments_in_one_line(
+    tmp_path: Path, argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "shots"
+    assert words in usage_error(generate_main, [str(out), *argv], capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--seed", "-1"], "argument --seed: -1 is less than 0"),
         (["--frames", "0"], "argument --frames: 0 is less than 1"),
         (["--shots", "0"], "argument --shots: 0 is less than 1"),
         (["--sources", "procedural,video"], "--sources: unknown source 'video'"),

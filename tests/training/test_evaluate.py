@@ -140,6 +140,7 @@ TINY = ["--sources", "procedural", "--shots", "1", "--size", "128x96", "--frames
         (["--protocols", "prev,lnog"], "--protocols: unknown protocol 'lnog'"),
         (["--matchers", "learned,overlpa"], "--matchers: unknown matcher 'overlpa'"),
         (["--art", "test"], "argument --art: invalid choice: 'test'"),
+        (["--seed", "-1"], "argument --seed: -1 is less than 0"),
         (
             ["--weights", "w.safetensors", "--matchers", "overlap"],
             "--weights: no learned matcher in --matchers",

@@ -64,6 +64,8 @@ def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
         ("--rounds=2 --style_codes=0", "rounds=2: needs the key's fills"),
         ("no-such-config.json", "no-such-config.json: cannot read"),
         ("--heads=2", "heads=2: use 4, one per locality rate"),
+        ("--seed=-1", "seed=-1: use a whole number of at least 0"),
+        ("--eval_seed=-3", "eval_seed=-3: use a whole number of at least 0"),
         ("--dim=30", "dim 30 is not a multiple of heads 4"),
     ],
 )
