@@ -410,10 +410,18 @@ def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
     the GPU once per parameter)."""
     ckpt_path = out_dir / "ckpt.pt"
     if not cfg.resume:
-        if ckpt_path.exists():
+        # Weights kept without their checkpoint (to ship them, say) are a
+        # run's too: a new run would write over them.
+        held = [
+            name
+            for name in ("ckpt.pt", "best.safetensors", "last.safetensors")
+            if (out_dir / name).exists()
+        ]
+        if held:
             raise SystemExit(
-                f"{out_dir} holds a run already: go on with --resume=true, "
-                "or choose another --out_dir"
+                f"{out_dir} holds a run already ({', '.join(held)}): "
+                + ("go on with --resume=true, or " if ckpt_path.exists() else "")
+                + "choose another --out_dir"
             )
         return None
     try:

@@ -295,6 +295,20 @@ def test_smoke_run_writes_a_loadable_checkpoint(
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
 
 
+@pytest.mark.parametrize("kept", ["best.safetensors", "last.safetensors"])
+def test_a_new_run_never_writes_over_weights_kept_without_their_checkpoint(
+    tmp_path: Path, kept: str
+) -> None:
+    (tmp_path / kept).write_bytes(b"weights worth keeping")
+    with pytest.raises(SystemExit) as stop:
+        run_to_resume(load_config([f"--out_dir={tmp_path}", *TINY_RUN]), tmp_path)
+    message = str(stop.value)
+    assert message == (
+        f"{tmp_path} holds a run already ({kept}): choose another --out_dir"
+    )
+    assert (tmp_path / kept).read_bytes() == b"weights worth keeping"
+
+
 def test_a_run_resumes_from_its_folder_moved_or_named_another_way(
     tmp_path: Path,
 ) -> None:
