@@ -171,13 +171,26 @@ def run_one(size: tuple[int, int], device: str, threads: int) -> dict[str, float
     }
 
 
-def main() -> int:
+def positive(text: str) -> int:
+    """A whole number of 1 or more (argparse's error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1920x1080,3840x2160")
     parser.add_argument("--devices", default="auto", help="cpu,cuda or auto")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
+    parser.add_argument(
+        "--threads", type=positive, default=2, help="CPU threads for torch"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         sizes = [frame_size(s) for s in args.sizes.split(",")]
     except argparse.ArgumentTypeError as exc:
@@ -195,6 +208,11 @@ def main() -> int:
     unknown = sorted(set(devices) - {"cpu", "cuda"})
     if unknown:
         parser.error(f"--devices: {', '.join(unknown)} (use cpu, cuda or auto)")
+    if "cuda" in devices:
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--devices: cuda: no CUDA GPU is available here")
     rows = []
     for device in devices:
         for size in sizes:
@@ -205,10 +223,13 @@ def main() -> int:
                     f"--child={size}:{device}",
                     f"--threads={args.threads}",
                 ],
-                check=True,
                 capture_output=True,
                 text=True,
             )
+            if out.returncode != 0:  # its traceback's last line says why
+                why = (out.stderr.strip().splitlines() or ["no output"])[-1]
+                sys.stderr.write(f"bench_model: {device}, {size}: {why}\n")
+                return 1
             result = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append((device, size, result))
     sys.stdout.write(

@@ -6,9 +6,12 @@
 
 Shots come from the data generator with ``--seed`` (default 777; training
 uses seed 1 and its periodic validation 900001), ``--shots`` per source.
-Every frame is segmented by the engine with the application's gap, keys are
-painted from the ground-truth colours, and the other frames are painted by
-`engine.propagation.propagate`, as the application does. Protocols:
+Every frame is segmented by the engine with gaps closed up to ``--gap`` px
+(default 8, the application's on frames up to 1280 px on their long side;
+on larger ones the application closes more, 12 px at HD and 24 at 4K:
+engine.gaps.default_gap), keys are painted from the ground-truth colours,
+and the other frames are painted by `engine.propagation.propagate`, as the
+application does. Protocols:
 
     prev   key = the previous frame (each frame on its own)
     long   key = the first frame; every later frame matched to it directly
@@ -47,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import CadmiumError
 from engine.facade import DEVICES, resolve_device
 from engine.fills import FillMap, color_layer, fills_from_color
 from engine.gaps import DEFAULT_GAP
@@ -61,7 +65,7 @@ from engine.matching import (
 from engine.palette import UNPAINTED, Palette
 from engine.propagation import PropagationSettings, propagate
 from engine.regions import segment_image
-from training.data.__main__ import parse_size
+from training.data.__main__ import at_least, parse_size, positive
 from training.data.art import ART_POOLS, art_seen
 from training.metrics import METRICS, frame_scores, mean_scores
 from training.pairs import available_sources
@@ -316,7 +320,9 @@ def add_shot_arguments(
     parser: argparse.ArgumentParser, *, seed: int, shots: int, frames: int
 ) -> None:
     """The arguments that choose the generated shots a tool scores."""
-    parser.add_argument("--seed", type=int, default=seed, help="never a train seed")
+    parser.add_argument(
+        "--seed", type=at_least(0), default=seed, help="never a train seed"
+    )
     parser.add_argument(
         "--shots", type=positive, default=shots, help="shots per source"
     )
@@ -330,23 +336,6 @@ def add_shot_arguments(
         help="art files the Lottie and clip-art shots draw: all, or the share "
         "training never sees (heldout; see training/data/art.py)",
     )
-
-
-def at_least(least: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            message = f"{text!r} is not a whole number"
-            raise argparse.ArgumentTypeError(message) from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
-        return value
-
-    return parse
-
-
-positive = at_least(1)
 
 
 def choices(
@@ -439,7 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     names = choices(parser, "--matchers", args.matchers, MATCHERS)
     if args.weights and not {"learned", "learned-app"} & set(names):
         parser.error("--weights: no learned matcher in --matchers to load them into")
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except CadmiumError as exc:  # cuda asked for on a machine without one
+        parser.error(f"--device: {exc}")
     learned: Matcher | None = None
     matchers: dict[str, tuple[Matcher, PropagationSettings]] = {}
     for name in names:

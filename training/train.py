@@ -126,11 +126,13 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 # Keys whose values may change when a run is resumed: how long it goes on,
-# where it exports, and the machine it runs on. Any other change would make
-# the resumed run another run (data, network, schedule, validation set).
+# where it exports, where its folder is now (moved, or named from another
+# working directory), and the machine it runs on. Any other change would
+# make the resumed run another run (data, network, schedule, validation set).
 RESUMABLE_CHANGES = frozenset(
     {
         "resume",
+        "out_dir",
         "max_steps",
         "max_minutes",
         "export",
@@ -142,6 +144,37 @@ RESUMABLE_CHANGES = frozenset(
         "threads",
     }
 )
+
+
+def network_conf(cfg: TrainConfig) -> dict[str, Any]:
+    """The engine.learned.MatchingModel configuration of a new run."""
+    return {
+        "encoder": {"backbone": {"dim": cfg.dim}},
+        "matcher": {
+            "layers": cfg.layers,
+            "heads": cfg.heads,
+            "style_codes": cfg.style_codes,
+            "rounds": cfg.rounds,
+        },
+        "work_side": cfg.work_side,
+    }
+
+
+def check_network(cfg: TrainConfig) -> None:
+    """Refuse a network that cannot be built, before any shot is made."""
+    from engine.learned import MatchingModel
+    from engine.model.matcher import GraphMatcher
+
+    rates = len(GraphMatcher.default_conf["locality"])
+    if cfg.heads != rates:
+        raise SystemExit(
+            f"heads={cfg.heads}: use {rates}, one per locality rate of the "
+            "matcher's cross-attention (engine.model.matcher)"
+        )
+    try:
+        MatchingModel(network_conf(cfg))
+    except ValueError as exc:
+        raise SystemExit(f"the network cannot be built: {exc}") from None
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -165,6 +198,8 @@ def check_config(cfg: TrainConfig) -> None:
         "log_every": 1,
         "threads": 1,
         "gap": 0,
+        "seed": 0,
+        "eval_seed": 0,
     }
     for key, least in at_least.items():
         value = getattr(cfg, key)
@@ -198,12 +233,22 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit("export_only=true: name the file with --export=FILE")
     for size in (*cfg.sizes.split(","), cfg.eval_size):
         parse_size(size)
+    check_network(cfg)
     from training.pairs import available_sources
 
     try:
         available_sources(cfg.sources.split(","))
     except ValueError as exc:
         raise SystemExit(f"sources={cfg.sources!r}: {exc}") from None
+
+
+# What a value of each TrainConfig field type must be, and its name in errors.
+KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "str": (str, "a string"),
+    "bool": (bool, "true or false"),
+    "int": (int, "a whole number"),
+    "float": ((int, float), "a number"),
+}
 
 
 def load_config(argv: list[str]) -> TrainConfig:
@@ -214,18 +259,23 @@ def load_config(argv: list[str]) -> TrainConfig:
     def put(key: str, value: Any, origin: str) -> None:
         if key not in fields:
             raise SystemExit(f"{origin}: unknown config key {key!r}")
-        kind = fields[key].type
+        kind = str(fields[key].type)
+        types, wanted = KINDS[kind]
         if isinstance(value, str) and kind != "str":
             if kind == "bool":
                 if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise SystemExit(f"{origin}: {key} takes true or false")
+                    raise SystemExit(f"{origin}: {key} takes {wanted}")
                 value = value.lower() in ("1", "true", "yes")
             else:
                 try:
                     value = {"int": int, "float": float}[kind](value)
                 except ValueError:
-                    wanted = "a whole number" if kind == "int" else "a number"
                     raise SystemExit(f"{origin}: {key} takes {wanted}") from None
+        # A JSON file's values come typed: a list or a number where a string
+        # belongs would crash the run later (true, an int to Python, would
+        # count as 1).
+        if isinstance(value, bool) != (kind == "bool") or not isinstance(value, types):
+            raise SystemExit(f"{origin}: {key} takes {wanted}, not {value!r}")
         values[key] = value
 
     for arg in argv:
@@ -360,10 +410,18 @@ def run_to_resume(cfg: TrainConfig, out_dir: Path) -> dict[str, Any] | None:
     the GPU once per parameter)."""
     ckpt_path = out_dir / "ckpt.pt"
     if not cfg.resume:
-        if ckpt_path.exists():
+        # Weights kept without their checkpoint (to ship them, say) are a
+        # run's too: a new run would write over them.
+        held = [
+            name
+            for name in ("ckpt.pt", "best.safetensors", "last.safetensors")
+            if (out_dir / name).exists()
+        ]
+        if held:
             raise SystemExit(
-                f"{out_dir} holds a run already: go on with --resume=true, "
-                "or choose another --out_dir"
+                f"{out_dir} holds a run already ({', '.join(held)}): "
+                + ("go on with --resume=true, or " if ckpt_path.exists() else "")
+                + "choose another --out_dir"
             )
         return None
     try:
@@ -485,8 +543,13 @@ def train(argv: list[str]) -> int:
     )
     scaler = torch.amp.GradScaler(enabled=use_amp and amp_dtype == torch.float16)
     if master:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log_to_file(out_dir / "train.log")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log_to_file(out_dir / "train.log")
+        except OSError as exc:
+            raise SystemExit(
+                f"out_dir {out_dir}: cannot write ({exc.strerror or exc})"
+            ) from None
         log.info("config: %s", json.dumps(asdict(cfg), sort_keys=True))
         if cfg.warmup_steps >= cfg.max_steps:
             log.warning(
@@ -557,18 +620,7 @@ def train(argv: list[str]) -> int:
         # The network the run began with (a config may have gained keys).
         model = rebuild_model(json.loads(ckpt["model_conf"])).to(device)
     else:
-        model = MatchingModel(
-            {
-                "encoder": {"backbone": {"dim": cfg.dim}},
-                "matcher": {
-                    "layers": cfg.layers,
-                    "heads": cfg.heads,
-                    "style_codes": cfg.style_codes,
-                    "rounds": cfg.rounds,
-                },
-                "work_side": cfg.work_side,
-            }
-        ).to(device)
+        model = MatchingModel(network_conf(cfg)).to(device)
     # The width of the keys' style codes is the network's, not the config's.
     style_width = int(model.matcher.conf["style_codes"])
     optimizer = torch.optim.AdamW(
@@ -622,6 +674,14 @@ def train(argv: list[str]) -> int:
         # Time already trained: max_minutes and the schedule count the run's
         # whole time, across resumes.
         minutes_before = float(ckpt.get("minutes", 0.0))
+        if master and (step >= cfg.max_steps or 0 < cfg.max_minutes < minutes_before):
+            log.info(
+                "the run ended at step %d (max_steps %d, max_minutes %g): "
+                "nothing to train; raise them to go on",
+                step,
+                cfg.max_steps,
+                cfg.max_minutes,
+            )
     raw_model = model
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(

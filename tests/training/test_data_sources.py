@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from probes import usage_error
 
 from engine.imageio import read_image
 from engine.shot import open_shot
@@ -15,6 +16,7 @@ from training.data.contact_sheet import main as sheet_main
 from training.data.dataset import ShotStream
 from training.data.generate import generate_shot, parse_sources
 from training.data.realism import clean_style
+from training.data.stats import main as stats_main
 
 SIZE = (256, 192)
 
@@ -89,6 +91,64 @@ def test_command_lines_are_deterministic(tmp_path: Path, capsys) -> None:
     sheet = read_image(out)
     assert sheet.ndim == 3 and sheet.shape[0] >= 3 * 48
     assert "2 shots" in capsys.readouterr().out
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "shots"
+    with pytest.raises(SystemExit) as stop:
+        generate_main([str(out), "--shots", "1", "--frames", "2", "--size", "64x64"])
+    message = str(stop.value)
+    assert message.startswith(f"{out / 'procedural_0_000000'}") and "\n" not in message
+    assert message.endswith(": cannot write (Not a directory)")
+
+
+def test_a_contact_sheet_refused_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert generate_main([str(tmp_path), "--shots", "1", "--frames", "2"]) == 0
+    shot = str(next(tmp_path.iterdir()))
+    for bad in (["--frames", "0"], ["--thumb", "-1"]):
+        error = usage_error(sheet_main, [shot, "--out", "s.png", *bad], capsys)
+        assert "less than 1" in error
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "sheet.png"
+    assert sheet_main([shot, "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+    assert "cannot write (" in error
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--shots", "0"], "argument --shots: 0 is less than 1"),
+        (["--frames", "0"], "argument --frames: 0 is less than 1"),
+        (["--seed", "-1"], "argument --seed: -1 is less than 0"),
+        (["--start", "-1"], "argument --start: -1 is less than 0"),
+    ],
+)
+def test_the_generator_refuses_bad_arguments_in_one_line(
+    tmp_path: Path, argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "shots"
+    assert words in usage_error(generate_main, [str(out), *argv], capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--seed", "-1"], "argument --seed: -1 is less than 0"),
+        (["--frames", "0"], "argument --frames: 0 is less than 1"),
+        (["--shots", "0"], "argument --shots: 0 is less than 1"),
+        (["--sources", "procedural,video"], "--sources: unknown source 'video'"),
+    ],
+)
+def test_stats_refuse_bad_arguments_in_one_line(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert words in usage_error(stats_main, ["--size", "64x64", *argv], capsys)
 
 
 def test_a_source_without_its_art_is_left_out_with_a_reason(

@@ -140,6 +140,7 @@ TINY = ["--sources", "procedural", "--shots", "1", "--size", "128x96", "--frames
         (["--protocols", "prev,lnog"], "--protocols: unknown protocol 'lnog'"),
         (["--matchers", "learned,overlpa"], "--matchers: unknown matcher 'overlpa'"),
         (["--art", "test"], "argument --art: invalid choice: 'test'"),
+        (["--seed", "-1"], "argument --seed: -1 is less than 0"),
         (
             ["--weights", "w.safetensors", "--matchers", "overlap"],
             "--weights: no learned matcher in --matchers",
@@ -152,6 +153,18 @@ def test_bad_arguments_are_one_line_before_any_work(
     from training.evaluate import main
 
     assert words in usage_error(main, argv, capsys)
+
+
+def test_a_gpu_asked_for_on_a_machine_without_one_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    from training.evaluate import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    error = usage_error(main, [*TINY, "--device", "cuda"], capsys)
+    assert "--device: device cuda: no CUDA GPU is available here" in error
 
 
 def test_weights_that_cannot_be_loaded_are_one_line(tmp_path: Path) -> None:

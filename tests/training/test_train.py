@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +26,14 @@ from training.pairs import (
     sample_pairs,
     segment_frame,
 )
-from training.train import TrainConfig, load_config, lr_at, main, match_loss
+from training.train import (
+    TrainConfig,
+    load_config,
+    lr_at,
+    main,
+    match_loss,
+    run_to_resume,
+)
 
 
 def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
@@ -55,6 +63,10 @@ def test_config_file_then_flags_override_defaults(tmp_path: Path) -> None:
         ("--rounds=0", "rounds=0: use a whole number of at least 1"),
         ("--rounds=2 --style_codes=0", "rounds=2: needs the key's fills"),
         ("no-such-config.json", "no-such-config.json: cannot read"),
+        ("--heads=2", "heads=2: use 4, one per locality rate"),
+        ("--seed=-1", "seed=-1: use a whole number of at least 0"),
+        ("--eval_seed=-3", "eval_seed=-3: use a whole number of at least 0"),
+        ("--dim=30", "dim 30 is not a multiple of heads 4"),
     ],
 )
 def test_bad_values_are_refused_in_one_line_before_training(
@@ -64,6 +76,45 @@ def test_bad_values_are_refused_in_one_line_before_training(
         load_config(flag.split())
     message = str(stop.value)
     assert words in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ({"sizes": 256}, "sizes takes a string, not 256"),
+        ({"sources": ["procedural"]}, "sources takes a string, not ['procedural']"),
+        ({"out_dir": None}, "out_dir takes a string, not None"),
+        ({"seed": 1.5}, "seed takes a whole number, not 1.5"),
+        ({"max_steps": True}, "max_steps takes a whole number, not True"),
+        ({"lr": [0.001]}, "lr takes a number, not [0.001]"),
+        ({"resume": 1}, "resume takes true or false, not 1"),
+    ],
+)
+def test_config_values_of_the_wrong_json_type_are_one_line(
+    tmp_path: Path, document: dict, words: str
+) -> None:
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(SystemExit) as stop:
+        load_config([str(path)])
+    message = str(stop.value)
+    assert message == f"{path}: {words}"
+    # Numbers written as strings, and whole numbers for a float, still read.
+    path.write_text(json.dumps({"max_steps": "20", "lr": 1, "resume": "yes"}))
+    cfg = load_config([str(path)])
+    assert (cfg.max_steps, cfg.lr, cfg.resume) == (20, 1, True)
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/run"])
+def test_an_out_dir_that_cannot_be_made_is_one_line(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    out_dir = tmp_path / where
+    with pytest.raises(SystemExit) as stop:
+        main([f"--out_dir={out_dir}", "--sources=procedural", "--device=cpu"])
+    message = str(stop.value)
+    assert message.startswith(f"out_dir {out_dir}: cannot write (")
+    assert "\n" not in message
+    assert (tmp_path / "a-file").read_text() == "not a folder"
 
 
 def test_learning_rate_warms_up_then_decays_to_min() -> None:
@@ -202,18 +253,13 @@ TINY_RUN = [
 ]
 
 
-def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+def test_smoke_run_writes_a_loadable_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "run"
     export = tmp_path / "exported.safetensors"
-    code = main(
-        [
-            f"--out_dir={out}",
-            *TINY_RUN,
-            "--eval_every=2",
-            "--color_loss=0.5",
-            f"--export={export}",
-        ]
-    )
+    began = ["--eval_every=2", "--color_loss=0.5"]
+    code = main([f"--out_dir={out}", *TINY_RUN, *began, f"--export={export}"])
     assert code == 0
     meta = read_metadata(export.read_bytes())
     assert json.loads(meta["step"]) in (2, 3)  # the best evaluation
@@ -231,6 +277,12 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
         main([f"--out_dir={out}", *TINY_RUN])
     with pytest.raises(SystemExit, match=r"differs from the run's in gap 8 -> 4"):
         main([f"--out_dir={out}", *TINY_RUN, "--gap=4", "--resume=true"])
+    # Resuming a run that has ended says so (it said nothing and did nothing).
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="train"):
+        assert main([f"--out_dir={out}", *TINY_RUN, *began, "--resume=true"]) == 0
+    assert "the run ended at step 3 (max_steps 3, max_minutes 0)" in caplog.text
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
     # A run from before the art split drew all the art: resuming it on the
     # training share alone would be another run.
     ckpt = torch.load(out / "ckpt.pt", weights_only=True)
@@ -241,6 +293,35 @@ def test_smoke_run_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=began_before):
         main([f"--out_dir={out}", *TINY_RUN, "--resume=true"])
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 3
+
+
+@pytest.mark.parametrize("kept", ["best.safetensors", "last.safetensors"])
+def test_a_new_run_never_writes_over_weights_kept_without_their_checkpoint(
+    tmp_path: Path, kept: str
+) -> None:
+    (tmp_path / kept).write_bytes(b"weights worth keeping")
+    with pytest.raises(SystemExit) as stop:
+        run_to_resume(load_config([f"--out_dir={tmp_path}", *TINY_RUN]), tmp_path)
+    message = str(stop.value)
+    assert message == (
+        f"{tmp_path} holds a run already ({kept}): choose another --out_dir"
+    )
+    assert (tmp_path / kept).read_bytes() == b"weights worth keeping"
+
+
+def test_a_run_resumes_from_its_folder_moved_or_named_another_way(
+    tmp_path: Path,
+) -> None:
+    began = load_config(["--out_dir=runs/tiny", *TINY_RUN])
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    record = {"config": json.dumps(dataclasses.asdict(began)), "step": 3}
+    torch.save(record, moved / "ckpt.pt")
+    flags = [f"--out_dir={moved}", *TINY_RUN, "--resume=true"]
+    ckpt = run_to_resume(load_config([*flags, "--max_steps=5"]), moved)
+    assert ckpt is not None and ckpt["step"] == 3
+    with pytest.raises(SystemExit, match=r"differs from the run's in gap 8 -> 4"):
+        run_to_resume(load_config([*flags, "--gap=4"]), moved)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -32,17 +33,38 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``least`` or more."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            message = f"{text!r} is not a whole number"
+            raise argparse.ArgumentTypeError(message) from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        return value
+
+    return parse
+
+
+positive = at_least(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.data",
         description="Generate animated line-art shots with exact ground truth.",
     )
     parser.add_argument("out", type=Path, help="output folder (one folder per shot)")
-    parser.add_argument("--shots", type=int, default=10)
-    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--shots", type=positive, default=10)
+    parser.add_argument("--frames", type=positive, default=16)
     parser.add_argument("--size", type=parse_size, default=(512, 512), help="WxH")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--start", type=int, default=0, help="first shot index")
+    parser.add_argument("--seed", type=at_least(0), default=0)
+    parser.add_argument(
+        "--start", type=at_least(0), default=0, help="first shot index"
+    )
     parser.add_argument(
         "--sources",
         default="procedural",
@@ -64,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         sources = parse_sources(args.sources)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.frames < 1 or args.shots < 0:
-        parser.error("--frames must be >= 1 and --shots >= 0")
     counts: dict[str, int] = {}
     frames = 0
     began = time.perf_counter()
@@ -83,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             sources=sources,
             art=args.art,
         )
-        write_shot(shot, args.out / shot.name)
+        try:
+            write_shot(shot, args.out / shot.name)
+        except OSError as exc:
+            where = exc.filename or args.out / shot.name
+            raise SystemExit(f"{where}: cannot write ({exc.strerror or exc})") from None
         counts[shot.source] = counts.get(shot.source, 0) + 1
         frames += len(shot)
     minutes = (time.perf_counter() - began) / 60

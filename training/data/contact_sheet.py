@@ -19,6 +19,7 @@ import numpy as np
 from engine.errors import CadmiumError
 from engine.imageio import read_image, to_rgba8, write_png
 from engine.shot import open_shot
+from training.data.__main__ import positive
 
 
 def label_colors(labels: np.ndarray) -> np.ndarray:
@@ -89,14 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("shot", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--thumb", type=int, default=256, help="tile size in px")
+    parser.add_argument("--frames", type=positive, default=8)
+    parser.add_argument("--thumb", type=positive, default=256, help="tile size in px")
     args = parser.parse_args(argv)
     try:
         sheet = build_sheet(args.shot, args.frames, args.thumb)
         write_png(args.out, sheet)
     except CadmiumError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = exc.filename or args.out
+        print(f"error: {where}: cannot write ({exc.strerror or exc})", file=sys.stderr)
         return 1
     print(args.out)
     return 0

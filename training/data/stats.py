@@ -18,7 +18,7 @@ import numpy as np
 from skimage.measure import label as label_components
 from tqdm import tqdm
 
-from training.data.__main__ import parse_size
+from training.data.__main__ import at_least, parse_size, positive
 from training.data.checks import check_frame
 from training.data.generate import parse_sources
 from training.data.realism import clean_style
@@ -61,14 +61,18 @@ def describe(values: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data.stats")
-    parser.add_argument("--shots", type=int, default=10)
-    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--shots", type=positive, default=10)
+    parser.add_argument("--frames", type=positive, default=16)
     parser.add_argument("--size", type=parse_size, default=(512, 512))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=at_least(0), default=0)
     parser.add_argument("--sources", default="procedural,lottie,clipart")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    for source in parse_sources(args.sources):
+    try:
+        sources = parse_sources(args.sources)
+    except ValueError as exc:
+        parser.error(f"--sources: {exc}")
+    for source in sources:
         regions: list[float] = []
         motion: list[float] = []
         frames = shots = 0
