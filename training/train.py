@@ -592,29 +592,6 @@ def train(argv: list[str]) -> int:
         multiprocessing_context="spawn" if cfg.num_workers else None,
     )
 
-    # Validation pairs: every drawing of a few held-out shots against the
-    # shot's first drawing (long range) and against the drawing before it.
-    val_pairs: dict[str, list] = {"short": [], "long": []}
-    if master:
-        val_art = validation_art(cfg.art)
-        val_sources = available_sources(cfg.sources.split(","), val_art)
-        from training.data.generate import generate_shot
-
-        rng = np.random.default_rng(0)
-        for index in range(cfg.eval_shots):
-            shot = generate_shot(
-                cfg.eval_seed,
-                index,
-                size=parse_size(cfg.eval_size),
-                frames=cfg.frames,
-                sources=val_sources,
-                art=val_art,
-            )
-            for kind, share in (("short", 0.0), ("long", 1.0)):
-                val_pairs[kind] += sample_pairs(
-                    shot, rng, 4, cfg.work_side, long_share=share, gap=cfg.gap
-                )
-
     # -- model ---------------------------------------------------------------
     if ckpt is not None:
         # The network the run began with (a config may have gained keys).
@@ -746,6 +723,31 @@ def train(argv: list[str]) -> int:
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(out_dir / "ckpt.pt", buffer.getvalue())
+
+    # Validation pairs: every drawing of a few held-out shots against the
+    # shot's first drawing (long range) and against the drawing before it.
+    # Made once the weights have loaded (an init_from that cannot be read
+    # is said at once, not after minutes of making shots).
+    val_pairs: dict[str, list] = {"short": [], "long": []}
+    if master:
+        val_art = validation_art(cfg.art)
+        val_sources = available_sources(cfg.sources.split(","), val_art)
+        from training.data.generate import generate_shot
+
+        rng = np.random.default_rng(0)
+        for index in range(cfg.eval_shots):
+            shot = generate_shot(
+                cfg.eval_seed,
+                index,
+                size=parse_size(cfg.eval_size),
+                frames=cfg.frames,
+                sources=val_sources,
+                art=val_art,
+            )
+            for kind, share in (("short", 0.0), ("long", 1.0)):
+                val_pairs[kind] += sample_pairs(
+                    shot, rng, 4, cfg.work_side, long_share=share, gap=cfg.gap
+                )
 
     # -- the loop ------------------------------------------------------------
     # Fresh style codes every batch (a resumed run draws new ones).

@@ -419,6 +419,22 @@ def test_torchrun_trains_on_two_processes(tmp_path: Path) -> None:
     )
 
 
+def test_weights_that_cannot_be_read_are_said_before_any_shot_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped init_from was said only after the validation shots were
+    made (minutes, on a full config)."""
+    import training.data.generate
+
+    def no_shots(*_: object, **__: object) -> None:
+        raise AssertionError("a validation shot was made first")
+
+    monkeypatch.setattr(training.data.generate, "generate_shot", no_shots)
+    args = [f"--out_dir={tmp_path / 'run'}", *TINY_RUN, "--max_steps=1"]
+    with pytest.raises(SystemExit, match=r"missing\.pt: cannot read the weights"):
+        main([*args, f"--init_from={tmp_path / 'missing.pt'}"])
+
+
 def test_a_warm_restart_from_older_or_shallower_weights(tmp_path: Path) -> None:
     """Weights trained before the key's fills were an input start a run that
     has them: the new read starts at zero, everything else is loaded. So do
