@@ -362,7 +362,7 @@ class FileController(QObject):
         job.failed.connect(session.dialogs.error)
         job.failed.connect(lambda _m: setattr(self, "_after_save", None))
         self._save_job = job
-        session.jobs.submit(job)
+        session.jobs.submit(job, alongside=True)
         return job
 
     def autosave(self) -> Job | None:
@@ -402,7 +402,9 @@ class FileController(QObject):
         job.succeeded.connect(autosaved)
         job.failed.connect(self._autosave_failed)
         self._autosave_job = job
-        session.jobs.submit(job)
+        # Beside a running task: paint put on during a propagation of
+        # minutes is protected as any other.
+        session.jobs.submit(job, alongside=True)
         return job
 
     def _autosave_failed(self, message: str) -> None:

@@ -163,6 +163,9 @@ class JobRunner(QObject):
 
     ``exclusive`` jobs (propagation, colorize, export, a change of gap) are
     refused while another exclusive job runs: the caller tells the user.
+    Jobs submitted ``alongside`` (saves and autosaves) run one after another
+    on a thread of their own, beside the others: paint put on during a
+    propagation of minutes is saved, and autosaved, when asked.
     """
 
     job_started = Signal(object)
@@ -172,13 +175,17 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
+        self.side_pool = QThreadPool(self)
+        self.side_pool.setMaxThreadCount(1)
         self.widget = JobWidget()
         self.widget.cancel_button.clicked.connect(self.cancel_current)
         self._queue: list[Job] = []
         self._shown: Job | None = None
         self.exclusive: Job | None = None
 
-    def submit(self, job: Job, *, exclusive: bool = False) -> bool:
+    def submit(
+        self, job: Job, *, exclusive: bool = False, alongside: bool = False
+    ) -> bool:
         if exclusive:
             if self.exclusive is not None:
                 return False
@@ -186,7 +193,7 @@ class JobRunner(QObject):
         self._queue.append(job)
         job.progress.connect(lambda d, t, j=job: self._on_progress(j, d, t))
         job.finished.connect(lambda j=job: self._on_finished(j))
-        self.pool.start(_Runnable(job))
+        (self.side_pool if alongside else self.pool).start(_Runnable(job))
         self.job_started.emit(job)
         self._show()
         return True
@@ -211,7 +218,8 @@ class JobRunner(QObject):
                 job.cancel()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        return bool(self.pool.waitForDone(timeout_ms))
+        pools = (self.side_pool, self.pool)
+        return all([bool(pool.waitForDone(timeout_ms)) for pool in pools])
 
     def _show(self) -> None:
         shown = next((j for j in self._queue if j.cancellable), None)

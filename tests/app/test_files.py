@@ -342,6 +342,39 @@ def test_autosave_is_offered_after_a_crash(
     window.close()
 
 
+def test_paint_put_on_during_a_long_run_is_autosaved_and_saved(
+    qtbot: QtBot, line_shot: Path, tmp_path: Path
+) -> None:
+    """Autosave and Save waited behind the running task: paint put on
+    during a propagation of minutes was lost in a crash, and Ctrl+S saved
+    only when the run ended."""
+    from cadmium_app.jobs import Job
+
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, line_shot)
+    release = threading.Event()
+    long_run = Job("Propagating…", lambda progress, cancelled: release.wait(30))
+    assert window.session.jobs.submit(long_run, exclusive=True)
+    try:
+        paint_a_change(qtbot, window)
+        job = window.files.autosave()
+        assert job is not None
+        wait_job(qtbot, job)
+        assert not long_run.done
+        autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
+        recovered = load_project(autosave)
+        ring = recovered.fills(1)
+        assert ring is not None and (ring.style == 3).any()
+        saved = window.files.save_as(tmp_path / "scene.cadmium")
+        assert saved is not None
+        wait_job(qtbot, saved)
+        assert not long_run.done and not window.session.modified
+    finally:
+        release.set()
+    wait_job(qtbot, long_run)
+    window.close()
+
+
 def test_autosaves_around_a_save_leave_no_stale_autosave(
     qtbot: QtBot, line_shot: Path, tmp_path: Path, monkeypatch
 ) -> None:
