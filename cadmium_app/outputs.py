@@ -41,7 +41,13 @@ def add_remaining_frames(
         if fills is None:
             fills = FillMap.empty(regions.count)
         staged.add(
-            number, frame, fills, snap.palette, key=number in snap.keys, **report
+            number,
+            frame,
+            fills,
+            snap.palette,
+            key=number in snap.keys,
+            timings_ms=dict(frame.timings),
+            **report,
         )
         if progress is not None:
             progress(done, len(todo))

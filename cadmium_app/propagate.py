@@ -10,6 +10,7 @@ A cancelled run changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ def run_propagation(
     cancelled: Cancelled,
 ) -> RunResult | None:
     """The worker's side: propagate, and write the outputs for a colorize run."""
+    started = time.perf_counter()
 
     # The lines the fills are of (where they go on a frame redrawn since).
     frame_of = engine.followed_analyser(snap)
@@ -135,6 +137,7 @@ def run_propagation(
                         snap.palette,
                         key=result.number in snap.keys,
                         keys_used=list(result.keys_used),
+                        timings_ms={**result.frame.timings, **result.timings},
                     )
                 progress(done, total)
         if cancelled():
@@ -148,6 +151,7 @@ def run_propagation(
                 cancelled=cancelled,
                 keys_used=(),
             )
+            staged.wait()  # before the clock is read: "seconds" covers the writes
             staged.publish(
                 {
                     "keys": sorted(keys),
@@ -155,6 +159,7 @@ def run_propagation(
                     "gap": snap.gap,
                     "flag_below": flag_below,
                     "palette": snap.palette.to_json(),
+                    "seconds": round(time.perf_counter() - started, 3),
                 }
             )
     return RunResult(

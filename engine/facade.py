@@ -747,6 +747,7 @@ def render_shot(
                 result.frame,
                 result.fills,
                 palette,
+                key=result.number in keys,
                 keys_used=list(result.keys_used),
                 timings_ms={**result.frame.timings, **result.timings},
             )

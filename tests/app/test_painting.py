@@ -93,6 +93,18 @@ def test_colorize_shot_from_its_menu_writes_an_output_folder(
     assert tuple(int(v) for v in color[y, x, [2, 1, 0, 3]]) == BOX
     # The run is also one undo step in the project.
     assert window.session.project.status(5).propagated  # type: ignore[union-attr]
+    # report.json says what the command line's says (shot-format.md: per
+    # frame, keys used, regions, flags and timings); the app's had no
+    # timings, the command line's no "key".
+    from engine.facade import colorize_shot
+
+    colorize_shot(shot_path=shot_dir, out=tmp_path / "cli", matcher="assignment")
+    cli = json.loads((tmp_path / "cli" / "report.json").read_text())
+    assert set(report) == set(cli)
+    for app_frame, cli_frame in zip(report["frames"], cli["frames"], strict=True):
+        assert set(app_frame) == set(cli_frame)
+        assert app_frame["timings_ms"]["segment_ms"] >= 0
+        assert app_frame["key"] == cli_frame["key"] == (app_frame["frame"] == 1)
 
 
 def test_colorize_shot_stopped_by_a_bad_frame_says_nothing_was_written(
