@@ -1785,7 +1785,11 @@ def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
     relative, absolute = document.get("shot"), document.get("shot_absolute")
     if not isinstance(relative, str):
         raise CadmiumError(f"{path}: damaged project file (shot {relative!r})")
-    candidates = [path.parent / relative]
+    joined = path.parent / relative
+    # Written plainly where that is the same folder (not ".../proj/../shot":
+    # the application suggests output folders beside it, and names it).
+    plain = Path(os.path.normpath(joined))
+    candidates = [plain if plain.resolve() == joined.resolve() else joined]
     if absolute and isinstance(absolute, str):
         candidates.append(Path(absolute))
     for candidate in candidates:

@@ -194,3 +194,22 @@ def test_a_project_whose_shot_is_gone_says_so_once(
     with pytest.raises(CadmiumError) as error:
         load_project(path)
     assert str(error.value) == f"{path}: its shot folder {shot_dir} is gone"
+
+
+def test_a_project_in_a_folder_beside_its_shot_names_the_shot_plainly(
+    shot_dir: Path, tmp_path: Path
+) -> None:
+    """Saved in proj/ beside shot/, the shot opened as proj/../shot, and the
+    application suggested proj/../shot_colorized for its outputs."""
+    project, engine = new_project(shot_dir)
+    paint_all(project, engine, 1, 2)
+    path = tmp_path / "proj" / "scene.cadmium"
+    path.parent.mkdir()
+    save_project(project.snapshot(), path)
+    assert load_project(path).shot.root == shot_dir
+    # Reached through a link to a folder elsewhere, ".." is the real folder's
+    # parent: the shot is found as before.
+    (tmp_path / "elsewhere").mkdir()
+    linked = tmp_path / "elsewhere" / "proj"
+    linked.symlink_to(path.parent)
+    assert load_project(linked / "scene.cadmium").shot.root.resolve() == shot_dir
