@@ -9,6 +9,7 @@ an autosave newer than what is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
 
 from cadmium_app.dialogs import frames_text
 from cadmium_app.frames import small_labels
@@ -65,6 +66,8 @@ class FileController(QObject):
         self._save_job: Job | None = None
         self._autosaved_revision = -1
         self._autosave_job: Job | None = None
+        # The lock on the open work's autosave (see `_claim`).
+        self._held: QLockFile | None = None
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.autosave)
         seconds = session.settings.autosave_seconds
@@ -88,6 +91,42 @@ class FileController(QObject):
         key = hashlib.sha1(str(project.shot.root.resolve()).encode()).hexdigest()[:16]
         path = self.autosave_dir() / f"{key}{PROJECT_SUFFIX}"
         return path, data_dir_for(path)
+
+    def _claim(self, project: Project) -> QLockFile | None:
+        """The lock on the project's autosave, taken for this window; None
+        when another running Cadmium holds it (that one has the shot or
+        project open: a second window's recovery offer would delete its
+        autosave, and its saves remove the autosave's fill files). Where no
+        lock can be made (a folder that cannot be written) the work opens
+        unlocked: nothing can be autosaved there either."""
+        path = self.autosave_files(project)[0]
+        name = f"{path}.lock"
+        if self._held is not None and self._held.fileName() == name:
+            return self._held
+        lock = QLockFile(name)
+        lock.setStaleLockTime(0)  # stale only when its process is gone
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if lock.tryLock(0) or lock.error() != QLockFile.LockError.LockFailedError:
+            return lock
+        return None
+
+    def _open_elsewhere(self, where: Path) -> None:
+        self.session.dialogs.error(
+            f"{where} is open in another Cadmium window: close it there first "
+            "(two windows would each take the other's autosave)"
+        )
+
+    def _let_go(self, lock: QLockFile) -> None:
+        """A lock taken for work that did not open after all."""
+        if lock is not self._held:
+            lock.unlock()
+
+    def _hold(self, lock: QLockFile | None) -> None:
+        """Keep ``lock`` for the work now open; let the one held go."""
+        if self._held is not None and self._held is not lock:
+            self._held.unlock()
+        self._held = lock
 
     # -- opening
     def open_path(self, path: Path) -> bool:
@@ -149,10 +188,17 @@ class FileController(QObject):
         except (CadmiumError, ValueError, TypeError) as exc:
             self.session.dialogs.error(f"Cannot open {path}: {exc}")
             return False
+        lock = self._claim(project)
+        if lock is None:
+            engine.close()
+            self._open_elsewhere(path)
+            return False
         if not self.may_replace(lambda: self.open_shot(path)):
             engine.close()
+            self._let_go(lock)
             return False
         self._replacing()
+        self._hold(lock)
         self.session.set_project(project, engine)
         self._autosaved_revision = project.revision
         keys = sorted(shot.color)
@@ -239,10 +285,17 @@ class FileController(QObject):
             log.exception("opening %s", path)
             self.session.dialogs.error(f"{path}: cannot open ({exc!r})")
             return False
+        lock = self._claim(project)
+        if lock is None:
+            engine.close()
+            self._open_elsewhere(path)
+            return False
         if not self.may_replace(lambda: self.open_project(path)):
             engine.close()
+            self._let_go(lock)
             return False
         self._replacing()
+        self._hold(lock)
         self.session.set_project(project, engine)
         self._autosaved_revision = project.revision
         self.opened.emit()
@@ -348,6 +401,10 @@ class FileController(QObject):
             if session.project is project:
                 project.path = saved
                 session.mark_saved(snap.revision)
+                # Its autosave goes beside it now: so does the lock on it.
+                lock = self._claim(project)
+                if lock is not None:
+                    self._hold(lock)
             in_use = project.opened_images  # still read, though unnamed now
             remove_autosave(autosave_path_for(saved), saved, in_use)
             if old_autosave != autosave_path_for(saved):
@@ -482,6 +539,7 @@ class FileController(QObject):
         if not self.may_replace(self.close_requested.emit):
             return False
         self._replacing()
+        self._hold(None)
         return True
 
     def _replacing(self) -> None:

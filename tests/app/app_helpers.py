@@ -79,6 +79,13 @@ def make_window(qtbot: QtBot, tmp_path: Path, **overrides: object) -> MainWindow
     return window
 
 
+def crashed(window: MainWindow) -> None:
+    """What the system does to the locks of a Cadmium that crashes or is
+    killed: they go (another window may open its work, and recover it).
+    The window itself stays, for the test to drop."""
+    window.files._hold(None)
+
+
 def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> Project:
     """Open a shot or project and wait until it is ready; its project."""
     assert window.open_path(path)

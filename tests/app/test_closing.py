@@ -12,6 +12,7 @@ from app_helpers import (
     BOX,
     box_rect,
     click_image,
+    crashed,
     make_shot,
     make_window,
     open_and_wait,
@@ -100,7 +101,9 @@ def split_and_painted(qtbot: QtBot, window: MainWindow, shot: Path) -> Project:
 def shows_split_and_painted(qtbot: QtBot, window: MainWindow, path: Path) -> bool:
     """Whether ``path`` opened in a new window shows the box of
     `split_and_paint` as it was left: two halves, the right one style 4."""
-    # Another run of the application, autosaving where this one does.
+    # Another run of the application, autosaving where this one does (this
+    # one crashed, or its window closed).
+    crashed(window)
     again = make_window(qtbot, Path(window.session.settings.autosave_dir).parent)
     again.dialogs.recover = lambda when: True  # type: ignore[method-assign]
     try:

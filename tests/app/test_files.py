@@ -18,6 +18,7 @@ import pytest
 from app_helpers import (
     box_rect,
     click_image,
+    crashed,
     go_to,
     make_shot,
     make_window,
@@ -318,6 +319,47 @@ def test_deleting_a_style_renumbers_frames_kept_only_as_style_images(
     reopened.close()
 
 
+@pytest.mark.parametrize("saved", [False, True])
+def test_a_second_window_leaves_the_first_ones_autosave_alone(
+    qtbot: QtBot, line_shot: Path, tmp_path: Path, saved: bool
+) -> None:
+    """A second Cadmium opening the shot (or project) another one has open
+    offered that one's autosave as a crash's, and deleted it when told No:
+    a crash of the first then lost its work. It is refused instead, in one
+    line; once the first is gone, the second opens it and recovers."""
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, line_shot)
+    target = line_shot
+    if saved:
+        target = tmp_path / "scene.cadmium"
+        wait_job(qtbot, window.files.save_as(target))
+    paint_a_change(qtbot, window)
+    wait_job(qtbot, window.files.autosave())
+    autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
+    assert autosave.exists()
+
+    again = make_window(qtbot, tmp_path)
+    asked: list[str] = []
+    again.dialogs.recover = lambda when: asked.append(when) or False  # type: ignore[method-assign]
+    assert not again.open_path(target)
+    assert again.dialogs.errors[-1] == (
+        f"{target} is open in another Cadmium window: close it there first "
+        "(two windows would each take the other's autosave)"
+    )
+    assert asked == [] and autosave.exists() and again.session.project is None
+
+    crashed(window)
+    again.dialogs.recover = lambda when: asked.append(when) or True  # type: ignore[method-assign]
+    open_and_wait(qtbot, again, target)
+    assert asked and pixel(again, *points(1)["ring"]) == style_rgb(again, 3)
+    again.close()
+    # Closed, a window lets the work go: a third opens it.
+    third = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, third, target)
+    third.close()
+    window.close()
+
+
 def test_autosave_is_offered_after_a_crash(
     qtbot: QtBot, line_shot: Path, tmp_path: Path
 ) -> None:
@@ -328,6 +370,7 @@ def test_autosave_is_offered_after_a_crash(
     autosave, _ = window.files.autosave_files(window.session.project)  # type: ignore[arg-type]
     assert autosave.exists()
     # No close: the process "crashed". A new window opens the same shot.
+    crashed(window)
     again = make_window(qtbot, tmp_path)
     asked: list[str] = []
     again.dialogs.recover = lambda when: asked.append(when) or True  # type: ignore[method-assign]
@@ -593,6 +636,7 @@ def test_killing_the_app_mid_save_loses_no_saved_work(
     path = tmp_path / "scene.cadmium"
     wait_job(qtbot, window.files.save_as(path))
     saved = fills_of(window)
+    window.close()  # the project is the other run's to open
     script = tmp_path / "app.py"
     script.write_text(SAVING_APP)
     env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CONFIG_HOME": str(tmp_path)}

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 from app_helpers import (
     click_image,
+    crashed,
     draw_frame,
     go_to,
     open_and_wait,
@@ -528,6 +529,7 @@ def test_a_save_in_flight_and_a_recovered_autosave_keep_a_deleted_frame(
     click_image(qtbot, window, *spots[1]["eye"])
     wait_job(qtbot, window.files.autosave())
     window.session.saved_revision = window.session.project.revision  # "crash"
+    crashed(window)
     again = make_window(qtbot, tmp_path / "again")
     again.dialogs.recover = lambda when: True  # type: ignore[method-assign]
     again_errors = capture_errors(again)
