@@ -114,10 +114,10 @@ class PaletteController(QObject):
         project = self.session.project
         if project is None or not 0 <= index < len(project.palette):
             return
-        if any(
-            s.name == name for i, s in enumerate(project.palette.styles) if i != index
-        ):
-            self.session.dialogs.error(f"A style named {name!r} already exists")
+        taken = [s.name for i, s in enumerate(project.palette.styles) if i != index]
+        alike = next((t for t in taken if t.casefold() == name.casefold()), None)
+        if alike is not None:  # "set hill 1" beside "Set hill 1" looks alike
+            self.session.dialogs.error(f"A style named {alike!r} already exists")
             return
         style = replace(project.palette[index], name=name)
         self.session.push(

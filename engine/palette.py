@@ -152,9 +152,11 @@ class Palette:
 
 
 def _free_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``name`` with the first number from 2 that is not taken."""
+    """``name``, or ``name`` with the first number from 2 that is not taken
+    (in any case: "skin" beside "Skin" would be two styles that look alike)."""
+    taken = {t.casefold() for t in taken}
     free, suffix = name, 2
-    while free in taken:
+    while free.casefold() in taken:
         free = f"{name} {suffix}"
         suffix += 1
     return free

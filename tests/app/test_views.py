@@ -130,11 +130,18 @@ def test_palette_edits_recolour_every_frame_and_undo(
         assert pixel(window, *points(frame)["ring"]) == (1, 2, 250)
     window.palette.rename_style(style, "Ring red")
     assert project.palette[style].name == "Ring red"
+    other = next(i for i in range(len(project.palette)) if i != style)
+    taken = project.palette[other].name
+    window.palette.rename_style(style, taken.swapcase())  # looks alike: refused
+    assert window.dialogs.errors[-1] == f"A style named {taken!r} already exists"
+    assert project.palette[style].name == "Ring red"
+    window.palette.rename_style(style, "ring Red")  # its own name, recased
+    assert project.palette[style].name == "ring Red"
     index = window.palette.add_style("Extra", (9, 9, 9, 255))
     assert project.palette[index].name == "Extra" and window.session.style == index
     panel = window.palette.panel
     assert panel.list.count() == len(project.palette)
-    for _ in range(3):
+    for _ in range(4):
         window.actions.undo.trigger()
     assert project.palette[style].color[:3] == (216, 67, 60)
     assert pixel(window, *points(5)["ring"]) == (216, 67, 60)

@@ -34,6 +34,11 @@ def test_a_repeated_name_in_a_file_gets_a_number(
     # Adding a style names it the same way.
     grown, index = read.with_style(Style("Skin", (1, 2, 3, 255)))
     assert index == 4 and grown[4].name == "Skin 5"
+    # Names that differ only in case look alike: one gets a number too.
+    grown, index = grown.with_style(Style("skin", (1, 2, 3, 255)))
+    assert grown[index].name == "skin 6" and grown[index - 1].name == "Skin 5"
+    grown, index = grown.with_style(Style("SKIN 5", (1, 2, 3, 255)))
+    assert grown[index].name == "SKIN 5 2"
 
 
 def test_a_bad_style_entry_is_one_clear_error() -> None:
