@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import (
+    QLockFile,
+    QObject,
+    QSettings,
+    QStandardPaths,
+    QTimer,
+    Signal,
+)
 
 from cadmium_app.dialogs import frames_text
 from cadmium_app.frames import small_labels
@@ -127,6 +134,33 @@ class FileController(QObject):
         if self._held is not None and self._held is not lock:
             self._held.unlock()
         self._held = lock
+
+    # -- where the animator was: the frame and style, per shot or project
+    def _place_key(self, project: Project) -> str:
+        where = project.path if project.path is not None else project.shot.root
+        digest = hashlib.sha1(str(where.resolve()).encode()).hexdigest()[:16]
+        return f"places/{digest}"
+
+    def remember_place(self) -> None:
+        """Keep the frame shown and the style chosen, for the next time this
+        shot or project opens (saving, closing or opening another)."""
+        project = self.session.project
+        if project is not None:
+            place = f"{self.session.frame},{self.session.style}"
+            QSettings().setValue(self._place_key(project), place)
+
+    def _restore_place(self) -> None:
+        project = self.session.project
+        if project is None:
+            return
+        place = QSettings().value(self._place_key(project))
+        try:
+            frame, style = (int(v) for v in str(place).split(","))
+        except ValueError:  # none kept, or not ours
+            return
+        # A frame deleted since, or a style: left where opening puts them.
+        self.session.set_frame(frame)
+        self.session.set_style(style)
 
     # -- opening
     def open_path(self, path: Path) -> bool:
@@ -273,6 +307,7 @@ class FileController(QObject):
         self._autosaved_revision = project.revision
         self.opened.emit()
         self._offer_recovery(project)
+        self._restore_place()
 
     def open_project(self, path: Path) -> bool:
         try:
@@ -306,6 +341,7 @@ class FileController(QObject):
                 "or damaged; they open unpainted"
             )
         self._offer_recovery(project)
+        self._restore_place()
         return True
 
     def _offer_recovery(self, project: Project) -> None:
@@ -405,6 +441,7 @@ class FileController(QObject):
                 lock = self._claim(project)
                 if lock is not None:
                     self._hold(lock)
+                self.remember_place()
             in_use = project.opened_images  # still read, though unnamed now
             remove_autosave(autosave_path_for(saved), saved, in_use)
             if old_autosave != autosave_path_for(saved):
@@ -548,6 +585,7 @@ class FileController(QObject):
         self._after_save = None
         self.session.jobs.cancel_project_edits()
         if self.session.project is not None:
+            self.remember_place()
             self._discard_autosave(self.session.project)
 
 

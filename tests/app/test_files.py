@@ -360,6 +360,41 @@ def test_a_second_window_leaves_the_first_ones_autosave_alone(
     window.close()
 
 
+def test_a_project_opens_where_it_was_left(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Saved on frame 4 with style 3 chosen, it opened on frame 1 with style
+    0; now on the frame and style it was left with (a shot folder too)."""
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, shot_dir)
+    go_to(qtbot, window, 4)
+    window.session.set_style(3)
+    path = tmp_path / "scene.cadmium"
+    wait_job(qtbot, window.files.save_as(path))
+    go_to(qtbot, window, 5)  # closed here: that is where it was left
+    window.close()
+
+    again = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, again, path)
+    assert (again.session.frame, again.session.style) == (5, 3)
+    go_to(qtbot, again, 2)
+    open_and_wait(qtbot, again, shot_dir)  # the shot folder: a place of its own
+    go_to(qtbot, again, 3)
+    open_and_wait(qtbot, again, path)
+    assert again.session.frame == 2
+    open_and_wait(qtbot, again, shot_dir)
+    assert again.session.frame == 3
+    open_and_wait(qtbot, again, path)
+    # A frame deleted on disk since: the first frame, as before.
+    go_to(qtbot, again, 6)
+    again.close()
+    (shot_dir / "line" / "A_0006.png").unlink()
+    third = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, third, path)
+    assert third.session.frame == 1 and third.session.style == 3
+    third.close()
+
+
 def test_autosave_is_offered_after_a_crash(
     qtbot: QtBot, line_shot: Path, tmp_path: Path
 ) -> None:
