@@ -141,7 +141,7 @@ class FileController(QObject):
         digest = hashlib.sha1(str(where.resolve()).encode()).hexdigest()[:16]
         return f"places/{digest}"
 
-    def remember_place(self) -> None:
+    def _remember_place(self) -> None:
         """Keep the frame shown and the style chosen, for the next time this
         shot or project opens (saving, closing or opening another)."""
         project = self.session.project
@@ -441,7 +441,7 @@ class FileController(QObject):
                 lock = self._claim(project)
                 if lock is not None:
                     self._hold(lock)
-                self.remember_place()
+                self._remember_place()
             in_use = project.opened_images  # still read, though unnamed now
             remove_autosave(autosave_path_for(saved), saved, in_use)
             if old_autosave != autosave_path_for(saved):
@@ -585,7 +585,7 @@ class FileController(QObject):
         self._after_save = None
         self.session.jobs.cancel_project_edits()
         if self.session.project is not None:
-            self.remember_place()
+            self._remember_place()
             self._discard_autosave(self.session.project)
 
 
