@@ -293,10 +293,6 @@ class AnimatorPaint:
     read: Mapping[int, FillMap]
     later: frozenset[int]
 
-    @property
-    def frames(self) -> frozenset[int]:
-        return frozenset(self.read) | self.later
-
     def __call__(self, frame: int, regions: Regions) -> FillMap | None:
         if frame in self.read:
             return self.read[frame]

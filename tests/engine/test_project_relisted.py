@@ -49,7 +49,7 @@ def test_a_painted_frame_deleted_on_disk_keeps_its_paint_through_a_save(
     assert (added, removed) == ([], [1])
     assert project.shot.frames == [2] and project.painted_frames == []
     keys, painted = project.snapshot().propagation_inputs(regions_on_disk(engine))
-    assert keys == {} and not painted.frames
+    assert keys == {} and not painted.read and not painted.later
 
     path = tmp_path / "scene.cadmium"
     save_project(project.snapshot(), path, regions_of=regions_on_disk(engine))
