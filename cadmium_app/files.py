@@ -95,8 +95,7 @@ class FileController(QObject):
         """(autosave file, its fill folder) for a project."""
         if project.path is not None:
             return autosave_path_for(project.path), data_dir_for(project.path)
-        key = hashlib.sha1(str(project.shot.root.resolve()).encode()).hexdigest()[:16]
-        path = self.autosave_dir() / f"{key}{PROJECT_SUFFIX}"
+        path = self.autosave_dir() / f"{_digest(project.shot.root)}{PROJECT_SUFFIX}"
         return path, data_dir_for(path)
 
     def _claim(self, project: Project) -> QLockFile | None:
@@ -138,8 +137,7 @@ class FileController(QObject):
     # -- where the animator was: the frame and style, per shot or project
     def _place_key(self, project: Project) -> str:
         where = project.path if project.path is not None else project.shot.root
-        digest = hashlib.sha1(str(where.resolve()).encode()).hexdigest()[:16]
-        return f"places/{digest}"
+        return f"places/{_digest(where)}"
 
     def _remember_place(self) -> None:
         """Keep the frame shown and the style chosen, for the next time this
@@ -587,6 +585,11 @@ class FileController(QObject):
         if self.session.project is not None:
             self._remember_place()
             self._discard_autosave(self.session.project)
+
+
+def _digest(path: Path) -> str:
+    """A short name for a folder or file, wherever it is reached from."""
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
 
 
 def exported(where: Path, frames: Mapping[int, Mapping[str, Any]]) -> str:
