@@ -219,6 +219,7 @@ class JobRunner(QObject):
 
     def wait(self, timeout_ms: int = 30000) -> bool:
         pools = (self.side_pool, self.pool)
+        # A list, not a generator: both are waited for, whatever the first says.
         return all([bool(pool.waitForDone(timeout_ms)) for pool in pools])
 
     def _show(self) -> None:
