@@ -75,6 +75,8 @@ class FileController(QObject):
         self._autosave_job: Job | None = None
         # The lock on the open work's autosave (see `_claim`).
         self._held: QLockFile | None = None
+        # Locks taken for saves under way, one entry a save (see `_save_to`).
+        self._saving: list[QLockFile] = []
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.autosave)
         seconds = session.settings.autosave_seconds
@@ -105,14 +107,18 @@ class FileController(QObject):
         autosave, and its saves remove the autosave's fill files). Where no
         lock can be made (a folder that cannot be written) the work opens
         unlocked: nothing can be autosaved there either."""
-        path = self.autosave_files(project)[0]
-        name = f"{path}.lock"
-        if self._held is not None and self._held.fileName() == name:
-            return self._held
+        return self._lock_on(self.autosave_files(project)[0])
+
+    def _lock_on(self, autosave: Path) -> QLockFile | None:
+        """`_claim`'s lock, on the autosave file ``autosave``."""
+        name = f"{autosave}.lock"
+        for ours in (self._held, *self._saving):
+            if ours is not None and ours.fileName() == name:
+                return ours
         lock = QLockFile(name)
         lock.setStaleLockTime(0)  # stale only when its process is gone
         with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            autosave.parent.mkdir(parents=True, exist_ok=True)
         if lock.tryLock(0) or lock.error() != QLockFile.LockError.LockFailedError:
             return lock
         return None
@@ -124,8 +130,8 @@ class FileController(QObject):
         )
 
     def _let_go(self, lock: QLockFile) -> None:
-        """A lock taken for work that did not open after all."""
-        if lock is not self._held:
+        """A lock taken for work that did not open (or save) after all."""
+        if lock is not self._held and lock not in self._saving:
             lock.unlock()
 
     def _hold(self, lock: QLockFile | None) -> None:
@@ -407,6 +413,13 @@ class FileController(QObject):
             self.session.engine,
         )
         assert project is not None and engine is not None
+        # Another Cadmium with that project open keeps its autosave beside
+        # it: this save would write over its project and delete that.
+        claimed = self._lock_on(autosave_path_for(path))
+        if claimed is None:
+            self._open_elsewhere(path)
+            return None
+        self._saving.append(claimed)
         snap = project.snapshot()
         # Where its autosave was: beside the project saved before (sharing
         # its fill folder, which a "save as" must leave whole), or its own.
@@ -432,14 +445,15 @@ class FileController(QObject):
         job = Job(f"Saving {path.name}…", work, cancellable=False)
 
         def done(saved: Path) -> None:
+            self._saving.remove(claimed)
             if session.project is project:
                 project.path = saved
                 session.mark_saved(snap.revision)
                 # Its autosave goes beside it now: so does the lock on it.
-                lock = self._claim(project)
-                if lock is not None:
-                    self._hold(lock)
+                self._hold(claimed)
                 self._remember_place()
+            else:
+                self._let_go(claimed)
             in_use = project.opened_images  # still read, though unnamed now
             remove_autosave(autosave_path_for(saved), saved, in_use)
             if old_autosave != autosave_path_for(saved):
@@ -453,6 +467,12 @@ class FileController(QObject):
         job.succeeded.connect(done)
         job.failed.connect(session.dialogs.error)
         job.failed.connect(lambda _m: setattr(self, "_after_save", None))
+
+        def failed(_message: str) -> None:
+            self._saving.remove(claimed)
+            self._let_go(claimed)
+
+        job.failed.connect(failed)
         self._save_job = job
         session.jobs.submit(job, alongside=True)
         return job

@@ -360,6 +360,46 @@ def test_a_second_window_leaves_the_first_ones_autosave_alone(
     window.close()
 
 
+def test_save_as_onto_a_project_open_in_another_window_is_refused(
+    qtbot: QtBot, line_shot: Path, shot_dir: Path, tmp_path: Path
+) -> None:
+    """Saving as a project another Cadmium has open wrote over its project
+    file and deleted its live autosave: a crash of that window then lost
+    its work. The save is refused up front, in one line, and writes
+    nothing; the first window's autosave stays."""
+    first = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, first, line_shot)
+    target = tmp_path / "scene.cadmium"
+    wait_job(qtbot, first.files.save_as(target))
+    paint_a_change(qtbot, first)
+    wait_job(qtbot, first.files.autosave())
+    autosave, _ = first.files.autosave_files(first.session.project)  # type: ignore[arg-type]
+    saved = target.read_bytes()
+
+    second = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, second, shot_dir)
+    assert second.files.save_as(target) is None
+    assert second.dialogs.errors[-1] == (
+        f"{target} is open in another Cadmium window: close it there first "
+        "(two windows would each take the other's autosave)"
+    )
+    assert target.read_bytes() == saved and autosave.exists()
+    assert second.session.project is not None and second.session.project.path is None
+    # Saved elsewhere, it goes on as before (twice over, the second before
+    # the first lands: this window's own save is not "another window");
+    # once the first has closed, the name is free.
+    other = tmp_path / "other.cadmium"
+    saves = [second.files.save_as(other), second.files.save_as(other)]
+    for job in saves:
+        assert job is not None
+        wait_job(qtbot, job)
+    assert second.dialogs.errors[-1].startswith(f"{target} is open")
+    first.close()
+    wait_job(qtbot, second.files.save_as(target))
+    assert second.session.project.path == target
+    second.close()
+
+
 def test_a_project_opens_where_it_was_left(
     qtbot: QtBot, shot_dir: Path, tmp_path: Path
 ) -> None:
