@@ -39,6 +39,7 @@ from engine.imageio import (
     resolved,
     same_path,
 )
+from engine.outputs import WRITTEN_BEFORE_STOP
 from engine.project import PROJECT_SUFFIX
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
@@ -349,7 +350,14 @@ def run_colorize(args: argparse.Namespace) -> int:
                     progress=progress,
                 )
         except (KeyboardInterrupt, Terminated) as stop:
-            if finished:
+            if WRITTEN_BEFORE_STOP in getattr(stop, "__notes__", ()):
+                finished.append(shot)  # it came as the outputs were put in place
+                if several:
+                    stop.add_note(
+                        f"the {len(finished)} shot(s) up to and including {shot} "
+                        "are done"
+                    )
+            elif finished:
                 stop.add_note(
                     f"nothing was written for {shot}; the {len(finished)} "
                     "shot(s) before it are done"
