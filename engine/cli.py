@@ -271,10 +271,14 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 
 def _output_name(shot: Path) -> str:
     """The folder a shot's outputs go to in a batch: the shot folder's
-    name, or the project file's without its suffix (as named: a link's)."""
+    name, or the project file's without its suffix, as named (a link's own
+    name: a farm links shots in under its names, and their targets' may
+    repeat, as versions/3/shot and versions/4/shot)."""
     if shot.suffix == PROJECT_SUFFIX:
         return shot.stem
-    return resolved(shot).name
+    if shot.name in ("", ".."):  # ".", "..", "/": no name of its own
+        return resolved(shot).name
+    return shot.name
 
 
 def run_colorize(args: argparse.Namespace) -> int:

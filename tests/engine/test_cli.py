@@ -125,6 +125,25 @@ def test_several_shots_in_one_command(tmp_path: Path) -> None:
     assert len(list((out / "b" / "composite").iterdir())) == 2
 
 
+def test_a_batch_of_linked_shots_writes_under_the_links_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Links sh010 and sh020 to versions/3/shot and versions/4/shot: the
+    batch was refused ("several shots share a folder name"), and a single
+    link's outputs went to OUT/<its target's name>."""
+    links = []
+    for name, version in (("sh010", 3), ("sh020", 4)):
+        make_shot(tmp_path / "versions" / str(version) / "shot", frames=2)
+        links.append(tmp_path / name)
+        links[-1].symlink_to(Path("versions") / str(version) / "shot")
+    out = tmp_path / "out"
+    args = [*map(str, links), "--out", str(out), "--matcher", "overlap"]
+    result = run_main(capsys, "colorize-shot", *args, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["sh010", "sh020"]
+    assert len(list((out / "sh020" / "color").iterdir())) == 2
+
+
 def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
