@@ -40,7 +40,7 @@ from engine.imageio import (
     same_path,
 )
 from engine.outputs import WRITTEN_BEFORE_STOP
-from engine.project import PROJECT_SUFFIX
+from engine.project import PROJECT_SUFFIX, project_shot_folder
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
@@ -299,13 +299,14 @@ def run_colorize(args: argparse.Namespace) -> int:
     if several and len(set(names)) != len(names):
         raise CadmiumError("several shots share a folder name; outputs would collide")
     # Nothing is ever written inside a shot, another of the batch's included
-    # (each run checks its own shot).
+    # (each run checks its own shot), a project's shot folder too.
     out_root = resolved(args.out)
     for shot in args.shots if several else ():
-        if out_root.is_relative_to(resolved(shot)):
+        folder = project_shot_folder(shot) if shot.suffix == PROJECT_SUFFIX else shot
+        if folder is not None and out_root.is_relative_to(resolved(folder)):
             raise CadmiumError(
                 f"{args.out}: the output folder must be outside every shot "
-                f"({shot} is one)"
+                f"({folder} is one)"
             )
     finished: list[Path] = []
     failed: list[Path] = []
