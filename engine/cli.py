@@ -132,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Run the engine command ``args`` names; its exit status."""
+    _paths_print_safely()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="cadmium: %(message)s",
@@ -158,6 +159,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return EXIT_TERMINATED
     parser.print_help()
     return 0
+
+
+def _paths_print_safely() -> None:
+    """Let stdout print any path, as stderr does: a name that is not valid
+    in its encoding (Latin-1 from a Windows share, under a UTF-8 locale)
+    ended a run whose outputs were written in a UnicodeEncodeError
+    traceback when the summary line named it."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)  # (a text stream's)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        reconfigure(errors="backslashreplace")
 
 
 def _unwritten(stop: BaseException) -> str:

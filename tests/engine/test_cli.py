@@ -144,6 +144,24 @@ def test_a_batch_of_linked_shots_writes_under_the_links_names(
     assert len(list((out / "sh020" / "color").iterdir())) == 2
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="names of any bytes")
+def test_a_shot_named_in_another_encoding_prints_its_summary(tmp_path: Path) -> None:
+    """A folder named in Latin-1 (from a Windows share) under a UTF-8
+    locale: the outputs were written, then printing the summary line ended
+    the run in a UnicodeEncodeError traceback (exit status 1)."""
+    shot = make_shot(tmp_path / "caf\udce9", frames=2)  # the byte 0xe9
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "colorize-shot", str(shot)]
+        + ["--out", str(tmp_path / "out"), "--matcher", "overlap"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},  # strict, as a locale's
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{tmp_path}/caf\\udce9: 2 frames")
+
+
 def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
