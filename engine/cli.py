@@ -39,7 +39,8 @@ from engine.imageio import (
     resolved,
     same_path,
 )
-from engine.project import PROJECT_SUFFIX
+from engine.outputs import WRITTEN_BEFORE_STOP
+from engine.project import PROJECT_SUFFIX, project_shot_folder
 from engine.propagation import PropagationSettings
 from engine.regions import DEFAULT_MIN_AREA, Regions, segment_image
 
@@ -131,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Run the engine command ``args`` names; its exit status."""
+    _paths_print_safely()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="cadmium: %(message)s",
@@ -157,6 +159,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return EXIT_TERMINATED
     parser.print_help()
     return 0
+
+
+def _paths_print_safely() -> None:
+    """Let stdout print any path, as stderr does: a name that is not valid
+    in its encoding (Latin-1 from a Windows share, under a UTF-8 locale)
+    ended a run whose outputs were written in a UnicodeEncodeError
+    traceback when the summary line named it."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)  # (a text stream's)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        reconfigure(errors="backslashreplace")
 
 
 def _unwritten(stop: BaseException) -> str:
@@ -270,10 +282,14 @@ def preview_image(regions: Regions, seed: int = 7) -> np.ndarray:
 
 def _output_name(shot: Path) -> str:
     """The folder a shot's outputs go to in a batch: the shot folder's
-    name, or the project file's without its suffix (as named: a link's)."""
+    name, or the project file's without its suffix, as named (a link's own
+    name: a farm links shots in under its names, and their targets' may
+    repeat, as versions/3/shot and versions/4/shot)."""
     if shot.suffix == PROJECT_SUFFIX:
         return shot.stem
-    return resolved(shot).name
+    if shot.name in ("", ".."):  # ".", "..", "/": no name of its own
+        return resolved(shot).name
+    return shot.name
 
 
 def run_colorize(args: argparse.Namespace) -> int:
@@ -294,13 +310,14 @@ def run_colorize(args: argparse.Namespace) -> int:
     if several and len(set(names)) != len(names):
         raise CadmiumError("several shots share a folder name; outputs would collide")
     # Nothing is ever written inside a shot, another of the batch's included
-    # (each run checks its own shot).
+    # (each run checks its own shot), a project's shot folder too.
     out_root = resolved(args.out)
     for shot in args.shots if several else ():
-        if out_root.is_relative_to(resolved(shot)):
+        folder = project_shot_folder(shot) if shot.suffix == PROJECT_SUFFIX else shot
+        if folder is not None and out_root.is_relative_to(resolved(folder)):
             raise CadmiumError(
                 f"{args.out}: the output folder must be outside every shot "
-                f"({shot} is one)"
+                f"({folder} is one)"
             )
     finished: list[Path] = []
     failed: list[Path] = []
@@ -349,7 +366,14 @@ def run_colorize(args: argparse.Namespace) -> int:
                     progress=progress,
                 )
         except (KeyboardInterrupt, Terminated) as stop:
-            if finished:
+            if WRITTEN_BEFORE_STOP in getattr(stop, "__notes__", ()):
+                finished.append(shot)  # it came as the outputs were put in place
+                if several:
+                    stop.add_note(
+                        f"the {len(finished)} shot(s) up to and including {shot} "
+                        "are done"
+                    )
+            elif finished:
                 stop.add_note(
                     f"nothing was written for {shot}; the {len(finished)} "
                     "shot(s) before it are done"

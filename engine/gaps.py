@@ -195,7 +195,11 @@ def line_width(line_u8: np.ndarray) -> float:
         borderValue=1,
     )
     area = cv2.countNonZero(line_u8)
-    return 2.0 * area / max(area - cv2.countNonZero(inner), 1)
+    width = 2.0 * area / max(area - cv2.countNonZero(inner), 1)
+    # No stroke is thicker than the frame: ink with (almost) no edge (a
+    # black card, a frame filled but for a speck) would otherwise read tens
+    # of thousands of px, and shrinking by that crashed OpenCV.
+    return min(width, float(min(line_u8.shape)))
 
 
 def end_scale(thickness: float) -> int:

@@ -207,6 +207,10 @@ def frame_report(
 
 
 STAGING_PREFIX = ".cadmium-staging-"
+# The note a Ctrl-C or SIGTERM carries when it came while a run put its
+# outputs in place: it is delivered once they all are (`_signals_deferred`),
+# so that run is done, not "nothing was written".
+WRITTEN_BEFORE_STOP = "the outputs were written before it stopped"
 STALE_SECONDS = 24 * 3600
 
 
@@ -438,6 +442,8 @@ class StagedOutput:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if error is not None and self._published:
+            error.add_note(WRITTEN_BEFORE_STOP)
         self.close()
 
     def add(

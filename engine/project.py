@@ -1775,9 +1775,37 @@ def _entry_problem(exc: Exception) -> str:
     return f"its entry is damaged ({exc})"
 
 
+def project_shot_folder(path: str | Path) -> Path | None:
+    """The shot folder a project file names (as `load_project` finds it,
+    without reading the shot), or None when the file cannot be read or
+    names none: loading it says why."""
+    file = project_file(Path(path))
+    try:
+        document = read_json(file)
+        if not isinstance(document, dict):
+            return None
+        candidates = _shot_candidates(file, document)
+    except (OSError, ValueError, RuntimeError, CadmiumError):  # (a link loop)
+        return None
+    return next((c for c in candidates if (c / "line").is_dir()), None)
+
+
 def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
     """The project's shot: where the file says, from the file's folder, or
     failing that where it was when saved. Its errors name the file."""
+    candidates = _shot_candidates(path, document)
+    for candidate in candidates:
+        if (candidate / "line").is_dir():
+            try:
+                return open_shot(candidate, keys_from_color=False)
+            except ShotError as exc:
+                raise ShotError(f"{path}: {exc}") from None
+    raise ShotError(f"{path}: its shot folder {candidates[0]} is gone")
+
+
+def _shot_candidates(path: Path, document: dict[str, Any]) -> list[Path]:
+    """Where a project's shot may be, in order: where the file says, from
+    the file's folder, then where it was when saved."""
     relative, absolute = document.get("shot"), document.get("shot_absolute")
     if not isinstance(relative, str):
         raise CadmiumError(f"{path}: damaged project file (shot {relative!r})")
@@ -1788,10 +1816,4 @@ def _open_project_shot(path: Path, document: dict[str, Any]) -> Shot:
     candidates = [plain if plain.resolve() == joined.resolve() else joined]
     if absolute and isinstance(absolute, str):
         candidates.append(Path(absolute))
-    for candidate in candidates:
-        if (candidate / "line").is_dir():
-            try:
-                return open_shot(candidate, keys_from_color=False)
-            except ShotError as exc:
-                raise ShotError(f"{path}: {exc}") from None
-    raise ShotError(f"{path}: its shot folder {candidates[0]} is gone")
+    return candidates

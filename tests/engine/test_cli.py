@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -122,6 +123,43 @@ def test_several_shots_in_one_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert len(list((out / "a" / "color").iterdir())) == 3
     assert len(list((out / "b" / "composite").iterdir())) == 2
+
+
+def test_a_batch_of_linked_shots_writes_under_the_links_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Links sh010 and sh020 to versions/3/shot and versions/4/shot: the
+    batch was refused ("several shots share a folder name"), and a single
+    link's outputs went to OUT/<its target's name>."""
+    links = []
+    for name, version in (("sh010", 3), ("sh020", 4)):
+        make_shot(tmp_path / "versions" / str(version) / "shot", frames=2)
+        links.append(tmp_path / name)
+        links[-1].symlink_to(Path("versions") / str(version) / "shot")
+    out = tmp_path / "out"
+    args = [*map(str, links), "--out", str(out), "--matcher", "overlap"]
+    result = run_main(capsys, "colorize-shot", *args, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["sh010", "sh020"]
+    assert len(list((out / "sh020" / "color").iterdir())) == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="names of any bytes")
+def test_a_shot_named_in_another_encoding_prints_its_summary(tmp_path: Path) -> None:
+    """A folder named in Latin-1 (from a Windows share) under a UTF-8
+    locale: the outputs were written, then printing the summary line ended
+    the run in a UnicodeEncodeError traceback (exit status 1)."""
+    shot = make_shot(tmp_path / "caf\udce9", frames=2)  # the byte 0xe9
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "colorize-shot", str(shot)]
+        + ["--out", str(tmp_path / "out"), "--matcher", "overlap"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},  # strict, as a locale's
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{tmp_path}/caf\\udce9: 2 frames")
 
 
 def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
@@ -563,6 +601,86 @@ def test_sigterm_ends_a_run_like_ctrl_c_with_status_143(tmp_path: Path) -> None:
     assert result.returncode == 143
     assert result.stderr == "cadmium: terminated; nothing was written\n"
     assert not out.exists()  # made by the run, so removed with its staging
+
+
+# SIGTERM as the outputs start to be put in place: delivered once they all
+# are, so the run is done and must say so.
+TERMINATED_WHILE_PUBLISHING = """
+import os, signal, sys
+import engine.outputs as outputs
+from cadmium_app.cli import main
+
+original = outputs._swap_in
+
+def swap_in(*args):
+    os.kill(os.getpid(), signal.SIGTERM)
+    original(*args)
+
+outputs._swap_in = swap_in
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_while_outputs_are_put_in_place_says_they_were_written(
+    tmp_path: Path,
+) -> None:
+    """It said "nothing was written", though every output was replaced."""
+    shot = make_shot(tmp_path / "shot", frames=3)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", TERMINATED_WHILE_PUBLISHING, "colorize-shot"]
+        + [str(shot), "--matcher", "assignment", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 143
+    assert result.stderr == (
+        "cadmium: terminated; the outputs were written before it stopped\n"
+    )
+    assert len(list((out / "color").iterdir())) == 3
+    assert len(json.loads((out / "report.json").read_text())["frames"]) == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_while_a_batch_s_shot_is_put_in_place_counts_it_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.outputs
+
+    shots = [make_shot(tmp_path / name, frames=2) for name in ("a", "b", "c")]
+    out = tmp_path / "out"
+    original = engine.outputs._swap_in
+
+    def swap_in(staging: Path, out_dir: Path, *args: object) -> None:
+        if out_dir.name == "b":
+            os.kill(os.getpid(), signal.SIGINT)
+        original(staging, out_dir, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.outputs, "_swap_in", swap_in)
+    # A stopped run leaves both signals ignored (for its exit): put back.
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = run_main(
+            capsys,
+            "colorize-shot",
+            *map(str, shots),
+            "--out",
+            str(out),
+            "--matcher",
+            "overlap",
+            "--quiet",
+        )
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert result.returncode == 130
+    assert result.stderr == (
+        f"cadmium: interrupted; the 2 shot(s) up to and including {shots[1]} are done\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"]
+    assert (out / "b" / "report.json").exists()
 
 
 def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:

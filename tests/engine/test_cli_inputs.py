@@ -62,6 +62,27 @@ def test_a_project_reached_through_a_link_renders_its_paint(
     assert report["keys"] == [1, 3]
 
 
+def test_a_batch_writing_into_a_project_s_shot_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """colorize-shot other scene.cadmium --out shot/out: other's outputs
+    went inside the project's shot folder before the project's own run was
+    refused."""
+    project = saved_project(tmp_path)
+    other = make_shot(tmp_path / "other", frames=2)
+    shot = tmp_path / "shot"
+    before = sorted(p.relative_to(shot) for p in shot.rglob("*"))
+    out = shot / "out"
+    args = [str(other), str(project), "--out", str(out), "--matcher", "overlap"]
+    result = run_main(capsys, "colorize-shot", *args, "--quiet")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"cadmium: {out}: the output folder must be outside every shot "
+        f"({shot} is one)\n"
+    )
+    assert sorted(p.relative_to(shot) for p in shot.rglob("*")) == before
+
+
 def edited(path: Path, edit: Callable[[dict[str, Any]], object]) -> None:
     """The project file at ``path``, edited as by hand."""
     document = json.loads(path.read_text())

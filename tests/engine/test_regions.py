@@ -219,6 +219,16 @@ def test_blank_and_all_ink_frames() -> None:
     assert full.graph.edges.shape == (0, 2)
 
 
+def test_a_black_card_at_hd_segments() -> None:
+    """A frame all ink but for a speck or nothing (a cut to black) has no
+    line edge to measure its thickness by: it read as millions of px, and
+    gap closing crashed OpenCV (a segfault, or std::bad_alloc)."""
+    card = blank(1920, 1080, value=0)
+    assert segment_image(card, gap=12)[1].count == 0
+    card[500:510, 900:910] = 255
+    assert segment_image(card, gap=12)[1].count == 1
+
+
 def test_threshold_can_be_overridden() -> None:
     image = blank(100, 100)
     cv2.rectangle(image, (10, 10), (90, 90), 170, 2)  # faint pencil line
