@@ -66,6 +66,9 @@ class CanvasController(QObject):
         self._other_turn: tuple[tuple[int, int], int] | None = None
         self._stroke = 0
         self._stroke_regions: set[int] = set()
+        # The image point last under the pointer, for the status bar's word
+        # on it to follow what changes there without a move.
+        self._hovered: tuple[float, float] | None = None
         # Inside `_refreshed_once`: whether a refresh was asked for.
         self._held: bool | None = None
         self.closing = ClosingController(session, canvas)
@@ -200,6 +203,9 @@ class CanvasController(QObject):
                 self._refresh()
 
     def _refresh(self) -> None:
+        # What is under the pointer changed too (a click painted it, an
+        # undo, another frame): the status bar said the old region's style.
+        self._say_hovered()
         session, canvas = self.session, self.canvas
         project = session.project
         if project is None:
@@ -394,11 +400,20 @@ class CanvasController(QObject):
             self.session.status.emit("That region is unpainted: nothing to pick")
 
     def _on_hovered(self, x: float, y: float) -> None:
-        project, frame = self.session.project, self.session.current()
-        if project is None or frame is None:
+        self._hovered = (x, y)
+        self._say_hovered()
+
+    def _say_hovered(self) -> None:
+        """The region under the pointer, its style and how it was painted,
+        on the status bar (nothing while the frame's regions are found)."""
+        if self._hovered is None:
             return
-        region = frame.regions.region_at(int(x), int(y))
-        if region is None:
+        x, y = self._hovered
+        project, frame = self.session.project, self.session.current()
+        region = None
+        if project is not None and frame is not None:
+            region = frame.regions.region_at(int(x), int(y))
+        if project is None or frame is None or region is None:
             self.hover_text.emit("")
             return
         text = f"x {int(x)}, y {int(y)} · region {region}"

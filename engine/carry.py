@@ -138,13 +138,27 @@ def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | N
     overlap = _Overlap.of(old_map, old.count, under_line, count)
     dx, dy = drawing_shift(old_map, under_line)
     if (dx, dy) != (0, 0):
-        moved = np.ascontiguousarray(
-            np.roll(old_map, (dy, dx), axis=(0, 1)), np.int32
-        )  # wraps round the edges: those few pixels are outvoted
+        moved = _shifted(old_map, dx, dy)
         moved_overlap = _Overlap.of(moved, old.count, under_line, count)
         if moved_overlap.agreeing > overlap.agreeing:
             overlap, old_map = moved_overlap, moved
     return Carrying(overlap.under, overlap.counterparts(old_map, under_line))
+
+
+def _shifted(labels: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """int32 ``labels`` moved by (dx, dy), the strips it uncovers at the
+    edges 0 (no old region): what came into the frame there was never
+    painted. Rolled round instead, a region lying wholly in such a strip
+    (sky above a hat whose brim came into view) took the colour of the
+    frame's far edge (the ground), silently."""
+    height, width = labels.shape
+    moved = np.zeros((height, width), np.int32)
+    if abs(dx) >= width or abs(dy) >= height:
+        return moved
+    moved[max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = labels[
+        max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)
+    ]
+    return moved
 
 
 @dataclass(frozen=True)

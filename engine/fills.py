@@ -504,6 +504,9 @@ def _palette_rows(fills: FillMap, palette: Palette) -> np.ndarray:
 
 # Colour-trace lines are taken to be at most this many px wide (`painted_trace`).
 MAX_TRACE_WIDTH = 16
+# The antialiased edge of a trace line is taken to be at most this many px
+# wide on each side (`_hide_edges`).
+TRACE_EDGE = 2
 # A painted trace line's tail lies in one region: that region has at least
 # this share of the pixels it touches (`_paint_tails`); a line between two
 # regions touches each about half the time.
@@ -522,7 +525,8 @@ def painted_trace(
     through the trace pixels, as many steps as that line (its connected
     piece of trace) is wide, so past the region's end it runs along the line
     no further than that. What is left of the line there takes the colour
-    of the one region it lies in, if it does (`_paint_tails`)."""
+    of the one region it lies in, if it does (`_paint_tails`). The painted
+    line's antialiased edge shows the fills beside it (`_hide_edges`)."""
     trace = lineart.trace
     if not len(palette) or not trace.any():
         return None
@@ -532,7 +536,12 @@ def painted_trace(
     if not region_paints.any():
         return None
     x, y, w, h = cv2.boundingRect(trace.view(np.uint8))
-    window = (slice(y, y + h), slice(x, x + w))
+    rows, cols = trace.shape
+    # Wide enough for the lines' antialiased edges (`_hide_edges`).
+    window = (
+        slice(max(y - TRACE_EDGE, 0), min(y + h + TRACE_EDGE, rows)),
+        slice(max(x - TRACE_EDGE, 0), min(x + w + TRACE_EDGE, cols)),
+    )
     trace = trace[window]
     under = regions.under_line[window]
     seed = trace & region_paints[under]
@@ -567,7 +576,37 @@ def painted_trace(
     owner = owner[1:-1, 1:-1]
     labels = regions.labels[window]
     _paint_tails(owner, trace, piece, np.unique(piece[seed]), labels, fills)
+    _hide_edges(owner, lineart, window, labels, fills)
     return window, owner
+
+
+def _hide_edges(
+    owner: np.ndarray,
+    lineart: LineArt,
+    window: tuple[slice, slice],
+    labels: np.ndarray,
+    fills: FillMap,
+) -> None:
+    """The antialiased edge of a painted trace line (its ink too faint to
+    be line: the pixels of the regions beside it) takes the colour of the
+    painted region it lies in: laid over the fill, it showed as a thin line
+    of the trace's hue on each side of the painted line. Beside black ink
+    it may be that ink's own edge, and stays. ``owner`` and ``labels`` are
+    the ``window``'s."""
+    painted = owner > 0
+    if not painted.any():
+        return
+    line, ink = lineart.line[window], lineart.ink[window]
+    kernel = np.ones((3, 3), np.uint8)
+    black = cv2.dilate((line & ~lineart.trace[window]).view(np.uint8), kernel) > 0
+    in_paint = np.zeros(len(fills) + 1, bool)
+    in_paint[1:] = fills.painted
+    edge = ~line & (ink > 0) & ~black & in_paint[labels]
+    reached = painted
+    for _ in range(TRACE_EDGE):
+        reached = reached | ((cv2.dilate(reached.view(np.uint8), kernel) > 0) & edge)
+    hidden = reached & edge
+    owner[hidden] = labels[hidden]
 
 
 def _paint_tails(

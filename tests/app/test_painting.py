@@ -27,8 +27,9 @@ from app_helpers import (
 )
 from drawing import figure
 from probes import count_loads
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.window import MainWindow, sample_shot
@@ -545,3 +546,41 @@ def style_name(window: MainWindow, index: int) -> str:
     project = window.session.project
     assert project is not None
     return project.palette[index].name
+
+
+def test_the_status_bar_s_word_on_the_region_under_the_pointer_follows_paint(
+    qtbot: QtBot, window: MainWindow, shot_dir: Path
+) -> None:
+    """The pointer held on the box: a click painting it, its undo and the
+    next frame (by the keyboard) each change what lies under the pointer.
+    The status bar said the box's old style after the click ("Box
+    (painted)" over a region now Ring) and the old frame's region number on
+    the next frame, until the pointer moved."""
+    open_and_wait(qtbot, window, shot_dir)
+    canvas, label = window.canvas, window.hover_label
+    x, y = points(1)["box"]
+    at = canvas.widget_pos(x + 0.5, y + 0.5)
+    move = QMouseEvent(  # a hover: QTest's mouseMove sends none offscreen
+        QEvent.Type.MouseMove,
+        at,
+        canvas.mapToGlobal(at),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(canvas, move)
+    box = style_name(window, STYLES["box"])
+    assert label.text().endswith(f" · {box} (painted)")
+
+    window.session.set_style(STYLES["ring"])
+    click_image(qtbot, window, x, y)
+    assert label.text().endswith(f" · {style_name(window, STYLES['ring'])} (painted)")
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert label.text().endswith(f" · {box} (painted)")
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Period)  # frame 2: not painted yet
+    go_to(qtbot, window, 2)  # its regions found
+    frame = window.session.current()
+    assert frame is not None
+    region = frame.regions.region_at(x, y)
+    assert label.text() == f"x {x}, y {y} · region {region} · unpainted"

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from drawing import figure, open_circle
+from drawing import blank, figure, open_circle
 
 from engine.carry import carrying, resegment_fills, return_fills
 from engine.fills import ORIGIN_ANIMATOR, FillMap, key_from_color
@@ -120,20 +120,50 @@ def test_a_drawing_moved_as_a_whole_keeps_every_part_s_colour(dx: int, dy: int) 
     neighbours' colours (4 regions at 3x2 px, 16 at 8 px); followed by the
     drawing's shift, every region keeps its own, and none is flagged."""
 
-    def moved(image: np.ndarray) -> np.ndarray:
-        return np.roll(image, (dy, dx), axis=(0, 1))
+    def moved(image: np.ndarray, paper: int) -> np.ndarray:
+        # As a scan moves: paper comes in at the edges (white lines,
+        # transparent colour), nothing from the far side.
+        out = np.full_like(image, paper)
+        out[dy:, dx:] = image[: image.shape[0] - dy, : image.shape[1] - dx]
+        return out
 
     line = read_image(SAMPLE / "line" / "0001.png")
     color = read_image(SAMPLE / "color" / "0001.png")
-    before, after = segment_image(line, gap=6)[1], segment_image(moved(line), gap=6)[1]
+    before = segment_image(line, gap=6)[1]
+    after = segment_image(moved(line, 255), gap=6)[1]
     key = key_from_color(before, color, Palette())
-    truth = key_from_color(after, moved(color), key.palette).fills
+    truth = key_from_color(after, moved(color, 0), key.palette).fills
     how = carrying(before.numbering, after.under_line, after.count)
     assert how is not None
     carried = how.fills(key.fills)
     wrong = (carried.style != truth.style) & truth.painted
     assert not wrong.any(), np.flatnonzero(wrong)
     assert (how.counterpart == -1).all()  # nothing moved on its own
+
+
+def test_a_part_come_into_the_frame_takes_nothing_from_its_far_edge() -> None:
+    """The drawing registered 8 px lower, so the sky above a hat's brim
+    comes into view at the top: followed by the drawing's shift, that new
+    sliver took the ground's colour from the bottom edge (the old regions
+    were rolled round the frame), silently. It is left unpainted, for Next
+    problem and the fill check to find; every other part keeps its own."""
+    world = blank(240, 200)
+    cv2.rectangle(world, (30, 60), (100, 150), 0, 2)  # a body
+    for x in (120, 180):  # a hat, its crown above the frame
+        cv2.line(world, (x, 0), (x, 40), 0, 2)
+    cv2.line(world, (120, 17), (180, 17), 0, 2)  # its brim, out of view at first
+    cv2.line(world, (120, 40), (180, 40), 0, 2)
+    cv2.line(world, (0, 160), (239, 160), 0, 2)  # the ground
+    before = segment_image(world[20:180], gap=8)[1]
+    after = segment_image(world[12:172], gap=8)[1]
+    assert after.count == before.count + 1  # the sliver above the brim
+    paper, hat, body, ground = (60, 10), (150, 5), (60, 100), (60, 150)
+    fills = painted(before, {paper: 1, hat: 5, body: 2, ground: 3})
+    carried = carried_to(before, fills, after)
+    assert carried.style[at(after, 150, 2)] == UNPAINTED  # was 3, the ground's
+    assert carried.style[at(after, 150, 15)] == 5
+    for (x, y), style in {paper: 1, body: 2, (60, 158): 3}.items():
+        assert carried.style[at(after, x, y)] == style
 
 
 def test_returning_to_a_gap_restores_regions_not_repainted_since() -> None:

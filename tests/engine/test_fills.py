@@ -302,3 +302,20 @@ def test_a_painted_trace_lines_tail_along_the_ink_takes_the_colour_it_lies_in() 
     assert all(tuple(px) == RED[:3] for px in tail)  # the region it lies in
     between = out[59:62, 120:170, :3].reshape(-1, 3)
     assert not any(tuple(px) in (RED[:3], BLUE[:3]) for px in between)
+
+
+def test_a_painted_trace_line_leaves_no_edge_of_its_hue_beside_it() -> None:
+    """An antialiased shadow line (its edge pixels too faint to be line)
+    painted over: its edge still lay over the fills, a thin line of the
+    trace's hue on each side of the painted line (orange along a green
+    shirt's shadow). Every pixel there is one fill colour or the other."""
+    image = np.full((100, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (10, 10), (190, 90), (0, 0, 0), 2)
+    cv2.line(image, (10, 45), (190, 55), (255, 0, 0), 3, cv2.LINE_AA)
+    lineart, _ = segment_image(image)
+    faint = (lineart.ink > 0) & ~lineart.line
+    assert faint[40:60, 30:170].any()  # the line's antialiased edge
+    out = shadow_top_left(image, (50, 25))
+    across = out[30:70, 30:170, :3].reshape(-1, 3)
+    assert {tuple(px) for px in across.tolist()} == {BLUE[:3], RED[:3]}
+    assert tuple(out[10, 50, :3]) == (0, 0, 0)  # black ink stays ink
