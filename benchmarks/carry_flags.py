@@ -5,8 +5,8 @@
 
 Paint follows a redrawn frame's new lines by position (`engine.carry`);
 regions that neither drawing accounts for are matched by place, size and
-shape, and flagged where their colour by position disagrees. Two
-measures:
+shape, and flagged where their colour by position disagrees; regions
+that join parts painted otherwise are flagged too. Two measures:
 
 - Motion: each frame's true fills (generated shots, seed 777 as in
   training.evaluate) carried to the frame ``--steps`` later, far more
@@ -45,13 +45,15 @@ Analysed = tuple[list[Frame], list[FillMap], Palette]  # training.evaluate.analy
 def carried_flags(
     before: Regions, fills: FillMap, after: Regions
 ) -> tuple[FillMap, np.ndarray, FillMap]:
-    """The fills carried, which regions the carry flagged (parts moved),
-    and the fills carried by position alone."""
+    """The fills carried, which regions the carry flagged (parts moved,
+    or joined to parts painted otherwise), and the fills carried by
+    position alone."""
     how = carrying(before.numbering, after.under_line, after.count)
     assert how is not None
     by_position = replace(how, counterpart=np.full_like(how.counterpart, -1))
     carried = how.fills(fills)
-    return carried, how.moved(carried), by_position.fills(fills)
+    flagged = how.moved(carried) | how.joins(fills)
+    return carried, flagged, by_position.fills(fills)
 
 
 def motion(shots: list[Analysed], step: int) -> dict[str, int]:

@@ -186,13 +186,14 @@ class Session(QObject):
         self._moved_parts = FrameProblems(
             self,
             lambda n, what: (
-                f"Frame {n}: {what} flagged to check: parts of its new drawing "
-                "moved away from where they were painted (N goes there; A keeps "
-                "the part's colour, S offers the colour under it)"
+                f"Frame {n}: {what} flagged to check: its new drawing moved "
+                "parts away from where they were painted, or joined parts "
+                "painted in different colours (N goes there; A keeps the colour "
+                "shown, S offers the other)"
             ),
             lambda listed: (
                 f"{listed} have regions flagged to check: parts of their new "
-                "drawings moved (N goes there)"
+                "drawings moved or joined (N goes there)"
             ),
             on_status=True,
         )

@@ -10,7 +10,11 @@ overlap nothing of the other drawing well (intersection over union under
 paired one to one by place, size and shape (`Carrying.counterpart`); a
 paired region takes its counterpart's fill, and is flagged for review where
 that is a colour other than that of the region now lying where the part
-was, which becomes its first guess (`Carrying.moved`).
+was, which becomes its first guess (`Carrying.moved`). A redraw that joins
+parts (a line rubbed out, a gap opened too wide to close) gives the joined
+region the colour of the part under most of it; where a part it swallowed
+was painted otherwise, it is flagged, that colour its first guess
+(`Carrying.joins`).
 
 Undo diffs follow the same regions (`Carrying.source`, `FrameDiff.carried`).
 """
@@ -40,6 +44,9 @@ from engine.regions import Numbering, Regions, measure
 # covers it this well (intersection over union); the rest are matched by
 # place, size and shape to find parts that moved on their own.
 EXPLAINED = 0.5
+# An old region with no new one of its own was joined to the new region
+# holding at least this share of its pixels.
+JOINED = 0.9
 # Past this many such regions on either side (a drawing replaced by another)
 # they are not matched; fills go by position alone.
 MOST_UNEXPLAINED = 2000
@@ -59,10 +66,14 @@ class Carrying:
                   most like it in place, size and shape (a part moved
                   further than its width); -1 for the others, or when there
                   is none.
+    joined:       int64 [n], an old region other than ``under`` with at
+                  least `JOINED` of its pixels in this one and no new region
+                  of its own (the two were joined; -1: none).
     """
 
     under: np.ndarray
     counterpart: np.ndarray
+    joined: np.ndarray
 
     @property
     def source(self) -> np.ndarray:
@@ -72,9 +83,29 @@ class Carrying:
 
     def fills(self, fills: FillMap) -> FillMap:
         """``fills`` (of the old regions) on the new: each region takes the
-        fill of its `source`, and paired ones are checked (`checked`)."""
+        fill of its `source`, paired ones are checked (`checked`), and
+        those that `joins` parts painted otherwise are flagged, the
+        swallowed part's colour their first guess."""
         paired = np.flatnonzero(self.counterpart >= 0)
-        return self.checked(_carried(fills, self.source), paired)
+        carried = self.checked(_carried(fills, self.source), paired)
+        joins = self.joins(fills)
+        if not joins.any():
+            return carried
+        return _flagged(carried, joins, fills.style[np.maximum(self.joined, 0)])
+
+    def joins(self, fills: FillMap) -> np.ndarray:
+        """bool [n], of ``fills`` on the old regions: new regions joining an
+        old one painted otherwise than the region their fill comes from
+        (its colour is lost unless someone looks). A part left unpainted
+        on either side loses nothing."""
+        joined = self.joined >= 0
+        if not len(fills) or not joined.any():
+            return np.zeros(len(self.joined), bool)
+        own = np.where(
+            self.source >= 0, fills.style[np.maximum(self.source, 0)], UNPAINTED
+        )
+        other = fills.style[np.maximum(self.joined, 0)]
+        return joined & (own != UNPAINTED) & (other != UNPAINTED) & (own != other)
 
     def checked(self, fills: FillMap, regions: np.ndarray) -> FillMap:
         """``fills``, on the new regions, with those of ``regions`` that are
@@ -84,13 +115,7 @@ class Carrying:
         moved, there = self._moved(fills, regions)
         if not moved.any():
             return fills
-        alternatives = fills.alternatives.copy()
-        for region in np.flatnonzero(moved):
-            guesses = [int(there[region]), *fills.alternatives[region].tolist()]
-            kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
-            row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
-            alternatives[region] = row
-        return fills.replace(flagged=fills.flagged | moved, alternatives=alternatives)
+        return _flagged(fills, moved, there)
 
     def moved(self, fills: FillMap) -> np.ndarray:
         """bool [n], of fills on the new regions: paired regions painted
@@ -142,7 +167,8 @@ def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | N
         moved_overlap = _Overlap.of(moved, old.count, under_line, count)
         if moved_overlap.agreeing > overlap.agreeing:
             overlap, old_map = moved_overlap, moved
-    return Carrying(overlap.under, overlap.counterparts(old_map, under_line))
+    counterpart = overlap.counterparts(old_map, under_line)
+    return Carrying(overlap.under, counterpart, overlap.joined(counterpart))
 
 
 def _shifted(labels: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -202,6 +228,26 @@ class _Overlap:
         )
         counterpart[lost_new[rows]] = lost_old[cols] - 1
         return counterpart
+
+    def joined(self, counterpart: np.ndarray) -> np.ndarray:
+        """`Carrying.joined`: per new region, the old region with the most
+        of its pixels in it (at least `JOINED` of them) among those that no
+        new region lies mostly on or is paired with."""
+        count = len(self.under)
+        joined = np.full(count, -1, np.int64)
+        real = self.old > 0
+        new, old, pixels = self.new[real], self.old[real] - 1, self.pixels[real]
+        if not len(pixels):
+            return joined
+        n_old = int(old.max()) + 1
+        old_area = np.bincount(old, weights=pixels, minlength=n_old)
+        kept = np.zeros(n_old + 1, bool)  # [-1]: none
+        kept[self.under] = True
+        kept[counterpart] = True
+        swallowed = ~kept[old] & (pixels >= JOINED * old_area[old])
+        new, old, pixels = new[swallowed], old[swallowed], pixels[swallowed]
+        best, _ = most_counted(new, old, pixels, count)
+        return best
 
     def _unaccounted(self) -> tuple[np.ndarray, np.ndarray]:
         """New regions (indices) and old ones (labels) that no region of the
@@ -360,6 +406,18 @@ def _covering(old_under_line: np.ndarray, old_count: int, new: Regions) -> np.nd
         raise CadmiumError("the two segmentations are of different sizes")
     best, _ = region_majority(new, old_under_line, old_count + 1, valid=None)
     return np.where(best > 0, best - 1, -1)  # majority 0: no old region
+
+
+def _flagged(fills: FillMap, which: np.ndarray, guess: np.ndarray) -> FillMap:
+    """``fills`` with the regions of ``which`` (bool) flagged for review,
+    each region's ``guess`` (a style) put first among its alternatives."""
+    alternatives = fills.alternatives.copy()
+    for region in np.flatnonzero(which):
+        guesses = [int(guess[region]), *fills.alternatives[region].tolist()]
+        kept = [g for g in dict.fromkeys(guesses) if g != UNPAINTED]
+        row = kept[:ALTERNATIVES] + [UNPAINTED] * (ALTERNATIVES - len(kept))
+        alternatives[region] = row
+    return fills.replace(flagged=fills.flagged | which, alternatives=alternatives)
 
 
 def _carried(fills: FillMap, source: np.ndarray) -> FillMap:

@@ -437,7 +437,7 @@ class Project:
         if how is None:
             return None
         carried = how.fills(stored)
-        moved = int(how.moved(carried).sum()) if said else 0
+        moved = int((how.moved(carried) | how.joins(stored)).sum()) if said else 0
         if moved:
             self._moved_parts[frame] = self._moved_parts.get(frame, 0) + moved
         self._fills[frame] = carried

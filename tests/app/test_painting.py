@@ -492,6 +492,13 @@ def test_the_thumbnail_of_a_painted_frame_redrawn_out_of_sight_keeps_its_colours
     assert shown("ring") == style_rgb(window, 5)
 
 
+MOVED_OR_JOINED = (
+    "Frame 1: 1 region flagged to check: its new drawing moved parts away from "
+    "where they were painted, or joined parts painted in different colours (N "
+    "goes there; A keeps the colour shown, S offers the other)"
+)
+
+
 def test_a_part_redrawn_further_than_its_width_keeps_its_colour_flagged(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
@@ -512,11 +519,7 @@ def test_a_part_redrawn_further_than_its_width_keeps_its_colour_flagged(
     said = status_log(window)
 
     cv2.imwrite(str(shot / "line" / "F_0001.png"), figure(160))
-    expected = (
-        "Frame 1: 1 region flagged to check: parts of its new drawing moved away "
-        "from where they were painted (N goes there; A keeps the part's colour, "
-        "S offers the colour under it)"
-    )
+    expected = MOVED_OR_JOINED
     qtbot.waitUntil(lambda: expected in said, timeout=10000)
     qtbot.waitUntil(
         lambda: (f := window.session.current()) is not None and f is not painted_on,
@@ -540,6 +543,42 @@ def test_a_part_redrawn_further_than_its_width_keeps_its_colour_flagged(
     fills = window.session.project.fills(1)  # type: ignore[union-attr]
     assert fills is not None and fills.style[moved] == 5
     assert not fills.flagged.any()
+
+
+def test_a_redraw_joining_parts_painted_otherwise_is_flagged(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The belt between shirt and trousers rubbed out on disk: the joined
+    region took the shirt's colour and the frame read as done, the
+    trousers' colour lost. It is flagged, the status bar says so, and S
+    offers the trousers' colour."""
+    shot = tmp_path / "belted"
+    (shot / "line").mkdir(parents=True)
+    belted = figure(120)
+    cv2.line(belted, (20, 100), (100, 100), 0, 2)
+    for frame in (1, 2):
+        cv2.imwrite(str(shot / "line" / f"F_{frame:04d}.png"), belted)
+    open_and_wait(qtbot, window, shot)
+    go_to(qtbot, window, 1)
+    for (x, y), style in (((60, 70), 3), ((60, 120), 4), ((200, 140), 1)):
+        window.session.set_style(style)
+        click_image(qtbot, window, x, y)
+    said = status_log(window)
+
+    cv2.imwrite(str(shot / "line" / "F_0001.png"), figure(120))
+    qtbot.waitUntil(lambda: MOVED_OR_JOINED in said, timeout=10000)
+    fills = window.session.project.fills(1)  # type: ignore[union-attr]
+    frame = window.session.current()
+    assert fills is not None and frame is not None
+    body = frame.regions.region_at(60, 120)
+    assert body is not None
+    assert fills.style[body] == 3 and fills.flagged.tolist() == [
+        i == body for i in range(len(fills))
+    ]
+    window.canvas_controller.selected = None
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_S)
+    assert window.session.style == 4
 
 
 def style_name(window: MainWindow, index: int) -> str:

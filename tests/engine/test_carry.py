@@ -113,6 +113,43 @@ def test_a_region_split_by_a_line_added_gives_both_parts_its_colour() -> None:
     assert not carried.flagged.any()
 
 
+def belted() -> tuple[np.ndarray, np.ndarray]:
+    """The figure with a belt across its body, and without (a redraw that
+    rubbed it out, or left a gap in it too wide to close)."""
+    image = figure(120)
+    without = image.copy()
+    cv2.line(image, (20, 100), (100, 100), 0, 2)
+    return image, without
+
+
+def test_a_redraw_that_joins_parts_painted_otherwise_flags_the_joined_region() -> None:
+    """The belt rubbed out joins the shirt and the trousers: the region
+    took the larger part's colour, silently, and the other was lost. It
+    is flagged for review, the other colour its first guess (S)."""
+    belt, no_belt = belted()
+    before = segment_image(belt, gap=8)[1]
+    after = segment_image(no_belt, gap=8)[1]
+    shirt, trousers, hand, paper = (60, 70), (60, 120), (128, 68), (200, 140)
+    fills = painted(before, {shirt: 3, trousers: 4, hand: 5, paper: 1})
+    carried = carried_to(before, fills, after)
+    body = at(after, *shirt)
+    assert carried.style[body] == 3  # the larger part's
+    assert carried.flagged.tolist() == [i == body for i in range(after.count)]
+    assert carried.guesses(body)[0] == 4
+    assert carried.style[at(after, *hand)] == 5
+
+
+def test_a_redraw_that_joins_parts_of_one_colour_flags_nothing() -> None:
+    belt, no_belt = belted()
+    before = segment_image(belt, gap=8)[1]
+    after = segment_image(no_belt, gap=8)[1]
+    for styles in ({(60, 70): 4, (60, 120): 4}, {(60, 70): 4}):
+        fills = painted(before, {**styles, (128, 68): 5, (200, 140): 1})
+        carried = carried_to(before, fills, after)
+        assert carried.style[at(after, 60, 70)] == 4
+        assert not carried.flagged.any()  # one part unpainted: nothing lost
+
+
 @pytest.mark.parametrize(("dx", "dy"), [(3, 2), (8, 0)])
 def test_a_drawing_moved_as_a_whole_keeps_every_part_s_colour(dx: int, dy: int) -> None:
     """A key of the sample shot nudged as a whole (a scan registered again):
