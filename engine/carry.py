@@ -47,6 +47,10 @@ EXPLAINED = 0.5
 # An old region with no new one of its own was joined to the new region
 # holding at least this share of its pixels.
 JOINED = 0.9
+# A region partly in a strip a whole drawing's shift uncovered at the
+# frame's edge keeps the paint of the old region under it when that covers
+# at least this share of it; less, and it came into view.
+IN_VIEW = 0.25
 # Past this many such regions on either side (a drawing replaced by another)
 # they are not matched; fills go by position alone.
 MOST_UNEXPLAINED = 2000
@@ -66,9 +70,10 @@ class Carrying:
                   most like it in place, size and shape (a part moved
                   further than its width); -1 for the others, or when there
                   is none.
-    joined:       int64 [n], an old region other than ``under`` with at
-                  least `JOINED` of its pixels in this one and no new region
-                  of its own (the two were joined; -1: none).
+    joined:       int64 [J x 3], (new region, old region, pixels): old
+                  regions other than ``under`` with at least `JOINED` of
+                  their pixels in that new one and no new region of their
+                  own (the parts were joined; by new region).
     """
 
     under: np.ndarray
@@ -88,24 +93,35 @@ class Carrying:
         swallowed part's colour their first guess."""
         paired = np.flatnonzero(self.counterpart >= 0)
         carried = self.checked(_carried(fills, self.source), paired)
-        joins = self.joins(fills)
+        lost = self._lost(fills)
+        joins = lost != UNPAINTED
         if not joins.any():
             return carried
-        return _flagged(carried, joins, fills.style[np.maximum(self.joined, 0)])
+        return _flagged(carried, joins, lost)
 
     def joins(self, fills: FillMap) -> np.ndarray:
-        """bool [n], of ``fills`` on the old regions: new regions joining an
-        old one painted otherwise than the region their fill comes from
+        """bool [n], of ``fills`` on the old regions: new regions that joined
+        an old one painted otherwise than the region their fill comes from
         (its colour is lost unless someone looks). A part left unpainted
         on either side loses nothing."""
-        joined = self.joined >= 0
-        if not len(fills) or not joined.any():
-            return np.zeros(len(self.joined), bool)
-        own = np.where(
-            self.source >= 0, fills.style[np.maximum(self.source, 0)], UNPAINTED
-        )
-        other = fills.style[np.maximum(self.joined, 0)]
-        return joined & (own != UNPAINTED) & (other != UNPAINTED) & (own != other)
+        return self._lost(fills) != UNPAINTED
+
+    def _lost(self, fills: FillMap) -> np.ndarray:
+        """Per new region, the style of the largest part it joined that was
+        painted otherwise than its own fill (UNPAINTED: none)."""
+        n = len(self.under)
+        lost = np.full(n, UNPAINTED, np.int64)
+        if not len(fills) or not len(self.joined):
+            return lost
+        new, old, pixels = self.joined.T
+        source = self.source[new]
+        own = np.where(source >= 0, fills.style[np.maximum(source, 0)], UNPAINTED)
+        other = fills.style[old]
+        differs = (own != UNPAINTED) & (other != UNPAINTED) & (own != other)
+        part, _ = most_counted(new[differs], old[differs], pixels[differs], n)
+        found = part >= 0
+        lost[found] = fills.style[part[found]]
+        return lost
 
     def checked(self, fills: FillMap, regions: np.ndarray) -> FillMap:
         """``fills``, on the new regions, with those of ``regions`` that are
@@ -160,6 +176,7 @@ def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | N
     old_map = old.under_line() if old.shape == under_line.shape else None
     if old_map is None:
         return None
+    old_area = np.bincount(old_map.ravel(), minlength=old.count + 1)[1:]
     overlap = _Overlap.of(old_map, old.count, under_line, count)
     dx, dy = drawing_shift(old_map, under_line)
     if (dx, dy) != (0, 0):
@@ -168,7 +185,7 @@ def carrying(old: Numbering, under_line: np.ndarray, count: int) -> Carrying | N
         if moved_overlap.agreeing > overlap.agreeing:
             overlap, old_map = moved_overlap, moved
     counterpart = overlap.counterparts(old_map, under_line)
-    return Carrying(overlap.under, counterpart, overlap.joined(counterpart))
+    return Carrying(overlap.under, counterpart, overlap.joined(counterpart, old_area))
 
 
 def _shifted(labels: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -203,8 +220,14 @@ class _Overlap:
         old_map: np.ndarray, old_count: int, under_line: np.ndarray, count: int
     ) -> _Overlap:
         new, old, pixels = pair_counts(under_line, count, old_map, old_count + 1)
-        best, votes = most_counted(new, old, pixels, count)
-        found = best > 0  # most on old label 0: no old region
+        # Old label 0 is a strip a shift uncovered at the frame's edge: a
+        # region lying mostly there came into view (never painted); one
+        # that grew into it keeps what it was.
+        real = old > 0
+        best, votes = most_counted(new[real], old[real], pixels[real], count)
+        area = np.bincount(new, weights=pixels, minlength=count)
+        uncovered = area - np.bincount(new[real], weights=pixels[real], minlength=count)
+        found = (best > 0) & ((uncovered == 0) | (votes >= IN_VIEW * area))
         return _Overlap(
             new=new,
             old=old,
@@ -229,25 +252,17 @@ class _Overlap:
         counterpart[lost_new[rows]] = lost_old[cols] - 1
         return counterpart
 
-    def joined(self, counterpart: np.ndarray) -> np.ndarray:
-        """`Carrying.joined`: per new region, the old region with the most
-        of its pixels in it (at least `JOINED` of them) among those that no
-        new region lies mostly on or is paired with."""
-        count = len(self.under)
-        joined = np.full(count, -1, np.int64)
+    def joined(self, counterpart: np.ndarray, old_area: np.ndarray) -> np.ndarray:
+        """`Carrying.joined`, given each old region's whole area in px
+        (``old_area``, before any shift: a region moved mostly out of the
+        frame was not joined to what is left of it)."""
         real = self.old > 0
         new, old, pixels = self.new[real], self.old[real] - 1, self.pixels[real]
-        if not len(pixels):
-            return joined
-        n_old = int(old.max()) + 1
-        old_area = np.bincount(old, weights=pixels, minlength=n_old)
-        kept = np.zeros(n_old + 1, bool)  # [-1]: none
+        kept = np.zeros(len(old_area) + 1, bool)  # [-1]: none
         kept[self.under] = True
         kept[counterpart] = True
         swallowed = ~kept[old] & (pixels >= JOINED * old_area[old])
-        new, old, pixels = new[swallowed], old[swallowed], pixels[swallowed]
-        best, _ = most_counted(new, old, pixels, count)
-        return best
+        return np.stack([new[swallowed], old[swallowed], pixels[swallowed]], axis=1)
 
     def _unaccounted(self) -> tuple[np.ndarray, np.ndarray]:
         """New regions (indices) and old ones (labels) that no region of the

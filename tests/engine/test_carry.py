@@ -184,13 +184,7 @@ def test_a_part_come_into_the_frame_takes_nothing_from_its_far_edge() -> None:
     sliver took the ground's colour from the bottom edge (the old regions
     were rolled round the frame), silently. It is left unpainted, for Next
     problem and the fill check to find; every other part keeps its own."""
-    world = blank(240, 200)
-    cv2.rectangle(world, (30, 60), (100, 150), 0, 2)  # a body
-    for x in (120, 180):  # a hat, its crown above the frame
-        cv2.line(world, (x, 0), (x, 40), 0, 2)
-    cv2.line(world, (120, 17), (180, 17), 0, 2)  # its brim, out of view at first
-    cv2.line(world, (120, 40), (180, 40), 0, 2)
-    cv2.line(world, (0, 160), (239, 160), 0, 2)  # the ground
+    world = hat_world()
     before = segment_image(world[20:180], gap=8)[1]
     after = segment_image(world[12:172], gap=8)[1]
     assert after.count == before.count + 1  # the sliver above the brim
@@ -201,6 +195,68 @@ def test_a_part_come_into_the_frame_takes_nothing_from_its_far_edge() -> None:
     assert carried.style[at(after, 150, 15)] == 5
     for (x, y), style in {paper: 1, body: 2, (60, 158): 3}.items():
         assert carried.style[at(after, x, y)] == style
+
+
+def hat_world() -> np.ndarray:
+    """A body, a hat whose crown runs above the frame, and the ground, in
+    a world taller than the frame (240 x 200), to register it anywhere."""
+    world = blank(240, 200)
+    cv2.rectangle(world, (30, 60), (100, 150), 0, 2)  # a body
+    for x in (120, 180):  # a hat, its crown above the frame
+        cv2.line(world, (x, 0), (x, 40), 0, 2)
+    cv2.line(world, (120, 17), (180, 17), 0, 2)  # its brim, out of view at first
+    cv2.line(world, (120, 40), (180, 40), 0, 2)
+    cv2.line(world, (0, 160), (239, 160), 0, 2)  # the ground
+    return world
+
+
+@pytest.mark.parametrize("shift", [7, 8, 12])
+def test_a_region_growing_into_view_keeps_its_colour(shift: int) -> None:
+    """Registered higher, the ground below its line grows at the bottom
+    edge: the strip uncovered there outvoted what it had been, and the
+    ground was left unpainted."""
+    world = hat_world()
+    before = segment_image(world[8:168], gap=8)[1]
+    after = segment_image(world[8 + shift : 168 + shift], gap=8)[1]
+    fills = painted(before, {(60, 10): 1, (150, 30): 5, (60, 100): 2, (60, 158): 3})
+    carried = carried_to(before, fills, after)
+    assert carried.style[at(after, 60, 160 - shift + 4)] == 3
+    assert not carried.flagged.any()
+
+
+def test_a_part_leaving_the_frame_is_not_a_join() -> None:
+    """Registered lower, the sky between the brim and the frame's top
+    edge mostly leaves the frame; what is left of it lies in the crown.
+    It read as a part the crown swallowed, and the crown was flagged."""
+    world = hat_world()
+    before = segment_image(world[8:168], gap=8)[1]
+    after = segment_image(world[16:176], gap=8)[1]
+    styles = {(60, 10): 1, (150, 4): 4, (150, 30): 5, (60, 100): 2, (60, 158): 3}
+    carried = carried_to(before, painted(before, styles), after)
+    assert carried.style[at(after, 150, 20)] == 5
+    assert not carried.flagged.any()
+
+
+def test_a_redraw_joining_three_parts_flags_a_colour_lost_from_any() -> None:
+    """A box parted in three, top (the largest) and middle one colour, the
+    bottom another; both lines rubbed out. Only the largest part joined
+    was compared: the bottom's colour was lost without a flag."""
+    image = blank(240, 160)
+    cv2.rectangle(image, (20, 20), (120, 140), 0, 2)
+    before_image = image.copy()
+    cv2.line(before_image, (20, 80), (120, 80), 0, 2)
+    cv2.line(before_image, (20, 110), (120, 110), 0, 2)
+    before = segment_image(before_image, gap=8)[1]
+    after = segment_image(image, gap=8)[1]
+    for middle in (3, None):
+        styles = {(70, 50): 3, (70, 125): 4, (200, 100): 1}
+        if middle is not None:
+            styles[(70, 95)] = middle
+        carried = carried_to(before, painted(before, styles), after)
+        box = at(after, 70, 95)
+        assert carried.style[box] == 3
+        assert carried.flagged.tolist() == [i == box for i in range(after.count)]
+        assert carried.guesses(box)[0] == 4
 
 
 def test_returning_to_a_gap_restores_regions_not_repainted_since() -> None:
