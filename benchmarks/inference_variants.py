@@ -176,8 +176,9 @@ class Variant:
         assert isinstance(inner, LearnedMatcher)
         encoded = inner.encode(target)
         side = float(max(target.regions.shape))
-        linear = torch.from_numpy(transform[:, :2].astype(np.float32))
-        shift = torch.from_numpy(transform[:, 2].astype(np.float32)) / side
+        device = encoded.position.device
+        linear = torch.from_numpy(transform[:, :2].astype(np.float32)).to(device)
+        shift = torch.from_numpy(transform[:, 2].astype(np.float32)).to(device) / side
         moved = encoded.position @ linear.T + shift
         with inner._lock:
             inner._cache[target.number] = replace(encoded, position=moved)

@@ -71,6 +71,7 @@ class Canvas(QWidget):
     dragged = Signal(float, float)
     released = Signal(float, float)
     hovered = Signal(float, float)
+    left = Signal()  # the pointer went off the canvas
     zoom_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -381,6 +382,9 @@ class Canvas(QWidget):
             self._painting = False
             pos = self.image_pos(event.position())
             self.released.emit(pos.x(), pos.y())
+
+    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+        self.left.emit()
 
     def enterEvent(self, event: object) -> None:  # noqa: N802 - Qt API
         # Space-to-pan needs the keyboard; take it when the pointer comes in.

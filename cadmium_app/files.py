@@ -38,6 +38,7 @@ from engine.errors import CadmiumError
 from engine.facade import ShotEngine, opening_gap
 from engine.fills import FillMap
 from engine.history import History
+from engine.imageio import resolved
 from engine.palette import Palette, default_palette
 from engine.project import (
     PROJECT_SUFFIX,
@@ -111,7 +112,9 @@ class FileController(QObject):
 
     def _lock_on(self, autosave: Path) -> QLockFile | None:
         """`_claim`'s lock, on the autosave file ``autosave``."""
-        name = f"{autosave}.lock"
+        # One name however the path is spelt (relative, through a link):
+        # this window's own lock, taken again, would read as another's.
+        name = f"{resolved(autosave)}.lock"
         for ours in (self._held, *self._saving):
             if ours is not None and ours.fileName() == name:
                 return ours
@@ -123,10 +126,14 @@ class FileController(QObject):
             return lock
         return None
 
-    def _open_elsewhere(self, where: Path) -> None:
+    def _open_elsewhere(self, where: Path, saving: bool = False) -> None:
+        why = (
+            "saving over it would delete that window's autosave"
+            if saving
+            else "two windows would each take the other's autosave"
+        )
         self.session.dialogs.error(
-            f"{where} is open in another Cadmium window: close it there first "
-            "(two windows would each take the other's autosave)"
+            f"{where} is open in another Cadmium window: close it there first ({why})"
         )
 
     def _let_go(self, lock: QLockFile) -> None:
@@ -135,9 +142,11 @@ class FileController(QObject):
             lock.unlock()
 
     def _hold(self, lock: QLockFile | None) -> None:
-        """Keep ``lock`` for the work now open; let the one held go."""
-        if self._held is not None and self._held is not lock:
-            self._held.unlock()
+        """Keep ``lock`` for the work now open; let the one held go, unless
+        a save under way still needs it (it lets it go when it lands)."""
+        held = self._held
+        if held is not None and held is not lock and held not in self._saving:
+            held.unlock()
         self._held = lock
 
     # -- where the animator was: the frame and style, per shot or project
@@ -417,7 +426,7 @@ class FileController(QObject):
         # it: this save would write over its project and delete that.
         claimed = self._lock_on(autosave_path_for(path))
         if claimed is None:
-            self._open_elsewhere(path)
+            self._open_elsewhere(path, saving=True)
             return None
         self._saving.append(claimed)
         snap = project.snapshot()

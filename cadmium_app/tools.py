@@ -88,6 +88,7 @@ class CanvasController(QObject):
         canvas.dragged.connect(self._on_dragged)
         canvas.released.connect(self._on_released)
         canvas.hovered.connect(self._on_hovered)
+        canvas.left.connect(self._on_left)
 
     # -- tool state
     def set_tool(self, tool: Tool) -> None:
@@ -402,6 +403,12 @@ class CanvasController(QObject):
     def _on_hovered(self, x: float, y: float) -> None:
         self._hovered = (x, y)
         self._say_hovered()
+
+    def _on_left(self) -> None:
+        """Nothing is under the pointer: no word on a region (a click, an
+        undo or another frame must not bring one back)."""
+        self._hovered = None
+        self.hover_text.emit("")
 
     def _say_hovered(self) -> None:
         """The region under the pointer, its style and how it was painted,

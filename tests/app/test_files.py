@@ -29,7 +29,7 @@ from app_helpers import (
     wait_job,
     wait_ready,
 )
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QLockFile, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -381,7 +381,7 @@ def test_save_as_onto_a_project_open_in_another_window_is_refused(
     assert second.files.save_as(target) is None
     assert second.dialogs.errors[-1] == (
         f"{target} is open in another Cadmium window: close it there first "
-        "(two windows would each take the other's autosave)"
+        "(saving over it would delete that window's autosave)"
     )
     assert target.read_bytes() == saved and autosave.exists()
     assert second.session.project is not None and second.session.project.path is None
@@ -398,6 +398,61 @@ def test_save_as_onto_a_project_open_in_another_window_is_refused(
     wait_job(qtbot, second.files.save_as(target))
     assert second.session.project.path == target
     second.close()
+
+
+def lock_is_free(project_path: Path) -> bool:
+    """Whether another Cadmium could take the project now."""
+    probe = QLockFile(f"{autosave_path_for(project_path)}.lock")
+    probe.setStaleLockTime(0)
+    taken = probe.tryLock(0)
+    if taken:
+        probe.unlock()
+    return taken
+
+
+def test_saving_a_project_opened_by_a_relative_path_is_not_refused(
+    qtbot: QtBot, shot_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opened as `scene.cadmium` from its folder, then saved as the same
+    file by its full path (as the dialog gives it): this window's own lock,
+    spelt otherwise, read as another window's and the save was refused."""
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, shot_dir)
+    target = tmp_path / "scene.cadmium"
+    wait_job(qtbot, window.files.save_as(target))
+    window.close()
+    monkeypatch.chdir(tmp_path)
+    again = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, again, Path("scene.cadmium"))
+    job = again.files.save_as(target)
+    assert job is not None, again.dialogs.errors
+    wait_job(qtbot, job)
+    assert not lock_is_free(target)
+    again.close()
+    assert lock_is_free(target)
+
+
+def test_a_project_stays_locked_until_its_save_lands(
+    qtbot: QtBot, shot_dir: Path, line_shot: Path, tmp_path: Path
+) -> None:
+    """Saved, then another shot opened before the save landed: the lock was
+    let go at once, so another window could take the project mid-save, and
+    the save's end then deleted that window's autosave."""
+    window = make_window(qtbot, tmp_path)
+    open_and_wait(qtbot, window, shot_dir)
+    target = tmp_path / "scene.cadmium"
+    wait_job(qtbot, window.files.save_as(target))
+    paint_a_change(qtbot, window)
+    # The save's files are held (as by an autosave writing): it is under
+    # way while the shot is replaced.
+    with window.files._save_lock:
+        job = window.files.save()
+        assert job is not None
+        assert window.open_path(line_shot)
+        assert not job.done and not lock_is_free(target)
+    wait_job(qtbot, job)
+    assert lock_is_free(target)
+    window.close()
 
 
 def test_a_project_opens_where_it_was_left(

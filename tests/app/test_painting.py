@@ -623,3 +623,9 @@ def test_the_status_bar_s_word_on_the_region_under_the_pointer_follows_paint(
     assert frame is not None
     region = frame.regions.region_at(x, y)
     assert label.text() == f"x {x}, y {y} · region {region} · unpainted"
+    # The pointer gone off the canvas, nothing is under it: another frame
+    # brought the old point's word back.
+    QApplication.sendEvent(canvas, QEvent(QEvent.Type.Leave))
+    assert label.text() == ""
+    go_to(qtbot, window, 1)
+    assert label.text() == ""
