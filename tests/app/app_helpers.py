@@ -7,7 +7,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from cadmium_app.settings import load_settings
@@ -122,6 +124,20 @@ def click_image(qtbot: QtBot, window: MainWindow, x: float, y: float) -> None:
         Qt.MouseButton.LeftButton,
         pos=QPoint(round(point.x()), round(point.y())),
     )
+
+
+def hover(widget: QWidget, at: QPointF) -> None:
+    """The pointer moved over ``widget`` to ``at`` (widget coordinates)
+    with no button down: QTest's mouseMove sends no such move offscreen."""
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        at,
+        widget.mapToGlobal(at),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, move)
 
 
 def key(

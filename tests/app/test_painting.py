@@ -15,6 +15,7 @@ from app_helpers import (
     box_rect,
     click_image,
     go_to,
+    hover,
     make_shot,
     make_window,
     open_and_wait,
@@ -28,7 +29,6 @@ from app_helpers import (
 from drawing import figure
 from probes import count_loads
 from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -598,16 +598,7 @@ def test_the_status_bar_s_word_on_the_region_under_the_pointer_follows_paint(
     open_and_wait(qtbot, window, shot_dir)
     canvas, label = window.canvas, window.hover_label
     x, y = points(1)["box"]
-    at = canvas.widget_pos(x + 0.5, y + 0.5)
-    move = QMouseEvent(  # a hover: QTest's mouseMove sends none offscreen
-        QEvent.Type.MouseMove,
-        at,
-        canvas.mapToGlobal(at),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(canvas, move)
+    hover(canvas, canvas.widget_pos(x + 0.5, y + 0.5))
     box = style_name(window, STYLES["box"])
     assert label.text().endswith(f" · {box} (painted)")
 

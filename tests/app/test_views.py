@@ -16,6 +16,7 @@ import pytest
 from app_helpers import (
     click_image,
     go_to,
+    hover,
     open_and_wait,
     pixel,
     points,
@@ -23,8 +24,8 @@ from app_helpers import (
     style_rgb,
     wait_job,
 )
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -81,17 +82,7 @@ def test_correspondence_view_draws_one_line_per_match(
     qtbot.waitExposed(controller.window)
     _, right, scale = view.layout_rects()
     x, y = points(4)["box"]
-    at = right.topLeft() + QPoint(round(x * scale), round(y * scale)).toPointF()
-    # A hover (QTest's mouseMove sends no button-less moves offscreen).
-    move = QMouseEvent(
-        QEvent.Type.MouseMove,
-        at,
-        view.mapToGlobal(at),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(view, move)
+    hover(view, right.topLeft() + QPoint(round(x * scale), round(y * scale)).toPointF())
     info = controller.window.info.text()
     assert info.startswith("Frame region") and "key region" in info
     # Key regions are named by their style, as the animator knows them.
@@ -491,16 +482,7 @@ def test_a_long_session_keeps_the_interpreter_sound(
     gc.collect()
     before = sys.getrefcount(True)
     for i in range(400):
-        at = QPointF(150 + i % 50, 120 + i % 30)
-        move = QMouseEvent(
-            QEvent.Type.MouseMove,
-            at,
-            canvas.mapToGlobal(at),
-            Qt.MouseButton.NoButton,
-            Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(canvas, move)
+        hover(canvas, QPointF(150 + i % 50, 120 + i % 30))
     wait_job(qtbot, window.propagation.propagate_all())
     gc.collect()
     assert sys.getrefcount(True) > before - 50

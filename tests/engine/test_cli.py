@@ -137,8 +137,7 @@ def test_a_batch_of_linked_shots_writes_under_the_links_names(
         links.append(tmp_path / name)
         links[-1].symlink_to(Path("versions") / str(version) / "shot")
     out = tmp_path / "out"
-    args = [*map(str, links), "--out", str(out), "--matcher", "overlap"]
-    result = run_main(capsys, "colorize-shot", *args, "--quiet")
+    result = run_batch(capsys, links, out)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["sh010", "sh020"]
     assert len(list((out / "sh020" / "color").iterdir())) == 2
@@ -170,8 +169,7 @@ def test_a_bad_shot_in_a_batch_is_reported_and_the_others_still_run(
     (empty / "line").mkdir(parents=True)
     c = make_shot(tmp_path / "c", frames=2)
     out = tmp_path / "out"
-    args = [str(a), str(empty), str(c), "--out", str(out), "--matcher", "overlap"]
-    result = run_main(capsys, "colorize-shot", *args, "--quiet")
+    result = run_batch(capsys, [a, empty, c], out)
     assert result.returncode == 2
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2 and str(empty) in errors[0]
@@ -264,6 +262,14 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Completed:
     code = main(list(args))
     out, err = capsys.readouterr()
     return subprocess.CompletedProcess(list(args), code, out, err)
+
+
+def run_batch(
+    capsys: pytest.CaptureFixture[str], shots: list[Path], out: Path
+) -> Completed:
+    """colorize-shot on several shots at once (the overlap matcher)."""
+    args = ["--out", str(out), "--matcher", "overlap", "--quiet"]
+    return run_main(capsys, "colorize-shot", *map(str, shots), *args)
 
 
 def _one_line_error(result: Completed, *words: str) -> None:
@@ -517,16 +523,7 @@ def test_ctrl_c_on_a_later_shot_says_which_shots_are_done(
         return real(**kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine.cli, "colorize_shot", colorize_shot)
-    result = run_main(
-        capsys,
-        "colorize-shot",
-        *map(str, shots),
-        "--out",
-        str(out),
-        "--matcher",
-        "overlap",
-        "--quiet",
-    )
+    result = run_batch(capsys, shots, out)
     assert result.returncode == 130
     assert result.stderr == (
         f"cadmium: interrupted; nothing was written for {shots[2]}; "
@@ -662,16 +659,7 @@ def test_ctrl_c_while_a_batch_s_shot_is_put_in_place_counts_it_done(
     # A stopped run leaves both signals ignored (for its exit): put back.
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result = run_main(
-            capsys,
-            "colorize-shot",
-            *map(str, shots),
-            "--out",
-            str(out),
-            "--matcher",
-            "overlap",
-            "--quiet",
-        )
+        result = run_batch(capsys, shots, out)
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
